@@ -1,0 +1,9 @@
+module ljdns
+
+go 1.26.8
+
+require (
+	github.com/chzyer/readline v1.5.1
+	github.com/yuin/gopher-lua v1.1.2
+	golang.org/x/sys v0.49.0
+)

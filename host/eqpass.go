@@ -1,0 +1,191 @@
+package host
+
+import (
+	"github.com/yuin/gopher-lua/ast"
+)
+
+// eqHelperLocal is the chunk-level local bound to the host equality
+// function; eqHelperGlobal is the global it is read from once per chunk.
+const (
+	eqHelperLocal  = "__ljdns_eq_"
+	eqHelperGlobal = "__ljdns_eq"
+)
+
+// rewriteEquality rewrites `a == b` and `a ~= b` in a parsed chunk into
+// calls of the host equality function when either operand may be a
+// userdata and the other a string or userdata, so that LuaJIT's "cdata
+// __eq is called against strings" semantics hold (DESIGN.md hard point 2).
+// It reports whether anything was rewritten; if so it prepends
+// `local __ljdns_eq_ = __ljdns_eq`.
+func rewriteEquality(chunk []ast.Stmt) ([]ast.Stmt, bool) {
+	w := &eqWalker{}
+	w.stmts(chunk)
+	if !w.changed {
+		return chunk, false
+	}
+	line := 0
+	if len(chunk) > 0 {
+		line = chunk[0].Line()
+	}
+	decl := &ast.LocalAssignStmt{Names: []string{eqHelperLocal}, Exprs: []ast.Expr{&ast.IdentExpr{Value: eqHelperGlobal}}}
+	decl.SetLine(line)
+	decl.SetLastLine(line)
+	return append([]ast.Stmt{decl}, chunk...), true
+}
+
+type eqWalker struct{ changed bool }
+
+func (w *eqWalker) stmts(list []ast.Stmt) {
+	for _, s := range list {
+		w.stmt(s)
+	}
+}
+
+func (w *eqWalker) exprs(list []ast.Expr) {
+	for i := range list {
+		list[i] = w.expr(list[i])
+	}
+}
+
+func (w *eqWalker) stmt(s ast.Stmt) {
+	switch s := s.(type) {
+	case *ast.AssignStmt:
+		w.exprs(s.Lhs)
+		w.exprs(s.Rhs)
+	case *ast.LocalAssignStmt:
+		w.exprs(s.Exprs)
+	case *ast.FuncCallStmt:
+		s.Expr = w.expr(s.Expr)
+	case *ast.DoBlockStmt:
+		w.stmts(s.Stmts)
+	case *ast.WhileStmt:
+		s.Condition = w.expr(s.Condition)
+		w.stmts(s.Stmts)
+	case *ast.RepeatStmt:
+		w.stmts(s.Stmts)
+		s.Condition = w.expr(s.Condition)
+	case *ast.IfStmt:
+		s.Condition = w.expr(s.Condition)
+		w.stmts(s.Then)
+		w.stmts(s.Else)
+	case *ast.NumberForStmt:
+		s.Init = w.expr(s.Init)
+		s.Limit = w.expr(s.Limit)
+		if s.Step != nil {
+			s.Step = w.expr(s.Step)
+		}
+		w.stmts(s.Stmts)
+	case *ast.GenericForStmt:
+		w.exprs(s.Exprs)
+		w.stmts(s.Stmts)
+	case *ast.FuncDefStmt:
+		if s.Name != nil {
+			if s.Name.Func != nil {
+				s.Name.Func = w.expr(s.Name.Func)
+			}
+			if s.Name.Receiver != nil {
+				s.Name.Receiver = w.expr(s.Name.Receiver)
+			}
+		}
+		w.stmts(s.Func.Stmts)
+	case *ast.ReturnStmt:
+		w.exprs(s.Exprs)
+	}
+}
+
+func (w *eqWalker) expr(e ast.Expr) ast.Expr {
+	switch x := e.(type) {
+	case nil:
+		return nil
+	case *ast.AttrGetExpr:
+		x.Object = w.expr(x.Object)
+		x.Key = w.expr(x.Key)
+	case *ast.TableExpr:
+		for _, f := range x.Fields {
+			if f.Key != nil {
+				f.Key = w.expr(f.Key)
+			}
+			f.Value = w.expr(f.Value)
+		}
+	case *ast.FuncCallExpr:
+		if x.Func != nil {
+			x.Func = w.expr(x.Func)
+		}
+		if x.Receiver != nil {
+			x.Receiver = w.expr(x.Receiver)
+		}
+		w.exprs(x.Args)
+	case *ast.LogicalOpExpr:
+		x.Lhs = w.expr(x.Lhs)
+		x.Rhs = w.expr(x.Rhs)
+	case *ast.StringConcatOpExpr:
+		x.Lhs = w.expr(x.Lhs)
+		x.Rhs = w.expr(x.Rhs)
+	case *ast.ArithmeticOpExpr:
+		x.Lhs = w.expr(x.Lhs)
+		x.Rhs = w.expr(x.Rhs)
+	case *ast.UnaryMinusOpExpr:
+		x.Expr = w.expr(x.Expr)
+	case *ast.UnaryNotOpExpr:
+		x.Expr = w.expr(x.Expr)
+	case *ast.UnaryLenOpExpr:
+		x.Expr = w.expr(x.Expr)
+	case *ast.FunctionExpr:
+		w.stmts(x.Stmts)
+	case *ast.RelationalOpExpr:
+		x.Lhs = w.expr(x.Lhs)
+		x.Rhs = w.expr(x.Rhs)
+		if (x.Operator == "==" || x.Operator == "~=") && needsHostEq(x.Lhs, x.Rhs) {
+			w.changed = true
+			call := &ast.FuncCallExpr{Func: &ast.IdentExpr{Value: eqHelperLocal}, Args: []ast.Expr{x.Lhs, x.Rhs}, AdjustRet: true}
+			copyPos(call, x)
+			copyPos(call.Func, x)
+			if x.Operator == "==" {
+				return call
+			}
+			not := &ast.UnaryNotOpExpr{Expr: call}
+			copyPos(not, x)
+			return not
+		}
+	}
+	return e
+}
+
+func copyPos(dst, src ast.Expr) {
+	dst.SetLine(src.Line())
+	dst.SetLastLine(src.LastLine())
+}
+
+// operand kinds for the equality pass
+const (
+	kindPlain  = iota // can be neither a userdata nor a string (nil, number, arithmetic...)
+	kindString        // always a string (literal, concatenation)
+	kindAny           // may be anything, a userdata included
+)
+
+func operandKind(e ast.Expr) int {
+	switch e.(type) {
+	case *ast.NilExpr, *ast.TrueExpr, *ast.FalseExpr, *ast.NumberExpr,
+		*ast.ArithmeticOpExpr, *ast.UnaryMinusOpExpr, *ast.UnaryNotOpExpr,
+		*ast.UnaryLenOpExpr, *ast.RelationalOpExpr, *ast.FunctionExpr, *ast.TableExpr:
+		return kindPlain
+	case *ast.StringExpr, *ast.StringConcatOpExpr:
+		return kindString
+	case *ast.FuncCallExpr:
+		// type(x) always returns a string
+		if f, ok := e.(*ast.FuncCallExpr).Func.(*ast.IdentExpr); ok && f.Value == "type" {
+			return kindString
+		}
+	}
+	return kindAny
+}
+
+// needsHostEq reports whether a comparison may pit a userdata against a
+// string (or another userdata), where LuaJIT would call __eq.
+func needsHostEq(a, b ast.Expr) bool {
+	ka, kb := operandKind(a), operandKind(b)
+	if ka == kindPlain || kb == kindPlain {
+		return false
+	}
+	return ka == kindAny || kb == kindAny
+}

@@ -1,0 +1,131 @@
+// Package host builds the one Lua state ljdns runs scripts in: the standard
+// library with its LuaJIT-compatibility fixes, the ordered module registry,
+// package.path, the chunk loader (LuaJIT escapes and cross-type equality),
+// yield-transparent pcall, and error/traceback formatting.
+package host
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"os"
+	"slices"
+	"strings"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"ljdns/luabind"
+	"ljdns/luamod/compat"
+	"ljdns/luamod/dns"
+	"ljdns/luamod/dnssec"
+	"ljdns/luamod/nbio"
+	"ljdns/luamod/sift"
+	"ljdns/luamod/spec"
+	"ljdns/luamod/tls"
+)
+
+// modules is the one ordered registry of every Lua module the binary provides.
+var modules = slices.Concat(dns.Modules, nbio.Modules, tls.Modules, sift.Modules,
+	dnssec.Modules, compat.Modules, spec.Modules)
+
+// Modules returns the registered module names in registration order.
+func Modules() []string {
+	names := make([]string, len(modules))
+	for i, m := range modules {
+		names[i] = m.Name
+	}
+	return names
+}
+
+// Options configures a new state.
+type Options struct {
+	Scripts fs.FS // embedded Lua tools, searched by require after package.path (may be nil)
+}
+
+//go:embed prelude.lua
+var preludeFS embed.FS
+
+// defaultPath is prepended to package.path (API.md §3.6).
+const defaultPath = "./?.lua;./?/init.lua"
+
+// scriptsFS holds the embedded tools of the last New call (read-only after start-up).
+var scriptsFS fs.FS
+
+// New returns a fresh Lua state with everything ljdns provides.
+func New(opts Options) *lua.LState {
+	L := lua.NewState(lua.Options{
+		RegistrySize:     1024 * 4,
+		RegistryMaxSize:  1024 * 1024 * 4,
+		RegistryGrowStep: 1024 * 4,
+		CallStackSize:    1024 * 4,
+	})
+	scriptsFS = opts.Scripts
+	for _, m := range modules {
+		L.PreloadModule(m.Name, luabind.Guard("require "+m.Name, m.Load))
+	}
+	installLoader(L)
+	installBase(L)
+	setPackagePath(L)
+	runPrelude(L)
+	return L
+}
+
+func setPackagePath(L *lua.LState) {
+	pkg := L.GetGlobal("package").(*lua.LTable)
+	path := defaultPath
+	if env := os.Getenv("LUA_PATH"); env != "" {
+		path = strings.ReplaceAll(env, ";;", ";"+defaultPath+";")
+		if !strings.Contains(env, ";;") {
+			path = env + ";" + defaultPath
+		}
+	}
+	L.SetField(pkg, "path", lua.LString(path))
+}
+
+func runPrelude(L *lua.LState) {
+	src, _ := preludeFS.ReadFile("prelude.lua")
+	fn, err := LoadString(L, string(src), "prelude")
+	if err != nil {
+		panic(err)
+	}
+	L.Push(fn)
+	L.Call(0, 0)
+}
+
+// SetContext makes the running chunk cancellable (REPL Ctrl-C, spec runs).
+func SetContext(L *lua.LState, ctx context.Context) { L.SetContext(ctx) }
+
+// FormatError renders an error from PCall as `file:line: message` followed
+// by a stack traceback when one is known.
+func FormatError(err error) string {
+	if ae, ok := err.(*lua.ApiError); ok {
+		msg := ae.Object.String()
+		if ae.Object == lua.LNil || ae.Object == nil {
+			msg = ae.Error()
+		}
+		if ae.Type == lua.ApiErrorPanic {
+			msg = "internal error: " + msg
+		}
+		if ae.StackTrace != "" {
+			if strings.Contains(msg, "stack traceback:") {
+				return msg
+			}
+			return msg + "\n" + ae.StackTrace
+		}
+		return msg
+	}
+	return err.Error()
+}
+
+// Call runs fn with args in protected mode and returns the formatted error.
+func Call(L *lua.LState, fn *lua.LFunction, args ...lua.LValue) error {
+	L.Push(fn)
+	for _, a := range args {
+		L.Push(a)
+	}
+	return L.PCall(len(args), lua.MultRet, nil)
+}
+
+// errorf is a small helper for loader errors.
+func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }

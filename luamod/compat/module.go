@@ -1,0 +1,7 @@
+// Package compat provides ljdns Lua modules (see API.md).
+package compat
+
+import "ljdns/luabind"
+
+// Modules lists the Lua modules this package provides.
+var Modules = []luabind.Module{}

@@ -1,0 +1,7 @@
+// Package dnssec provides ljdns Lua modules (see API.md).
+package dnssec
+
+import "ljdns/luabind"
+
+// Modules lists the Lua modules this package provides.
+var Modules = []luabind.Module{}

@@ -1,0 +1,7 @@
+// Package nbio provides ljdns Lua modules (see API.md).
+package nbio
+
+import "ljdns/luabind"
+
+// Modules lists the Lua modules this package provides.
+var Modules = []luabind.Module{}

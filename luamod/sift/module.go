@@ -1,0 +1,7 @@
+// Package sift provides ljdns Lua modules (see API.md).
+package sift
+
+import "ljdns/luabind"
+
+// Modules lists the Lua modules this package provides.
+var Modules = []luabind.Module{}
