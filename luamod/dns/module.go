@@ -11,6 +11,8 @@ import (
 // Modules lists the Lua modules this package provides.
 var Modules = []luabind.Module{
 	{Name: "dns", Load: Loader},
+	utilsModule,
+	rrparserModule,
 }
 
 // Loader opens the `dns` module.
