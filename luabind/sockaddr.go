@@ -40,8 +40,8 @@ func (s *Sockaddr) UDPAddr() *net.UDPAddr {
 	return net.UDPAddrFromAddrPort(s.Addr)
 }
 
-// String is the text form: "127.0.0.1#53", "[::1]#53" style is not used;
-// tostring(addr) gives "host#port" ("path" for unix).
+// String is the address text as ljsyscall prints it: "127.0.0.1",
+// "fe80::1", or the path of a unix address (the port is not included).
 func (s *Sockaddr) String() string {
 	if s.Path != "" {
 		return s.Path
@@ -49,7 +49,12 @@ func (s *Sockaddr) String() string {
 	if !s.Addr.IsValid() {
 		return ""
 	}
-	return s.Addr.Addr().Unmap().String() + "#" + strconv.Itoa(int(s.Addr.Port()))
+	return s.Addr.Addr().Unmap().String()
+}
+
+// HostPort is "host#port", the form of utils.addrparse.
+func (s *Sockaddr) HostPort() string {
+	return s.String() + "#" + strconv.Itoa(int(s.Addr.Port()))
 }
 
 // PushSockaddr pushes s as a sockaddr object with fields .addr (text),
