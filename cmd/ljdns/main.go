@@ -1,0 +1,174 @@
+// Command ljdns runs Lua DNS programs: scripts, a REPL, the embedded tools
+// (ldig, zq, namepile) and busted-compatible spec suites (`ljdns test`).
+package main
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"ljdns/host"
+	"ljdns/luamod/spec"
+	"ljdns/scripts"
+)
+
+// version is the ljdns release string printed by `ljdns version`.
+const version = "ljdns 0.1.0 (Lua 5.1 / gopher-lua, LuaJIT-compatible)"
+
+const usage = `usage: ljdns [options] [script [args...]]
+       ljdns test [busted options] [PATH...]
+       ljdns ldig|zq|namepile [args...]
+       ljdns version
+
+Options:
+  -e CODE   execute the string CODE
+  -l MOD    require module MOD
+  -i        enter the interactive REPL after running the script
+  -         run the script read from standard input
+  -h, --help  show this help
+With no script and a terminal on standard input, ljdns starts a REPL.
+`
+
+func main() { os.Exit(run(os.Args[1:])) }
+
+func run(args []string) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "version", "--version", "-v":
+			fmt.Println(version)
+			return 0
+		case "-h", "--help", "help":
+			fmt.Print(usage)
+			return 0
+		case "test", "busted":
+			return spec.Main(args[1:], newState)
+		}
+		if isTool(args[0]) {
+			return runScript(newState(), "scripts/"+args[0]+".lua", args[1:], true)
+		}
+	}
+	L := newState()
+	defer L.Close()
+	interactive := false
+	ran := false
+	for len(args) > 0 {
+		a := args[0]
+		switch {
+		case a == "-e" || a == "-l":
+			if len(args) < 2 {
+				fmt.Fprintf(os.Stderr, "ljdns: '%s' needs an argument\n", a)
+				return 1
+			}
+			var err error
+			if a == "-e" {
+				err = doString(L, args[1], "(command line)")
+			} else {
+				err = doString(L, "require(...)", "(command line)", lua.LString(args[1]))
+			}
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "ljdns: "+host.FormatError(err))
+				return 1
+			}
+			ran = true
+			args = args[2:]
+		case strings.HasPrefix(a, "-e") && len(a) > 2:
+			if err := doString(L, a[2:], "(command line)"); err != nil {
+				fmt.Fprintln(os.Stderr, "ljdns: "+host.FormatError(err))
+				return 1
+			}
+			ran = true
+			args = args[1:]
+		case a == "-i":
+			interactive = true
+			args = args[1:]
+		case a == "--":
+			args = args[1:]
+			if len(args) == 0 {
+				goto done
+			}
+			return finish(L, runScript(L, args[0], args[1:], false), interactive)
+		case a == "-":
+			return finish(L, runScript(L, "-", args[1:], false), interactive)
+		case strings.HasPrefix(a, "-") && a != "-":
+			fmt.Fprintf(os.Stderr, "ljdns: unrecognized option '%s'\n%s", a, usage)
+			return 1
+		default:
+			return finish(L, runScript(L, a, args[1:], false), interactive)
+		}
+	}
+done:
+	if interactive || !ran {
+		if interactive || isTerminal(os.Stdin) {
+			return repl(L)
+		}
+		return runScript(L, "-", nil, false)
+	}
+	return 0
+}
+
+func finish(L *lua.LState, status int, interactive bool) int {
+	if status == 0 && interactive {
+		return repl(L)
+	}
+	return status
+}
+
+func newState() *lua.LState {
+	return host.New(host.Options{Scripts: scripts.FS})
+}
+
+func isTool(name string) bool {
+	if name == "" || strings.ContainsAny(name, "./") {
+		return false
+	}
+	_, err := fs.Stat(scripts.FS, name+".lua")
+	return err == nil
+}
+
+func doString(L *lua.LState, src, name string, args ...lua.LValue) error {
+	fn, err := host.LoadString(L, src, name)
+	if err != nil {
+		return err
+	}
+	return host.Call(L, fn, args...)
+}
+
+// runScript runs a script file (or an embedded tool) with the arg table
+// of lua(1) and returns the exit status.
+func runScript(L *lua.LState, path string, args []string, embedded bool) int {
+	argt := L.NewTable()
+	argt.RawSetInt(-1, lua.LString(os.Args[0]))
+	argt.RawSetInt(0, lua.LString(path))
+	vals := make([]lua.LValue, len(args))
+	for i, a := range args {
+		argt.RawSetInt(i+1, lua.LString(a))
+		vals[i] = lua.LString(a)
+	}
+	L.SetGlobal("arg", argt)
+	var fn *lua.LFunction
+	var err error
+	if embedded {
+		data, rerr := fs.ReadFile(scripts.FS, strings.TrimPrefix(path, "scripts/"))
+		if rerr != nil {
+			fmt.Fprintf(os.Stderr, "ljdns: cannot open %s\n", path)
+			return 1
+		}
+		fn, err = host.LoadString(L, string(data), path)
+	} else {
+		fn, err = host.LoadFile(L, path)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ljdns: "+err.Error())
+		return 1
+	}
+	if err := host.Call(L, fn, vals...); err != nil {
+		host.FlushStdout(L)
+		fmt.Fprintln(os.Stderr, "ljdns: "+host.FormatError(err))
+		return 1
+	}
+	host.FlushStdout(L)
+	return 0
+}
