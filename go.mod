@@ -2,6 +2,8 @@ module ljdns
 
 go 1.26.8
 
+godebug rsa1024min=0
+
 require (
 	github.com/chzyer/readline v1.5.1
 	github.com/yuin/gopher-lua v1.1.2
