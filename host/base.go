@@ -13,9 +13,10 @@ import (
 // behaviour differs from LuaJIT's in ways existing scripts notice
 // (DESIGN.md hard point 4, API.md §3.1).
 func installBase(L *lua.LState) {
-	origPairs := L.GetGlobal("pairs").(*lua.LFunction)
 	origIpairs := L.GetGlobal("ipairs").(*lua.LFunction)
-	L.SetGlobal("pairs", L.NewFunction(metaIter("__pairs", origPairs)))
+	next := L.NewFunction(baseNext)
+	L.SetGlobal("next", next)
+	L.SetGlobal("pairs", L.NewFunction(metaPairs(next)))
 	L.SetGlobal("ipairs", L.NewFunction(metaIter("__ipairs", origIpairs)))
 	L.SetGlobal("tostring", L.NewFunction(baseToString))
 	L.SetGlobal("print", L.NewFunction(basePrint))
@@ -49,6 +50,27 @@ func installBase(L *lua.LState) {
 }
 
 var posInf = math.Inf(1)
+
+// metaPairs returns pairs honouring __pairs on tables and userdata and
+// iterating tables with next (LuaJIT key-0 order).
+func metaPairs(next *lua.LFunction) lua.LGFunction {
+	return func(L *lua.LState) int {
+		v := L.CheckAny(1)
+		if mm := L.GetMetaField(v, "__pairs"); mm != lua.LNil {
+			L.Push(mm)
+			L.Push(v)
+			L.Call(1, 3)
+			return 3
+		}
+		if _, ok := v.(*lua.LTable); !ok {
+			L.ArgError(1, "table expected, got "+v.Type().String())
+		}
+		L.Push(next)
+		L.Push(v)
+		L.Push(lua.LNil)
+		return 3
+	}
+}
 
 // metaIter returns pairs/ipairs honouring __pairs/__ipairs on tables and
 // userdata, falling back to the original function for tables.

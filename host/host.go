@@ -66,6 +66,8 @@ func New(opts Options) *lua.LState {
 	}
 	installLoader(L)
 	installBase(L)
+	installCoroutine(L)
+	installPatterns(L)
 	setPackagePath(L)
 	runPrelude(L)
 	return L
