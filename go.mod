@@ -12,5 +12,6 @@ require (
 
 require (
 	github.com/miekg/dns v1.1.73 // indirect
+	go.etcd.io/bbolt v1.5.0 // indirect
 	golang.org/x/net v0.57.0 // indirect
 )
