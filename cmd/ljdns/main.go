@@ -116,7 +116,8 @@ func finish(L *lua.LState, status int, interactive bool) int {
 	return status
 }
 
-func newState() *lua.LState {
+// newState makes the Lua state for a run (a variable so tests can extend it).
+var newState = func() *lua.LState {
 	return host.New(host.Options{Scripts: scripts.FS})
 }
 
