@@ -1,5 +1,5 @@
 // Package dns implements the Lua modules `dns`, `dns.utils` and
-// `dns.rrparser` of ljdns (API.md §2.1–2.3).
+// `dns.rrparser` of ljdns (API.md §2.1–2.3). See README.md for the Lua API.
 package dns
 
 import (
@@ -17,6 +17,92 @@ var Modules = []luabind.Module{
 
 // Loader opens the `dns` module.
 func Loader(L *lua.LState) int {
-	L.Push(luabind.NewModule(L, "dns", map[string]lua.LGFunction{}))
+	registerTypes(L)
+	// require('dns') loads dns.utils first (seeds math.random, table.clear).
+	L.Push(L.GetGlobal("require"))
+	L.Push(lua.LString("dns.utils"))
+	L.Call(1, 1)
+	utils := L.Get(-1)
+	L.Pop(1)
+
+	mod := luabind.NewModule(L, "dns", map[string]lua.LGFunction{
+		"todname":  nameNew,
+		"tordata":  identity,
+		"torrset":  identity,
+		"topacket": identity,
+		"strerr": func(L *lua.LState) int {
+			L.Push(lua.LString(StrError(luabind.CheckInt(L, 1))))
+			return 1
+		},
+		"hexdump": utilsHexdump,
+	})
+	mod.RawSetString("utils", utils)
+
+	// constants and their inverse maps
+	tostr := L.NewTable()
+	for _, c := range []struct {
+		name string
+		tbl  []constEntry
+	}{{"class", classConsts}, {"type", typeConsts}, {"section", sectionConsts},
+		{"opcode", opcodeConsts}, {"rcode", rcodeConsts}, {"rcode_tsig", rcodeTSIGConsts},
+		{"option", optionConsts}} {
+		fwd, inv := L.NewTable(), L.NewTable()
+		for _, e := range c.tbl {
+			fwd.RawSetString(e.name, lua.LNumber(e.val))
+			inv.RawSetInt(e.val, lua.LString(e.name))
+		}
+		mod.RawSetString(c.name, fwd)
+		tostr.RawSetString(c.name, inv)
+	}
+	typeInv := tostr.RawGetString("type").(*lua.LTable)
+	for t, s := range typeNames {
+		typeInv.RawSetInt(int(t), lua.LString(s))
+	}
+	typeInvMeta := L.NewTable()
+	typeInvMeta.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
+		if n, ok := L.Get(2).(lua.LNumber); ok && float64(n) == float64(int(n)) && n >= 0 {
+			L.Push(lua.LString(TypeString(uint16(int(n)))))
+			return 1
+		}
+		L.Push(lua.LNil)
+		return 1
+	}))
+	L.SetMetatable(typeInv, typeInvMeta)
+	typeMeta := L.NewTable()
+	typeMeta.RawSetString("__index", luabind.NewModule(L, "dns.type", map[string]lua.LGFunction{
+		"ismeta": func(L *lua.LState) int {
+			t := luabind.CheckInt(L, 1)
+			return luabind.Bool(L, (t > 127 && t <= 255) || t == int(TypeOPT))
+		},
+	}))
+	L.SetMetatable(mod.RawGetString("type"), typeMeta)
+	mod.RawSetString("tostring", tostr)
+
+	mod.RawSetString("dname", callable(L, "dns.dname", nameMethods, nameNew))
+	mod.RawSetString("rrset", callable(L, "dns.rrset", rrsetMethods, rrsetNew))
+	mod.RawSetString("packet", callable(L, "dns.packet", packetMethods, packetNew))
+	mod.RawSetString("tsig", callable(L, "dns.tsig", tsigMethods, tsigNew))
+	mod.RawSetString("rdata", luabind.NewModule(L, "dns.rdata", rdataFuncs))
+	mod.RawSetString("edns", luabind.NewModule(L, "dns.edns", ednsFuncs))
+	L.Push(mod)
 	return 1
+}
+
+func identity(L *lua.LState) int {
+	L.Push(L.Get(1))
+	return 1
+}
+
+// callable returns a table holding methods whose __call is ctor (called
+// without the table itself).
+func callable(L *lua.LState, name string, methods map[string]lua.LGFunction, ctor lua.LGFunction) *lua.LTable {
+	t := luabind.NewModule(L, name, methods)
+	mt := L.NewTable()
+	guarded := luabind.Guard(name, ctor)
+	mt.RawSetString("__call", L.NewFunction(func(L *lua.LState) int {
+		L.Remove(1)
+		return guarded(L)
+	}))
+	L.SetMetatable(t, mt)
+	return t
 }
