@@ -1,0 +1,190 @@
+-- zq: query and filter zone files.
+-- Usage: zq [options] [filter]... zonefile   (see zq --help)
+
+local PROG = 'zq'
+
+local usage = [[
+Usage: zq [options] [filter]... zonefile
+
+Prints the records of a zone file that match every filter (all filters
+must match). The last argument is always the zone file ("-" is standard input).
+
+Options:
+  -h, --help        show this help and exit
+  -s                sort the output canonically (owner, then type; text only)
+  -1                print only the first matching record and the following
+                    matching records with the same owner
+  -f text|json      output format (default text: one record per line;
+                    json: one array of {"name","type","TTL","data"} objects)
+  -t                print the parse time and record count on stderr
+  --progress        show progress on stderr (default: only when stderr is a terminal)
+  --no-progress     never show progress
+
+Example filters:
+  SOA               records of type SOA
+  type~=SOA         records of any other type
+  domain.cz         records owned by domain.cz.
+  owner=domain.cz   the same
+  *.cz              records at or below cz.
+  A(1.2.3.4)        A records with address 1.2.3.4
+  NS(ns.domain.cz)  NS records pointing to ns.domain.cz.
+  rdata~=\x02cz     records whose RDATA does not contain the bytes \x02cz
+  ttl<=3600         records with TTL at most 3600
+
+Examples:
+  zq -s example.com.zone
+  zq -f json 'type=MX' example.com.zone
+  zq -1 '*.example.com' ttl>=300 example.com.zone
+]]
+
+local Failure = {}
+Failure.__tostring = function(e) return e.msg end
+local function fail(status, fmt, ...)
+	error(setmetatable({status = status, msg = string.format(fmt, ...)}, Failure), 0)
+end
+
+-- isatty(2), when a module offers a way to ask.
+local function stderr_is_tty()
+	local ok, S = pcall(require, 'syscall')
+	if ok and type(S) == 'table' and type(S.isatty) == 'function' then
+		local ok2, r = pcall(S.isatty, 2)
+		if ok2 then return r == true end
+	end
+	ok, S = pcall(require, 'dns.utils')
+	if ok and type(S) == 'table' and type(S.isatty) == 'function' then
+		local ok2, r = pcall(S.isatty, 2)
+		if ok2 then return r == true end
+	end
+	return false
+end
+
+-- Wrap a sink so that it reports progress on stderr.
+local function with_progress(sink, now)
+	local n, start, last = 0, now(), now()
+	return function(owner, rtype, ttl, rdata)
+		if owner == nil then
+			io.stderr:write('\r\27[K')
+			return sink(nil)
+		end
+		n = n + 1
+		if n % 4096 == 0 then
+			local t = now()
+			if t - last >= 0.25 then
+				last = t
+				io.stderr:write(string.format('\r; %d records, %.0f records/s',
+					n, n / math.max(t - start, 1e-6)))
+			end
+		end
+		return sink(owner, rtype, ttl, rdata)
+	end
+end
+
+local function parse_args(args)
+	local o = {filters = {}, fmt = 'text'}
+	local rest = {}
+	local i = 1
+	while i <= #args do
+		local a = args[i]
+		if a == '-h' or a == '--help' then o.help = true
+		elseif a == '-s' then o.sort = true
+		elseif a == '-1' then o.limit = 1
+		elseif a == '-t' then o.timing = true
+		elseif a == '--progress' then o.progress = true
+		elseif a == '--no-progress' then o.progress = false
+		elseif a == '-f' then
+			i = i + 1
+			o.fmt = args[i]
+			if o.fmt ~= 'text' and o.fmt ~= 'json' then
+				fail(1, 'unknown output format "%s" (text or json)', tostring(o.fmt))
+			end
+		elseif a == '--' then
+			for k = i + 1, #args do rest[#rest + 1] = args[k] end
+			break
+		elseif a:sub(1, 1) == '-' and #a > 1 and not a:match('^%-%d') then
+			fail(1, 'unknown option "%s" (see zq --help)', a)
+		else
+			rest[#rest + 1] = a
+		end
+		i = i + 1
+	end
+	if #rest > 0 then
+		o.zone = table.remove(rest)
+		o.filters = rest
+	end
+	return o
+end
+
+local function main(args)
+	local o = parse_args(args)
+	if o.help or #args == 0 then
+		io.write(usage)
+		return 0
+	end
+	if not o.zone then fail(1, 'missing zone file (see zq --help)') end
+	if o.sort and o.fmt ~= 'text' then fail(1, 'cannot sort in other format than "text"') end
+	local sift = require('dns.sift')
+	local nb = require('dns.nbio')
+	local ok, filter, ferr = pcall(sift.makefilter, o.filters)
+	if not ok then fail(1, '%s', tostring(filter)) end
+	if not filter then fail(1, '%s', tostring(ferr)) end
+	if #o.filters == 0 then filter = nil end
+	local path = o.zone
+	if path == '-' then path = '/dev/stdin' end
+	local f, oerr = io.open(path, 'r')
+	if not f then fail(1, 'cannot open zone file: %s', tostring(oerr)) end
+	f:close()
+
+	local sink
+	if o.sort then sink = sift.set()
+	elseif o.fmt == 'json' then sink = sift.jsonify()
+	else sink = sift.printer() end
+	local progress = o.progress
+	if progress == nil then progress = stderr_is_tty() end
+	if progress then sink = with_progress(sink, nb.now) end
+
+	local start = nb.now()
+	local res, extra = sift.zone(path, sink, filter, o.limit)
+	if res == false or (res == nil and extra) then
+		fail(1, '%s: %s', o.zone, tostring(extra or 'cannot parse zone'))
+	end
+	local count = 0
+	if o.sort then
+		local set = res
+		set:sort()
+		local out, n = {}, 0
+		for k = 0, #set - 1 do
+			n = n + 1
+			out[n] = set.at[k]:tostring()
+			if n >= 512 then io.write(table.concat(out)); out, n = {}, 0 end
+		end
+		io.write(table.concat(out))
+		count = extra or #set
+	elseif o.fmt == 'json' then
+		io.write(res, '\n')
+		local _, c = tostring(res):gsub('"TTL":', '')
+		count = c
+	else
+		count = tonumber(res) or 0
+	end
+	if o.timing then
+		io.stderr:write(string.format('; parsed in %.2f msec (%d records)\n',
+			(nb.now() - start) * 1000, count))
+	end
+	return 0
+end
+
+local args = {}
+for k = 1, select('#', ...) do args[k] = select(k, ...) end
+local ok, res = xpcall(function() return main(args) end, function(e)
+	if getmetatable(e) == Failure then return e end
+	return {status = 1, msg = tostring(e), trace = debug.traceback()}
+end)
+io.stdout:flush()
+if ok then
+	os.exit(res or 0)
+else
+	local msg = tostring(res.msg):gsub('^[^:]*%.lua:%d+: ', '')
+	io.stderr:write(PROG, ': ', msg, '\n')
+	if res.trace and os.getenv('LJDNS_DEBUG') then io.stderr:write(res.trace, '\n') end
+	os.exit(res.status or 1)
+end
