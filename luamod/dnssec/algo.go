@@ -1,0 +1,91 @@
+package dnssec
+
+import (
+	"crypto"
+	"fmt"
+)
+
+// DNSSEC algorithm numbers (RFC 8624 registry) known to the Lua tables.
+const (
+	AlgInvalid         = 0
+	AlgDH              = 1
+	AlgDSA             = 2
+	AlgDSASHA1         = 3
+	AlgRSASHA1         = 5
+	AlgDSASHA1NSEC3    = 6
+	AlgRSASHA1NSEC3    = 7
+	AlgRSASHA256       = 8
+	AlgRSASHA512       = 10
+	AlgECCGOST         = 12
+	AlgECDSAP256SHA256 = 13
+	AlgECDSAP384SHA384 = 14
+	AlgED25519         = 15
+	AlgED448           = 16
+)
+
+// keyKind is the kind of public-key cryptography an algorithm uses.
+type keyKind int
+
+const (
+	kindNone keyKind = iota
+	kindRSA
+	kindECDSA
+	kindEd25519
+)
+
+// algoInfo describes one supported signing algorithm.
+type algoInfo struct {
+	kind   keyKind
+	hash   crypto.Hash // digest signed (0 for Ed25519, which signs the message)
+	size   int         // ECDSA coordinate size / Ed25519 key size in bytes
+	name   string      // mnemonic as BIND and RFC 8624 spell it
+	lua    string      // key in the Lua dnssec.algo table
+	native bool        // supported for signing and verification
+}
+
+// algos lists every algorithm of the Lua dnssec.algo table.
+var algos = map[uint8]algoInfo{
+	AlgInvalid:         {name: "INVALID", lua: "invalid"},
+	AlgDH:              {name: "DH", lua: "dh"},
+	AlgDSA:             {name: "DSA", lua: "dsa"},
+	AlgDSASHA1:         {name: "DSASHA1", lua: "dsa_sha1"},
+	AlgRSASHA1:         {kindRSA, crypto.SHA1, 0, "RSASHA1", "rsa_sha1", true},
+	AlgDSASHA1NSEC3:    {name: "DSA-NSEC3-SHA1", lua: "dsa_sha1_nsec3"},
+	AlgRSASHA1NSEC3:    {kindRSA, crypto.SHA1, 0, "RSASHA1-NSEC3-SHA1", "rsa_sha1_nsec3", true},
+	AlgRSASHA256:       {kindRSA, crypto.SHA256, 0, "RSASHA256", "rsa_sha256", true},
+	AlgRSASHA512:       {kindRSA, crypto.SHA512, 0, "RSASHA512", "rsa_sha512", true},
+	AlgECCGOST:         {name: "ECC-GOST", lua: "ecc_gost"},
+	AlgECDSAP256SHA256: {kindECDSA, crypto.SHA256, 32, "ECDSAP256SHA256", "ecdsa_p256_sha256", true},
+	AlgECDSAP384SHA384: {kindECDSA, crypto.SHA384, 48, "ECDSAP384SHA384", "ecdsa_p384_sha384", true},
+	AlgED25519:         {kindEd25519, 0, 32, "ED25519", "ed25519", true},
+	AlgED448:           {name: "ED448", lua: "ed448"},
+}
+
+// AlgorithmName returns the mnemonic of algorithm a ("ALG<n>" if unknown).
+func AlgorithmName(a uint8) string {
+	if i, ok := algos[a]; ok {
+		return i.name
+	}
+	return fmt.Sprintf("ALG%d", a)
+}
+
+// lookupAlgo returns the description of a supported algorithm, or an error
+// naming why a is not usable.
+func lookupAlgo(a uint8) (algoInfo, error) {
+	i, ok := algos[a]
+	switch {
+	case a == AlgInvalid:
+		return i, ErrNoAlgorithm
+	case ok && i.native:
+		return i, nil
+	case a == AlgED448:
+		return i, fmt.Errorf("%w: algorithm 16 (ED448) is not supported by the Go crypto library", ErrAlgorithm)
+	}
+	return i, fmt.Errorf("%w: algorithm %d (%s)", ErrAlgorithm, a, AlgorithmName(a))
+}
+
+// Supported reports whether algorithm a can sign and verify.
+func Supported(a uint8) bool {
+	_, err := lookupAlgo(a)
+	return err == nil
+}
