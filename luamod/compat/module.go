@@ -10,4 +10,7 @@ import "ljdns/luabind"
 var Modules = []luabind.Module{
 	{Name: "ffi", Load: ffiLoader},
 	{Name: "bit", Load: bitLoader},
+	{Name: "syscall", Load: syscallLoader},
+	{Name: "syscall.helpers", Load: helpersLoader},
+	{Name: "syscall.abi", Load: abiLoader},
 }
