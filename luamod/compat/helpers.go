@@ -53,7 +53,7 @@ var helpersExports = map[string]lua.LGFunction{
 
 // multiflags makes t indexable by comma-separated, case-insensitive flag
 // strings: t['rdonly, creat'] is the OR of t.RDONLY and t.CREAT (cached).
-// Numbers pass through, nil and '' give 0, an unknown name raises, and a
+// Numbers pass through, nil and ” give 0, an unknown name raises, and a
 // single all-uppercase unknown name gives nil (so presence can be tested),
 // as ljsyscall's helpers do.
 func multiflags(L *lua.LState, t *lua.LTable) *lua.LTable {

@@ -119,9 +119,9 @@ func constTables() map[string]map[string]int {
 		e[name[1:]] = int(v)
 	}
 	return map[string]map[string]int{
-		"E":    e,
-		"AF":   {"UNSPEC": unix.AF_UNSPEC, "UNIX": unix.AF_UNIX, "LOCAL": unix.AF_UNIX, "INET": unix.AF_INET, "INET6": unix.AF_INET6},
-		"SOCK": {"STREAM": unix.SOCK_STREAM, "DGRAM": unix.SOCK_DGRAM, "SEQPACKET": unix.SOCK_SEQPACKET, "RAW": unix.SOCK_RAW, "NONBLOCK": unix.SOCK_NONBLOCK, "CLOEXEC": unix.SOCK_CLOEXEC},
+		"E":       e,
+		"AF":      {"UNSPEC": unix.AF_UNSPEC, "UNIX": unix.AF_UNIX, "LOCAL": unix.AF_UNIX, "INET": unix.AF_INET, "INET6": unix.AF_INET6},
+		"SOCK":    {"STREAM": unix.SOCK_STREAM, "DGRAM": unix.SOCK_DGRAM, "SEQPACKET": unix.SOCK_SEQPACKET, "RAW": unix.SOCK_RAW, "NONBLOCK": unix.SOCK_NONBLOCK, "CLOEXEC": unix.SOCK_CLOEXEC},
 		"IPPROTO": {"IP": unix.IPPROTO_IP, "TCP": unix.IPPROTO_TCP, "UDP": unix.IPPROTO_UDP, "IPV6": unix.IPPROTO_IPV6},
 		"O": {"RDONLY": unix.O_RDONLY, "WRONLY": unix.O_WRONLY, "RDWR": unix.O_RDWR, "CREAT": unix.O_CREAT,
 			"EXCL": unix.O_EXCL, "TRUNC": unix.O_TRUNC, "APPEND": unix.O_APPEND, "NONBLOCK": unix.O_NONBLOCK,
