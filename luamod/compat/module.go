@@ -13,4 +13,6 @@ var Modules = []luabind.Module{
 	{Name: "syscall", Load: syscallLoader},
 	{Name: "syscall.helpers", Load: helpersLoader},
 	{Name: "syscall.abi", Load: abiLoader},
+	{Name: "cjson", Load: cjsonLoader},
+	{Name: "cjson.safe", Load: cjsonSafeLoader},
 }
