@@ -15,4 +15,5 @@ var Modules = []luabind.Module{
 	{Name: "syscall.abi", Load: abiLoader},
 	{Name: "cjson", Load: cjsonLoader},
 	{Name: "cjson.safe", Load: cjsonSafeLoader},
+	{Name: "http", Load: httpLoader},
 }
