@@ -1,0 +1,366 @@
+package sift
+
+// sinks.go holds the built-in sinks of dns.sift. Each is a Go object
+// behind a Lua closure (the sink protocol: sink(owner, type, ttl, rdata)
+// -> continue?, sink(nil) -> capture), so runSift can feed it directly.
+
+import (
+	"bytes"
+	"encoding/binary"
+	"slices"
+	"strconv"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"ljdns/luabind"
+	"ljdns/luamod/dns"
+	"ljdns/luamod/dns/zone"
+)
+
+// goSink is a built-in sink.
+type goSink interface {
+	put(L *lua.LState, r *zone.Record) bool // store r (slices valid only during the call); false stops
+	finish(L *lua.LState) int               // push the capture, return the number of values
+}
+
+// sinkBox is the upvalue of a built-in sink closure.
+type sinkBox struct {
+	s    goSink
+	done bool
+}
+
+// newSink returns the Lua closure for s.
+func newSink(L *lua.LState, s goSink) *lua.LFunction {
+	ud := luabind.NewUserData(L, sinkTypeName, &sinkBox{s: s})
+	return L.NewClosure(luabind.Guard("dns.sift.sink", sinkCall), ud)
+}
+
+func pushSink(L *lua.LState, s goSink) int {
+	L.Push(newSink(L, s))
+	return 1
+}
+
+// sinkCall: sink(owner, type, ttl, rdata) -> true | false; sink(nil) -> capture.
+func sinkCall(L *lua.LState) int {
+	box := luabind.Check[*sinkBox](L, lua.UpvalueIndex(1), sinkTypeName)
+	if L.Get(1) == lua.LNil {
+		if box.done {
+			L.RaiseError("sink already finalised")
+		}
+		box.done = true
+		return box.s.finish(L)
+	}
+	if box.done {
+		L.RaiseError("sink already finalised")
+	}
+	r := recordFromArgs(L)
+	return luabind.Bool(L, box.s.put(L, &r))
+}
+
+// ---- printer ----
+
+// printerSink writes RR lines through Lua's io.write, batched.
+type printerSink struct {
+	buf   []byte
+	count int
+	owner []byte // owner text cache
+	wire  []byte
+}
+
+const printerFlush = 64 << 10
+
+func siftPrinter(L *lua.LState) int { return pushSink(L, &printerSink{}) }
+
+func (p *printerSink) put(L *lua.LState, r *zone.Record) bool {
+	if p.owner == nil || !bytes.Equal(p.wire, r.Owner) {
+		p.wire = append(p.wire[:0], r.Owner...)
+		p.owner = []byte((&dns.Name{Wire: r.Owner}).String())
+	}
+	p.buf = appendRRLine(p.buf, p.owner, r.Type, r.TTL, r.RData)
+	p.count++
+	if len(p.buf) >= printerFlush {
+		p.flush(L)
+	}
+	return true
+}
+
+func (p *printerSink) flush(L *lua.LState) {
+	if len(p.buf) == 0 {
+		return
+	}
+	io, ok := L.GetGlobal("io").(*lua.LTable)
+	if !ok {
+		L.RaiseError("sift.printer: io library not available")
+	}
+	L.Push(io.RawGetString("write"))
+	L.Push(lua.LString(p.buf))
+	L.Call(1, 0)
+	p.buf = p.buf[:0]
+}
+
+func (p *printerSink) finish(L *lua.LState) int {
+	p.flush(L)
+	L.Push(lua.LNumber(p.count))
+	return 1
+}
+
+// appendRRLine appends the RR line of API.md §1.7.
+func appendRRLine(b, owner []byte, t uint16, ttl uint32, rd []byte) []byte {
+	b = append(b, owner...)
+	for i := len(owner); i < 20; i++ {
+		b = append(b, ' ')
+	}
+	if len(owner) < 32 {
+		b = append(b, '\t')
+	} else {
+		b = append(b, ' ')
+	}
+	b = strconv.AppendUint(b, uint64(ttl), 10)
+	b = append(b, '\t')
+	b = append(b, dns.TypeString(t)...)
+	b = append(b, '\t')
+	b = append(b, dns.RDataText(t, rd)...)
+	return append(b, '\n')
+}
+
+// ---- table ----
+
+// tableSink collects single-RDATA rrsets into a 1-based Lua table.
+type tableSink struct {
+	t  *lua.LTable
+	ar rrArena
+}
+
+func siftTable(L *lua.LState) int { return pushSink(L, &tableSink{t: L.NewTable()}) }
+
+func (s *tableSink) put(L *lua.LState, r *zone.Record) bool {
+	dns.PushRRSet(L, s.ar.rrset(r))
+	s.t.Append(L.Get(-1))
+	L.Pop(1)
+	return true
+}
+
+func (s *tableSink) finish(L *lua.LState) int {
+	L.Push(s.t)
+	return 1
+}
+
+// rrArena makes single-RDATA rrsets with few allocations: structures come
+// from chunks, bytes from a slab, and consecutive records share the owner.
+type rrArena struct {
+	sets  []dns.RRSet
+	names []dns.Name
+	rds   [][]byte
+	slab  []byte
+	last  *dns.Name
+}
+
+const arenaChunk = 4096
+
+func (a *rrArena) bytes(b []byte) []byte {
+	if len(b) > cap(a.slab)-len(a.slab) {
+		a.slab = make([]byte, 0, max(256<<10, len(b)))
+	}
+	n := len(a.slab)
+	a.slab = append(a.slab, b...)
+	return a.slab[n:len(a.slab):len(a.slab)]
+}
+
+// name returns an owner name for wire w, shared with the previous call
+// when equal.
+func (a *rrArena) name(w []byte) *dns.Name {
+	if a.last != nil && bytes.Equal(a.last.Wire, w) {
+		return a.last
+	}
+	if len(a.names) == cap(a.names) {
+		a.names = make([]dns.Name, 0, arenaChunk)
+	}
+	a.names = append(a.names, dns.Name{Wire: a.bytes(w)})
+	a.last = &a.names[len(a.names)-1]
+	return a.last
+}
+
+// rrset returns a new rrset holding a copy of r.
+func (a *rrArena) rrset(r *zone.Record) *dns.RRSet {
+	if len(a.sets) == cap(a.sets) {
+		a.sets = make([]dns.RRSet, 0, arenaChunk)
+	}
+	if len(a.rds) == cap(a.rds) {
+		a.rds = make([][]byte, 0, arenaChunk)
+	}
+	a.rds = append(a.rds, a.bytes(r.RData))
+	rd := a.rds[len(a.rds)-1 : len(a.rds) : len(a.rds)]
+	a.sets = append(a.sets, dns.RRSet{Owner: a.name(r.Owner), Type: r.Type, Class: r.Class, TTL: r.TTL, RData: rd})
+	return &a.sets[len(a.sets)-1]
+}
+
+// ---- jsonify ----
+
+// jsonSink builds `[{ "name": ..., "type": n, "TTL": n, "data": ... },...]`.
+type jsonSink struct {
+	buf   []byte
+	n     int
+	owner []byte
+	wire  []byte
+}
+
+func siftJSONify(L *lua.LState) int { return pushSink(L, &jsonSink{buf: []byte{'['}}) }
+
+func (s *jsonSink) put(L *lua.LState, r *zone.Record) bool {
+	if s.owner == nil || !bytes.Equal(s.wire, r.Owner) {
+		s.wire = append(s.wire[:0], r.Owner...)
+		s.owner = []byte((&dns.Name{Wire: r.Owner}).String())
+	}
+	if s.n > 0 {
+		s.buf = append(s.buf, ',')
+	}
+	s.n++
+	s.buf = append(s.buf, `{ "name": "`...)
+	s.buf = append(s.buf, s.owner...)
+	s.buf = append(s.buf, `", "type": `...)
+	s.buf = strconv.AppendUint(s.buf, uint64(r.Type), 10)
+	s.buf = append(s.buf, `, "TTL": `...)
+	s.buf = strconv.AppendUint(s.buf, uint64(r.TTL), 10)
+	s.buf = append(s.buf, `, "data": `...)
+	text := dns.RDataText(r.Type, r.RData)
+	if len(text) > 0 && text[0] == '"' {
+		s.buf = append(s.buf, text...)
+	} else {
+		s.buf = append(s.buf, '"')
+		s.buf = append(s.buf, text...)
+		s.buf = append(s.buf, '"')
+	}
+	s.buf = append(s.buf, " }"...)
+	return true
+}
+
+func (s *jsonSink) finish(L *lua.LState) int {
+	s.buf = append(s.buf, ']')
+	L.Push(lua.LString(s.buf))
+	return 1
+}
+
+// ---- lmdb ----
+
+// lmdbSink collects (searchkey, ttl+rdata) pairs in one slab, then sorts
+// them and stores them in key order in one write transaction: bbolt
+// inserts in order are several times faster than in zone order.
+type lmdbSink struct {
+	env      *Env
+	envV     lua.LValue
+	txn      *Txn
+	txnV     lua.LValue
+	slab     []byte
+	idx      []kvRef
+	inserted int
+}
+
+// kvRef locates one pair in the slab; seq orders equal keys (last wins).
+type kvRef struct {
+	off  uint64
+	klen uint32
+	vlen uint32
+}
+
+// sift.lmdb(env [, db [, txn]]) -> sink | nil, err
+func siftLMDB(L *lua.LState) int {
+	env := luabind.Check[*Env](L, 1, envTypeName)
+	s := &lmdbSink{env: env, envV: L.Get(1)}
+	if ud, ok := L.Get(3).(*lua.LUserData); ok {
+		s.txn = luabind.Check[*Txn](L, 3, txnTypeName)
+		if !s.txn.Valid() {
+			L.RaiseError("operation on aborted transaction")
+		}
+		s.txnV = ud
+	} else {
+		t, err := env.Begin(luabind.OptInt(L, 2, 0), false)
+		if err != nil {
+			return luabind.FailErr(L, "", err)
+		}
+		s.txn = t
+		pushTxn(L, t)
+		s.txnV = L.Get(-1)
+		L.Pop(1)
+	}
+	return pushSink(L, s)
+}
+
+// AppendSearchKey appends the lookup key of (owner, type): the labels of
+// owner from the root side, each followed by one zero byte, then the type
+// in network order (utils.searchkey, API.md §2.2).
+func AppendSearchKey(dst, owner []byte, t uint16) []byte {
+	var offs [128]uint8
+	n := 0
+	for i := 0; i < len(owner) && owner[i] != 0 && n < len(offs); i += int(owner[i]) + 1 {
+		offs[n] = uint8(i)
+		n++
+	}
+	for j := n - 1; j >= 0; j-- {
+		o := int(offs[j])
+		l := int(owner[o])
+		if o+1+l > len(owner) {
+			continue
+		}
+		dst = append(dst, owner[o+1:o+1+l]...)
+		dst = append(dst, 0)
+	}
+	return binary.BigEndian.AppendUint16(dst, t)
+}
+
+func (s *lmdbSink) put(L *lua.LState, r *zone.Record) bool {
+	off := len(s.slab)
+	s.slab = AppendSearchKey(s.slab, r.Owner, r.Type)
+	klen := len(s.slab) - off
+	s.slab = binary.LittleEndian.AppendUint32(s.slab, r.TTL)
+	s.slab = append(s.slab, r.RData...)
+	s.idx = append(s.idx, kvRef{off: uint64(off), klen: uint32(klen), vlen: uint32(len(s.slab) - off - klen)})
+	s.inserted++
+	return true
+}
+
+func (s *lmdbSink) key(i int) []byte {
+	r := &s.idx[i]
+	return s.slab[r.off : r.off+uint64(r.klen)]
+}
+
+func (s *lmdbSink) finish(L *lua.LState) int {
+	if !s.txn.Valid() {
+		L.RaiseError("operation on aborted transaction")
+	}
+	// Sort by key, equal keys in arrival order; keep the last of each run.
+	slab := s.slab
+	slices.SortStableFunc(s.idx, func(a, b kvRef) int {
+		return bytes.Compare(slab[a.off:a.off+uint64(a.klen)], slab[b.off:b.off+uint64(b.klen)])
+	})
+	w := 0
+	for i := range s.idx {
+		if w > 0 && bytes.Equal(s.key(w-1), s.key(i)) {
+			s.idx[w-1] = s.idx[i]
+			continue
+		}
+		s.idx[w] = s.idx[i]
+		w++
+	}
+	s.idx = s.idx[:w]
+	err := s.txn.PutSorted(len(s.idx), func(i int) ([]byte, []byte) {
+		r := &s.idx[i]
+		k := r.off + uint64(r.klen)
+		return slab[r.off:k], slab[k : k+uint64(r.vlen) : k+uint64(r.vlen)]
+	})
+	if err == nil {
+		err = s.txn.Commit()
+	} else {
+		s.txn.Abort()
+	}
+	if ud, ok := s.txnV.(*lua.LUserData); ok {
+		setTxnFields(ud, s.txn)
+	}
+	s.slab, s.idx = nil, nil
+	if err != nil {
+		return luabind.FailErr(L, "", err)
+	}
+	L.Push(s.envV)
+	L.Push(lua.LNumber(s.inserted))
+	L.Push(lua.LNumber(s.txn.DBI()))
+	return 3
+}
