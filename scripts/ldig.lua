@@ -63,6 +63,15 @@ Examples:
 ]]
 
 -- Errors raised with fail() carry an exit status and are printed on one line.
+-- Accept both key orders: dig's ALG:NAME:KEY and NAME:ALG:KEY.
+local function key_spec(s)
+	local a, b, c = s:match('^([^:]*):([^:]*):(.*)$')
+	if a and a:lower():match('^hmac%-') and not b:lower():match('^hmac%-') then
+		return b .. ':' .. a .. ':' .. c
+	end
+	return s
+end
+
 local Failure = {}
 Failure.__index = Failure
 Failure.__tostring = function(e) return e.msg end
@@ -672,14 +681,14 @@ local function main(args)
 		end
 	end
 	dns = require('dns')
-	nb = require('dns.nbio')
 	local o = parse_args(args)
+	nb = require('dns.nbio')
 	if o.tls then o.tcp = true end
 	if o.tls and not o.port_set then o.port = 853 end
 	o.server = o.server or default_server()
 	local tsig
 	if o.tsig then
-		local t, err = dns.tsig(o.tsig)
+		local t, err = dns.tsig(key_spec(o.tsig))
 		if not t then usage_error('invalid TSIG key "%s": %s', o.tsig, tostring(err)) end
 		tsig = t
 	end

@@ -30,6 +30,15 @@ Examples:
   namepile -y hmac-sha256:xfr.:c2VjcmV0 zones/ @::1#53 @127.0.0.1#53
 ]]
 
+-- Accept both key orders: dig's ALG:NAME:KEY and NAME:ALG:KEY.
+local function key_spec(s)
+	local a, b, c = s:match('^([^:]*):([^:]*):(.*)$')
+	if a and a:lower():match('^hmac%-') and not b:lower():match('^hmac%-') then
+		return b .. ':' .. a .. ':' .. c
+	end
+	return s
+end
+
 local Failure = {}
 Failure.__tostring = function(e) return e.msg end
 local function fail(status, fmt, ...)
@@ -288,7 +297,7 @@ local function main(args)
 	end
 	local tsig
 	if o.tsig then
-		local t, err = dns.tsig(o.tsig)
+		local t, err = dns.tsig(key_spec(o.tsig))
 		if not t then fail(1, 'invalid TSIG key "%s": %s', o.tsig, tostring(err)) end
 		tsig = t
 	end
