@@ -395,10 +395,10 @@ func TestServerAndTLS(t *testing.T) {
 	port, tlsPort := startServer(t, filepath.Join(zonesDir(), "example.com.zone"))
 	p, tp := strconv.Itoa(port), strconv.Itoa(tlsPort)
 	want := map[string]string{
-		"www.example.com A":        "www.example.com. 300 IN A 192.0.2.80\nwww.example.com. 300 IN A 192.0.2.81",
-		"example.com MX":           "example.com. 3600 IN MX 10 mail.example.com.\nexample.com. 3600 IN MX 20 mail2.example.net.",
-		"ftp.example.com A":        "ftp.example.com. 3600 IN CNAME www.example.com.\nwww.example.com. 300 IN A 192.0.2.80\nwww.example.com. 300 IN A 192.0.2.81",
-		"x.wild.example.com A":     "x.wild.example.com. 3600 IN A 192.0.2.99",
+		"www.example.com A":         "www.example.com. 300 IN A 192.0.2.80\nwww.example.com. 300 IN A 192.0.2.81",
+		"example.com MX":            "example.com. 3600 IN MX 10 mail.example.com.\nexample.com. 3600 IN MX 20 mail2.example.net.",
+		"ftp.example.com A":         "ftp.example.com. 3600 IN CNAME www.example.com.\nwww.example.com. 300 IN A 192.0.2.80\nwww.example.com. 300 IN A 192.0.2.81",
+		"x.wild.example.com A":      "x.wild.example.com. 3600 IN A 192.0.2.99",
 		"nonexistent.example.com A": "",
 	}
 	for q, records := range want {
