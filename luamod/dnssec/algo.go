@@ -79,9 +79,9 @@ func lookupAlgo(a uint8) (algoInfo, error) {
 	case ok && i.native:
 		return i, nil
 	case a == AlgED448:
-		return i, fmt.Errorf("%w: algorithm 16 (ED448) is not supported by the Go crypto library", ErrAlgorithm)
+		return i, fmt.Errorf("%w 16 (ED448): Ed448 is not implemented by Go's crypto library", ErrAlgorithm)
 	}
-	return i, fmt.Errorf("%w: algorithm %d (%s)", ErrAlgorithm, a, AlgorithmName(a))
+	return i, fmt.Errorf("%w %d (%s)", ErrAlgorithm, a, AlgorithmName(a))
 }
 
 // Supported reports whether algorithm a can sign and verify.

@@ -21,18 +21,18 @@ import (
 // Sentinel errors; every error of this package wraps one of them and
 // starts with "dnssec: ".
 var (
-	ErrNoAlgorithm = errors.New("dnssec: algorithm not set")           // algo() must come first
-	ErrAlgorithm   = errors.New("dnssec: unsupported algorithm")       // not one of 5, 7, 8, 10, 13, 14, 15
-	ErrPublicKey   = errors.New("dnssec: invalid public key")          // bad DNSKEY key field
-	ErrPrivateKey  = errors.New("dnssec: invalid private key")         // unparsable or wrong kind
-	ErrKeyMismatch = errors.New("dnssec: key does not match")          // private/public halves differ
-	ErrKeyPresent  = errors.New("dnssec: public key already set")      // pubkey set twice
-	ErrNoPublicKey = errors.New("dnssec: key has no public key")       // cannot verify
+	ErrNoAlgorithm = errors.New("dnssec: algorithm not set")              // algo() must come first
+	ErrAlgorithm   = errors.New("dnssec: unsupported algorithm")          // not one of 5, 7, 8, 10, 13, 14, 15
+	ErrPublicKey   = errors.New("dnssec: invalid public key")             // bad DNSKEY key field
+	ErrPrivateKey  = errors.New("dnssec: invalid private key")            // unparsable or wrong kind
+	ErrKeyMismatch = errors.New("dnssec: key does not match")             // private/public halves differ
+	ErrKeyPresent  = errors.New("dnssec: public key already set")         // pubkey set twice
+	ErrNoPublicKey = errors.New("dnssec: key has no public key")          // cannot verify
 	ErrNoPrivate   = errors.New("dnssec: key cannot be used for signing") // no private key
-	ErrDigest      = errors.New("dnssec: unsupported digest type")     // DS digest type
-	ErrNoName      = errors.New("dnssec: key has no owner name")       // DS needs the owner
+	ErrDigest      = errors.New("dnssec: unsupported digest type")        // DS digest type
+	ErrNoName      = errors.New("dnssec: key has no owner name")          // DS needs the owner
 	ErrSignature   = errors.New("dnssec: signature verification failed")
-	ErrRRSIG       = errors.New("dnssec: invalid RRSIG")               // malformed or unusable RRSIG
+	ErrRRSIG       = errors.New("dnssec: invalid RRSIG") // malformed or unusable RRSIG
 	ErrExpired     = errors.New("dnssec: signature expired")
 	ErrNotYetValid = errors.New("dnssec: signature not yet valid")
 	ErrName        = errors.New("dnssec: invalid domain name")

@@ -2,6 +2,7 @@ package dnssec
 
 import (
 	"bytes"
+	"fmt"
 	"strconv"
 
 	lua "github.com/yuin/gopher-lua"
@@ -56,23 +57,25 @@ func keyString(L *lua.LState) int {
 	return 1
 }
 
-// setterArg returns argument 2 as an integer within [0, max] and whether
-// it was given; out of range values raise.
-func setterArg(L *lua.LState, max int) (int, bool) {
+// setterArg returns argument 2 as an integer, whether it was given, and
+// an error when it is outside [0, max]. A non-number raises.
+func setterArg(L *lua.LState, max int) (int, bool, error) {
 	if L.GetTop() < 2 || L.Get(2) == lua.LNil {
-		return 0, false
+		return 0, false, nil
 	}
 	v := luabind.CheckInt(L, 2)
 	if v < 0 || v > max {
-		L.ArgError(2, "value out of range 0.."+strconv.Itoa(max))
+		return 0, true, fmt.Errorf("dnssec: value %d out of range 0..%d", v, max)
 	}
-	return v, true
+	return v, true, nil
 }
 
 // keyAlgo is k:algo([n]) -> n | nil, err.
 func keyAlgo(L *lua.LState) int {
 	k := checkKey(L, 1)
-	if v, ok := setterArg(L, 255); ok {
+	if v, ok, err := setterArg(L, 255); err != nil {
+		return luabind.FailErr(L, "", err)
+	} else if ok {
 		if err := k.SetAlgorithm(uint8(v)); err != nil {
 			return luabind.FailErr(L, "", err)
 		}
@@ -84,7 +87,9 @@ func keyAlgo(L *lua.LState) int {
 // keyFlags is k:flags([n]) -> n.
 func keyFlags(L *lua.LState) int {
 	k := checkKey(L, 1)
-	if v, ok := setterArg(L, 0xffff); ok {
+	if v, ok, err := setterArg(L, 0xffff); err != nil {
+		return luabind.FailErr(L, "", err)
+	} else if ok {
 		k.Flags = uint16(v)
 	}
 	L.Push(lua.LNumber(k.Flags))
@@ -94,7 +99,9 @@ func keyFlags(L *lua.LState) int {
 // keyProtocol is k:protocol([n]) -> n.
 func keyProtocol(L *lua.LState) int {
 	k := checkKey(L, 1)
-	if v, ok := setterArg(L, 0xff); ok {
+	if v, ok, err := setterArg(L, 0xff); err != nil {
+		return luabind.FailErr(L, "", err)
+	} else if ok {
 		k.Protocol = uint8(v)
 	}
 	L.Push(lua.LNumber(k.Protocol))

@@ -1,0 +1,477 @@
+require('busted.runner')()
+local has_dnssec, dnssec = pcall(require, 'dns.dnssec')
+local dns = require('dns')
+local S = require('syscall')
+
+describe('dnssec', function()
+	if not has_dnssec then
+		print('dns.dnssec not available, skipping')
+		return
+	end
+
+	local tmpdir = (os.getenv('TMPDIR') or S.getcwd()) .. '/.test_dnssec'
+	setup(function()
+		S.util.rm(tmpdir)
+		assert(S.mkdir(tmpdir, 'rwxu'))
+	end)
+	teardown(function()
+		S.util.rm(tmpdir)
+		collectgarbage()
+	end)
+
+	-- An A rrset with two RDATA (TTL 60, then the set's TTL).
+	local function a_rrset(owner)
+		local rr = dns.rrset(owner or '\7example', dns.type.A)
+		rr:add('\1\2\3\4', 60)
+		rr:add('\1\2\3\5')
+		return rr
+	end
+
+	-- A key loaded from a sample with both halves.
+	local function sample_key(sample)
+		local key = dnssec.key()
+		assert(key:algo(sample.algorithm))
+		assert(key:pubkey(sample.public_key))
+		assert(key:privkey(sample.pem))
+		return key
+	end
+
+	for name, sample in pairs(sample_keys) do
+		it('creates keys for ' .. name, function()
+			local key = dnssec.key()
+			assert.falsy(key:can_sign())
+			assert.falsy(key:can_verify())
+			assert.truthy(key:algo(sample.algorithm))
+			assert.truthy(key:pubkey(sample.public_key))
+			assert.truthy(key:can_verify())
+			assert.falsy(key:can_sign())
+			assert.same(sample.algorithm, key:algo())
+			assert.same(sample.keytag, key:tag())
+			assert.truthy(key:privkey(sample.pem))
+			assert.truthy(key:can_sign())
+		end)
+
+		it('can sign/verify ' .. name, function()
+			local key = dnssec.key()
+			key:algo(sample.algorithm)
+			assert.truthy(key:privkey(sample.pem))
+			local signer = assert(dnssec.signer(key))
+			-- Reference signature made by OpenSSL.
+			assert.truthy(signer:add(sample.input))
+			assert.truthy(signer:verify(sample.output))
+			-- Our own signature over the same data; get() keeps the data.
+			local sig = signer:get()
+			assert.truthy(sig)
+			assert.truthy(signer:verify(sig))
+			assert.truthy(signer:verify(sample.output))
+			-- RR set signing.
+			local rr = a_rrset()
+			local rrsig = signer:sign(rr)
+			assert.truthy(rrsig)
+			assert.truthy(signer:verify(rr, rrsig))
+		end)
+
+		it('has the DNSKEY attributes of ' .. name, function()
+			local key = dnssec.key()
+			assert.same(256, key:flags())
+			assert.same(3, key:protocol())
+			assert.same(0, key:algo())
+			assert.is_nil(key:name())
+			assert.truthy(key:zsk())
+			assert.falsy(key:ksk())
+			assert.same(257, key:flags(257))
+			assert.truthy(key:ksk())
+			assert.falsy(key:zsk())
+			assert.same(256, key:flags(256))
+			assert.same(3, key:protocol(3))
+			-- rdata setter fills every field; getter gives it back
+			assert.truthy(key:rdata(sample.rdata))
+			assert.same(sample.algorithm, key:algo())
+			assert.same(sample.public_key, key:pubkey())
+			assert.same(sample.rdata, key:rdata())
+			assert.same(sample.keytag, key:tag())
+			assert.same(tostring(sample.keytag), tostring(key))
+			assert.same(sample.bit_size, key:bits())
+			assert.same(sample.key_id, key:id())
+			assert.same(sample.rdata, dns.rdata.dnskey(sample.flags, sample.protocol, sample.algorithm, sample.public_key))
+			-- DS needs the owner
+			local ds, err = key:ds(2)
+			assert.is_nil(ds)
+			assert.truthy(err:find('owner'))
+			assert.truthy(key:name(sample.name) == sample.name)
+			assert.truthy(key:name() == dns.dname(sample.name))
+			assert.same(sample.ds_sha1, key:ds(1))
+			assert.same(sample.ds_sha256, key:ds(2))
+			assert.same(sample.ds_sha256, key:ds())
+			assert.same(sample.ds_sha384, key:ds(4))
+			ds, err = key:ds(3)
+			assert.is_nil(ds)
+			assert.truthy(err:find('digest'))
+			-- a key with a different flag value has another tag
+			key:flags(257)
+			assert.truthy(sample.keytag ~= key:tag())
+		end)
+
+		it('verifies with a public-only key for ' .. name, function()
+			local signer = dnssec.signer(sample_key(sample))
+			local rr = a_rrset()
+			local rrsig = signer:sign(rr, 3600)
+			local pub = dnssec.key()
+			assert.truthy(pub:rdata(sample.rdata))
+			local verifier = assert(dnssec.signer(pub))
+			assert.truthy(verifier:verify(rr, rrsig))
+			assert.truthy(verifier:add(sample.input))
+			assert.truthy(verifier:verify(sample.output))
+			local sig, err = verifier:get()
+			assert.is_nil(sig)
+			assert.truthy(err:find('sign'))
+			local rrsig2, err2 = verifier:sign(rr)
+			assert.is_nil(rrsig2)
+			assert.truthy(err2)
+		end)
+
+		it('loads PEM from a file for ' .. name, function()
+			local path = tmpdir .. '/' .. name .. '.pem'
+			local f = assert(io.open(path, 'w'))
+			f:write(sample.pem)
+			f:close()
+			f = assert(io.open(path))
+			local pem = f:read('*a')
+			f:close()
+			local key = dnssec.key()
+			key:algo(sample.algorithm)
+			assert.truthy(key:privkey(pem))
+			assert.same(sample.public_key, key:pubkey())
+			-- privkey() without argument exports PKCS#8 that loads again
+			local out = key:privkey()
+			assert.truthy(out:find('BEGIN PRIVATE KEY', 1, true))
+			local again = dnssec.key()
+			again:algo(sample.algorithm)
+			assert.truthy(again:privkey(out))
+			assert.same(sample.keytag, again:tag())
+			-- the len argument limits the bytes read
+			local k3 = dnssec.key()
+			k3:algo(sample.algorithm)
+			assert.truthy(k3:privkey(sample.pem .. 'trailing garbage', #sample.pem))
+		end)
+	end
+
+	it('builds RRSIG records', function()
+		local key = sample_key(sample_keys.ecdsa)
+		local signer = dnssec.signer(key)
+		assert.same(sample_keys.ecdsa.algorithm, signer.algo)
+		assert.same(sample_keys.ecdsa.keytag, signer.tag)
+		local rr = a_rrset('\3www\7example\3com')
+		local rrsig = signer:sign(rr, 100, 1000000)
+		assert.same(dns.type.RRSIG, rrsig:type())
+		assert.same(rr:ttl(), rrsig:ttl())
+		assert.truthy(rrsig:owner() == rr:owner())
+		assert.same(1, rrsig:count())
+		local rd = rrsig:rdata(0)
+		-- type covered, algorithm, labels, original TTL, expiration, inception, tag
+		assert.same('\0\1', rd:sub(1, 2))
+		assert.same(13, rd:byte(3))
+		assert.same(3, rd:byte(4))
+		local function u32(s, i) return ((s:byte(i) * 256 + s:byte(i + 1)) * 256 + s:byte(i + 2)) * 256 + s:byte(i + 3) end
+		assert.same(60, u32(rd, 5))
+		assert.same(1000100, u32(rd, 9))
+		assert.same(1000000, u32(rd, 13))
+		assert.same(sample_keys.ecdsa.keytag, rd:byte(17) * 256 + rd:byte(18))
+		-- signer defaults to the rr owner when the key has no name
+		assert.same('\3www\7example\3com\0', rd:sub(19, 35))
+		assert.same(64, #dns.rdata.rrsig_signature(rd))
+		assert.same(rd:sub(36), dns.rdata.rrsig_signature(rd))
+		-- expired (1970) and not yet valid (far future) signatures
+		local ok, err = signer:verify(rr, rrsig)
+		assert.is_nil(ok)
+		assert.truthy(err:find('expired'))
+		ok, err = signer:verify(rr, signer:sign(rr, 3600, os.time() + 86400))
+		assert.is_nil(ok)
+		assert.truthy(err:find('not yet valid'))
+		-- verify at an explicit time
+		assert.truthy(signer:verify(rr, rrsig, 1000050))
+		-- key name is the default signer; explicit signer wins
+		key:name('\7example\3com')
+		signer = dnssec.signer(key)
+		rd = signer:sign(rr):rdata(0)
+		assert.same('\7example\3com\0', rd:sub(19, 31))
+		rd = signer:sign(rr, nil, nil, dns.dname.parse('Other.Example.'))
+		assert.same('\5other\7example\0', rd:rdata(0):sub(19, 33))
+		-- wildcard owner: labels excludes '*'
+		local wc = a_rrset('\1*\7example\3com')
+		local wsig = signer:sign(wc)
+		assert.same(2, wsig:rdata(0):byte(4))
+		assert.truthy(signer:verify(wc, wsig))
+		-- canonical form: the owner's case does not matter
+		local upper = a_rrset('\3WWW\7EXAMPLE\3com')
+		assert.truthy(signer:verify(upper, signer:sign(rr)))
+	end)
+
+	it('rejects bad signatures and RRSIGs', function()
+		local key = sample_key(sample_keys.ecdsa)
+		local signer = dnssec.signer(key)
+		local rr = a_rrset()
+		local rrsig = signer:sign(rr)
+		-- other data
+		local other = a_rrset()
+		other:add('\9\9\9\9')
+		local ok, err = signer:verify(other, rrsig)
+		assert.is_nil(ok)
+		assert.truthy(err:find('verification failed'))
+		-- other type
+		local mx = dns.rrset('\7example', dns.type.MX)
+		mx:add(dns.rdata.mx('10 mail'), 60)
+		ok, err = signer:verify(mx, rrsig)
+		assert.is_nil(ok)
+		assert.truthy(err)
+		-- another key (RSA) does not verify an ECDSA RRSIG
+		local rsa = dnssec.signer(sample_key(sample_keys.rsa))
+		ok, err = rsa:verify(rr, rrsig)
+		assert.is_nil(ok)
+		assert.truthy(err)
+		-- truncated RRSIG RDATA
+		local rd = rrsig:rdata(0)
+		for _, len in ipairs({0, 10, 18, 20, #rd - 1}) do
+			local bad = dns.rrset('\7example', dns.type.RRSIG)
+			bad:add(rd:sub(1, len), 60)
+			ok, err = signer:verify(rr, bad)
+			assert.is_nil(ok, 'length ' .. len)
+			assert.truthy(err)
+		end
+		assert.is_nil(dns.rdata.rrsig_signature(rd:sub(1, 17)))
+		-- empty RRSIG set
+		ok, err = signer:verify(rr, dns.rrset('\7example', dns.type.RRSIG))
+		assert.is_nil(ok)
+		assert.truthy(err)
+		-- second argument must be an RRSIG set
+		assert.has_error(function() signer:verify(rr, rr) end)
+		-- raw signatures of the wrong size or content
+		signer:reset()
+		signer:add('data')
+		ok, err = signer:verify(string.rep('\0', 64))
+		assert.is_nil(ok)
+		assert.truthy(err)
+		ok, err = signer:verify('short')
+		assert.is_nil(ok)
+		assert.truthy(err)
+		-- cannot sign an empty set
+		ok, err = signer:sign(dns.rrset('\7example', dns.type.A))
+		assert.is_nil(ok)
+		assert.truthy(err)
+	end)
+
+	it('streams data with add/get/verify/reset', function()
+		local signer = dnssec.signer(sample_key(sample_keys.rsa))
+		local msg = sample_keys.rsa.input
+		-- add() in pieces equals add() at once
+		signer:add(msg:sub(1, 5))
+		signer:add(msg:sub(6))
+		assert.truthy(signer:verify(sample_keys.rsa.output))
+		-- the len argument
+		signer:reset()
+		assert.truthy(signer:add(msg .. 'garbage', #msg))
+		assert.truthy(signer:verify(sample_keys.rsa.output))
+		assert.truthy(signer:verify(sample_keys.rsa.output .. 'x', #sample_keys.rsa.output))
+		-- reset clears the data
+		assert.truthy(signer:reset())
+		assert.is_nil(signer:verify(sample_keys.rsa.output))
+		-- RSA PKCS#1 v1.5 signatures are deterministic
+		signer:add(msg)
+		assert.same(sample_keys.rsa.output, signer:get())
+		-- ffi buffers are accepted too
+		local ffi = require('ffi')
+		local buf = ffi.new('uint8_t [?]', #msg)
+		ffi.copy(buf, msg, #msg)
+		signer:reset()
+		assert.truthy(signer:add(buf, #msg))
+		assert.truthy(signer:verify(sample_keys.rsa.output))
+		-- add(rrset) appends the RRset in signing form
+		signer:reset()
+		assert.truthy(signer:add(a_rrset()))
+		local sig = signer:get()
+		assert.truthy(signer:verify(sig))
+		signer:reset()
+		signer:add(a_rrset())
+		assert.truthy(signer:verify(sig))
+	end)
+
+	it('handles key errors without raising', function()
+		local key = dnssec.key()
+		local ok, err = key:pubkey(sample_keys.ecdsa.public_key)
+		assert.is_nil(ok)
+		assert.truthy(err:find('algorithm'))
+		ok, err = key:privkey(sample_keys.ecdsa.pem)
+		assert.is_nil(ok)
+		assert.truthy(err:find('algorithm'))
+		-- Ed448 and other unsupported algorithms
+		ok, err = key:algo(dnssec.algo.ed448)
+		assert.is_nil(ok)
+		assert.truthy(err:find('ED448'))
+		ok, err = key:algo(dnssec.algo.ecc_gost)
+		assert.is_nil(ok)
+		assert.same(0, key:algo())
+		-- malformed PEM
+		key:algo(dnssec.algo.ecdsa_p256_sha256)
+		ok, err = key:privkey('-----BEGIN PRIVATE KEY-----\nbroken\n-----END PRIVATE KEY-----\n')
+		assert.is_nil(ok)
+		assert.truthy(err:find('PEM'))
+		ok, err = key:privkey('not a key at all')
+		assert.is_nil(ok)
+		assert.truthy(err)
+		ok, err = key:privkey(sample_keys.ecdsa.pem:sub(1, 100))
+		assert.is_nil(ok)
+		-- a key of the wrong algorithm
+		ok, err = key:privkey(sample_keys.rsa.pem)
+		assert.is_nil(ok)
+		assert.truthy(err:find('RSA'))
+		assert.falsy(key:can_sign())
+		-- bad public keys
+		ok, err = key:pubkey(sample_keys.ecdsa.public_key:sub(2))
+		assert.is_nil(ok)
+		assert.truthy(err)
+		ok, err = key:pubkey(string.rep('\0', 64))
+		assert.is_nil(ok)
+		assert.truthy(err)
+		-- RSA with a bad exponent (even, or too large)
+		local rsa = dnssec.key()
+		rsa:algo(dnssec.algo.rsa_sha256)
+		local modulus = sample_keys.rsa.public_key:sub(5)
+		ok, err = rsa:pubkey('\1\2' .. modulus)
+		assert.is_nil(ok)
+		assert.truthy(err:find('exponent'))
+		ok, err = rsa:pubkey('\5\1\0\0\0\1' .. modulus)
+		assert.is_nil(ok)
+		assert.truthy(err:find('exponent'))
+		ok, err = rsa:pubkey('\0\0\0' .. modulus)
+		assert.is_nil(ok)
+		ok, err = rsa:rdata('\1\0\3\8\3\1\0')
+		assert.is_nil(ok)
+		assert.falsy(rsa:can_verify())
+		-- the long exponent-length form works
+		assert.truthy(rsa:pubkey('\0\0\3\1\0\1' .. modulus))
+		assert.same(512, rsa:bits())
+		-- switching between RSA algorithms is fine, to ECDSA is not
+		assert.same(dnssec.algo.rsa_sha512, rsa:algo(dnssec.algo.rsa_sha512))
+		ok, err = rsa:algo(dnssec.algo.ecdsa_p256_sha256)
+		assert.is_nil(ok)
+		assert.same(dnssec.algo.rsa_sha512, rsa:algo())
+		-- a second, different public key is refused
+		key = dnssec.key()
+		key:algo(dnssec.algo.ecdsa_p256_sha256)
+		assert.truthy(key:pubkey(sample_keys.ecdsa.public_key))
+		assert.truthy(key:pubkey(sample_keys.ecdsa.public_key))
+		-- short rdata
+		ok, err = dnssec.key():rdata('\1\0')
+		assert.is_nil(ok)
+		-- signer construction errors
+		assert.has_error(function() dnssec.signer('key') end)
+		assert.has_error(function() dnssec.signer(dnssec.key()) end)
+		assert.is_nil(dnssec.signer(nil))
+		-- out of range values fail, other misuse raises
+		ok, err = dnssec.key():flags(70000)
+		assert.is_nil(ok)
+		assert.truthy(err)
+		assert.is_nil(dnssec.key():protocol(256))
+		assert.is_nil(dnssec.key():algo(-1))
+		assert.has_error(function() dnssec.key():pubkey({}) end)
+	end)
+
+	it('loads BIND private key files', function()
+		local text = [[
+Private-key-format: v1.3
+Algorithm: 15 (ED25519)
+PrivateKey: ODIyNjAzODQ2MjgwODAxMjI2NDUxOTAyMDQxNDIyNjI=
+Created: 20170101000000
+]]
+		local key = dnssec.key()
+		assert.truthy(key:privkey(text))
+		assert.same(dnssec.algo.ed25519, key:algo())
+		assert.same(32, #key:pubkey())
+		local signer = dnssec.signer(key)
+		signer:add('hello')
+		local sig = signer:get()
+		assert.same(64, #sig)
+		assert.truthy(signer:verify(sig))
+		-- algorithm in the file must agree with the key's
+		local other = dnssec.key()
+		other:algo(dnssec.algo.rsa_sha256)
+		local ok, err = other:privkey(text)
+		assert.is_nil(ok)
+		assert.truthy(err)
+	end)
+
+	it('does authenticated denial of existence', function()
+		local owner = dns.dname('\7example')
+		assert.truthy(dnssec.denial(owner, dns.type.A))
+		assert.truthy(dnssec.denial(owner, dns.type.A, true))
+	end)
+
+	it('makes NSEC black lies', function()
+		local owner = dns.dname('\7example\3com')
+		local nodata = dnssec.denial(owner, dns.type.A)
+		assert.same(dns.type.NSEC, nodata:type())
+		assert.same(0, nodata:ttl())
+		assert.truthy(nodata:owner() == owner)
+		local rd = nodata:rdata(0)
+		local next = '\1\0\7example\3com\0'
+		assert.same(next, rd:sub(1, #next))
+		-- the bitmap has every type below 127 but A: window 0 starts 0x62 (NS CNAME SOA)
+		local text = nodata:tostring(0)
+		assert.falsy(text:find(' A ', 1, true))
+		for _, t in ipairs({'NS', 'SOA', 'MX', 'TXT', 'AAAA', 'RRSIG', 'NSEC', 'DNSKEY'}) do
+			assert.truthy(text:find(' ' .. t .. ' ', 1, true) or text:find(' ' .. t .. '$'), t)
+		end
+		assert.same('\0', rd:sub(#next + 1, #next + 1))
+		assert.same(0x26, rd:byte(#next + 3)) -- types 0..7: NS 0x20, CNAME 0x04, SOA 0x02 (no A 0x40)
+		-- another type drops that type instead
+		assert.truthy(dnssec.denial(owner, dns.type.MX):tostring(0):find(' A ', 1, true))
+		-- NXDOMAIN: only NSEC and RRSIG
+		local nx = dnssec.denial(owner, dns.type.A, true)
+		assert.same(next .. '\0\6\0\0\0\0\0\3', nx:rdata(0))
+		-- numeric TTL then nxdomain flag
+		nx = dnssec.denial(owner, dns.type.A, 300, true)
+		assert.same(300, nx:ttl())
+		assert.same(next .. '\0\6\0\0\0\0\0\3', nx:rdata(0))
+		assert.same(300, dnssec.denial(owner, dns.type.A, 300):ttl())
+		-- owner given as wire string
+		assert.truthy(dnssec.denial('\7example\3com', dns.type.A))
+		-- the black lie can be signed and verified
+		local signer = dnssec.signer(sample_key(sample_keys.ecdsa))
+		assert.truthy(signer:verify(nx, signer:sign(nx, 60)))
+	end)
+
+	it('makes RFC 4470 white lies', function()
+		local name = dns.dname('\1b\7example\3com')
+		local rr = dnssec.denial(name, dns.type.A, {cover = true, ttl = 60})
+		assert.same(dns.type.NSEC, rr:type())
+		assert.same(60, rr:ttl())
+		-- owner sorts just before the name, next name just after it
+		assert.truthy(rr:owner() < name)
+		assert.truthy(rr:owner() > dns.dname('\1a\7example\3com'))
+		assert.truthy(rr:owner() > dns.dname('\1z\1a\7example\3com'))
+		assert.truthy(rr:owner():within('\7example\3com'))
+		local next = '\1\0\1b\7example\3com\0'
+		assert.same(next .. '\0\6\0\0\0\0\0\3', rr:rdata(0))
+		assert.same(dnssec.cover(name, 60):rdata(0), rr:rdata(0))
+		assert.truthy(dnssec.cover(name):owner() == rr:owner())
+		-- NODATA with the types that exist at the name
+		rr = dnssec.denial(name, dns.type.A, {types = {dns.type.MX, dns.type.TXT}})
+		assert.same(next .. '\0\6\0\1\128\0\0\3', rr:rdata(0))
+		-- the root cannot be covered
+		assert.is_nil(dnssec.cover(dns.dname('\0')))
+	end)
+
+	it('provides the constant tables', function()
+		assert.same(13, dnssec.algo.ecdsa_p256_sha256)
+		assert.same(8, dnssec.algo.rsa_sha256)
+		assert.same(16, dnssec.algo.ed448)
+		assert.same('ed25519', dnssec.tostring.algo[15])
+		assert.same(2, dnssec.state.ACTIVE)
+		assert.same('RETIRED', dnssec.tostring.state[3])
+		assert.same(4, dnssec.action.ZSK_RETIRE)
+		assert.same('ZSK_INIT', dnssec.tostring.action[1])
+		for k, v in pairs(dnssec.algo) do
+			assert.same(k, dnssec.tostring.algo[v])
+		end
+	end)
+end)
