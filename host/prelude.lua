@@ -15,9 +15,11 @@ local function finish(co, handler, ok, ...)
 	return finish(co, handler, co_resume(co, co_yield(...)))
 end
 
+-- The helper coroutine's body must not tail-call f: gopher-lua loses the
+-- coroutine's only frame when a tail-called Go function yields (e.g.
+-- `pcall(function() return sock:receive() end)`), and the resume crashes.
 local function callable(f)
-	if type(f) == 'function' then return f end
-	return function(...) return f(...) end
+	return function(...) return select(1, f(...)) end
 end
 
 function pcall(f, ...)
