@@ -5,8 +5,8 @@
 --             sends N x 65536 queries for "test. SOA" and counts the answers
 -- The sender prints: rx: <n>, tx: <n>, elapsed: <s>s, rate: <r> req/s
 
-local dns = require('dns')
-local nb = require('dns.nbio')
+
+local dns, nb
 
 local usage = [[
 Usage: dnsperf.lua [-r] [-u] [-n N] [-c N] [-w SEC] [-s HOST] [-p PORT]
@@ -52,6 +52,9 @@ do
 		i = i + 1
 	end
 end
+
+dns = require('dns')
+nb = require('dns.nbio')
 
 local function check(ok, err, co)
 	if ok == false then

@@ -4,8 +4,8 @@
 --
 -- Usage: ljdns examples/forwarder.lua [-l HOST#PORT] [-t SEC] UPSTREAM[#PORT]
 
-local dns = require('dns')
-local nb = require('dns.nbio')
+
+local dns, nb
 
 local usage = [[
 Usage: forwarder.lua [-l HOST#PORT] [-q] UPSTREAM[#PORT]
@@ -47,6 +47,9 @@ do
 	if not opts.upstream then io.stderr:write(usage); os.exit(1) end
 	if #opts.listen == 0 then opts.listen[1] = {'127.0.0.1', 5300} end
 end
+
+dns = require('dns')
+nb = require('dns.nbio')
 
 local up_host, up_port = opts.upstream[1], opts.upstream[2]
 

@@ -12,9 +12,8 @@
 -- referrals below zone cuts, NODATA and NXDOMAIN with the SOA in the
 -- authority section, EDNS (payload 1232, DO echoed), truncation over UDP.
 
-local dns = require('dns')
-local nb = require('dns.nbio')
-local rrparser = require('dns.rrparser')
+
+local dns, nb, rrparser
 
 local usage = [[
 Usage: server.lua [options] ZONEFILE
@@ -66,6 +65,10 @@ do
 	if not opts.zone then io.stderr:write(usage); os.exit(1) end
 	if #opts.listen == 0 and #opts.tls == 0 then opts.listen[1] = {'127.0.0.1', 5353} end
 end
+
+dns = require('dns')
+nb = require('dns.nbio')
+rrparser = require('dns.rrparser')
 
 local function log(fmt, ...)
 	if not opts.quiet then io.stderr:write(string.format(fmt, ...), '\n') end

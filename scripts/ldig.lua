@@ -682,7 +682,7 @@ local function main(args)
 	end
 	dns = require('dns')
 	local o = parse_args(args)
-	nb = require('dns.nbio')
+	if o.name and not dns.dname.parse(o.name) then usage_error('invalid domain name "%s"', o.name) end
 	if o.tls then o.tcp = true end
 	if o.tls and not o.port_set then o.port = 853 end
 	o.server = o.server or default_server()
@@ -692,6 +692,7 @@ local function main(args)
 		if not t then usage_error('invalid TSIG key "%s": %s', o.tsig, tostring(err)) end
 		tsig = t
 	end
+	nb = require('dns.nbio')
 	local queries
 	if o.stdin then
 		local ok, list = pcall(read_stdin_queries, o)
@@ -723,7 +724,9 @@ local args = {}
 for k = 1, select('#', ...) do args[k] = select(k, ...) end
 local ok, res = xpcall(function() return main(args) end, function(e)
 	if getmetatable(e) == Failure then return e end
-	return {status = 10, msg = tostring(e), trace = debug.traceback()}
+	-- Unexpected errors: first line only, without the chunk position.
+	local msg = tostring(e):match('^[^\n]*'):gsub('^[^:]*%.lua:%d+: ', '')
+	return {status = 10, msg = msg, trace = debug.traceback(tostring(e))}
 end)
 io.stdout:flush()
 if ok then

@@ -337,7 +337,9 @@ local args = {}
 for k = 1, select('#', ...) do args[k] = select(k, ...) end
 local ok, res = xpcall(function() return main(args) end, function(e)
 	if getmetatable(e) == Failure then return e end
-	return {status = 1, msg = tostring(e), trace = debug.traceback()}
+	-- Unexpected errors: first line only, without the chunk position.
+	local msg = tostring(e):match('^[^\n]*'):gsub('^[^:]*%.lua:%d+: ', '')
+	return {status = 1, msg = msg, trace = debug.traceback(tostring(e))}
 end)
 io.stdout:flush()
 if ok then

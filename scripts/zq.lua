@@ -123,7 +123,8 @@ local function main(args)
 	if not o.zone then fail(1, 'missing zone file (see zq --help)') end
 	if o.sort and o.fmt ~= 'text' then fail(1, 'cannot sort in other format than "text"') end
 	local sift = require('dns.sift')
-	local nb = require('dns.nbio')
+	local okn, nb = pcall(require, 'dns.nbio')
+	if not okn then nb = {now = os.clock} end
 	local ok, filter, ferr = pcall(sift.makefilter, o.filters)
 	if not ok then fail(1, '%s', tostring(filter)) end
 	if not filter then fail(1, '%s', tostring(ferr)) end
@@ -177,7 +178,9 @@ local args = {}
 for k = 1, select('#', ...) do args[k] = select(k, ...) end
 local ok, res = xpcall(function() return main(args) end, function(e)
 	if getmetatable(e) == Failure then return e end
-	return {status = 1, msg = tostring(e), trace = debug.traceback()}
+	-- Unexpected errors: first line only, without the chunk position.
+	local msg = tostring(e):match('^[^\n]*'):gsub('^[^:]*%.lua:%d+: ', '')
+	return {status = 1, msg = msg, trace = debug.traceback(tostring(e))}
 end)
 io.stdout:flush()
 if ok then
