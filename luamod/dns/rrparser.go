@@ -1,16 +1,326 @@
 package dns
 
+// dns.rrparser (API.md §2.3): a streaming zone parser object over the
+// zone package's scanner, rrparser.file, and the constructors of the
+// sorted RR-set array (sortedset.go) and the name set (nameset.go).
+//
+// Lua:
+//
+//	p = rrparser.new([origin [, class [, ttl]]])  -- origin '.', class IN, TTL 3600
+//	p:open(path)        -> true | false, err
+//	p:parse([text])     -> true (record) | false (end) | false, err (syntax error, ends the stream)
+//	p:reset()           -- drop the input
+//	p:current_rr()      -> {owner=<wire>, ttl, class, type, rdata=<wire>} | nil
+//	p:strerr()          -> message of the last error ("no error")
+//	p.r_owner, p.r_data -- live byte views into the parser, rewritten by each parse()
+//	p.r_owner_length, p.r_data_length, p.r_type, p.r_class, p.r_ttl
+//	p.state             -- rrparser.state.{NONE,DATA,ERROR,INCLUDE,EOF,STOP}
+//	p.error.code, p.error.counter, p.error.fatal, p.line_counter
+//	rrparser.file(path [, origin]) / rrparser.parse_file -> 1-based array of current_rr() tables (R if unreadable)
+//	rrparser.set(), rrparser.nameset()
+
 import (
+	"errors"
+	"strings"
+
 	lua "github.com/yuin/gopher-lua"
 
 	"ljdns/luabind"
+	"ljdns/luamod/dns/zone"
 )
 
 // rrparserModule is dns.rrparser (API.md §2.3): the streaming zone parser,
 // rrparser.file, the sorted RR-set array and the name set.
 var rrparserModule = luabind.Module{Name: "dns.rrparser", Load: rrparserLoader}
 
+// ParserTypeName is the registry name of rrparser.new() objects.
+const ParserTypeName = "dns.rrparser"
+
+// Parser states (rrparser.state), as knot's zscanner numbers them.
+const (
+	ParserNone    = 0
+	ParserData    = 1
+	ParserError   = 2
+	ParserInclude = 3
+	ParserEOF     = 4
+	ParserStop    = 5
+)
+
+// errCodeSyntax is error.code after a failure (knot's codes are negative).
+const errCodeSyntax = -1
+
+// Parser is the state of one rrparser.new() object. Owner and RDATA of the
+// current record are copied into fixed buffers (OwnerMem, DataMem), so
+// views taken from r_owner/r_data follow the current record.
+type Parser struct {
+	sc       *zone.Scanner
+	OwnerMem *luabind.Memory // 256 bytes
+	DataMem  *luabind.Memory // 65536 bytes
+	OwnerLen int
+	DataLen  int
+	Type     uint16
+	Class    uint16
+	TTL      uint32
+	State    int
+	ErrCode  int
+	ErrCount int
+	ErrFatal bool
+	ErrMsg   string
+	Line     int
+	have     bool // a record was produced
+
+	ownerUD, dataUD *lua.LUserData // cached live views
+}
+
+// NewParser returns a parser with no input.
+func NewParser(origin string, class uint16, ttl uint32) (*Parser, error) {
+	sc := zone.NewScanner(strings.NewReader(""), origin, class, ttl)
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	return &Parser{
+		sc:       sc,
+		OwnerMem: &luabind.Memory{B: make([]byte, 256)},
+		DataMem:  &luabind.Memory{B: make([]byte, 65536)},
+	}, nil
+}
+
+// Next parses the next record: true with the fields updated, false at the
+// end of input or on error (State tells which, ErrMsg the message).
+func (p *Parser) Next() bool {
+	if p.sc.Next() {
+		r := p.sc.Record()
+		p.OwnerLen = copy(p.OwnerMem.B, r.Owner)
+		p.DataLen = copy(p.DataMem.B, r.RData)
+		p.Type, p.Class, p.TTL, p.Line = r.Type, r.Class, r.TTL, r.Line
+		p.State, p.have = ParserData, true
+		return true
+	}
+	if err := p.sc.Err(); err != nil {
+		if p.State != ParserError {
+			p.ErrCount++
+		}
+		p.State, p.ErrCode, p.ErrFatal, p.ErrMsg = ParserError, errCodeSyntax, true, err.Error()
+		var pe *zone.ParseError
+		if errors.As(err, &pe) {
+			p.Line = pe.Line
+		}
+		return false
+	}
+	p.State = ParserEOF
+	p.Line = p.sc.Line()
+	return false
+}
+
+func (p *Parser) clearError() {
+	p.State, p.ErrCode, p.ErrFatal, p.ErrMsg = ParserNone, 0, false, ""
+}
+
 func rrparserLoader(L *lua.LState) int {
-	L.Push(luabind.NewModule(L, "dns.rrparser", map[string]lua.LGFunction{}))
+	registerParser(L)
+	mod := luabind.NewModule(L, "dns.rrparser", map[string]lua.LGFunction{
+		"new":        rpNew,
+		"file":       rpFile,
+		"parse_file": rpFile,
+		"set":        func(L *lua.LState) int { PushSortedSet(L, NewSortedSet()); return 1 },
+		"nameset":    func(L *lua.LState) int { PushNameSet(L, NewNameSet()); return 1 },
+	})
+	st := L.NewTable()
+	for k, v := range map[string]int{"NONE": ParserNone, "DATA": ParserData, "ERROR": ParserError,
+		"INCLUDE": ParserInclude, "EOF": ParserEOF, "STOP": ParserStop} {
+		st.RawSetString(k, lua.LNumber(v))
+	}
+	mod.RawSetString("state", st)
+	L.Push(mod)
+	return 1
+}
+
+func registerParser(L *lua.LState) {
+	if _, ok := L.GetTypeMetatable(ParserTypeName).(*lua.LTable); ok {
+		return
+	}
+	registerSortedSet(L)
+	registerNameSet(L)
+	luabind.RegisterType(L, luabind.TypeSpec{Name: ParserTypeName, Methods: parserMethods, Meta: map[string]lua.LGFunction{
+		"__index":    rpIndex,
+		"__tostring": func(L *lua.LState) int { L.Push(lua.LString("rrparser")); return 1 },
+	}})
+}
+
+var parserMethods = map[string]lua.LGFunction{
+	"open":       rpOpen,
+	"parse":      rpParse,
+	"reset":      rpReset,
+	"current_rr": rpCurrentRR,
+	"strerr":     rpStrerr,
+}
+
+func checkParser(L *lua.LState) *Parser {
+	return luabind.Check[*Parser](L, 1, ParserTypeName)
+}
+
+// optOrigin returns argument n as origin text: nil → ".", a string is
+// text, a dname object is converted.
+func optOrigin(L *lua.LState, n int) string {
+	switch v := L.Get(n).(type) {
+	case *lua.LNilType:
+		return "."
+	case lua.LString:
+		return string(v)
+	}
+	return CheckName(L, n).String()
+}
+
+// rpNew is rrparser.new([origin [, class [, ttl]]]).
+func rpNew(L *lua.LState) int {
+	origin := optOrigin(L, 1)
+	class := uint16(luabind.OptInt(L, 2, int(ClassINET)))
+	ttl := uint32(luabind.OptNumber(L, 3, zone.DefaultTTL))
+	p, err := NewParser(origin, class, ttl)
+	if err != nil {
+		return luabind.FailErr(L, "rrparser.new", err)
+	}
+	registerParser(L)
+	luabind.Push(L, ParserTypeName, p)
+	return 1
+}
+
+func rpOpen(L *lua.LState) int {
+	p := checkParser(L)
+	path := L.CheckString(2)
+	if err := p.sc.ResetFile(path); err != nil {
+		p.clearError()
+		L.Push(lua.LFalse)
+		L.Push(lua.LString(err.Error()))
+		return 2
+	}
+	p.clearError()
+	return luabind.Bool(L, true)
+}
+
+func rpParse(L *lua.LState) int {
+	p := checkParser(L)
+	if L.GetTop() >= 2 && L.Get(2) != lua.LNil {
+		b := luabind.CheckBytes(L, 2, 0)
+		p.sc.Reset(strings.NewReader(string(b)))
+		p.clearError()
+	}
+	if p.Next() {
+		return luabind.Bool(L, true)
+	}
+	L.Push(lua.LFalse)
+	if p.State == ParserError {
+		L.Push(lua.LString(p.ErrMsg))
+		return 2
+	}
+	return 1
+}
+
+func rpReset(L *lua.LState) int {
+	p := checkParser(L)
+	p.sc.Reset(strings.NewReader(""))
+	p.clearError()
+	return 0
+}
+
+func rpStrerr(L *lua.LState) int {
+	p := checkParser(L)
+	if p.ErrCode == 0 {
+		L.Push(lua.LString("no error"))
+	} else {
+		L.Push(lua.LString(p.ErrMsg))
+	}
+	return 1
+}
+
+// pushRecordTable pushes {owner=, ttl=, class=, type=, rdata=}.
+func pushRecordTable(L *lua.LState, owner []byte, ttl uint32, class, typ uint16, rdata []byte) {
+	t := L.CreateTable(0, 5)
+	t.RawSetString("owner", lua.LString(owner))
+	t.RawSetString("ttl", lua.LNumber(ttl))
+	t.RawSetString("class", lua.LNumber(class))
+	t.RawSetString("type", lua.LNumber(typ))
+	t.RawSetString("rdata", lua.LString(rdata))
+	L.Push(t)
+}
+
+func rpCurrentRR(L *lua.LState) int {
+	p := checkParser(L)
+	if !p.have {
+		L.Push(lua.LNil)
+		return 1
+	}
+	pushRecordTable(L, p.OwnerMem.B[:p.OwnerLen], p.TTL, p.Class, p.Type, p.DataMem.B[:p.DataLen])
+	return 1
+}
+
+// liveView returns (creating once) the userdata of a byte view over mem.
+func liveView(L *lua.LState, cache **lua.LUserData, mem *luabind.Memory) lua.LValue {
+	if *cache == nil {
+		luabind.PushView(L, luabind.ViewOf(mem, 0))
+		*cache = L.Get(-1).(*lua.LUserData)
+		L.Pop(1)
+	}
+	return *cache
+}
+
+func rpIndex(L *lua.LState) int {
+	p := checkParser(L)
+	k, _ := L.Get(2).(lua.LString)
+	switch k {
+	case "r_owner":
+		L.Push(liveView(L, &p.ownerUD, p.OwnerMem))
+	case "r_owner_length":
+		L.Push(lua.LNumber(p.OwnerLen))
+	case "r_data":
+		L.Push(liveView(L, &p.dataUD, p.DataMem))
+	case "r_data_length":
+		L.Push(lua.LNumber(p.DataLen))
+	case "r_type":
+		L.Push(lua.LNumber(p.Type))
+	case "r_class":
+		L.Push(lua.LNumber(p.Class))
+	case "r_ttl":
+		L.Push(lua.LNumber(p.TTL))
+	case "state":
+		L.Push(lua.LNumber(p.State))
+	case "line_counter":
+		L.Push(lua.LNumber(p.Line))
+	case "error":
+		t := L.CreateTable(0, 3)
+		t.RawSetString("code", lua.LNumber(p.ErrCode))
+		t.RawSetString("counter", lua.LNumber(p.ErrCount))
+		t.RawSetString("fatal", lua.LBool(p.ErrFatal))
+		L.Push(t)
+	default:
+		L.Push(luabind.Methods(L, ParserTypeName).RawGet(L.Get(2)))
+	}
+	return 1
+}
+
+// rpFile is rrparser.file(path [, origin]): every record of the file as a
+// 1-based array; raises if the file cannot be opened. A syntax error ends
+// the array; its message is the second result.
+func rpFile(L *lua.LState) int {
+	path := L.CheckString(1)
+	sc, err := zone.NewFileScanner(path, optOrigin(L, 2), ClassINET, zone.DefaultTTL)
+	if err != nil {
+		L.RaiseError("rrparser.file: %v", err)
+	}
+	defer sc.Close()
+	out := L.NewTable()
+	n := 0
+	for sc.Next() {
+		r := sc.Record()
+		pushRecordTable(L, r.Owner, r.TTL, r.Class, r.Type, r.RData)
+		n++
+		out.RawSetInt(n, L.Get(-1))
+		L.Pop(1)
+	}
+	L.Push(out)
+	if err := sc.Err(); err != nil {
+		L.Push(lua.LString(err.Error()))
+		return 2
+	}
 	return 1
 }

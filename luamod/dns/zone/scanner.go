@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Class numbers used as defaults.
@@ -506,6 +507,9 @@ func (s *Scanner) record(k int) bool {
 		var err error
 		rd, err = s.slowRData(typTok, k)
 		if err != nil {
+			if msg := err.Error(); strings.HasPrefix(msg, "bad ") {
+				return s.failErr(err, "%s", msg)
+			}
 			return s.failErr(err, "bad %s rdata: %v", typTok, err)
 		}
 	}
@@ -666,4 +670,18 @@ func parseTTL(t []byte) (uint32, bool) {
 		return 0, false
 	}
 	return uint32(sum + cur), true
+}
+
+// ResetFile makes the scanner read the file at path from line 1 (as
+// Reset does for a reader); error messages and $INCLUDE paths are
+// relative to it. The file is closed by the next Reset, ResetFile or Close.
+func (s *Scanner) ResetFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	s.Reset(f)
+	s.in.closer = f
+	s.in.file = path
+	return nil
 }

@@ -17,7 +17,7 @@ func TestErrors(t *testing.T) {
 		msg        string
 	}{
 		{"bad-ttl", "a A 1.2.3.4\nb 12x A 1.2.3.4\n", 2, "bad TTL"},
-		{"bad-a", "\n\na A 1.2.3\n", 3, "bad A rdata"},
+		{"bad-a", "\n\na A 1.2.3\n", 3, "bad A"},
 		{"unknown-type", "a FOO 1\n", 1, "unknown type"},
 		{"missing-type", "a 300 IN\n", 1, "missing type"},
 		{"unbalanced-open", "a SOA ( ns h 1 2 3 4 5\n", 1, "unbalanced"},

@@ -1,0 +1,378 @@
+package dns
+
+// Sorted RR-set array: rrparser.set() (API.md §2.3).
+//
+// Go API (for dns.sift and other Go callers, no Lua calls needed):
+//
+//	s := dns.NewSortedSet()
+//	s.AppendRecord(ownerWire, typ, class, ttl, rdata) // compact storage, copies its arguments
+//	s.Append(rr)                                      // or any *RRSet (kept by reference)
+//	s.Last()                                          // last element, to merge RDATA of the same RR set
+//	s.Sort()                                          // canonical owner order, then type; stable
+//	i := s.Search(nameWire)                           // equal owner, else greatest below; -1 if none
+//	dns.PushSortedSet(L, s)                           // hand it to Lua as a set object
+//
+// Ordering uses a precomputed canonical sort key per owner (sortKey): the
+// labels from the root side, ASCII-lowercased, bytes 0x00/0x01 escaped,
+// each label followed by 0x00. Comparing two keys with bytes.Compare gives
+// exactly CompareNames' order up to case, so sorting and searching are
+// memcmp; ties between names that differ only in case are broken on the
+// raw wire bytes as CompareNames does. Keys live in one byte arena.
+//
+// Lua (0-based):
+//
+//	s = rrparser.set()
+//	s.len, #s           -- element count
+//	s.at[i]             -- element i (rrset) or nil
+//	s:get(i)            -- same, i truncated toward zero; nil for nil/out of range
+//	s:newrr([noinit])   -- append an empty rrset (class IN) and return it
+//	s:sort()            -- sort (stable), returns s
+//	s:search(name)      -- rrset with equal owner, else the greatest below, nil if none
+//	s:searcher()        -- function(name) equivalent to s:search(name)
+//
+// Elements appended after sort() are not searchable until the next sort().
+
+import (
+	"bytes"
+	"slices"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"ljdns/luabind"
+)
+
+// SortedSetTypeName is the registry name of rrparser.set() objects.
+const SortedSetTypeName = "dns.rrparser.set"
+
+const setAtTypeName = "dns.rrparser.set.at"
+
+// appendSortKey appends the canonical sort key of wire name w to dst:
+// labels from the root side, lowercased, 0x00 → 01 01, 0x01 → 01 02,
+// each label terminated by 0x00. Malformed data ends the name.
+func appendSortKey(dst, w []byte) []byte {
+	var offs [128]uint8
+	n := 0
+	for i := 0; i < len(w) && n < len(offs); {
+		l := int(w[i])
+		if l == 0 || l > 63 || i+1+l > len(w) {
+			break
+		}
+		offs[n] = uint8(i)
+		n++
+		i += 1 + l
+	}
+	for n > 0 {
+		n--
+		o := int(offs[n])
+		for _, c := range w[o+1 : o+1+int(w[o])] {
+			switch {
+			case c >= 'A' && c <= 'Z':
+				dst = append(dst, c+('a'-'A'))
+			case c <= 1:
+				dst = append(dst, 1, c+1)
+			default:
+				dst = append(dst, c)
+			}
+		}
+		dst = append(dst, 0)
+	}
+	return dst
+}
+
+// setEnt is the sort/search record of one element: its key in the arena.
+type setEnt struct {
+	off  uint32 // key offset in keys
+	klen uint16 // key length
+	typ  uint16 // RR type
+}
+
+// SortedSet is an array of RR sets that can be sorted in canonical order
+// and binary-searched by owner. See the file comment.
+type SortedSet struct {
+	RRs []*RRSet // elements, in sorted order after Sort
+
+	keys    []byte   // key arena
+	ents    []setEnt // keys of RRs[:len(ents)], valid for searching
+	scratch []byte   // search key
+	uds     []*lua.LUserData
+	sorted  bool // Sort was called
+
+	// slabs for AppendRecord
+	rrSlab   []RRSet
+	nameSlab []Name
+	rdSlab   [][]byte
+	bytes    []byte
+}
+
+// NewSortedSet returns an empty set.
+func NewSortedSet() *SortedSet { return &SortedSet{} }
+
+// Len returns the number of elements.
+func (s *SortedSet) Len() int { return len(s.RRs) }
+
+// At returns element i (0-based) or nil when out of range.
+func (s *SortedSet) At(i int) *RRSet {
+	if i < 0 || i >= len(s.RRs) {
+		return nil
+	}
+	return s.RRs[i]
+}
+
+// Last returns the last element or nil when empty.
+func (s *SortedSet) Last() *RRSet { return s.At(len(s.RRs) - 1) }
+
+// Append adds rr (by reference) at the end.
+func (s *SortedSet) Append(rr *RRSet) { s.RRs = append(s.RRs, rr) }
+
+// slabBytes copies b into the byte slab and returns the copy (capacity
+// limited so appends never touch a neighbour).
+func (s *SortedSet) slabBytes(b []byte) []byte {
+	if len(b) > cap(s.bytes)-len(s.bytes) {
+		s.bytes = make([]byte, 0, max(256<<10, len(b)))
+	}
+	n := len(s.bytes)
+	s.bytes = append(s.bytes, b...)
+	return s.bytes[n:len(s.bytes):len(s.bytes)]
+}
+
+// AppendRecord adds a new RR set with one RDATA, copying owner (wire) and
+// rdata into compact slab storage (a few allocations per thousands of
+// records). It returns the new element.
+func (s *SortedSet) AppendRecord(owner []byte, typ, class uint16, ttl uint32, rdata []byte) *RRSet {
+	const slab = 4096
+	if len(s.rrSlab) == 0 {
+		s.rrSlab = make([]RRSet, slab)
+		s.nameSlab = make([]Name, slab)
+		s.rdSlab = make([][]byte, slab)
+	}
+	rr, nm, rd := &s.rrSlab[0], &s.nameSlab[0], s.rdSlab[0:1:1]
+	s.rrSlab, s.nameSlab, s.rdSlab = s.rrSlab[1:], s.nameSlab[1:], s.rdSlab[1:]
+	nm.Wire = s.slabBytes(owner)
+	rd[0] = s.slabBytes(rdata)
+	*rr = RRSet{Owner: nm, Type: typ, Class: class, TTL: ttl, RData: rd}
+	s.RRs = append(s.RRs, rr)
+	return rr
+}
+
+// buildKeys recomputes the key arena for every element (in current order).
+func (s *SortedSet) buildKeys() {
+	s.keys = s.keys[:0]
+	if cap(s.ents) < len(s.RRs) {
+		s.ents = make([]setEnt, 0, len(s.RRs))
+	}
+	s.ents = s.ents[:0]
+	for _, rr := range s.RRs {
+		off := len(s.keys)
+		s.keys = appendSortKey(s.keys, rr.OwnerWire())
+		if len(s.keys) > 1<<32-1 {
+			panic("sorted set too large")
+		}
+		s.ents = append(s.ents, setEnt{off: uint32(off), klen: uint16(len(s.keys) - off), typ: rr.Type})
+	}
+}
+
+func (s *SortedSet) key(e setEnt) []byte { return s.keys[e.off : e.off+uint32(e.klen)] }
+
+// Sort orders the elements by owner (canonical order, RFC 4034 §6.1) and
+// then type; elements that compare equal keep their order.
+func (s *SortedSet) Sort() {
+	s.buildKeys()
+	type item struct {
+		setEnt
+		idx int32
+	}
+	items := make([]item, len(s.RRs))
+	for i, e := range s.ents {
+		items[i] = item{e, int32(i)}
+	}
+	keys, rrs := s.keys, s.RRs
+	slices.SortFunc(items, func(a, b item) int {
+		if c := bytes.Compare(keys[a.off:a.off+uint32(a.klen)], keys[b.off:b.off+uint32(b.klen)]); c != 0 {
+			return c
+		}
+		if c := bytes.Compare(rrs[a.idx].OwnerWire(), rrs[b.idx].OwnerWire()); c != 0 {
+			return c
+		}
+		if a.typ != b.typ {
+			return int(a.typ) - int(b.typ)
+		}
+		return int(a.idx - b.idx)
+	})
+	sorted := make([]*RRSet, len(rrs))
+	var uds []*lua.LUserData
+	if s.uds != nil {
+		uds = make([]*lua.LUserData, len(rrs))
+	}
+	for i, it := range items {
+		sorted[i] = rrs[it.idx]
+		s.ents[i] = it.setEnt
+		if uds != nil && int(it.idx) < len(s.uds) {
+			uds[i] = s.uds[it.idx]
+		}
+	}
+	s.RRs, s.uds, s.sorted = sorted, uds, true
+}
+
+// Search returns the index of an element whose owner equals name (wire,
+// canonical comparison), else of the greatest element below name, or -1.
+// Only the elements present at the last Sort are searched (all of them
+// when the set was never sorted). It does not allocate.
+func (s *SortedSet) Search(name []byte) int {
+	if !s.sorted && len(s.ents) != len(s.RRs) {
+		s.buildKeys()
+	}
+	s.scratch = appendSortKey(s.scratch[:0], name)
+	return searchKeys(len(s.ents), s.scratch, func(i int) []byte { return s.key(s.ents[i]) })
+}
+
+// searchKeys returns the last index i < n whose key(i) <= k, or -1.
+func searchKeys(n int, k []byte, key func(int) []byte) int {
+	lo, hi := 0, n // invariant: key(<lo) <= k, key(>=hi) > k
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if bytes.Compare(key(m), k) <= 0 {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo - 1
+}
+
+// PushSortedSet pushes s as an rrparser.set() object.
+func PushSortedSet(L *lua.LState, s *SortedSet) {
+	registerSortedSet(L)
+	luabind.Push(L, SortedSetTypeName, s)
+}
+
+// pushElement pushes element i as an rrset userdata, reusing one userdata
+// per element so repeated lookups do not allocate.
+func (s *SortedSet) pushElement(L *lua.LState, i int) {
+	if i < 0 || i >= len(s.RRs) {
+		L.Push(lua.LNil)
+		return
+	}
+	if len(s.uds) < len(s.RRs) {
+		s.uds = append(s.uds, make([]*lua.LUserData, len(s.RRs)-len(s.uds))...)
+	}
+	ud := s.uds[i]
+	if ud == nil || ud.Value != s.RRs[i] {
+		registerTypes(L)
+		ud = luabind.NewUserData(L, RRSetTypeName, s.RRs[i])
+		s.uds[i] = ud
+	}
+	L.Push(ud)
+}
+
+func registerSortedSet(L *lua.LState) {
+	if _, ok := L.GetTypeMetatable(SortedSetTypeName).(*lua.LTable); ok {
+		return
+	}
+	luabind.RegisterType(L, luabind.TypeSpec{Name: SortedSetTypeName, Methods: sortedSetMethods, Meta: map[string]lua.LGFunction{
+		"__index":    setIndex,
+		"__len":      setLen,
+		"__tostring": func(L *lua.LState) int { L.Push(lua.LString("rrparser.set")); return 1 },
+	}})
+	luabind.RegisterType(L, luabind.TypeSpec{Name: setAtTypeName, Meta: map[string]lua.LGFunction{
+		"__index": func(L *lua.LState) int {
+			s := luabind.Check[*setAt](L, 1, setAtTypeName).s
+			i, ok := L.Get(2).(lua.LNumber)
+			if !ok {
+				L.Push(lua.LNil)
+				return 1
+			}
+			s.pushElement(L, int(i))
+			return 1
+		},
+		"__len": func(L *lua.LState) int {
+			L.Push(lua.LNumber(luabind.Check[*setAt](L, 1, setAtTypeName).s.Len()))
+			return 1
+		},
+		"__newindex": func(L *lua.LState) int {
+			L.RaiseError("rrparser.set: at[] is read-only, use newrr()")
+			return 0
+		},
+	}})
+}
+
+// setAt is the s.at proxy.
+type setAt struct{ s *SortedSet }
+
+var sortedSetMethods = map[string]lua.LGFunction{
+	"newrr":    setNewRR,
+	"sort":     setSort,
+	"search":   setSearch,
+	"searcher": setSearcher,
+	"get":      setGet,
+}
+
+func checkSet(L *lua.LState) *SortedSet {
+	return luabind.Check[*SortedSet](L, 1, SortedSetTypeName)
+}
+
+func setIndex(L *lua.LState) int {
+	s := checkSet(L)
+	if k, ok := L.Get(2).(lua.LString); ok {
+		switch k {
+		case "len":
+			L.Push(lua.LNumber(s.Len()))
+			return 1
+		case "at":
+			luabind.Push(L, setAtTypeName, &setAt{s})
+			return 1
+		}
+	}
+	L.Push(luabind.Methods(L, SortedSetTypeName).RawGet(L.Get(2)))
+	return 1
+}
+
+func setLen(L *lua.LState) int {
+	L.Push(lua.LNumber(checkSet(L).Len()))
+	return 1
+}
+
+// setNewRR is s:newrr([noinit]).
+func setNewRR(L *lua.LState) int {
+	s := checkSet(L)
+	rr := &RRSet{Class: ClassINET}
+	s.Append(rr)
+	s.pushElement(L, s.Len()-1)
+	return 1
+}
+
+func setSort(L *lua.LState) int {
+	checkSet(L).Sort()
+	L.Push(L.Get(1))
+	return 1
+}
+
+// setGet is s:get(i): nil for nil or out of range; fractions truncated.
+func setGet(L *lua.LState) int {
+	s := checkSet(L)
+	n, ok := L.Get(2).(lua.LNumber)
+	if !ok {
+		L.Push(lua.LNil)
+		return 1
+	}
+	s.pushElement(L, int(n))
+	return 1
+}
+
+func setSearch(L *lua.LState) int {
+	s := checkSet(L)
+	s.pushElement(L, s.Search(CheckName(L, 2).Wire))
+	return 1
+}
+
+func setSearcher(L *lua.LState) int {
+	s := checkSet(L)
+	L.Push(L.NewFunction(luabind.Guard("rrparser.set.searcher", func(L *lua.LState) int {
+		nm, ok := ToName(L.Get(1))
+		if !ok {
+			L.ArgError(1, NameTypeName+" expected, got "+luabind.TypeName(L.Get(1)))
+		}
+		s.pushElement(L, s.Search(nm.Wire))
+		return 1
+	})))
+	return 1
+}
