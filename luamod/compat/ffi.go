@@ -7,6 +7,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"ljdns/luabind"
+	"ljdns/luamod/dns"
 )
 
 // ffiLoader opens the ffi shim (API.md §3.2).
@@ -184,7 +185,8 @@ func ffiCast(L *lua.LState) int {
 
 // ffiCastCT converts argument i to ct: numbers for scalar types; views for
 // pointer/array types over a buffer, view or Lua string (read-only).
-// NULL (nil, 0) becomes nil. Other userdata cast to an unknown struct
+// NULL (nil, 0) becomes nil. knot_dname_t * gives a dns.dname object
+// (from a wire-format string, buffer or dname). Other userdata cast to an unknown struct
 // pointer pass through unchanged (ffi.cast('knot_dname_t *', d)).
 func ffiCastCT(L *lua.LState, ct *CType, i int) int {
 	x := L.Get(i)
@@ -200,6 +202,17 @@ func ffiCastCT(L *lua.LState, ct *CType, i int) int {
 			}
 		}
 		L.RaiseError("ffi.cast: cannot convert '%s' to '%s'", luabind.TypeName(x), ct.Text)
+	}
+	if ct.Name == "knot_dname_t" && x != lua.LNil { // dname pointers are dname objects
+		if n, ok := dns.ToName(x); ok {
+			if _, isName := luabind.As[*dns.Name](x); isName {
+				L.Push(x)
+			} else {
+				dns.PushName(L, n)
+			}
+			return 1
+		}
+		L.RaiseError("ffi.cast: cannot convert '%s' to 'knot_dname_t *' (not a wire-format name)", luabind.TypeName(x))
 	}
 	var w luabind.View
 	switch v := x.(type) {
@@ -232,6 +245,10 @@ func ffiCastCT(L *lua.LState, ct *CType, i int) int {
 			L.RaiseError("ffi.cast: cannot convert '%s' to '%s'", luabind.TypeName(x), ct.Text)
 		}
 	default:
+		if !ct.Known {
+			L.Push(x)
+			return 1
+		}
 		L.RaiseError("ffi.cast: cannot convert '%s' to '%s'", luabind.TypeName(x), ct.Text)
 	}
 	w.Elem, w.Signed, w.CType = ct.Base.size, ct.Base.signed, ct.Text
