@@ -489,7 +489,7 @@ local function drive(state, timeout)
 		local left = state.active + timeout - nb.now()
 		if left <= 0 then return nil end
 		local ok, err = nb.step(left)
-		if ok == false then fail(10, '%s', errtext(err)) end
+		if ok == false and err ~= 'timeout' then fail(10, '%s', errtext(err)) end
 	end
 	return true
 end
@@ -596,7 +596,6 @@ local function exchange(o, q, tsig)
 				msg = string.format('connection to %s#%d timed out', o.server, o.port)}, Failure)
 		end
 	else
-		sock = open_transport(o, false)
 		local tries = o.tries
 		local sent = 0
 		local function send()
@@ -607,10 +606,12 @@ local function exchange(o, q, tsig)
 				st.done = true
 			end
 		end
-		local ok, err = nb.go(send)
-		if ok == false then fail(10, '%s', errtext(err)) end
+		spawn(function()
+			sock = open_transport(o, false)
+			send()
+			if not st.done then udp_body(sock) end
+		end)
 		sent = 1
-		spawn(udp_body, sock)
 		while not drive(st, o.timeout) do
 			if sent >= tries then
 				st.err = setmetatable({status = 9, msg = string.format(
@@ -618,7 +619,7 @@ local function exchange(o, q, tsig)
 				break
 			end
 			st.active = nb.now()
-			nb.go(send)
+			if sock then nb.go(send) end
 			sent = sent + 1
 		end
 		if not st.err and st.last then

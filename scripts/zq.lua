@@ -55,7 +55,9 @@ local function stderr_is_tty()
 		local ok2, r = pcall(S.isatty, 2)
 		if ok2 then return r == true end
 	end
-	return false
+	-- Fallback: ask test(1), which inherits our standard error.
+	local okx, r = pcall(os.execute, 'test -t 2')
+	return okx and (r == 0 or r == true)
 end
 
 -- Wrap a sink so that it reports progress on stderr.
@@ -140,7 +142,13 @@ local function main(args)
 	elseif o.fmt == 'json' then sink = sift.jsonify()
 	else sink = sift.printer() end
 	local progress = o.progress
-	if progress == nil then progress = stderr_is_tty() end
+	if progress == nil then
+		-- Only large files (8 MiB or more) are worth a progress line.
+		local fh = io.open(path, 'rb')
+		local size = fh and fh:seek('end') or 0
+		if fh then fh:close() end
+		progress = size >= 8 * 1024 * 1024 and stderr_is_tty()
+	end
 	if progress then sink = with_progress(sink, nb.now) end
 
 	local start = nb.now()
