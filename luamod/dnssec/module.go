@@ -126,7 +126,10 @@ func shotgunTypes(tbl lua.LValue) []uint16 {
 }
 
 // dnssecDenial is dnssec.denial(name, type [, ttl] [, nxdomain]) or
-// dnssec.denial(name, type, {ttl=, nxdomain=, cover=, types=}) -> NSEC rrset.
+// dnssec.denial(name, type, {ttl=, nxdomain=, cover=, types=, next=}) ->
+// NSEC rrset. With types (the types present at name; RRSIG and NSEC are
+// added) and/or next (the next name, default the immediate successor) the
+// NSEC is an ordinary one, e.g. for a pre-signed zone's chain.
 func dnssecDenial(L *lua.LState) int {
 	name := dns.CheckName(L, 1)
 	qtype := uint16(luabind.CheckInt(L, 2))
@@ -135,6 +138,7 @@ func dnssecDenial(L *lua.LState) int {
 		nxdomain bool
 		cover    bool
 		types    []uint16
+		next     []byte
 	)
 	switch v := L.Get(3).(type) {
 	case lua.LBool:
@@ -149,6 +153,13 @@ func dnssecDenial(L *lua.LState) int {
 			}
 			types = append(types, typeRRSIG, typeNSEC)
 		}
+		if nv := v.RawGetString("next"); nv != lua.LNil {
+			n, ok := dns.ToName(nv)
+			if !ok || len(n.Wire) == 0 {
+				L.ArgError(3, "next must be a domain name")
+			}
+			next = n.Wire
+		}
 	default:
 		ttl = uint32(luabind.OptInt(L, 3, 0))
 		nxdomain = luabind.Truthy(L, 4)
@@ -162,8 +173,14 @@ func dnssecDenial(L *lua.LState) int {
 		if rr = Cover(name.Wire, ttl); rr == nil {
 			return luabind.Fail(L, "dnssec: the root name cannot be covered")
 		}
-	case types != nil && !nxdomain:
-		rr = nsec(name.Wire, Successor(name.Wire), ttl, types)
+	case next != nil || (types != nil && !nxdomain):
+		if next == nil {
+			next = Successor(name.Wire)
+		}
+		if types == nil {
+			types = []uint16{typeRRSIG, typeNSEC}
+		}
+		rr = nsec(name.Wire, next, ttl, types)
 	default:
 		if types == nil {
 			types = shotgunTypes(L.Get(lua.UpvalueIndex(1)))
