@@ -80,9 +80,14 @@ const maxName = 255
 
 // Successor returns the immediate successor of wire name w in canonical
 // order (RFC 4471 §3.1.1): \000.w when it fits, otherwise the first label
-// is incremented (dropping labels as needed). The result is lowercased.
+// is incremented (dropping labels as needed). The result is lowercased;
+// nil when w is not a valid wire name.
 func Successor(w []byte) []byte {
-	w = lowerName(w)
+	n, err := wireNameLen(w)
+	if err != nil {
+		return nil
+	}
+	w = lowerName(w[:n])
 	if len(w)+2 <= maxName {
 		return append([]byte{1, 0}, w...)
 	}
@@ -116,9 +121,14 @@ func Successor(w []byte) []byte {
 }
 
 // Predecessor returns the immediate predecessor of wire name w in
-// canonical order (RFC 4471 §3.1.2), lowercased, or nil for the root.
+// canonical order (RFC 4471 §3.1.2), lowercased, or nil for the root and
+// invalid wire names.
 func Predecessor(w []byte) []byte {
-	w = lowerName(w)
+	n, err := wireNameLen(w)
+	if err != nil {
+		return nil
+	}
+	w = lowerName(w[:n])
 	if len(w) <= 1 {
 		return nil
 	}

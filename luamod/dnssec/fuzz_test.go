@@ -47,10 +47,12 @@ func FuzzParse(f *testing.F) {
 		ecKey.VerifyRRSet(rr, data, 1000)
 		ecKey.VerifyData(ec.input, data)
 		canonicalRData(uint16(len(data)%64), data)
-		Predecessor(data)
-		if _, err := wireNameLen(data); err == nil {
-			Successor(data)
-			Cover(data, 0)
+		if p := Predecessor(data); p != nil {
+			if n, err := wireNameLen(p); err != nil || n != len(p) {
+				t.Fatalf("predecessor %q is not a name", p)
+			}
 		}
+		Successor(data)
+		Cover(data, 0)
 	})
 }

@@ -1,0 +1,133 @@
+package dnssec
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	mdns "github.com/miekg/dns"
+
+	"ljdns/luamod/dns"
+)
+
+func TestTypeBitmap(t *testing.T) {
+	for _, types := range [][]uint16{
+		{1, 46, 47},
+		{47, 46, 1, 1},
+		{2, 6, 15, 16, 28, 46, 47, 48, 99, 257, 32769},
+	} {
+		// miekg/dns packs the same bitmap (an independent encoder).
+		nsecRR := &mdns.NSEC{Hdr: mdns.RR_Header{Name: ".", Rrtype: mdns.TypeNSEC, Class: 1}, NextDomain: ".", TypeBitMap: sortedUniq(types)}
+		buf := make([]byte, 1024)
+		off, err := mdns.PackRR(nsecRR, buf, 0, nil, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := buf[1+10+1 : off] // root owner, header, root next name
+		if got := TypeBitmap(types); !bytes.Equal(got, want) {
+			t.Errorf("%v: %x, want %x", types, got, want)
+		}
+	}
+	if got := TypeBitmap(nil); len(got) != 0 {
+		t.Errorf("empty bitmap %x", got)
+	}
+}
+
+func sortedUniq(ts []uint16) []uint16 {
+	seen := map[uint16]bool{}
+	var out []uint16
+	for _, v := range ts {
+		if !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	for i := range out {
+		for j := i + 1; j < len(out); j++ {
+			if out[j] < out[i] {
+				out[i], out[j] = out[j], out[i]
+			}
+		}
+	}
+	return out
+}
+
+func TestPredecessorSuccessor(t *testing.T) {
+	long := strings.Repeat(strings.Repeat("x", 63)+".", 3) + strings.Repeat("y", 58) + "." // 250 bytes of labels
+	for _, name := range []string{"b.example.com.", "a.example.", "\\000.example.", "a\\000.example.",
+		"[.example.", "Z.example.", "@.example.", "\\255.example.", "com.", long, "www.EXAMPLE.com."} {
+		w := wire(t, name)
+		p, s := Predecessor(w), Successor(w)
+		if p == nil || s == nil {
+			t.Fatalf("%s: nil neighbour", name)
+		}
+		for _, n := range [][]byte{p, s} {
+			if l, err := wireNameLen(n); err != nil || l != len(n) {
+				t.Fatalf("%s: neighbour %q is not a valid name", name, n)
+			}
+		}
+		if dns.CompareNames(p, w) >= 0 {
+			t.Errorf("%s: predecessor %s does not sort before", name, (&dns.Name{Wire: p}).String())
+		}
+		if dns.CompareNames(w, s) >= 0 {
+			t.Errorf("%s: successor %s does not sort after", name, (&dns.Name{Wire: s}).String())
+		}
+		// Names near w must not fall strictly between w and its neighbours.
+		for _, near := range []string{"a." + name, "\\000." + name, "zz." + name} {
+			nw, err := dns.NameFromText(near)
+			if err != nil {
+				continue // too long
+			}
+			if dns.CompareNames(lowerName(nw.Wire), s) < 0 {
+				t.Errorf("%s: %s sorts between the name and its successor", name, near)
+			}
+		}
+	}
+	if Predecessor([]byte{0}) != nil {
+		t.Error("root has a predecessor")
+	}
+	if Predecessor([]byte{5, 'a'}) != nil || Successor([]byte{0xc0, 1}) != nil {
+		t.Error("invalid names accepted")
+	}
+	// b.example. -> a\255...\255 padded, prefixed with maximal labels.
+	p := Predecessor(wire(t, "b.example."))
+	if len(p) != 255 || !bytes.HasSuffix(p, append(append([]byte{63, 'a'}, bytes.Repeat([]byte{0xff}, 62)...), wire(t, "example.")...)) {
+		t.Errorf("predecessor of b.example. is %q", p)
+	}
+	if got := Predecessor(wire(t, "\\000.example.")); !bytes.Equal(got, wire(t, "example.")) {
+		t.Errorf("predecessor of \\000.example. is %q", got)
+	}
+}
+
+func TestDenial(t *testing.T) {
+	owner := wire(t, "Example.com.")
+	nx := Denial(owner, 1, 300, true, fallbackTypes)
+	if nx.Type != typeNSEC || nx.TTL != 300 || !bytes.Equal(nx.Owner.Wire, owner) {
+		t.Fatalf("bad NSEC %+v", nx)
+	}
+	if want := append(append([]byte{1, 0}, owner...), 0, 6, 0, 0, 0, 0, 0, 3); !bytes.Equal(nx.RData[0], want) {
+		t.Errorf("nxdomain rdata %x, want %x", nx.RData[0], want)
+	}
+	nodata := Denial(owner, 28, 0, false, fallbackTypes)
+	bm := nodata.RData[0][len(owner)+2:]
+	has := func(bm []byte, typ uint16) bool {
+		for len(bm) >= 2 {
+			win, n := bm[0], int(bm[1])
+			if uint16(win) == typ>>8 && int(typ&0xff)/8 < n {
+				return bm[2+int(typ&0xff)/8]&(0x80>>(typ%8)) != 0
+			}
+			bm = bm[2+n:]
+		}
+		return false
+	}
+	if has(bm, 28) || !has(bm, 1) || !has(bm, 46) || !has(bm, 47) || !has(bm, 41) || has(bm, 250) {
+		t.Errorf("shotgun bitmap %x", bm)
+	}
+	c := Cover(wire(t, "b.example.com."), 60)
+	if dns.CompareNames(c.Owner.Wire, wire(t, "b.example.com.")) >= 0 || dns.CompareNames(c.Owner.Wire, wire(t, "a.example.com.")) <= 0 {
+		t.Errorf("cover owner %s", c.Owner.String())
+	}
+	if Cover([]byte{0}, 0) != nil {
+		t.Error("root covered")
+	}
+}
