@@ -12,36 +12,43 @@ import (
 
 // setSink collects single-RDATA rrsets into an (unsorted) sorted set.
 type setSink struct {
-	ar   rrArena
-	sets []*dns.RRSet
+	s *dns.SortedSet
+	n int
 }
 
-func siftSet(L *lua.LState) int { return pushSink(L, &setSink{}) }
+func siftSet(L *lua.LState) int { return pushSink(L, &setSink{s: dns.NewSortedSet()}) }
 
 func (s *setSink) put(L *lua.LState, r *zone.Record) bool {
-	s.sets = append(s.sets, s.ar.rrset(r))
+	s.s.AppendRecord(r.Owner, r.Type, r.Class, r.TTL, r.RData)
+	s.n++
 	return true
 }
 
+// finish returns the set (unsorted) and the inserted count.
 func (s *setSink) finish(L *lua.LState) int {
-	L.RaiseError("sift.set: sorted set type not available yet")
-	return 0
+	dns.PushSortedSet(L, s.s)
+	L.Push(lua.LNumber(s.n))
+	return 2
 }
 
 // nameSetSink collects owners into a name set, sorted when finalised.
 type nameSetSink struct {
-	ar    rrArena
-	names []*dns.Name
+	ns *dns.NameSet
+	n  int
 }
 
-func siftNameSet(L *lua.LState) int { return pushSink(L, &nameSetSink{}) }
+func siftNameSet(L *lua.LState) int { return pushSink(L, &nameSetSink{ns: dns.NewNameSet()}) }
 
 func (s *nameSetSink) put(L *lua.LState, r *zone.Record) bool {
-	s.names = append(s.names, s.ar.name(r.Owner))
+	s.ns.Put(r.Owner)
+	s.n++
 	return true
 }
 
+// finish sorts and returns the name set and the inserted count.
 func (s *nameSetSink) finish(L *lua.LState) int {
-	L.RaiseError("sift.nameset: name set type not available yet")
-	return 0
+	s.ns.Sort()
+	dns.PushNameSet(L, s.ns)
+	L.Push(lua.LNumber(s.n))
+	return 2
 }

@@ -4,6 +4,7 @@ import (
 	"os"
 	"slices"
 	"testing"
+	"time"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -40,6 +41,10 @@ func TestScript(t *testing.T) {
 		t.Skip("SIFT_SCRIPT not set")
 	}
 	L := newTestState(t)
+	L.SetGlobal("now", L.NewFunction(func(L *lua.LState) int {
+		L.Push(lua.LNumber(float64(time.Now().UnixNano()) / 1e9))
+		return 1
+	}))
 	if err := L.DoFile(path); err != nil {
 		t.Fatal(err)
 	}

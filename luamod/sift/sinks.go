@@ -250,17 +250,21 @@ type lmdbSink struct {
 	envV     lua.LValue
 	txn      *Txn
 	txnV     lua.LValue
-	slab     []byte
+	slab     []byte   // current chunk
+	chunks   [][]byte // all chunks, slab last
 	idx      []kvRef
 	inserted int
 }
 
-// kvRef locates one pair in the slab; seq orders equal keys (last wins).
+// kvRef locates one pair: key then value, adjacent in one chunk.
 type kvRef struct {
-	off  uint64
-	klen uint32
-	vlen uint32
+	chunk uint32
+	off   uint32
+	klen  uint16
+	vlen  uint32
 }
+
+const slabChunk = 4 << 20
 
 // sift.lmdb(env [, db [, txn]]) -> sink | nil, err
 func siftLMDB(L *lua.LState) int {
@@ -308,29 +312,41 @@ func AppendSearchKey(dst, owner []byte, t uint16) []byte {
 }
 
 func (s *lmdbSink) put(L *lua.LState, r *zone.Record) bool {
+	need := len(r.Owner) + 2 + 4 + len(r.RData)
+	if need > cap(s.slab)-len(s.slab) {
+		s.slab = make([]byte, 0, max(slabChunk, need))
+		s.chunks = append(s.chunks, nil)
+	}
 	off := len(s.slab)
 	s.slab = AppendSearchKey(s.slab, r.Owner, r.Type)
 	klen := len(s.slab) - off
 	s.slab = binary.LittleEndian.AppendUint32(s.slab, r.TTL)
 	s.slab = append(s.slab, r.RData...)
-	s.idx = append(s.idx, kvRef{off: uint64(off), klen: uint32(klen), vlen: uint32(len(s.slab) - off - klen)})
+	s.chunks[len(s.chunks)-1] = s.slab
+	s.idx = append(s.idx, kvRef{chunk: uint32(len(s.chunks) - 1), off: uint32(off), klen: uint16(klen),
+		vlen: uint32(len(s.slab) - off - klen)})
 	s.inserted++
 	return true
 }
 
-func (s *lmdbSink) key(i int) []byte {
-	r := &s.idx[i]
-	return s.slab[r.off : r.off+uint64(r.klen)]
+func (s *lmdbSink) key(i int) []byte { return s.keyOf(&s.idx[i]) }
+
+func (s *lmdbSink) keyOf(r *kvRef) []byte {
+	c := s.chunks[r.chunk]
+	return c[r.off : r.off+uint32(r.klen)]
 }
 
-func (s *lmdbSink) finish(L *lua.LState) int {
-	if !s.txn.Valid() {
-		L.RaiseError("operation on aborted transaction")
-	}
-	// Sort by key, equal keys in arrival order; keep the last of each run.
-	slab := s.slab
+func (s *lmdbSink) valOf(r *kvRef) []byte {
+	c := s.chunks[r.chunk]
+	k := r.off + uint32(r.klen)
+	return c[k : k+r.vlen : k+r.vlen]
+}
+
+// sortDedupe sorts the pairs by key, equal keys in arrival order, and
+// keeps the last of each run.
+func (s *lmdbSink) sortDedupe() {
 	slices.SortStableFunc(s.idx, func(a, b kvRef) int {
-		return bytes.Compare(slab[a.off:a.off+uint64(a.klen)], slab[b.off:b.off+uint64(b.klen)])
+		return bytes.Compare(s.keyOf(&a), s.keyOf(&b))
 	})
 	w := 0
 	for i := range s.idx {
@@ -342,11 +358,22 @@ func (s *lmdbSink) finish(L *lua.LState) int {
 		w++
 	}
 	s.idx = s.idx[:w]
-	err := s.txn.PutSorted(len(s.idx), func(i int) ([]byte, []byte) {
+}
+
+// store puts the sorted pairs into the transaction.
+func (s *lmdbSink) store() error {
+	return s.txn.PutSorted(len(s.idx), func(i int) ([]byte, []byte) {
 		r := &s.idx[i]
-		k := r.off + uint64(r.klen)
-		return slab[r.off:k], slab[k : k+uint64(r.vlen) : k+uint64(r.vlen)]
+		return s.keyOf(r), s.valOf(r)
 	})
+}
+
+func (s *lmdbSink) finish(L *lua.LState) int {
+	if !s.txn.Valid() {
+		L.RaiseError("operation on aborted transaction")
+	}
+	s.sortDedupe()
+	err := s.store()
 	if err == nil {
 		err = s.txn.Commit()
 	} else {
@@ -355,7 +382,7 @@ func (s *lmdbSink) finish(L *lua.LState) int {
 	if ud, ok := s.txnV.(*lua.LUserData); ok {
 		setTxnFields(ud, s.txn)
 	}
-	s.slab, s.idx = nil, nil
+	s.slab, s.chunks, s.idx = nil, nil, nil
 	if err != nil {
 		return luabind.FailErr(L, "", err)
 	}

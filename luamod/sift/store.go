@@ -17,17 +17,17 @@ import (
 
 // Environment flags (LMDB values, API.md §2.8).
 const (
-	EnvFixedMap   = 0x01
-	EnvNoSubdir   = 0x4000
-	EnvNoSync     = 0x10000
-	EnvRdonly     = 0x20000
-	EnvNoMetaSync = 0x40000
-	EnvWriteMap   = 0x80000
-	EnvMapAsync   = 0x100000
-	EnvNoTLS      = 0x200000
-	EnvNoLock     = 0x400000
+	EnvFixedMap    = 0x01
+	EnvNoSubdir    = 0x4000
+	EnvNoSync      = 0x10000
+	EnvRdonly      = 0x20000
+	EnvNoMetaSync  = 0x40000
+	EnvWriteMap    = 0x80000
+	EnvMapAsync    = 0x100000
+	EnvNoTLS       = 0x200000
+	EnvNoLock      = 0x400000
 	EnvNoReadAhead = 0x800000
-	EnvNoMemInit  = 0x1000000
+	EnvNoMemInit   = 0x1000000
 )
 
 // Put flags.
@@ -244,6 +244,7 @@ type Txn struct {
 	env    *Env
 	tx     *bolt.Tx
 	bucket *bolt.Bucket // nil when the database does not exist (read txn)
+	getCur *bolt.Cursor // reused by Get in read-only transactions (no allocation per lookup)
 	dbi    int
 	rdonly bool
 	valid  bool
@@ -295,7 +296,7 @@ func (t *Txn) Env() *Env { return t.env }
 func (t *Txn) end() {
 	t.valid = false
 	t.Gen++
-	t.bucket = nil
+	t.bucket, t.getCur = nil, nil
 	if t.rdonly {
 		t.env.readers--
 	} else if t.env.writer == t {
@@ -313,7 +314,17 @@ func (t *Txn) Get(key []byte) ([]byte, error) {
 	if t.bucket == nil || len(key) == 0 {
 		return nil, nil
 	}
-	return t.bucket.Get(key), nil
+	if !t.rdonly {
+		return t.bucket.Get(key), nil
+	}
+	if t.getCur == nil {
+		t.getCur = t.bucket.Cursor()
+	}
+	k, v := t.getCur.Seek(key)
+	if v == nil || !bytes.Equal(k, key) {
+		return nil, nil
+	}
+	return v, nil
 }
 
 // Put stores key → val. val must stay unchanged until the transaction
