@@ -28,7 +28,8 @@ type Socket struct {
 	out          []byte // stream output not written yet
 	queued, sent uint64 // stream bytes accepted / written so far
 
-	pipe *pipeline // pipelined tcpxchg state
+	pipe   *pipeline // pipelined tcpxchg state
+	closed bool      // Close was called
 
 	// Peer and Local override getpeername/getsockname (TLS sessions run
 	// over a local socket pair but report the network addresses).
@@ -50,6 +51,18 @@ func (k *Socket) FD() int { return k.fd }
 // Timeout returns the I/O timeout set with settimeout (0: none).
 func (k *Socket) Timeout() time.Duration {
 	return time.Duration(k.timeout * float64(time.Millisecond))
+}
+
+// Closed reports whether Close was called.
+func (k *Socket) Closed() bool { return k.closed }
+
+// SetTimeout sets the I/O timeout in milliseconds (0: none).
+func (k *Socket) SetTimeout(ms float64) { k.timeout = max(ms, 0) }
+
+// Send writes b completely (stream) or as one datagram, waiting while the
+// socket would block, and pushes the byte count or nil, err.
+func (k *Socket) Send(L *lua.LState, b []byte) int {
+	return k.sendAll(L, b, lua.LNumber(len(b)))
 }
 
 // Sched returns the scheduler the socket belongs to.
@@ -87,6 +100,7 @@ func (k *Socket) Attach(fd int) {
 
 // Close closes the socket once; later calls do nothing.
 func (k *Socket) Close() {
+	k.closed = true
 	if k.fd < 0 {
 		return
 	}
