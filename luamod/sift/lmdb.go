@@ -478,14 +478,16 @@ func cursorOp(L *lua.LState, c *luaCursor, op int, key, val []byte) int {
 		L.Push(lua.LNil)
 		return 1
 	}
-	pushCursorVal(L, c, 2, k, true)
-	pushCursorVal(L, c, 3, v, false)
+	kout, vout := L.Get(2), L.Get(3) // read before pushing: pushes extend the stack
+	pushCursorVal(L, c, kout, k, true)
+	pushCursorVal(L, c, vout, v, false)
 	return 2
 }
 
-// pushCursorVal fills the val_t at argument n (or the cursor's own) with b.
-func pushCursorVal(L *lua.LState, c *luaCursor, n int, b []byte, isKey bool) {
-	if ud, ok := L.Get(n).(*lua.LUserData); ok {
+// pushCursorVal fills out when it is a val_t (else the cursor's own
+// object) with b and pushes it.
+func pushCursorVal(L *lua.LState, c *luaCursor, out lua.LValue, b []byte, isKey bool) {
+	if ud, ok := out.(*lua.LUserData); ok {
 		if val, ok := ud.Value.(*Val); ok {
 			val.setStore(b, c.c.txn)
 			L.Push(ud)
@@ -579,8 +581,7 @@ func cursorIter(L *lua.LState) int {
 		L.Push(lua.LNil)
 		return 1
 	}
-	L.SetTop(1)
-	pushCursorVal(L, c, 99, k, true)
-	pushCursorVal(L, c, 99, v, false)
+	pushCursorVal(L, c, lua.LNil, k, true)
+	pushCursorVal(L, c, lua.LNil, v, false)
 	return 2
 }

@@ -534,6 +534,12 @@ func (c *Cursor) Get(op int, key, val []byte) (k, v []byte, err error) {
 	default:
 		return nil, nil, fmt.Errorf("lmdb: unsupported cursor operation %d", op)
 	}
+	if k == nil && c.placed && (op == OpNext || op == OpNextNoDup || op == OpPrev || op == OpPrevNoDup) {
+		// Like LMDB, stepping off either end leaves the cursor on the
+		// entry it was on.
+		c.c.Seek(c.k)
+		return nil, nil, nil
+	}
 	c.placed = k != nil
 	c.k, c.v = k, v
 	return k, v, nil
