@@ -1,0 +1,145 @@
+-- A small Lua DNS responder over UDP, TCP and TLS answering from one zone
+-- file: exact matches (AA), CNAME at the name, NODATA and NXDOMAIN with the
+-- SOA in the authority section, REFUSED outside the zone, TC when a UDP
+-- answer does not fit. It is the server the dns.nbio integration tests and
+-- examples/dnsperf-compare.sh drive.
+--
+-- Usage: ljdns examples/responder.lua [-a HOST] [-p PORT] [-t TLSPORT] [-q] [ZONEFILE]
+--   -a HOST     listen address (default 127.0.0.1)
+--   -p PORT     UDP and TCP port (default 5353; 0 = ephemeral)
+--   -t TLSPORT  also serve DNS over TLS on this port (ephemeral self-signed certificate)
+--   -q          quiet (no start-up line)
+-- On start-up it prints "listening udp=<port> tcp=<port> [tls=<port>]" to stdout.
+local dns = require('dns')
+local nb = require('dns.nbio')
+local rrparser = require('dns.rrparser')
+
+local opts = {host = '127.0.0.1', port = 5353, zone = 'examples/responder.zone'}
+do
+	local args, i = {...}, 1
+	while i <= #args do
+		local a = args[i]
+		if a == '-a' then i = i + 1; opts.host = args[i]
+		elseif a == '-p' then i = i + 1; opts.port = tonumber(args[i])
+		elseif a == '-t' then i = i + 1; opts.tls = tonumber(args[i])
+		elseif a == '-q' then opts.quiet = true
+		elseif a:sub(1, 1) == '-' then
+			io.stderr:write('usage: responder.lua [-a HOST] [-p PORT] [-t TLSPORT] [-q] [ZONEFILE]\n')
+			os.exit(1)
+		else opts.zone = a end
+		i = i + 1
+	end
+end
+
+-- Zone: names[lowercase owner wire][type] = rrset ----------------------------
+local names, origin, soa = {}, nil, nil
+do
+	local records, err = rrparser.file(opts.zone)
+	if not records then error(('cannot load zone %s: %s'):format(opts.zone, tostring(err))) end
+	for _, r in ipairs(records) do
+		local owner = dns.dname(r.owner):lower()
+		local key = owner:towire()
+		local node = names[key]
+		if not node then node = {}; names[key] = node end
+		local rr = node[r.type]
+		if not rr then rr = dns.rrset(owner, r.type); node[r.type] = rr end
+		rr:add(r.rdata, r.ttl)
+		if r.type == dns.type.SOA then origin, soa = owner, rr end
+	end
+	assert(soa, 'zone has no SOA')
+end
+
+local A, CNAME, ANSWER, AUTHORITY = dns.type.A, dns.type.CNAME, dns.section.ANSWER, dns.section.AUTHORITY
+local NXDOMAIN, REFUSED, FORMERR = dns.rcode.NXDOMAIN, dns.rcode.REFUSED, dns.rcode.FORMERR
+
+-- answer fills resp for query; false when query is not worth a reply.
+local function answer(query, resp)
+	if not query:parse_question() or query:qr() then return false end
+	query:toanswer(resp)
+	local qname = query:qname()
+	if not qname then resp:rcode(FORMERR) return true end
+	qname = qname:lower()
+	local node = names[qname:towire()]
+	if node then
+		local rr = node[query:qtype()] or node[CNAME]
+		if rr then
+			resp:aa(true)
+			if not resp:put(rr) then resp:tc(true) end
+			return true
+		end
+	elseif not qname:within(origin) then
+		resp:rcode(REFUSED)
+		return true
+	else
+		resp:rcode(NXDOMAIN)
+	end
+	resp:aa(true)
+	resp:begin(AUTHORITY)
+	resp:put(soa)
+	return true
+end
+
+-- Transports -------------------------------------------------------------------
+local function serve_udp(sock)
+	local query, resp, addr = dns.packet(4096), dns.packet(1232), nb.addr()
+	local recv, send = nb.udprecv, nb.udpsend
+	while true do
+		if recv(sock, query, addr) and answer(query, resp) then
+			send(sock, resp, addr)
+		end
+	end
+end
+
+-- One stream connection (plain TCP or a TLS session): answer until the peer
+-- goes away, sends garbage or stays silent longer than the timeout.
+local function serve_stream(conn)
+	local query, resp = dns.packet(65535), dns.packet(65535)
+	while true do
+		local n = nb.tcprecv(conn, query)
+		if not n then break end
+		if answer(query, resp) then
+			if not nb.tcpsend(conn, resp) then break end
+		end
+	end
+end
+
+local function accept_loop(server, tls)
+	while true do
+		local conn = server:accept()
+		if conn then
+			conn:settimeout(10000)
+			nb.go(function()
+				local c = conn
+				if tls then c = tls.server(conn) end
+				if c then pcall(serve_stream, c) end
+				conn:close()
+			end)
+		end
+	end
+end
+
+local function listen(type, port)
+	local s = nb.socket(nb.family(opts.host), type)
+	s:bind(opts.host, port)
+	local _, p = s:getsockname()
+	return s, p
+end
+
+local udp, port = listen('dgram', opts.port)
+local tcp, tport = listen('stream', port)
+local ports = ('udp=%d tcp=%d'):format(port, tport)
+nb.go(serve_udp, udp)
+nb.go(accept_loop, tcp)
+if opts.tls then
+	local tlssock, p = listen('stream', opts.tls)
+	ports = ports .. (' tls=%d'):format(p)
+	nb.go(accept_loop, tlssock, require('dns.tls'))
+end
+if not opts.quiet then print('listening ' .. ports) end
+io.stdout:flush()
+while true do
+	local ok, err, co = nb.run()
+	if not ok then
+		io.stderr:write('responder: ', tostring(err), '\n', co and debug.traceback(co) or '', '\n')
+	end
+end
