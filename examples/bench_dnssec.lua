@@ -1,0 +1,72 @@
+-- bench_dnssec.lua: DNSSEC sign and verify throughput per algorithm.
+--
+-- Usage: ljdns examples/bench_dnssec.lua [N]   (run from the repository root)
+--
+-- Signs N (default 20000) distinct A RRsets of two records each with
+-- signer:sign(rr), then verifies each with signer:verify(rr, rrsig), as
+-- examples/bench.lua does, for the sample keys of spec/helper.lua
+-- (ECDSA P-256 and RSA-512) and for extra keys from
+-- luamod/dnssec/testdata (RSA-2048, ECDSA P-384, Ed25519).
+-- Prints ops/sec over wall-clock time (nb.now()).
+package.path = './?.lua;' .. package.path
+require('spec.helper')
+local dns = require('dns')
+local dnssec = require('dns.dnssec')
+local ok, nb = pcall(require, 'dns.nbio')
+local now = ok and nb.now or os.time
+
+local n = tonumber(arg and arg[1]) or 20000
+
+local function readfile(path)
+	local f = io.open(path)
+	if not f then return nil end
+	local s = f:read('*a')
+	f:close()
+	return s
+end
+
+local keys = {
+	{'ecdsa', sample_keys.ecdsa.algorithm, sample_keys.ecdsa.pem},
+	{'rsa', sample_keys.rsa.algorithm, sample_keys.rsa.pem},
+	{'rsa2048', dnssec.algo.rsa_sha256, readfile('luamod/dnssec/testdata/rsa2048.pem')},
+	{'ecdsa384', dnssec.algo.ecdsa_p384_sha384, readfile('luamod/dnssec/testdata/p384.pem')},
+	{'ed25519', dnssec.algo.ed25519, readfile('luamod/dnssec/testdata/ed25519.pem')},
+}
+
+-- N distinct RRsets: <i>.example.com A 192.0.2.x (two records).
+local sets = {}
+for i = 1, n do
+	local rr = dns.rrset(dns.dname.parse(i .. '.example.com'), dns.type.A)
+	rr:add(string.char(192, 0, 2, i % 256), 3600)
+	rr:add(string.char(192, 0, 3, i % 256))
+	sets[i] = rr
+end
+
+local function rate(count, wall)
+	return string.format('%d ops/sec', count / wall)
+end
+
+for _, k in ipairs(keys) do
+	local name, algo, pem = k[1], k[2], k[3]
+	if not pem then
+		print(name .. ': key file missing, skipped')
+	else
+		local key = dnssec.key()
+		assert(key:algo(algo))
+		assert(key:privkey(pem))
+		print(string.format('%s algorithm %d (%d bits)', name, algo, key:bits()))
+		local signer = assert(dnssec.signer(key))
+		local sigs = {}
+		local t = now()
+		for i = 1, n do
+			sigs[i] = assert(signer:sign(sets[i]))
+		end
+		print(string.format('%s sign: %s', name, rate(n, now() - t)))
+		local verifier = assert(dnssec.signer(key))
+		t = now()
+		for i = 1, n do
+			assert(verifier:verify(sets[i], sigs[i]))
+		end
+		print(string.format('%s verify: %s', name, rate(n, now() - t)))
+	end
+end
