@@ -29,7 +29,6 @@ package dns
 import (
 	"bytes"
 	"errors"
-	"slices"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -93,36 +92,25 @@ func (ns *NameSet) Sort() {
 	}
 	n := ns.Len()
 	keys := make([]byte, 0, len(ns.arena)+n)
-	kspan := make([][2]uint32, n)
+	items := make([]keyItem, n)
 	for i := 0; i < n; i++ {
 		o := len(keys)
 		keys = appendSortKey(keys, ns.Get(i))
-		kspan[i] = [2]uint32{uint32(o), uint32(len(keys))}
-	}
-	idx := make([]int32, n)
-	for i := range idx {
-		idx[i] = int32(i)
-	}
-	slices.SortFunc(idx, func(a, b int32) int {
-		ka, kb := kspan[a], kspan[b]
-		if c := bytes.Compare(keys[ka[0]:ka[1]], keys[kb[0]:kb[1]]); c != 0 {
-			return c
+		if len(keys) > 1<<32-1 {
+			panic("name set too large")
 		}
-		if c := bytes.Compare(ns.Get(int(a)), ns.Get(int(b))); c != 0 {
-			return c
-		}
-		return int(a - b)
-	})
+		items[i] = keyItem{off: uint32(o), klen: uint16(len(keys) - o), idx: int32(i)}
+	}
+	sortKeyItems(items, keys, func(a, b int32) int { return bytes.Compare(ns.Get(int(a)), ns.Get(int(b))) })
 	// rewrite arena and keys in sorted order
 	arena := make([]byte, 0, len(ns.arena))
 	offs := make([]uint32, 1, n+1)
 	skeys := make([]byte, 0, len(keys))
 	koffs := make([]uint32, 1, n+1)
-	for _, i := range idx {
-		arena = append(arena, ns.Get(int(i))...)
+	for _, it := range items {
+		arena = append(arena, ns.Get(int(it.idx))...)
 		offs = append(offs, uint32(len(arena)))
-		ks := kspan[i]
-		skeys = append(skeys, keys[ks[0]:ks[1]]...)
+		skeys = append(skeys, keys[it.off:it.off+uint32(it.klen)]...)
 		koffs = append(koffs, uint32(len(skeys)))
 	}
 	ns.arena, ns.offs, ns.keys, ns.koffs = arena, offs, skeys, koffs

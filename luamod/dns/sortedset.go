@@ -34,6 +34,7 @@ package dns
 
 import (
 	"bytes"
+	"encoding/binary"
 	"slices"
 
 	lua "github.com/yuin/gopher-lua"
@@ -177,26 +178,13 @@ func (s *SortedSet) key(e setEnt) []byte { return s.keys[e.off : e.off+uint32(e.
 // then type; elements that compare equal keep their order.
 func (s *SortedSet) Sort() {
 	s.buildKeys()
-	type item struct {
-		setEnt
-		idx int32
-	}
-	items := make([]item, len(s.RRs))
+	items := make([]keyItem, len(s.RRs))
 	for i, e := range s.ents {
-		items[i] = item{e, int32(i)}
+		items[i] = keyItem{off: e.off, klen: e.klen, typ: e.typ, idx: int32(i)}
 	}
-	keys, rrs := s.keys, s.RRs
-	slices.SortFunc(items, func(a, b item) int {
-		if c := bytes.Compare(keys[a.off:a.off+uint32(a.klen)], keys[b.off:b.off+uint32(b.klen)]); c != 0 {
-			return c
-		}
-		if c := bytes.Compare(rrs[a.idx].OwnerWire(), rrs[b.idx].OwnerWire()); c != 0 {
-			return c
-		}
-		if a.typ != b.typ {
-			return int(a.typ) - int(b.typ)
-		}
-		return int(a.idx - b.idx)
+	rrs := s.RRs
+	sortKeyItems(items, s.keys, func(a, b int32) int {
+		return bytes.Compare(rrs[a].OwnerWire(), rrs[b].OwnerWire())
 	})
 	sorted := make([]*RRSet, len(rrs))
 	var uds []*lua.LUserData
@@ -205,7 +193,7 @@ func (s *SortedSet) Sort() {
 	}
 	for i, it := range items {
 		sorted[i] = rrs[it.idx]
-		s.ents[i] = it.setEnt
+		s.ents[i] = setEnt{off: it.off, klen: it.klen, typ: it.typ}
 		if uds != nil && int(it.idx) < len(s.uds) {
 			uds[i] = s.uds[it.idx]
 		}
@@ -213,8 +201,73 @@ func (s *SortedSet) Sort() {
 	s.RRs, s.uds, s.sorted = sorted, uds, true
 }
 
-// Search returns the index of an element whose owner equals name (wire,
-// canonical comparison), else of the greatest element below name, or -1.
+// keyItem is one element being sorted: the 16 key bytes after the prefix
+// common to all keys, inline (so most comparisons touch no other memory),
+// the key's place in the arena, the type and the original index.
+type keyItem struct {
+	p0, p1 uint64
+	off    uint32
+	klen   uint16
+	typ    uint16
+	idx    int32
+}
+
+// sortKeyItems sorts items by (key, tie(idx), typ, idx): canonical name
+// order, raw-bytes tie break, type, then original position (stable).
+func sortKeyItems(items []keyItem, keys []byte, tie func(a, b int32) int) {
+	if len(items) < 2 {
+		return
+	}
+	key := func(it *keyItem) []byte { return keys[it.off : it.off+uint32(it.klen)] }
+	// length of the prefix shared by every key
+	first := key(&items[0])
+	common := len(first)
+	for i := 1; i < len(items) && common > 0; i++ {
+		k := key(&items[i])
+		n := min(common, len(k))
+		j := 0
+		for j < n && k[j] == first[j] {
+			j++
+		}
+		common = j
+	}
+	for i := range items {
+		k := key(&items[i])
+		var b [16]byte
+		if common < len(k) {
+			copy(b[:], k[common:])
+		}
+		items[i].p0 = binary.BigEndian.Uint64(b[:8])
+		items[i].p1 = binary.BigEndian.Uint64(b[8:])
+	}
+	slices.SortFunc(items, func(a, b keyItem) int {
+		if a.p0 != b.p0 {
+			if a.p0 < b.p0 {
+				return -1
+			}
+			return 1
+		}
+		if a.p1 != b.p1 {
+			if a.p1 < b.p1 {
+				return -1
+			}
+			return 1
+		}
+		if c := bytes.Compare(key(&a), key(&b)); c != 0 {
+			return c
+		}
+		if c := tie(a.idx, b.idx); c != 0 {
+			return c
+		}
+		if a.typ != b.typ {
+			return int(a.typ) - int(b.typ)
+		}
+		return int(a.idx - b.idx)
+	})
+}
+
+// Search returns the index of the first element whose owner equals name
+// (wire, canonical comparison), else of the greatest element below name, or -1.
 // Only the elements present at the last Sort are searched (all of them
 // when the set was never sorted). It does not allocate.
 func (s *SortedSet) Search(name []byte) int {
@@ -225,16 +278,20 @@ func (s *SortedSet) Search(name []byte) int {
 	return searchKeys(len(s.ents), s.scratch, func(i int) []byte { return s.key(s.ents[i]) })
 }
 
-// searchKeys returns the last index i < n whose key(i) <= k, or -1.
+// searchKeys returns the first index i < n whose key(i) == k, else the
+// last index whose key(i) < k, or -1.
 func searchKeys(n int, k []byte, key func(int) []byte) int {
-	lo, hi := 0, n // invariant: key(<lo) <= k, key(>=hi) > k
+	lo, hi := 0, n // invariant: key(<lo) < k, key(>=hi) >= k
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if bytes.Compare(key(m), k) <= 0 {
+		if bytes.Compare(key(m), k) < 0 {
 			lo = m + 1
 		} else {
 			hi = m
 		}
+	}
+	if lo < n && bytes.Equal(key(lo), k) {
+		return lo
 	}
 	return lo - 1
 }

@@ -51,6 +51,7 @@ func benchScanner(b *testing.B, n int) {
 	data := genzone(b, n)
 	b.SetBytes(int64(len(data)))
 	b.ResetTimer()
+	c0 := cpuTime()
 	for i := 0; i < b.N; i++ {
 		s := NewScanner(bytes.NewReader(data), ".", ClassINET, 3600)
 		cnt := 0
@@ -61,6 +62,7 @@ func benchScanner(b *testing.B, n int) {
 			b.Fatalf("%d records, err %v", cnt, s.Err())
 		}
 	}
+	reportCPU(b, c0)
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }
 
@@ -68,6 +70,7 @@ func benchMiekg(b *testing.B, n int) {
 	data := genzone(b, n)
 	b.SetBytes(int64(len(data)))
 	b.ResetTimer()
+	c0 := cpuTime()
 	for i := 0; i < b.N; i++ {
 		zp := newMiekgParser(bytes.NewReader(data))
 		cnt := 0
@@ -78,6 +81,7 @@ func benchMiekg(b *testing.B, n int) {
 			b.Fatalf("%d records, err %v", cnt, zp.Err())
 		}
 	}
+	reportCPU(b, c0)
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }
 
