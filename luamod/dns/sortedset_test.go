@@ -89,7 +89,7 @@ func TestSortedSet(t *testing.T) {
 	cases := []struct {
 		name, want string // want "" = none
 	}{
-		{"com.", ""},       // "com" < "example": below everything
+		{"com.", ""}, // "com" < "example": below everything
 		{"net.", "\\200.z.example."},
 		{"b.example.", "zABC.a.EXAMPLE."},
 		{"zz.example.", "\\200.z.example."},
