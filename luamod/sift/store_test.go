@@ -1,0 +1,342 @@
+package sift
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Subprocess roles of this test binary (selected by environment).
+const (
+	envChildRole = "SIFT_STORE_CHILD"
+	envChildDir  = "SIFT_STORE_DIR"
+)
+
+func TestMain(m *testing.M) {
+	switch os.Getenv(envChildRole) {
+	case "writer":
+		os.Exit(childWriter(os.Getenv(envChildDir)))
+	case "reader":
+		os.Exit(childReader(os.Getenv(envChildDir)))
+	}
+	os.Exit(m.Run())
+}
+
+func mustEnv(t *testing.T, dir string, flags uint32) *Env {
+	t.Helper()
+	e, err := OpenEnv(dir, flags, 0, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func TestStoreBasic(t *testing.T) {
+	dir := t.TempDir()
+	e := mustEnv(t, dir, 0)
+	defer e.Close()
+	w, err := e.Begin(0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := w.Put([]byte("k"), []byte("v"), 0); !ok || err != nil {
+		t.Fatalf("put: %v %v", ok, err)
+	}
+	if ok, err := w.Put([]byte("k"), []byte("w"), PutNoOverwrite); ok || err != nil {
+		t.Fatalf("nooverwrite put: %v %v", ok, err)
+	}
+	if _, err := w.Put(nil, []byte("v"), 0); err == nil {
+		t.Fatal("empty key accepted")
+	}
+	if _, err := e.Begin(0, false); !errors.Is(err, ErrWriterActive) {
+		t.Fatalf("second writer: %v", err)
+	}
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Commit(); !errors.Is(err, ErrTxnEnded) {
+		t.Fatalf("commit twice: %v", err)
+	}
+	r, _ := e.Begin(0, true)
+	if v, _ := r.Get([]byte("k")); string(v) != "v" {
+		t.Fatalf("get: %q", v)
+	}
+	if v, _ := r.Get([]byte("missing")); v != nil {
+		t.Fatalf("missing: %q", v)
+	}
+	if _, err := r.Put([]byte("x"), []byte("y"), 0); !errors.Is(err, ErrReadOnlyTxn) {
+		t.Fatalf("read-only put: %v", err)
+	}
+	if err := r.Del([]byte("k")); !errors.Is(err, ErrReadOnlyTxn) {
+		t.Fatalf("read-only del: %v", err)
+	}
+	r.Abort()
+	if _, err := r.Get([]byte("k")); !errors.Is(err, ErrTxnEnded) {
+		t.Fatalf("get after abort: %v", err)
+	}
+	if err := r.Renew(); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Renew(); err == nil {
+		t.Fatal("renew of a valid txn")
+	}
+	r.Abort()
+	_, _, _, _, _, entries, err := e.Stat()
+	if err != nil || entries != 1 {
+		t.Fatalf("stat: %d %v", entries, err)
+	}
+}
+
+func TestStoreCursor(t *testing.T) {
+	e := mustEnv(t, t.TempDir(), EnvNoSync)
+	defer e.Close()
+	w, _ := e.Begin(0, false)
+	for _, k := range []string{"b", "d", "a", "c"} {
+		w.Put([]byte(k), []byte(strings.ToUpper(k)), 0)
+	}
+	w.Commit()
+	r, _ := e.Begin(0, true)
+	defer r.Abort()
+	c, _ := r.NewCursor()
+	var got []string
+	for k, v, _ := c.Get(OpNext, nil, nil); k != nil; k, v, _ = c.Get(OpNext, nil, nil) {
+		got = append(got, string(k)+string(v))
+	}
+	if s := strings.Join(got, ","); s != "aA,bB,cC,dD" {
+		t.Fatalf("walk: %s", s)
+	}
+	// stepping off the end keeps the position (PREV gives the one before the last)
+	if k, _, _ := c.Get(OpPrev, nil, nil); string(k) != "c" {
+		t.Fatalf("prev after end: %q", k)
+	}
+	steps := []struct {
+		op   int
+		key  string
+		want string
+	}{
+		{OpFirst, "", "a"}, {OpLast, "", "d"}, {OpSetRange, "bb", "c"}, {OpSet, "bb", ""},
+		{OpSetKey, "b", "b"}, {OpGetCurrent, "", "b"}, {OpNextDup, "", ""}, {OpSetRange, "z", ""},
+	}
+	for _, s := range steps {
+		k, _, err := c.Get(s.op, []byte(s.key), nil)
+		if err != nil || string(k) != s.want {
+			t.Errorf("op %d %q: got %q %v want %q", s.op, s.key, k, err, s.want)
+		}
+	}
+	if _, _, err := c.Get(99, nil, nil); err == nil {
+		t.Error("unknown op accepted")
+	}
+}
+
+// TestStoreReadWhileWriting: in one process a read transaction keeps its
+// snapshot while a write transaction changes and commits the same keys.
+func TestStoreReadWhileWriting(t *testing.T) {
+	e := mustEnv(t, t.TempDir(), 0)
+	defer e.Close()
+	w, _ := e.Begin(0, false)
+	w.Put([]byte("k"), []byte("old"), 0)
+	w.Commit()
+	r, _ := e.Begin(0, true)
+	w, err := e.Begin(0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 20000; i++ {
+		w.Put([]byte(fmt.Sprintf("key%06d", i)), bytes.Repeat([]byte{'x'}, 100), 0)
+	}
+	w.Put([]byte("k"), []byte("new"), 0)
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := r.Get([]byte("k")); string(v) != "old" {
+		t.Fatalf("reader saw %q", v)
+	}
+	r.Abort()
+}
+
+// childWriter commits rounds of 20000 keys forever, printing "round N"
+// after each commit; the parent kills it with SIGKILL.
+func childWriter(dir string) int {
+	e, err := OpenEnv(dir, 0, 0, 0o644)
+	if err != nil {
+		fmt.Println("error", err)
+		return 1
+	}
+	val := bytes.Repeat([]byte{'v'}, 200)
+	for round := 1; ; round++ {
+		w, err := e.Begin(0, false)
+		if err != nil {
+			fmt.Println("error", err)
+			return 1
+		}
+		for i := 0; i < 20000; i++ {
+			w.Put([]byte(fmt.Sprintf("r%04d-%06d", round, i)), val, 0)
+		}
+		w.Put([]byte("round"), []byte(strconv.Itoa(round)), 0)
+		if err := w.Commit(); err != nil {
+			fmt.Println("error", err)
+			return 1
+		}
+		fmt.Printf("round %d\n", round)
+	}
+}
+
+// TestCrashSafety kills a writer process with SIGKILL in the middle of its
+// write transactions; the store must hold exactly the committed rounds.
+func TestCrashSafety(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), envChildRole+"=writer", envChildDir+"="+dir)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(out)
+	seen := 0
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "error") {
+			t.Fatal(line)
+		}
+		if n, err := strconv.Atoi(strings.TrimPrefix(line, "round ")); err == nil {
+			seen = n
+		}
+		if seen >= 3 {
+			break
+		}
+	}
+	time.Sleep(15 * time.Millisecond) // land inside the next round's transaction
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	if seen < 3 {
+		t.Fatalf("writer stopped after %d rounds", seen)
+	}
+
+	e := mustEnv(t, dir, EnvRdonly)
+	defer e.Close()
+	err = e.db.View(func(tx *bolt.Tx) error {
+		for err := range tx.Check() {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("consistency check: %v", err)
+	}
+	r, _ := e.Begin(0, true)
+	defer r.Abort()
+	v, _ := r.Get([]byte("round"))
+	committed, err := strconv.Atoi(string(v))
+	if err != nil || committed < seen {
+		t.Fatalf("committed round %q, child reported %d", v, seen)
+	}
+	c, _ := r.NewCursor()
+	rounds := map[int]int{}
+	for k, _, _ := c.Get(OpFirst, nil, nil); k != nil; k, _, _ = c.Get(OpNext, nil, nil) {
+		if k[0] == 'r' && len(k) > 5 && k[1] != 'o' {
+			n, _ := strconv.Atoi(string(k[1:5]))
+			rounds[n]++
+		}
+	}
+	for i := 1; i <= committed; i++ {
+		if rounds[i] != 20000 {
+			t.Errorf("round %d has %d keys, want 20000", i, rounds[i])
+		}
+	}
+	if len(rounds) != committed {
+		t.Errorf("rounds present %d, committed %d (a partial transaction leaked)", len(rounds), committed)
+	}
+	t.Logf("killed after %d committed rounds", committed)
+}
+
+// childReader opens the store read-only and prints the value of "k" or
+// the error.
+func childReader(dir string) int {
+	e, err := OpenEnv(dir, EnvRdonly, 0, 0o644)
+	if err != nil {
+		fmt.Println("error", err)
+		return 0
+	}
+	defer e.Close()
+	r, err := e.Begin(0, true)
+	if err != nil {
+		fmt.Println("error", err)
+		return 0
+	}
+	v, _ := r.Get([]byte("k"))
+	fmt.Printf("value %s\n", v)
+	r.Abort()
+	return 0
+}
+
+func runReader(t *testing.T, dir string) string {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), envChildRole+"=reader", envChildDir+"="+dir)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("reader: %v", err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// TestReaderProcess: bbolt locks the file (flock) for a writer's whole
+// session, so a reader process gets a prompt "locked" error, never a hang,
+// while a writer has the store open, and reads the committed data once the
+// writer closed it. Two read-only processes may share the store.
+func TestReaderProcess(t *testing.T) {
+	dir := t.TempDir()
+	e := mustEnv(t, dir, 0)
+	w, _ := e.Begin(0, false)
+	w.Put([]byte("k"), []byte("v1"), 0)
+	w.Commit()
+	start := time.Now()
+	if got := runReader(t, dir); !strings.Contains(got, "locked by another process") {
+		t.Fatalf("reader while writer open: %q", got)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("reader waited %v", d)
+	}
+	e.Close()
+	if got := runReader(t, dir); got != "value v1" {
+		t.Fatalf("reader after writer closed: %q", got)
+	}
+	// a read-only env in this process and a reader process together
+	ro := mustEnv(t, dir, EnvRdonly)
+	defer ro.Close()
+	if got := runReader(t, dir); got != "value v1" {
+		t.Fatalf("two readers: %q", got)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := OpenEnv(filepath.Join(dir, "missing"), 0, 0, 0o644); err == nil {
+		t.Fatal("missing directory accepted")
+	}
+	file := filepath.Join(dir, "file")
+	os.WriteFile(file, []byte("x"), 0o644)
+	if _, err := OpenEnv(file, 0, 0, 0o644); err == nil {
+		t.Fatal("a file accepted as directory")
+	}
+	if _, err := OpenEnv(file, EnvNoSubdir, 0, 0o644); err == nil {
+		t.Fatal("garbage file accepted as a store")
+	}
+	if _, err := OpenEnv(filepath.Join(dir, "ro.db"), EnvNoSubdir|EnvRdonly, 0, 0o644); err == nil {
+		t.Fatal("read-only open of a missing file")
+	}
+}
