@@ -205,7 +205,7 @@ func labelOffsets(w []byte, offs *[128]uint8) int {
 	n, i := 0, 0
 	for i < len(w) && n < len(offs) {
 		l := int(w[i])
-		if l == 0 || l > 63 || i+1+l > len(w) {
+		if l == 0 || l > 63 || i+1+l > len(w) || i+1+l >= maxNameLen {
 			break
 		}
 		offs[n] = uint8(i)

@@ -46,5 +46,30 @@ func packRData(rr mdns.RR) (uint16, []byte, error) {
 	}
 	rd := make([]byte, off-n-10)
 	copy(rd, buf[n+10:off])
-	return rr.Header().Rrtype, rd, nil
+	t := rr.Header().Rrtype
+	if !validRData(t, rd) {
+		return 0, nil, errors.New("dns: rdata does not encode")
+	}
+	return t, rd, nil
+}
+
+// validRData reports whether rd decodes as type t, both for our printer
+// and for miekg/dns (which can pack RDATA it cannot read back).
+func validRData(t uint16, rd []byte) bool {
+	if nativeTypes[t] {
+		var sb strings.Builder
+		if !appendKnownRData(&sb, t, rd) {
+			return false
+		}
+	}
+	if t == TypeOPT || t == TypeTSIG || len(rd) == 0 {
+		return true
+	}
+	_, ok := miekgRDataText(t, rd)
+	return ok || !knownToMiekg(t)
+}
+
+func knownToMiekg(t uint16) bool {
+	_, ok := mdns.TypeToRR[t]
+	return ok
 }

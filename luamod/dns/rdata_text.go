@@ -104,6 +104,10 @@ func (r *rdReader) done() bool { return !r.bad && r.off == len(r.b) }
 
 // appendRDataText writes the text of rd (type t) to sb.
 func appendRDataText(sb *strings.Builder, t uint16, rd []byte) {
+	if t == 50 && nsec3EmptyHash(rd) {
+		appendGeneric(sb, rd)
+		return
+	}
 	start := sb.Len()
 	if ok := appendKnownRData(sb, t, rd); ok {
 		return
@@ -112,6 +116,10 @@ func appendRDataText(sb *strings.Builder, t uint16, rd []byte) {
 	s := sb.String()[:start]
 	sb.Reset()
 	sb.WriteString(s)
+	if nativeTypes[t] { // malformed RDATA of a type we print ourselves
+		appendGeneric(sb, rd)
+		return
+	}
 	if txt, ok := miekgRDataText(t, rd); ok {
 		sb.WriteString(txt)
 		return
@@ -179,6 +187,13 @@ func appendBitmap(sb *strings.Builder, b []byte) bool {
 	}
 	return true
 }
+
+// nativeTypes are printed by appendKnownRData (never through miekg/dns).
+var nativeTypes = map[uint16]bool{1: true, 28: true, 2: true, 5: true, 12: true, 39: true, 3: true,
+	4: true, 7: true, 8: true, 9: true, 6: true, 15: true, 18: true, 21: true, 36: true, 107: true,
+	14: true, 17: true, 16: true, 99: true, 13: true, 33: true, 35: true, 43: true, 59: true,
+	32769: true, 44: true, 52: true, 53: true, 48: true, 60: true, 25: true, 46: true, 24: true,
+	47: true, 50: true, 51: true, 108: true, 109: true}
 
 // appendKnownRData formats the types knot prints natively; false means
 // "not handled or malformed".
@@ -352,4 +367,13 @@ func miekgRDataText(t uint16, rd []byte) (string, bool) {
 		return "", false
 	}
 	return full[len(hdr):], true
+}
+
+// nsec3EmptyHash reports NSEC3 RDATA whose next hashed owner is empty
+// (no presentation form exists for it).
+func nsec3EmptyHash(rd []byte) bool {
+	r := &rdReader{b: rd}
+	r.bytes(4)
+	r.bytes(r.u8())
+	return !r.bad && r.u8() == 0
 }
