@@ -54,6 +54,7 @@ type NameSet struct {
 	nsorted int // names covered by the index
 	scratch []byte
 	uds     []*lua.LUserData
+	index   keyIndex
 }
 
 // NewNameSet returns an empty name set.
@@ -115,7 +116,10 @@ func (ns *NameSet) Sort() {
 	}
 	ns.arena, ns.offs, ns.keys, ns.koffs = arena, offs, skeys, koffs
 	ns.sorted, ns.nsorted, ns.uds = true, n, nil
+	ns.index.build(n, ns.key)
 }
+
+func (ns *NameSet) key(i int) []byte { return ns.keys[ns.koffs[i]:ns.koffs[i+1]] }
 
 // Search returns the index of the name equal to w (canonical comparison),
 // else of the greatest name below it, or -1. It does not allocate.
@@ -124,7 +128,7 @@ func (ns *NameSet) Search(w []byte) (int, error) {
 		return -1, ErrNameSetUnsorted
 	}
 	ns.scratch = appendSortKey(ns.scratch[:0], w)
-	return searchKeys(ns.nsorted, ns.scratch, func(i int) []byte { return ns.keys[ns.koffs[i]:ns.koffs[i+1]] }), nil
+	return ns.index.search(ns.nsorted, ns.scratch, ns.key), nil
 }
 
 // PushNameSet pushes ns as an rrparser.nameset() object.

@@ -97,6 +97,7 @@ type SortedSet struct {
 	scratch []byte   // search key
 	uds     []*lua.LUserData
 	sorted  bool // Sort was called
+	index   keyIndex
 
 	// slabs for AppendRecord
 	rrSlab   []RRSet
@@ -170,6 +171,7 @@ func (s *SortedSet) buildKeys() {
 		}
 		s.ents = append(s.ents, setEnt{off: uint32(off), klen: uint16(len(s.keys) - off), typ: rr.Type})
 	}
+	s.index.build(len(s.ents), func(i int) []byte { return s.key(s.ents[i]) })
 }
 
 func (s *SortedSet) key(e setEnt) []byte { return s.keys[e.off : e.off+uint32(e.klen)] }
@@ -199,6 +201,7 @@ func (s *SortedSet) Sort() {
 		}
 	}
 	s.RRs, s.uds, s.sorted = sorted, uds, true
+	s.index.build(len(s.ents), func(i int) []byte { return s.key(s.ents[i]) })
 }
 
 // keyItem is one element being sorted: the 16 key bytes after the prefix
@@ -219,26 +222,9 @@ func sortKeyItems(items []keyItem, keys []byte, tie func(a, b int32) int) {
 		return
 	}
 	key := func(it *keyItem) []byte { return keys[it.off : it.off+uint32(it.klen)] }
-	// length of the prefix shared by every key
-	first := key(&items[0])
-	common := len(first)
-	for i := 1; i < len(items) && common > 0; i++ {
-		k := key(&items[i])
-		n := min(common, len(k))
-		j := 0
-		for j < n && k[j] == first[j] {
-			j++
-		}
-		common = j
-	}
+	common := commonPrefix(len(items), func(i int) []byte { return key(&items[i]) })
 	for i := range items {
-		k := key(&items[i])
-		var b [16]byte
-		if common < len(k) {
-			copy(b[:], k[common:])
-		}
-		items[i].p0 = binary.BigEndian.Uint64(b[:8])
-		items[i].p1 = binary.BigEndian.Uint64(b[8:])
+		items[i].p0, items[i].p1 = prefix16(key(&items[i]), common)
 	}
 	slices.SortFunc(items, func(a, b keyItem) int {
 		if a.p0 != b.p0 {
@@ -275,16 +261,90 @@ func (s *SortedSet) Search(name []byte) int {
 		s.buildKeys()
 	}
 	s.scratch = appendSortKey(s.scratch[:0], name)
-	return searchKeys(len(s.ents), s.scratch, func(i int) []byte { return s.key(s.ents[i]) })
+	return s.index.search(len(s.ents), s.scratch, func(i int) []byte { return s.key(s.ents[i]) })
 }
 
-// searchKeys returns the first index i < n whose key(i) == k, else the
-// last index whose key(i) < k, or -1.
-func searchKeys(n int, k []byte, key func(int) []byte) int {
+// keyIndex speeds up binary search over sorted keys: the prefix common
+// to all keys, and the next 16 bytes of every key inline (big-endian,
+// zero padded), so most comparisons touch neither the arena nor another
+// cache line.
+type keyIndex struct {
+	common []byte   // prefix shared by every key
+	pfx    []uint64 // 2 per key
+}
+
+// prefix16 returns bytes k[c:c+16] as two big-endian words, zero padded.
+func prefix16(k []byte, c int) (uint64, uint64) {
+	var b [16]byte
+	if c < len(k) {
+		copy(b[:], k[c:])
+	}
+	return binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
+}
+
+// commonPrefix returns the length of the prefix shared by key(0..n-1).
+func commonPrefix(n int, key func(int) []byte) int {
+	if n == 0 {
+		return 0
+	}
+	first := key(0)
+	common := len(first)
+	for i := 1; i < n && common > 0; i++ {
+		k := key(i)
+		m := min(common, len(k))
+		j := 0
+		for j < m && k[j] == first[j] {
+			j++
+		}
+		common = j
+	}
+	return common
+}
+
+// build indexes the n keys (in sorted order).
+func (x *keyIndex) build(n int, key func(int) []byte) {
+	c := commonPrefix(n, key)
+	x.common = x.common[:0]
+	if n > 0 {
+		x.common = append(x.common, key(0)[:c]...)
+	}
+	if cap(x.pfx) < 2*n {
+		x.pfx = make([]uint64, 2*n)
+	}
+	x.pfx = x.pfx[:2*n]
+	for i := 0; i < n; i++ {
+		x.pfx[2*i], x.pfx[2*i+1] = prefix16(key(i), c)
+	}
+}
+
+// search returns the first index i < n whose key(i) == k, else the last
+// index whose key(i) < k, or -1. The keys must be sorted and indexed.
+func (x *keyIndex) search(n int, k []byte, key func(int) []byte) int {
+	if n == 0 || len(x.pfx) < 2*n {
+		return -1
+	}
+	c := len(x.common)
+	if !bytes.HasPrefix(k, x.common) {
+		if bytes.Compare(k, x.common) < 0 {
+			return -1 // below every key
+		}
+		return n - 1 // above every key
+	}
+	k0, k1 := prefix16(k, c)
 	lo, hi := 0, n // invariant: key(<lo) < k, key(>=hi) >= k
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if bytes.Compare(key(m), k) < 0 {
+		p0, p1 := x.pfx[2*m], x.pfx[2*m+1]
+		var less bool
+		switch {
+		case p0 != k0:
+			less = p0 < k0
+		case p1 != k1:
+			less = p1 < k1
+		default:
+			less = bytes.Compare(key(m), k) < 0
+		}
+		if less {
 			lo = m + 1
 		} else {
 			hi = m

@@ -246,3 +246,53 @@ func BenchmarkNameSetSortSearch1M(b *testing.B) {
 		}
 	}
 }
+
+// TestSearchRandom compares Search with a linear scan over random sets
+// (names under a shared suffix, so the common-prefix index is exercised).
+func TestSearchRandom(t *testing.T) {
+	r := rand.New(rand.NewSource(3))
+	for round := 0; round < 200; round++ {
+		suffix := randName(r)
+		mk := func() []byte {
+			if r.Intn(4) == 0 {
+				return randName(r)
+			}
+			n := randName(r)
+			return append(n[:len(n)-1:len(n)-1], suffix...)
+		}
+		s := NewSortedSet()
+		ns := NewNameSet()
+		for n := r.Intn(40); n > 0; n-- {
+			w := mk()
+			if len(w) > 255 {
+				continue
+			}
+			s.AppendRecord(w, uint16(r.Intn(3)), 1, 0, nil)
+			ns.Put(w)
+		}
+		s.Sort()
+		ns.Sort()
+		for q := 0; q < 50; q++ {
+			w := mk()
+			k := appendSortKey(nil, w)
+			want := -1
+			for i := 0; i < s.Len(); i++ {
+				c := bytes.Compare(appendSortKey(nil, s.At(i).OwnerWire()), k)
+				if c == 0 {
+					want = i
+					break
+				}
+				if c < 0 {
+					want = i
+				}
+			}
+			if got := s.Search(w); got != want {
+				t.Fatalf("round %d: search %q = %d, want %d", round, w, got, want)
+			}
+			got, _ := ns.Search(w)
+			if (got < 0) != (want < 0) || got >= 0 && !bytes.Equal(appendSortKey(nil, ns.Get(got)), appendSortKey(nil, s.At(want).OwnerWire())) {
+				t.Fatalf("round %d: nameset search %q = %d, want like %d", round, w, got, want)
+			}
+		}
+	}
+}
