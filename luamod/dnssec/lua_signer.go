@@ -40,7 +40,7 @@ var signerMethods = map[string]lua.LGFunction{
 // signerIndex serves the fields algo and tag, then the methods.
 func signerIndex(L *lua.LState) int {
 	s := checkSigner(L, 1)
-	switch L.CheckString(2) {
+	switch k, _ := L.Get(2).(lua.LString); k {
 	case "algo":
 		L.Push(s.algo)
 	case "tag":

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -172,4 +173,58 @@ func flipHex(s string) string {
 		return "1" + s[1:]
 	}
 	return "0" + s[1:]
+}
+
+// benchLua runs body (with key, signer, rr and sig set up for the sample
+// key named name) b.N times from Lua.
+func benchLua(b *testing.B, name, body string) {
+	L := host.New(host.Options{})
+	defer L.Close()
+	setup := `package.path = '../../?.lua;' .. package.path
+		dofile('../../spec/helper.lua')
+		dns = require('dns')
+		local dnssec = require('dns.dnssec')
+		local s = sample_keys['` + name + `']
+		key = dnssec.key()
+		key:algo(s.algorithm)
+		assert(key:privkey(s.pem))
+		signer = dnssec.signer(key)
+		rr = dns.rrset('\3www\7example\3com', dns.type.A)
+		rr:add('\1\2\3\4', 3600)
+		rr:add('\1\2\3\5')
+		sig = signer:sign(rr)
+		return function(n) for i = 1, n do ` + body + ` end end`
+	fn, err := host.LoadString(L, setup, "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := host.Call(L, fn); err != nil {
+		b.Fatal(host.FormatError(err))
+	}
+	loop := L.Get(-1).(*lua.LFunction)
+	b.ResetTimer()
+	start := cpuTime()
+	if err := host.Call(L, loop, lua.LNumber(b.N)); err != nil {
+		b.Fatal(host.FormatError(err))
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+	if cpu := cpuTime() - start; cpu > 0 {
+		b.ReportMetric(float64(b.N)/cpu.Seconds(), "ops/cpu-s")
+	}
+}
+
+// cpuTime returns the CPU time (user + system) the process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkLua measures signer:sign(rr) and signer:verify(rr, rrsig) from
+// Lua, as examples/bench.lua and examples/bench_dnssec.lua do.
+func BenchmarkLua(b *testing.B) {
+	for _, name := range []string{"ecdsa", "rsa"} {
+		b.Run(name+"/sign", func(b *testing.B) { benchLua(b, name, "signer:sign(rr)") })
+		b.Run(name+"/verify", func(b *testing.B) { benchLua(b, name, "assert(signer:verify(rr, sig))") })
+	}
 }

@@ -171,7 +171,7 @@ func TestLdnsKeygen(t *testing.T) {
 func TestBindKeygen(t *testing.T) {
 	needTool(t, "dnssec-keygen", "dnssec-dsfromkey")
 	for _, c := range []struct{ alg, bits string }{
-		{"RSASHA256", "1024"}, {"RSASHA512", "2048"}, {"ECDSAP256SHA256", ""}, {"ECDSAP384SHA384", ""}, {"ED25519", ""},
+		{"RSASHA256", "1024"}, {"RSASHA512", "1024"}, {"ECDSAP256SHA256", ""}, {"ECDSAP384SHA384", ""}, {"ED25519", ""},
 	} {
 		t.Run(c.alg, func(t *testing.T) {
 			dir := t.TempDir()
