@@ -93,7 +93,7 @@ end
 -- One stream connection (plain TCP or a TLS session): answer until the peer
 -- goes away, sends garbage or stays silent longer than the timeout.
 local function serve_stream(conn)
-	local query, resp = dns.packet(65535), dns.packet(65535)
+	local query, resp = dns.packet(4096), dns.packet(65535)
 	while true do
 		local n = nb.tcprecv(conn, query)
 		if not n then break end
@@ -120,7 +120,7 @@ end
 
 local function listen(type, port)
 	local s = nb.socket(nb.family(opts.host), type)
-	s:bind(opts.host, port)
+	s:bind(opts.host, port, 4096) -- deep accept queue for connection floods
 	local _, p = s:getsockname()
 	return s, p
 end

@@ -282,7 +282,7 @@ func TestLdigTruncation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &dns.Server{PacketConn: pc, Listener: l, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
+	handler := dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
 		m := new(dns.Msg)
 		m.SetReply(r)
 		if _, udp := w.RemoteAddr().(*net.UDPAddr); udp {
@@ -294,9 +294,13 @@ func TestLdigTruncation(t *testing.T) {
 			}
 		}
 		w.WriteMsg(m)
-	})}
-	go srv.ActivateAndServe()
-	t.Cleanup(func() { srv.Shutdown() })
+	})
+	// A dns.Server serves either its PacketConn or its Listener.
+	usrv := &dns.Server{PacketConn: pc, Handler: handler}
+	tsrv := &dns.Server{Listener: l, Handler: handler}
+	go usrv.ActivateAndServe()
+	go tsrv.ActivateAndServe()
+	t.Cleanup(func() { usrv.Shutdown(); tsrv.Shutdown() })
 	r := ljdns(t, "ldig", "@127.0.0.1", "-p", p, "big.example", "A")
 	mustOK(t, r, "ldig truncated")
 	_, secs := digSections(t, r.stdout)
@@ -634,11 +638,16 @@ func TestNamepileKdig(t *testing.T) {
 		t.Errorf("big zone transfer: want several messages:\n%s", kr.stdout[max(0, len(kr.stdout)-300):])
 	}
 	// Unknown zone: REFUSED; SOA over UDP works; other types SERVFAIL.
-	kr = run(t, "", "kdig", "@127.0.0.1", "-p", p, "nosuch.example", "AXFR")
-	if !strings.Contains(kr.stdout, "REFUSED") {
-		t.Errorf("unknown zone: %s", kr.stdout)
+	lr := ljdns(t, "ldig", "@127.0.0.1", "-p", p, "nosuch.example", "AXFR")
+	mustOK(t, lr, "ldig AXFR of an unknown zone")
+	if !strings.Contains(lr.stdout, "status: REFUSED") {
+		t.Errorf("unknown zone: %s", lr.stdout)
 	}
-	lr := ljdns(t, "ldig", "@127.0.0.1", "-p", p, "+short", "example.com", "SOA")
+	lr = ljdns(t, "ldig", "@127.0.0.1", "-p", p, "+tcp", "example.com", "MX")
+	if !strings.Contains(lr.stdout, "status: SERVFAIL") {
+		t.Errorf("MX query: %s", lr.stdout)
+	}
+	lr = ljdns(t, "ldig", "@127.0.0.1", "-p", p, "+short", "example.com", "SOA")
 	mustOK(t, lr, "ldig SOA from namepile")
 	if !strings.Contains(lr.stdout, "2024010101") {
 		t.Errorf("SOA from namepile: %s", lr.stdout)
@@ -651,7 +660,7 @@ func TestNamepileKdig(t *testing.T) {
 	ch := make(chan res, 8)
 	for i := 0; i < 8; i++ {
 		go func() {
-			c := new(dns.Transfer)
+			c := &dns.Transfer{DialTimeout: safetyTimeout, ReadTimeout: safetyTimeout, WriteTimeout: safetyTimeout}
 			m := new(dns.Msg)
 			m.SetAxfr("big.example.")
 			env, err := c.In(m, "127.0.0.1:"+p)
@@ -725,8 +734,13 @@ func TestDnsperf(t *testing.T) {
 		t.Helper()
 		mustOK(t, r, what)
 		m := line.FindStringSubmatch(r.stdout)
-		if m == nil || m[1] != "65536" || m[2] != "65536" {
-			t.Errorf("%s: output %q", what, r.stdout)
+		if m == nil || m[2] != "65536" {
+			t.Fatalf("%s: output %q", what, r.stdout)
+		}
+		rx, _ := strconv.Atoi(m[1])
+		// Loopback UDP may drop a few datagrams under load; TCP may not.
+		if rx != 65536 && (!strings.Contains(what, "udp") || rx < 65536*95/100) {
+			t.Errorf("%s: %d answers for 65536 queries", what, rx)
 		}
 	}
 	for _, udp := range []bool{true, false} {
@@ -739,7 +753,7 @@ func TestDnsperf(t *testing.T) {
 		}
 		log := background(t, ljdnsBin, args...)
 		waitReceiver(t, log)
-		check(fmt.Sprintf("dnsperf udp=%v", udp), ljdns(t, sender...))
+		check(fmt.Sprintf("dnsperf (udp=%v)", udp), ljdns(t, sender...))
 	}
 	port, _ := startServer(t, filepath.Join(zonesDir(), "example.com.zone"))
 	check("dnsperf → server.lua (tcp)", ljdns(t, "examples/dnsperf.lua", "-p", strconv.Itoa(port)))

@@ -2,6 +2,7 @@
 -- Usage: zq [options] [filter]... zonefile   (see zq --help)
 
 local PROG = 'zq'
+local json_sink
 
 local usage = [[
 Usage: zq [options] [filter]... zonefile
@@ -81,6 +82,31 @@ local function with_progress(sink, now)
 	end
 end
 
+local function json_string(s)
+	return '"' .. s:gsub('[%c"\\]', function(c)
+		if c == '"' then return '\\"' elseif c == '\\' then return '\\\\' end
+		return string.format('\\u%04x', c:byte())
+	end) .. '"'
+end
+
+-- Like sift.jsonify(), but "data" is always a JSON string holding the
+-- RDATA text, so TXT records with several strings or escapes stay valid.
+json_sink = function(dns)
+	local parts, n = {}, 0
+	local rr = dns.rrset(nil, 0)
+	return function(owner, rtype, ttl, rdata)
+		if owner == nil then
+			return '[' .. table.concat(parts, ',') .. ']', n
+		end
+		rr:init(owner, rtype)
+		rr:add(rdata, ttl)
+		n = n + 1
+		parts[n] = string.format('{ "name": %s, "type": %d, "TTL": %d, "data": %s }',
+			json_string(owner:tostring()), rtype, ttl, json_string(rr:tostring(0)))
+		return true
+	end
+end
+
 local function parse_args(args)
 	local o = {filters = {}, fmt = 'text'}
 	local rest = {}
@@ -139,7 +165,7 @@ local function main(args)
 
 	local sink
 	if o.sort then sink = sift.set()
-	elseif o.fmt == 'json' then sink = sift.jsonify()
+	elseif o.fmt == 'json' then sink = json_sink(require('dns'))
 	else sink = sift.printer() end
 	local progress = o.progress
 	if progress == nil then
