@@ -66,7 +66,7 @@ func wireNameLen(b []byte) (int, error) {
 // \DDD and \X) into a Name. The empty string, empty inner labels, labels
 // over 63 bytes and names over 255 bytes are errors.
 func NameFromText(s string) (*Name, error) {
-	w, err := nameFromText(s, nil)
+	w, err := nameFromText(s, make([]byte, 0, len(s)+2))
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,73 @@
+package dns
+
+import "testing"
+
+// typicalAnswer is 1 question, 3 answers and an OPT.
+func typicalAnswer(b testing.TB) (*Packet, []*RRSet) {
+	rrs := []*RRSet{
+		mustRR(b, "www.example.com", TypeCNAME, 300, "web.example.com."),
+		mustRR(b, "web.example.com", TypeA, 300, "192.0.2.1", "192.0.2.2"),
+		NewOPT(0, 1232),
+	}
+	p := NewPacket(1232)
+	return p, rrs
+}
+
+func writeAnswer(p *Packet, rrs []*RRSet) {
+	p.Clear()
+	p.SetFlag("qr", true)
+	p.SetQuestion([]byte("\x03www\x07example\x03com\x00"), TypeA, ClassINET)
+	p.Put(rrs[0], false)
+	p.Put(rrs[1], false)
+	p.Begin(SectionAR)
+	p.Put(rrs[2], false)
+}
+
+func BenchmarkAnswerWrite(b *testing.B) {
+	p, rrs := typicalAnswer(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		writeAnswer(p, rrs)
+		_ = p.Bytes()
+	}
+}
+
+func BenchmarkAnswerParse(b *testing.B) {
+	p, rrs := typicalAnswer(b)
+	writeAnswer(p, rrs)
+	wire := append([]byte(nil), p.Bytes()...)
+	q := NewPacketFrom(len(wire), wire)
+	b.ReportAllocs()
+	for b.Loop() {
+		q.Size = len(wire)
+		if q.Parse(false) != 0 {
+			b.Fatal("parse")
+		}
+	}
+}
+
+func BenchmarkNameFromText(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := NameFromText("www.example.com."); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkRRSetString(b *testing.B) {
+	rr := mustRR(b, "web.example.com", TypeA, 300, "192.0.2.1", "192.0.2.2", "192.0.2.3")
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = rr.String()
+	}
+}
+
+func BenchmarkCompareNames(b *testing.B) {
+	x, _ := NameFromText("www.example.com")
+	y, _ := NameFromText("www.example.COM")
+	b.ReportAllocs()
+	for b.Loop() {
+		CompareNames(x.Wire, y.Wire)
+	}
+}
