@@ -1,7 +1,3 @@
-// Package compat provides the LuaJIT / ljsyscall / lua-cjson compatibility
-// modules of ljdns (API.md §3): ffi, bit, syscall (+ syscall.helpers,
-// syscall.abi), cjson (+ cjson.safe) and a small http client/server.
-// See README.md for the Lua API.
 package compat
 
 import "ljdns/luabind"
