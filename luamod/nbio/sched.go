@@ -79,7 +79,7 @@ type Sched struct {
 	mu   sync.Mutex
 	done []completion // posted by goroutines, guarded by mu
 
-	readers, writers *lua.LTable  // nb.readers / nb.writers
+	readers, writers *lua.LTable    // nb.readers / nb.writers
 	body             *lua.LFunction // coroutine body: calls f(...) without a tail call
 	epoch            time.Time
 }

@@ -35,8 +35,8 @@ var Modules = []luabind.Module{{Name: "dns.tls", Load: Loader}}
 
 // state is the per-Lua-state part of dns.tls: default credentials.
 type state struct {
-	anon *Creds    // opportunistic client / ephemeral server
-	x509 *Creds    // system roots, strict
+	anon *Creds      // opportunistic client / ephemeral server
+	x509 *Creds      // system roots, strict
 	open *lua.LTable // every credentials object created
 }
 
