@@ -295,14 +295,18 @@ func checkDst(L *lua.LState, n int) *luabind.View {
 	return v
 }
 
-// ffiCopy implements ffi.copy(dst, src [, len]).
+// ffiCopy implements ffi.copy(dst, src [, len]). Without len, src is a
+// C string: a Lua string or the bytes of a buffer up to its first NUL, copied
+// with a terminating NUL while the destination has room.
 func ffiCopy(L *lua.LState) int {
 	dst := checkDst(L, 1)
 	d := dst.LuaBytes()
 	src := luabind.CheckBytes(L, 2, 0)
 	if L.Get(3) == lua.LNil {
-		if _, ok := L.Get(2).(lua.LString); !ok {
-			L.ArgError(3, "length expected when copying from a buffer")
+		if _, ok := L.Get(2).(lua.LString); !ok { // a C string: up to its NUL
+			if i := bytes.IndexByte(src, 0); i >= 0 {
+				src = src[:i]
+			}
 		}
 		if len(src) > len(d) {
 			L.RaiseError("ffi.copy: %d bytes do not fit in the destination (%d bytes)", len(src), len(d))
