@@ -181,6 +181,9 @@ func optBoolish(L *lua.LState, n int) bool {
 	return false
 }
 
+// Error texts in this file copy lua-cjson's messages, capitals included, so
+// scripts matching them keep working.
+
 // cjsonEscapes is lua-cjson's escape table: control characters, '"', '\\',
 // '/' and DEL are escaped; other bytes (UTF-8 included) pass through.
 var cjsonEscapes = func() [256]string {
@@ -565,6 +568,16 @@ func (p *jsonParser) number() (lua.LValue, error) {
 // str parses a JSON string at p.pos (the opening quote).
 func (p *jsonParser) str() (string, error) {
 	p.pos++
+	// Fast path: no escapes before the closing quote.
+	for i := p.pos; i < len(p.s); i++ {
+		if c := p.s[i]; c == '"' {
+			s := p.s[p.pos:i]
+			p.pos = i + 1
+			return s, nil
+		} else if c == '\\' {
+			break
+		}
+	}
 	var b strings.Builder
 	for {
 		if p.pos >= len(p.s) {
