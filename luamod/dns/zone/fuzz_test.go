@@ -20,9 +20,10 @@ func FuzzScanner(f *testing.F) {
 			_, _ = scanAll(text, "example.", false)
 			return
 		}
-		if gluedParen(text) {
-			// miekg/dns drops tokens glued to a parenthesis ("0(00)");
-			// we treat parentheses as separators: no comparison
+		if gluedParen(text) || strings.Contains(text, "\r") {
+			// miekg/dns drops tokens glued to a parenthesis ("0(00)") and
+			// deletes '\r' inside tokens ("0\r0" is "00"); we treat both
+			// as separators: no comparison
 			_, _ = scanAll(text, "example.", false)
 			return
 		}

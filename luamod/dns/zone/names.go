@@ -175,6 +175,28 @@ func typeFromText(t []byte) (uint16, bool) {
 	return 0, false
 }
 
+// Kinds of mnemonics.
+const (
+	kindNone = iota
+	kindType
+	kindClass
+)
+
+// mnemonic classifies a token as a type (mnemonic or TYPEnnn) or a class
+// (mnemonic or CLASSnnn), types first.
+func mnemonic(t []byte) (int, uint16) {
+	if len(t) == 2 && t[0]|0x20 == 'i' && t[1]|0x20 == 'n' {
+		return kindClass, dns.ClassINET
+	}
+	if v, ok := typeFromText(t); ok {
+		return kindType, v
+	}
+	if v, ok := classFromText(t); ok {
+		return kindClass, v
+	}
+	return kindNone, 0
+}
+
 // classFromText maps a class mnemonic (case-insensitive) or CLASSnnn to
 // its number.
 func classFromText(t []byte) (uint16, bool) {

@@ -390,9 +390,9 @@ func (s *Scanner) lexEntry() bool {
 			start := i - s.base
 			var flags uint8
 			for {
-				for i < in.end {
-					c := in.buf[i]
-					cl := charClass[c]
+				buf := in.buf[:in.end]
+				for i < len(buf) {
+					cl := charClass[buf[i]]
 					if cl == cNormal {
 						i++
 						continue
@@ -467,10 +467,14 @@ func (s *Scanner) record(k int) bool {
 	ttl, class := s.defTTL, s.class
 	haveTTL, haveClass := false, false
 	n := len(s.toks)
-	for k < n {
+	var typ uint16
+	for {
+		if k >= n {
+			return s.fail("missing type")
+		}
 		t := s.tok(k)
 		if s.toks[k].flags != 0 {
-			break
+			return s.fail("bad type %q", t)
 		}
 		if !haveTTL && t[0] >= '0' && t[0] <= '9' {
 			v, ok := parseTTL(t)
@@ -481,26 +485,20 @@ func (s *Scanner) record(k int) bool {
 			k++
 			continue
 		}
-		if !haveClass {
-			if c, ok := classFromText(t); ok {
-				class, haveClass = c, true
-				k++
-				continue
-			}
+		// types first, as miekg/dns does ("ANY" is a type)
+		kind, v := mnemonic(t)
+		if kind == kindClass && !haveClass {
+			class, haveClass = v, true
+			k++
+			continue
 		}
+		if kind != kindType {
+			return s.fail("unknown type %q", t)
+		}
+		typ = v
 		break
 	}
-	if k >= n {
-		return s.fail("missing type")
-	}
 	typTok := s.tok(k)
-	if s.toks[k].flags != 0 {
-		return s.fail("bad type %q", typTok)
-	}
-	typ, ok := typeFromText(typTok)
-	if !ok {
-		return s.fail("unknown type %q", typTok)
-	}
 	k++
 	rd, ok := s.fastRData(typ, k)
 	if !ok {
