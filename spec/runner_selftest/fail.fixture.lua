@@ -1,0 +1,12 @@
+-- Fixture for luamod/spec tests: one failure, one error, one success.
+describe('failing', function()
+  it('fails an assertion', function()
+    assert.are.same(1, 2)
+  end)
+  it('raises an error', function()
+    error('boom')
+  end)
+  it('still runs after a failure', function()
+    assert.is_true(true)
+  end)
+end)

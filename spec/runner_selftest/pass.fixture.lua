@@ -1,0 +1,15 @@
+-- Fixture for luamod/spec tests: every test here passes.
+describe('arith', function()
+  it('adds', function()
+    assert.equal(2, 1 + 1)
+  end)
+  describe('nested', function()
+    it('compares tables deeply', function()
+      assert.same({ 1, { a = 'x' } }, { 1, { a = 'x' } })
+    end)
+  end)
+end)
+
+it('top level test', function()
+  assert.truthy(true)
+end)
