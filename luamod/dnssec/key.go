@@ -49,6 +49,15 @@ type Key struct {
 	raw  []byte           // DNSKEY public key field, nil when no public key
 	pub  crypto.PublicKey // *rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey
 	priv crypto.Signer    // *rsa.PrivateKey, *ecdsa.PrivateKey or ed25519.PrivateKey
+	rsaV *rsaVerifier     // fast RSA verification context, for RSA keys
+}
+
+// setPublic installs the public key (raw DNSKEY field and parsed form).
+func (k *Key) setPublic(raw []byte, pub crypto.PublicKey) {
+	k.raw, k.pub, k.rsaV = raw, pub, nil
+	if p, ok := pub.(*rsa.PublicKey); ok && p.N.BitLen() <= maxMontgomeryBits {
+		k.rsaV = newRSAVerifier(p)
+	}
 }
 
 // NewKey returns an empty zone key: flags 256, protocol 3, no algorithm.
@@ -116,7 +125,7 @@ func (k *Key) SetPublicKey(raw []byte) error {
 		}
 		return ErrKeyPresent
 	}
-	k.raw, k.pub = bytes.Clone(raw), pub
+	k.setPublic(bytes.Clone(raw), pub)
 	return nil
 }
 
@@ -147,7 +156,7 @@ func (k *Key) SetRData(rd []byte) error {
 		return fmt.Errorf("%w: DNSKEY differs from the loaded private key", ErrKeyMismatch)
 	}
 	k.Flags, k.Protocol, k.Algo = binary.BigEndian.Uint16(rd), rd[2], rd[3]
-	k.raw, k.pub = bytes.Clone(rd[4:]), pub
+	k.setPublic(bytes.Clone(rd[4:]), pub)
 	return nil
 }
 
@@ -182,7 +191,8 @@ func (k *Key) SetPrivateKey(data []byte) error {
 	if err != nil {
 		return err
 	}
-	k.Algo, k.raw, k.pub, k.priv = algo, raw, pub, priv
+	k.Algo, k.priv = algo, priv
+	k.setPublic(raw, pub)
 	return nil
 }
 

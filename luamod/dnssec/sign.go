@@ -68,7 +68,11 @@ func (k *Key) VerifyData(data, sig []byte) error {
 		if len(sig) != (p.N.BitLen()+7)/8 {
 			return fmt.Errorf("%w: RSA signature of %d bytes for a %d-bit key", ErrSignature, len(sig), p.N.BitLen())
 		}
-		if rsa.VerifyPKCS1v15(p, info.hash, d, sig) != nil {
+		if k.rsaV != nil {
+			if !k.rsaV.verify(info.hash, d, sig) {
+				return ErrSignature
+			}
+		} else if rsa.VerifyPKCS1v15(p, info.hash, d, sig) != nil {
 			return ErrSignature
 		}
 	case *ecdsa.PublicKey:

@@ -1,0 +1,159 @@
+package dnssec
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/rsa"
+	"math/big"
+	"math/bits"
+)
+
+// rsaVerifier checks RSA PKCS#1 v1.5 signatures with a Montgomery context
+// computed once per key. crypto/rsa rebuilds its modulus (including R² mod
+// N) on every call, which dominates verification with DNSSEC's short keys.
+// Verification uses only public values, so variable-time arithmetic is fine;
+// signing stays with crypto/rsa (constant time).
+//
+// The portable limb loop below beats crypto/rsa only for short moduli
+// (BenchmarkRSAVerifier: about 1.6x at 512 bits, but 0.6x at 1024 and 0.5x
+// at 2048 bits against its assembly), so keys use it up to
+// maxMontgomeryBits.
+type rsaVerifier struct {
+	n     []uint64 // modulus, little-endian 64-bit limbs
+	rr    []uint64 // R² mod n, R = 2^(64·len(n))
+	n0inv uint64   // -n⁻¹ mod 2^64
+	e     uint64
+	size  int // modulus length in bytes
+}
+
+// maxMontgomeryBits is the largest modulus verified with rsaVerifier.
+const maxMontgomeryBits = 640
+
+// newRSAVerifier prepares the Montgomery context of pub.
+func newRSAVerifier(pub *rsa.PublicKey) *rsaVerifier {
+	k := (pub.N.BitLen() + 63) / 64
+	v := &rsaVerifier{n: limbs(pub.N, k), e: uint64(pub.E), size: (pub.N.BitLen() + 7) / 8}
+	r2 := new(big.Int).Lsh(big.NewInt(1), uint(128*k))
+	v.rr = limbs(r2.Mod(r2, pub.N), k)
+	inv := uint64(1) // Newton iteration for n[0]⁻¹ mod 2^64
+	for i := 0; i < 6; i++ {
+		inv *= 2 - v.n[0]*inv
+	}
+	v.n0inv = -inv
+	return v
+}
+
+// limbs returns x as k little-endian 64-bit words.
+func limbs(x *big.Int, k int) []uint64 {
+	out := make([]uint64, k)
+	b := x.Bytes()
+	for i := 0; i < len(b); i++ {
+		out[i/8] |= uint64(b[len(b)-1-i]) << (8 * (i % 8))
+	}
+	return out
+}
+
+// montMul sets z = x·y·R⁻¹ mod n (CIOS). t is scratch of len(n)+2 words.
+func (v *rsaVerifier) montMul(z, x, y, t []uint64) {
+	n, k := v.n, len(v.n)
+	clear(t)
+	for i := 0; i < k; i++ {
+		var c uint64
+		xi := x[i]
+		for j := 0; j < k; j++ {
+			hi, lo := bits.Mul64(xi, y[j])
+			var cc uint64
+			lo, cc = bits.Add64(lo, t[j], 0)
+			hi += cc
+			lo, cc = bits.Add64(lo, c, 0)
+			hi += cc
+			t[j], c = lo, hi
+		}
+		var cc uint64
+		t[k], cc = bits.Add64(t[k], c, 0)
+		t[k+1] += cc
+		m := t[0] * v.n0inv
+		hi, lo := bits.Mul64(m, n[0])
+		_, cc = bits.Add64(lo, t[0], 0)
+		c = hi + cc
+		for j := 1; j < k; j++ {
+			hi, lo := bits.Mul64(m, n[j])
+			lo, cc = bits.Add64(lo, t[j], 0)
+			hi += cc
+			lo, cc = bits.Add64(lo, c, 0)
+			hi += cc
+			t[j-1], c = lo, hi
+		}
+		t[k-1], cc = bits.Add64(t[k], c, 0)
+		t[k] = t[k+1] + cc
+		t[k+1] = 0
+	}
+	// t < 2n: subtract n once if t >= n.
+	if t[k] != 0 || !lessLimbs(t[:k], n) {
+		var b uint64
+		for j := 0; j < k; j++ {
+			t[j], b = bits.Sub64(t[j], n[j], b)
+		}
+	}
+	copy(z, t[:k])
+}
+
+// lessLimbs reports a < b for equal-length little-endian numbers.
+func lessLimbs(a, b []uint64) bool {
+	for i := len(a) - 1; i >= 0; i-- {
+		if a[i] != b[i] {
+			return a[i] < b[i]
+		}
+	}
+	return false
+}
+
+// digestInfo holds the DER DigestInfo prefixes of PKCS#1 v1.5 (RFC 8017 §9.2).
+var digestInfo = map[crypto.Hash][]byte{
+	crypto.SHA1:   {0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14},
+	crypto.SHA256: {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20},
+	crypto.SHA512: {0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05, 0x00, 0x04, 0x40},
+}
+
+// verify reports whether sig is a PKCS#1 v1.5 signature of digest d.
+func (v *rsaVerifier) verify(h crypto.Hash, d, sig []byte) bool {
+	prefix, ok := digestInfo[h]
+	if !ok || len(sig) != v.size || len(d) != h.Size() {
+		return false
+	}
+	k := len(v.n)
+	s := make([]uint64, 4*k+2)
+	x, acc, t := s[:k], s[k:2*k], s[2*k:]
+	for i := 0; i < len(sig); i++ {
+		x[i/8] |= uint64(sig[len(sig)-1-i]) << (8 * (i % 8))
+	}
+	if !lessLimbs(x, v.n) {
+		return false
+	}
+	// x into Montgomery form, then left-to-right square-and-multiply.
+	v.montMul(x, x, v.rr, t)
+	copy(acc, x)
+	for i := bits.Len64(v.e) - 2; i >= 0; i-- {
+		v.montMul(acc, acc, acc, t)
+		if v.e>>uint(i)&1 == 1 {
+			v.montMul(acc, acc, x, t)
+		}
+	}
+	one := x // reuse: convert out of Montgomery form with ·1
+	clear(one)
+	one[0] = 1
+	v.montMul(acc, acc, one, t)
+	// Expected encoding: 00 01 FF..FF 00 DigestInfo digest.
+	em := make([]byte, v.size)
+	for i := 0; i < v.size; i++ {
+		em[v.size-1-i] = byte(acc[i/8] >> (8 * (i % 8)))
+	}
+	tlen := len(prefix) + len(d)
+	if v.size < tlen+11 {
+		return false
+	}
+	ps := em[2 : v.size-tlen-1]
+	return em[0] == 0 && em[1] == 1 && bytes.Count(ps, []byte{0xff}) == len(ps) &&
+		em[v.size-tlen-1] == 0 && bytes.Equal(em[v.size-tlen:v.size-len(d)], prefix) &&
+		bytes.Equal(em[v.size-len(d):], d)
+}

@@ -1,0 +1,150 @@
+package dnssec
+
+import (
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"fmt"
+	"math/big"
+	"testing"
+)
+
+// TestRSAVerifier checks the Montgomery verifier against crypto/rsa for
+// several key sizes, exponents and hashes, with good and bad signatures.
+func TestRSAVerifier(t *testing.T) {
+	for _, bits := range []int{512, 576, 1024, 1536, 2048} {
+		key, err := rsa.GenerateKey(rand.Reader, bits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := newRSAVerifier(&key.PublicKey)
+		for _, h := range []crypto.Hash{crypto.SHA1, crypto.SHA256, crypto.SHA512} {
+			for i := 0; i < 5; i++ {
+				msg := make([]byte, 20+i)
+				rand.Read(msg)
+				d := digest(h, msg)
+				sig, err := rsa.SignPKCS1v15(nil, key, h, d)
+				if err != nil {
+					if bits < 1024 && h == crypto.SHA512 {
+						continue // DigestInfo does not fit a 512-bit modulus
+					}
+					t.Fatal(err)
+				}
+				if !v.verify(h, d, sig) {
+					t.Fatalf("%d bits %v: valid signature rejected", bits, h)
+				}
+				bad := append([]byte(nil), sig...)
+				bad[i%len(bad)] ^= 0x10
+				if got, want := v.verify(h, d, bad), rsa.VerifyPKCS1v15(&key.PublicKey, h, d, bad) == nil; got != want || got {
+					t.Fatalf("%d bits %v: corrupted signature verify=%v crypto/rsa=%v", bits, h, got, want)
+				}
+				d2 := append([]byte(nil), d...)
+				d2[0] ^= 1
+				if v.verify(h, d2, sig) {
+					t.Fatalf("%d bits %v: other digest accepted", bits, h)
+				}
+				other := crypto.SHA256
+				if h == crypto.SHA256 {
+					other = crypto.SHA512
+				}
+				if v.verify(other, digest(other, msg), sig) {
+					t.Fatalf("%d bits: wrong hash accepted", bits)
+				}
+			}
+		}
+		// Signature >= modulus and wrong lengths are rejected.
+		huge := make([]byte, (bits+7)/8)
+		for i := range huge {
+			huge[i] = 0xff
+		}
+		if v.verify(crypto.SHA256, digest(crypto.SHA256, nil), huge) || v.verify(crypto.SHA256, digest(crypto.SHA256, nil), huge[1:]) {
+			t.Fatal("out of range signature accepted")
+		}
+	}
+	// Exponent 3 and a large odd exponent.
+	for _, e := range []int64{3, 1<<31 - 1} {
+		key := keyWithExponent(t, e)
+		v := newRSAVerifier(&key.PublicKey)
+		d := digest(crypto.SHA256, []byte("x"))
+		sig, err := rsa.SignPKCS1v15(nil, key, crypto.SHA256, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !v.verify(crypto.SHA256, d, sig) {
+			t.Fatalf("e=%d: valid signature rejected", e)
+		}
+		sig[5] ^= 1
+		if v.verify(crypto.SHA256, d, sig) {
+			t.Fatalf("e=%d: corrupted signature accepted", e)
+		}
+	}
+}
+
+// keyWithExponent makes a 1024-bit RSA key with public exponent e.
+func keyWithExponent(t *testing.T, e int64) *rsa.PrivateKey {
+	E := big.NewInt(e)
+	one := big.NewInt(1)
+	prime := func() *big.Int {
+		for {
+			p, err := rand.Prime(rand.Reader, 512)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if new(big.Int).GCD(nil, nil, E, new(big.Int).Sub(p, one)).Cmp(one) == 0 {
+				return p
+			}
+		}
+	}
+	p, q := prime(), prime()
+	phi := new(big.Int).Mul(new(big.Int).Sub(p, one), new(big.Int).Sub(q, one))
+	key := &rsa.PrivateKey{PublicKey: rsa.PublicKey{N: new(big.Int).Mul(p, q), E: int(e)},
+		D: new(big.Int).ModInverse(E, phi), Primes: []*big.Int{p, q}}
+	if err := key.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	key.Precompute()
+	return key
+}
+
+// FuzzRSAVerifier compares the verifier with crypto/rsa on arbitrary signatures.
+func FuzzRSAVerifier(f *testing.F) {
+	key, _ := rsa.GenerateKey(rand.Reader, 512)
+	v := newRSAVerifier(&key.PublicKey)
+	d := digest(crypto.SHA256, []byte("x"))
+	sig, _ := rsa.SignPKCS1v15(nil, key, crypto.SHA256, d)
+	f.Add(sig)
+	f.Fuzz(func(t *testing.T, sig []byte) {
+		if got, want := v.verify(crypto.SHA256, d, sig), rsa.VerifyPKCS1v15(&key.PublicKey, crypto.SHA256, d, sig) == nil; got != want {
+			t.Fatalf("verify=%v crypto/rsa=%v for %x", got, want, sig)
+		}
+	})
+}
+
+// BenchmarkRSAVerifier compares the cached Montgomery verifier with
+// crypto/rsa.VerifyPKCS1v15 (raw PKCS#1 v1.5 verification, SHA-256).
+func BenchmarkRSAVerifier(b *testing.B) {
+	for _, bits := range []int{512, 1024, 2048} {
+		key, _ := rsa.GenerateKey(rand.Reader, bits)
+		d := digest(crypto.SHA256, []byte("x"))
+		sig, _ := rsa.SignPKCS1v15(nil, key, crypto.SHA256, d)
+		v := newRSAVerifier(&key.PublicKey)
+		b.Run(fmt.Sprintf("montgomery-%d", bits), func(b *testing.B) {
+			cpu := cpuTime()
+			for b.Loop() {
+				if !v.verify(crypto.SHA256, d, sig) {
+					b.Fatal("rejected")
+				}
+			}
+			reportRates(b, cpu)
+		})
+		b.Run(fmt.Sprintf("crypto-rsa-%d", bits), func(b *testing.B) {
+			cpu := cpuTime()
+			for b.Loop() {
+				if rsa.VerifyPKCS1v15(&key.PublicKey, crypto.SHA256, d, sig) != nil {
+					b.Fatal("rejected")
+				}
+			}
+			reportRates(b, cpu)
+		})
+	}
+}
