@@ -152,6 +152,17 @@ func (s *Scanner) fastRData(typ uint16, k int) ([]byte, bool) {
 		}
 		rd, err := base64.StdEncoding.AppendDecode(rd, s.joinToks(k+3))
 		return rd, err == nil
+	case dns.TypeRRSIG:
+		return s.fastRRSIG(rd, k, n)
+	case dns.TypeNSEC:
+		if n < 2 {
+			return nil, false
+		}
+		rd, ok := s.appendRDName(rd, k)
+		if !ok {
+			return nil, false
+		}
+		return s.appendBitmap(rd, k+1)
 	case dns.TypeCAA:
 		if n != 3 {
 			return nil, false
@@ -174,6 +185,83 @@ func (s *Scanner) fastRData(typ uint16, k int) ([]byte, bool) {
 		return append(rd, val...), true
 	}
 	return nil, false
+}
+
+// fastRRSIG encodes covered alg labels origttl expiration inception
+// keytag signer signature... (RFC 4034 §3.2) as miekg/dns parses it.
+func (s *Scanner) fastRRSIG(rd []byte, k, n int) ([]byte, bool) {
+	if n < 9 {
+		return nil, false
+	}
+	for i := k; i < len(s.toks); i++ {
+		if s.toks[i].flags != 0 {
+			return nil, false
+		}
+	}
+	covered, ok := typeFromText(s.tok(k))
+	if !ok {
+		return nil, false
+	}
+	rd = append(rd, byte(covered>>8), byte(covered))
+	if rd, ok = s.appendUint(rd, k+1, 8); !ok {
+		return nil, false
+	}
+	if rd, ok = s.appendUint(rd, k+2, 8); !ok {
+		return nil, false
+	}
+	if rd, ok = s.appendUint(rd, k+3, 32); !ok {
+		return nil, false
+	}
+	for i := k + 4; i < k+6; i++ {
+		t := s.tok(i)
+		var v uint32
+		if tv, err := dns.StringToTime(string(t)); err == nil {
+			v = tv
+		} else if u, ok := parseUint(t, 32); ok {
+			v = uint32(u)
+		} else {
+			return nil, false
+		}
+		rd = append(rd, byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
+	}
+	if rd, ok = s.appendUint(rd, k+6, 16); !ok {
+		return nil, false
+	}
+	if rd, ok = s.appendRDName(rd, k+7); !ok {
+		return nil, false
+	}
+	rd, err := base64.StdEncoding.AppendDecode(rd, s.joinToks(k+8))
+	return rd, err == nil
+}
+
+// appendBitmap encodes the type list in tokens k.. as an RFC 4034 §4.1.2
+// type bitmap. Only strictly increasing lists take this path.
+func (s *Scanner) appendBitmap(rd []byte, k int) ([]byte, bool) {
+	prev := -1
+	window, wstart := -1, 0
+	for i := k; i < len(s.toks); i++ {
+		if s.toks[i].flags != 0 {
+			return nil, false
+		}
+		t, ok := typeFromText(s.tok(i))
+		if !ok || int(t) <= prev {
+			return nil, false
+		}
+		prev = int(t)
+		w := int(t >> 8)
+		if w != window {
+			window = w
+			rd = append(rd, byte(w), 0)
+			wstart = len(rd)
+		}
+		octet := int(t&0xff) / 8
+		for len(rd)-wstart <= octet {
+			rd = append(rd, 0)
+		}
+		rd[wstart+octet] |= 0x80 >> (t & 7)
+		rd[wstart-1] = byte(len(rd) - wstart)
+	}
+	return rd, true
 }
 
 // joinToks concatenates tokens k.. into s.scratch2-like storage.
@@ -371,6 +459,7 @@ func appendIPv6(rd []byte, t []byte) ([]byte, bool) {
 // and pack it (uncompressed). Used for every type without a fast path and
 // for unusual spellings of the common ones.
 func (s *Scanner) slowRData(typTok []byte, k int) ([]byte, error) {
+	s.slowCount++
 	if s.textFor == nil || string(s.textFor) != string(s.origin) {
 		s.originText = wireToText(s.origin)
 		s.textFor = append(s.textFor[:0], s.origin...)

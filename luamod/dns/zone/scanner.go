@@ -113,6 +113,7 @@ type Scanner struct {
 	textFor    []byte // origin wire that originText was computed for
 	line       []byte // scratch for the miekg fallback line
 	scratch    []byte
+	slowCount  int // records encoded by miekg/dns (tests)
 }
 
 // NewScanner returns a Scanner reading zone text from r. origin is the

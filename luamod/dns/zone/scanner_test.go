@@ -203,3 +203,38 @@ func TestReset(t *testing.T) {
 		t.Fatal("want clean EOF")
 	}
 }
+
+// TestFastPaths checks that the common types in their usual spelling do
+// not fall back to miekg/dns.
+func TestFastPaths(t *testing.T) {
+	text := `$ORIGIN example.
+@ SOA ns h 1 2h 3 4 5
+@ NS ns
+a A 192.0.2.1
+a AAAA 2001:db8::1
+c CNAME a
+p PTR a.example.net.
+d DNAME x
+@ MX 10 mx
+t TXT "v=spf1 -all" x
+s SPF "v=spf1"
+_s._tcp SRV 1 2 3 t
+ds DS 1 8 2 ABCDEF12
+k DNSKEY 257 3 13 Zm9vYmFy
+r RRSIG A 13 2 300 20240101000000 20230101000000 1234 example. Zm9v
+n NSEC z A RRSIG NSEC
+c CAA 0 issue "x"
+`
+	s := NewScanner(strings.NewReader(text), ".", ClassINET, 3600)
+	n := 0
+	for s.Next() {
+		n++
+	}
+	if s.Err() != nil || n != 16 {
+		t.Fatalf("%d records, err %v", n, s.Err())
+	}
+	if s.slowCount != 0 {
+		t.Fatalf("%d records took the miekg/dns path", s.slowCount)
+	}
+	diff(t, text)
+}
