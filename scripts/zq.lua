@@ -107,6 +107,18 @@ json_sink = function(dns)
 	end
 end
 
+-- Parse the whole file, returning the first syntax error or nil.
+local function validate(path)
+	local rrparser = require('dns.rrparser')
+	local p = rrparser.new()
+	local ok, err = p:open(path)
+	if not ok then return err or 'cannot open zone file' end
+	while true do
+		ok, err = p:parse()
+		if not ok then return err end
+	end
+end
+
 local function parse_args(args)
 	local o = {filters = {}, fmt = 'text'}
 	local rest = {}
@@ -178,6 +190,8 @@ local function main(args)
 	if progress then sink = with_progress(sink, nb.now) end
 
 	local start = nb.now()
+	-- A sift that reports parse errors replaces this sentinel.
+	pcall(function() sift.error = false end)
 	local res, extra = sift.zone(path, sink, filter, o.limit)
 	if res == false or (res == nil and extra) then
 		fail(1, '%s: %s', o.zone, tostring(extra or 'cannot parse zone'))
@@ -200,6 +214,15 @@ local function main(args)
 		count = c
 	else
 		count = tonumber(res) or 0
+	end
+	io.stdout:flush()
+	-- sift.zone ends silently at a syntax error: find it.
+	local perr = sift.error
+	if perr == false and o.zone ~= '-' then perr = validate(path) end
+	if perr then
+		perr = tostring(perr)
+		if #perr > 200 then perr = perr:sub(1, 200) .. '...' end
+		fail(1, '%s', perr:gsub('[%c\128-\255]', '?'))
 	end
 	if o.timing then
 		io.stderr:write(string.format('; parsed in %.2f msec (%d records)\n',
