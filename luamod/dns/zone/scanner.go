@@ -114,6 +114,8 @@ type Scanner struct {
 	line       []byte // scratch for the miekg fallback line
 	scratch    []byte
 	slowCount  int // records encoded by miekg/dns (tests)
+	initOrigin []byte
+	initTTL    uint32
 }
 
 // NewScanner returns a Scanner reading zone text from r. origin is the
@@ -139,7 +141,18 @@ func NewScanner(r io.Reader, origin string, class uint16, defaultTTL uint32) *Sc
 		s.err = &ParseError{Line: 0, Msg: fmt.Sprintf("bad origin %q: %v", origin, err), Err: err}
 	}
 	s.origin = o
+	s.initOrigin, s.initTTL = append([]byte(nil), o...), defaultTTL
 	return s
+}
+
+// Restart forgets everything learnt from earlier input: the origin and
+// the default TTL return to the values given to NewScanner and there is
+// no previous owner. The input is not changed.
+func (s *Scanner) Restart() {
+	s.origin = append(s.origin[:0], s.initOrigin...)
+	s.defTTL = s.initTTL
+	s.haveOwner = false
+	s.owner = s.owner[:0]
 }
 
 // NewFileScanner opens path and returns a Scanner over it; error messages
@@ -671,15 +684,16 @@ func parseTTL(t []byte) (uint32, bool) {
 	return uint32(sum + cur), true
 }
 
-// ResetFile makes the scanner read the file at path from line 1 (as
-// Reset does for a reader); error messages and $INCLUDE paths are
-// relative to it. The file is closed by the next Reset, ResetFile or Close.
+// ResetFile makes the scanner read the file at path from line 1 with the
+// initial origin and TTL (Reset then Restart); error messages and
+// $INCLUDE paths are relative to it. The file is closed by the next Reset, ResetFile or Close.
 func (s *Scanner) ResetFile(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	s.Reset(f)
+	s.Restart()
 	s.in.closer = f
 	s.in.file = path
 	return nil

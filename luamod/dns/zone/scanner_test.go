@@ -202,6 +202,24 @@ func TestReset(t *testing.T) {
 	if s.Next() || s.Err() != nil {
 		t.Fatal("want clean EOF")
 	}
+	// Reset keeps $ORIGIN and the previous owner, Restart drops them
+	s.Reset(strings.NewReader("$ORIGIN other.\n$TTL 5\nc A 1.2.3.4\n"))
+	for s.Next() {
+	}
+	s.Reset(strings.NewReader("  A 1.2.3.4\n"))
+	if !s.Next() || string(s.Record().Owner) != "\x01c\x05other\x00" || s.Record().TTL != 5 {
+		t.Fatalf("reset lost state: %q %v", s.Record().Owner, s.Err())
+	}
+	s.Reset(strings.NewReader("d A 1.2.3.4\n  A 1.2.3.4\n"))
+	s.Restart()
+	if !s.Next() || string(s.Record().Owner) != "\x01d\x07example\x00" || s.Record().TTL != 3600 {
+		t.Fatalf("restart kept state: %q", s.Record().Owner)
+	}
+	s.Reset(strings.NewReader("  A 1.2.3.4\n"))
+	s.Restart()
+	if s.Next() || s.Err() == nil {
+		t.Fatal("blank owner after Restart accepted")
+	}
 }
 
 // TestFastPaths checks that the common types in their usual spelling do
