@@ -160,14 +160,24 @@ func (p *Packet) ParseSection(s int) int {
 // parseRR parses one RR at off into the section list.
 func (p *Packet) parseRR(w []byte, off, section int) (int, int) {
 	start := off
-	owner, off, code := readName(w, off, nil)
+	var nb [maxNameLen + 1]byte
+	ownerTmp, off, code := readName(w, off, nb[:0])
 	if code != 0 {
 		return 0, code
 	}
 	if off+10 > len(w) {
 		return 0, ErrCodeTruncated
 	}
-	rr := &RRSet{Owner: &Name{Wire: owner}}
+	// one allocation for the set, its owner and its RDATA slice
+	blk := &struct {
+		rr    RRSet
+		name  Name
+		rdata [1][]byte
+	}{}
+	rr := &blk.rr
+	blk.name.Wire = append(make([]byte, 0, len(ownerTmp)), ownerTmp...)
+	owner := blk.name.Wire
+	rr.Owner = &blk.name
 	rr.Type = binary.BigEndian.Uint16(w[off:])
 	rr.Class = binary.BigEndian.Uint16(w[off+2:])
 	rr.TTL = binary.BigEndian.Uint32(w[off+4:])
@@ -180,7 +190,8 @@ func (p *Packet) parseRR(w []byte, off, section int) (int, int) {
 	if code != 0 {
 		return 0, code
 	}
-	rr.RData = [][]byte{rd}
+	blk.rdata[0] = rd
+	rr.RData = blk.rdata[:]
 	switch rr.Type {
 	case TypeOPT:
 		if section != SectionAR || p.opt != nil || len(owner) != 1 {

@@ -23,13 +23,27 @@ func (rr *RRSet) Add(rdata []byte) {
 
 // Copy returns a deep copy of rr (owner, type, class, TTL and RDATA).
 func (rr *RRSet) Copy() *RRSet {
-	c := &RRSet{Type: rr.Type, Class: rr.Class, TTL: rr.TTL}
+	// one block for the set and owner, one for the RDATA slice, one for all bytes
+	blk := &struct {
+		rr   RRSet
+		name Name
+	}{rr: RRSet{Type: rr.Type, Class: rr.Class, TTL: rr.TTL}}
+	c := &blk.rr
+	n := len(rr.OwnerWire())
+	for _, rd := range rr.RData {
+		n += len(rd)
+	}
+	buf := make([]byte, 0, n)
 	if rr.Owner != nil {
-		c.Owner = &Name{Wire: append([]byte(nil), rr.Owner.Wire...)}
+		buf = append(buf, rr.Owner.Wire...)
+		blk.name.Wire = buf[:len(buf):len(buf)]
+		c.Owner = &blk.name
 	}
 	c.RData = make([][]byte, len(rr.RData))
 	for i, rd := range rr.RData {
-		c.RData[i] = append([]byte(nil), rd...)
+		start := len(buf)
+		buf = append(buf, rd...)
+		c.RData[i] = buf[start:len(buf):len(buf)]
 	}
 	return c
 }
