@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -346,6 +347,14 @@ func TestLdigAXFRWithTSIG(t *testing.T) {
 				t.Errorf("AXFR footer missing:\n%s", r.stdout[len(r.stdout)-300:])
 			}
 		}
+	}
+	// Every message is printed: ldig counts as many as kdig.
+	lr := ljdns(t, "ldig", "@127.0.0.1", "-p", p, "-y", testKey, "big.example", "AXFR")
+	kr := run(t, "", "kdig", "@127.0.0.1", "-p", p, "-y", kdigKey, "big.example", "AXFR")
+	lm := regexp.MustCompile(`count: ([0-9]+)`).FindStringSubmatch(lr.stdout)
+	km := regexp.MustCompile(`\(([0-9]+) messages`).FindStringSubmatch(kr.stdout)
+	if lm == nil || km == nil || lm[1] != km[1] || lm[1] == "1" {
+		t.Errorf("message counts: ldig %v, kdig %v", lm, km)
 	}
 	// Zone file content equals the transfer (plus the closing SOA).
 	r := ljdns(t, "ldig", "@127.0.0.1", "-p", p, "-y", testKey, "+short", "big.example", "AXFR")
@@ -853,5 +862,77 @@ func TestLdigQueryOptions(t *testing.T) {
 	o = m.IsEdns0()
 	if o == nil || len(o.Option) != 1 || len(o.Option[0].(*dns.EDNS0_COOKIE).Cookie) != 16 {
 		t.Errorf("+cookie: %v", m)
+	}
+}
+
+// TestLdigIXFR: an incremental transfer split over several messages is
+// printed completely, ends at the closing SOA, and carries the serial.
+func TestLdigIXFR(t *testing.T) {
+	port := freePort(t)
+	p := strconv.Itoa(port)
+	l, err := net.Listen("tcp", "127.0.0.1:"+p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rr := func(s string) dns.RR {
+		r, err := dns.NewRR(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	soa := func(serial int) dns.RR {
+		return rr(fmt.Sprintf("ixfr.example. 300 IN SOA ns.ixfr.example. h.ixfr.example. %d 1 1 1 1", serial))
+	}
+	// 3 → current; changes 1→2 and 2→3, each message holding a few RRs.
+	stream := [][]dns.RR{
+		{soa(3), soa(1), rr("a.ixfr.example. 300 IN A 192.0.2.1")},
+		{soa(2), rr("a.ixfr.example. 300 IN A 192.0.2.2"), soa(2)},
+		{rr("b.ixfr.example. 300 IN A 192.0.2.3"), soa(3)},
+		{rr("c.ixfr.example. 300 IN A 192.0.2.4")},
+		{soa(3)},
+	}
+	gotSerial := make(chan uint32, 1)
+	srv := &dns.Server{Listener: l, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
+		if len(r.Ns) == 1 {
+			if s, ok := r.Ns[0].(*dns.SOA); ok {
+				gotSerial <- s.Serial
+			}
+		}
+		for _, rrs := range stream {
+			m := new(dns.Msg)
+			m.SetReply(r)
+			m.Answer = rrs
+			w.WriteMsg(m)
+		}
+		// Trailing junk after the closing SOA must not be read.
+		m := new(dns.Msg)
+		m.SetReply(r)
+		m.Answer = []dns.RR{rr("junk.ixfr.example. 300 IN A 192.0.2.99")}
+		w.WriteMsg(m)
+	})}
+	go srv.ActivateAndServe()
+	t.Cleanup(func() { srv.Shutdown() })
+	r := ljdns(t, "ldig", "@127.0.0.1", "-p", p, "ixfr.example", "IXFR=1")
+	mustOK(t, r, "ldig IXFR")
+	select {
+	case s := <-gotSerial:
+		if s != 1 {
+			t.Errorf("IXFR query carried serial %d, want 1", s)
+		}
+	default:
+		t.Errorf("IXFR query had no SOA in its authority section")
+	}
+	got := zoneRecords(t, onlyRecords(r.stdout))
+	var want []string
+	for _, rrs := range stream {
+		for _, x := range rrs {
+			want = append(want, rrKey(x))
+		}
+	}
+	sort.Strings(want)
+	sameRecords(t, "IXFR", want, got)
+	if !strings.Contains(r.stdout, "count: 5") {
+		t.Errorf("want 5 messages in the footer:\n%s", r.stdout)
 	}
 }
