@@ -5,7 +5,7 @@ package scripts
 
 import "embed"
 
-// FS holds every file of this directory; tools are NAME.lua.
+// FS holds the Lua files of this directory; tools are NAME.lua.
 //
-//go:embed *
+//go:embed *.lua
 var FS embed.FS

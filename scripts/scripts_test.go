@@ -664,6 +664,18 @@ func TestNamepileKdig(t *testing.T) {
 	if !strings.Contains(lr.stdout, "2024010101") {
 		t.Errorf("SOA from namepile: %s", lr.stdout)
 	}
+	// A zone with a syntax error: the transfer is cut short, namepile
+	// logs the error and keeps serving.
+	if err := copyFile(filepath.Join(repoRoot, "scripts", "testdata", "broken.zone"), filepath.Join(dir, "broken.example.zone")); err != nil {
+		t.Fatal(err)
+	}
+	lr = ljdns(t, "ldig", "@127.0.0.1", "-p", p, "broken.example", "AXFR")
+	oneLine(t, lr, "ldig: ")
+	lr = ljdns(t, "ldig", "@127.0.0.1", "-p", p, "+short", "example.com", "AXFR")
+	mustOK(t, lr, "AXFR after a broken zone")
+	if !strings.Contains(log.String(), "broken.example.zone:5") {
+		t.Errorf("namepile did not log the zone error:\n%s", log.String())
+	}
 	// Concurrent transfers: start several at once, all complete.
 	type res struct {
 		n   int
