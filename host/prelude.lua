@@ -38,3 +38,6 @@ function xpcall(f, handler, ...)
 	local co = co_create(callable(f))
 	return finish(co, handler, co_resume(co, ...))
 end
+
+-- LuaJIT opens the bit library as a global.
+bit = require('bit')
