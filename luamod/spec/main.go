@@ -1,9 +1,11 @@
 package spec
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -24,12 +26,18 @@ func Main(args []string, newState func() *lua.LState) int {
 		fmt.Fprintln(os.Stderr, "ljdns test: "+err.Error())
 		return 1
 	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	opts.Context = ctx
 	rep, err := Run(L, opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "ljdns test: "+err.Error())
 		if rep == nil {
 			return 1
 		}
+	}
+	if rep.Interrupted {
+		return 130
 	}
 	if st := rep.ExitStatus(); st != 0 {
 		return st

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"io/fs"
@@ -39,9 +40,10 @@ type Result struct {
 
 // Report is the outcome of a whole run.
 type Report struct {
-	Results  []Result      // in the order the tests ran
-	Files    []string      // spec files run, in order
-	Duration time.Duration // wall time of the run
+	Results     []Result      // in the order the tests ran
+	Files       []string      // spec files run, in order
+	Duration    time.Duration // wall time of the run
+	Interrupted bool          // Options.Context was cancelled; later files did not run
 }
 
 // Counts returns the number of results of each status.
@@ -100,7 +102,8 @@ type Options struct {
 	List            bool      // list the selected tests instead of running them
 	Stdout          io.Writer // report output; default os.Stdout
 	Stderr          io.Writer // notes; default os.Stderr
-	OnResult        func(Result)
+	OnResult        func(Result)    // called with each result as it happens
+	Context         context.Context // when cancelled (Ctrl-C) the running test errors and the run stops
 }
 
 func (o *Options) defaults() {
@@ -134,17 +137,19 @@ func Run(L *lua.LState, opts Options) (*Report, error) {
 	rep := &Report{}
 	start := time.Now()
 	var listed []Result
-	emit := L.NewFunction(func(L *lua.LState) int {
-		res := toResult(L.CheckTable(1))
+	add := func(res Result) {
 		if opts.List {
 			listed = append(listed, res)
-			return 0
+			return
 		}
 		rep.Results = append(rep.Results, res)
 		out.result(res)
 		if opts.OnResult != nil {
 			opts.OnResult(res)
 		}
+	}
+	emit := L.NewFunction(func(L *lua.LState) int {
+		add(toResult(L.CheckTable(1)))
 		return 0
 	})
 	core := r.core
@@ -182,10 +187,26 @@ func Run(L *lua.LState, opts Options) (*Report, error) {
 		reportError(L, core, strings.Join(opts.Roots, " "), "",
 			fmt.Sprintf("no spec files found in %s (pattern %s)", strings.Join(opts.Roots, ", "), strings.Join(opts.Patterns, ", ")))
 	}
+	if opts.Context != nil {
+		L.SetContext(opts.Context)
+	}
 	for _, f := range files {
+		if opts.Context != nil && opts.Context.Err() != nil {
+			break
+		}
 		rep.Files = append(rep.Files, f)
 		if err := callCore(L, core, "run_file", lua.LString(f)); err != nil {
+			if opts.Context != nil && opts.Context.Err() != nil {
+				break
+			}
 			reportError(L, core, f, f, "runner error: "+err.Error())
+		}
+	}
+	if opts.Context != nil {
+		L.RemoveContext()
+		if err := opts.Context.Err(); err != nil {
+			rep.Interrupted = true
+			add(Result{Name: "(interrupted)", Status: StatusError, Message: "run interrupted: " + err.Error()})
 		}
 	}
 	flushLua(L)
