@@ -85,23 +85,23 @@ func (r *Report) ExitStatus() int {
 // Options configures one run. Configure builds it from a command line and
 // .busted; the zero value plus Roots is a valid configuration too.
 type Options struct {
-	Roots           []string  // files or directories; default "spec"
-	Patterns        []string  // Lua patterns a file's base name must match; default "_spec"
-	ExcludePatterns []string  // Lua patterns of base names to skip
-	Filters         []string  // Lua patterns: run only tests whose full name matches one
-	FilterOut       []string  // Lua patterns: skip tests whose full name matches one
-	Tags            []string  // run only tests with one of these #tags in their full name
-	ExcludeTags     []string  // skip tests with one of these #tags
-	Lpath           string    // prepended to package.path
-	Cpath           string    // accepted and ignored (no C modules)
-	Helper          string    // Lua file run once before the spec files; skipped with a note if missing
-	NoAutoInsulate  bool      // when false (busted's default) every file runs insulated
-	Output          string    // plain (default), TAP or junit
-	OutputFile      string    // JUnit XML file; default report.xml
-	Verbose         bool      // plain output: print tracebacks of errors
-	List            bool      // list the selected tests instead of running them
-	Stdout          io.Writer // report output; default os.Stdout
-	Stderr          io.Writer // notes; default os.Stderr
+	Roots           []string        // files or directories; default "spec"
+	Patterns        []string        // Lua patterns a file's base name must match; default "_spec"
+	ExcludePatterns []string        // Lua patterns of base names to skip
+	Filters         []string        // Lua patterns: run only tests whose full name matches one
+	FilterOut       []string        // Lua patterns: skip tests whose full name matches one
+	Tags            []string        // run only tests with one of these #tags in their full name
+	ExcludeTags     []string        // skip tests with one of these #tags
+	Lpath           string          // prepended to package.path
+	Cpath           string          // accepted and ignored (no C modules)
+	Helper          string          // Lua file run once before the spec files; skipped with a note if missing
+	NoAutoInsulate  bool            // when false (busted's default) every file runs insulated
+	Output          string          // plain (default), TAP or junit
+	OutputFile      string          // JUnit XML file; default report.xml
+	Verbose         bool            // plain output: print tracebacks of errors
+	List            bool            // list the selected tests instead of running them
+	Stdout          io.Writer       // report output; default os.Stdout
+	Stderr          io.Writer       // notes; default os.Stderr
 	OnResult        func(Result)    // called with each result as it happens
 	Context         context.Context // when cancelled (Ctrl-C) the running test errors and the run stops
 }
