@@ -49,33 +49,43 @@ do
 	assert(soa, 'zone has no SOA')
 end
 
-local A, CNAME, ANSWER, AUTHORITY = dns.type.A, dns.type.CNAME, dns.section.ANSWER, dns.section.AUTHORITY
+local CNAME, AUTHORITY = dns.type.CNAME, dns.section.AUTHORITY
 local NXDOMAIN, REFUSED, FORMERR = dns.rcode.NXDOMAIN, dns.rcode.REFUSED, dns.rcode.FORMERR
+
+-- Methods are looked up once: a call through a local skips the userdata's
+-- __index on every query.
+local P, D = dns.packet(12), origin
+local parse_question, toanswer, qname_of, qtype_of = P.parse_question, P.toanswer, P.qname, P.qtype
+local is_response, set_rcode, set_aa, set_tc, put, begin = P.qr, P.rcode, P.aa, P.tc, P.put, P.begin
+local lower, towire, within = D.lower, D.towire, D.within
 
 -- answer fills resp for query; false when query is not worth a reply.
 local function answer(query, resp)
-	if not query:parse_question() or query:qr() then return false end
-	query:toanswer(resp)
-	local qname = query:qname()
-	if not qname then resp:rcode(FORMERR) return true end
-	qname = qname:lower()
-	local node = names[qname:towire()]
+	if not parse_question(query) or is_response(query) then return false end
+	toanswer(query, resp)
+	local qname = qname_of(query)
+	if not qname then set_rcode(resp, FORMERR) return true end
+	local node = names[towire(qname)]
+	if not node then
+		qname = lower(qname)
+		node = names[towire(qname)]
+	end
 	if node then
-		local rr = node[query:qtype()] or node[CNAME]
+		local rr = node[qtype_of(query)] or node[CNAME]
 		if rr then
-			resp:aa(true)
-			if not resp:put(rr) then resp:tc(true) end
+			set_aa(resp, true)
+			if not put(resp, rr) then set_tc(resp, true) end
 			return true
 		end
-	elseif not qname:within(origin) then
-		resp:rcode(REFUSED)
+	elseif not within(qname, origin) then
+		set_rcode(resp, REFUSED)
 		return true
 	else
-		resp:rcode(NXDOMAIN)
+		set_rcode(resp, NXDOMAIN)
 	end
-	resp:aa(true)
-	resp:begin(AUTHORITY)
-	resp:put(soa)
+	set_aa(resp, true)
+	begin(resp, AUTHORITY)
+	put(resp, soa)
 	return true
 end
 

@@ -91,33 +91,47 @@ func nbUDPSend(L *lua.LState) int {
 		return k.sendAll(L, b, lua.LNumber(len(b)))
 	}
 	a := luabind.CheckSockaddr(L, 3)
-	if a.Path == "" && a.Addr.IsValid() && k.family != unix.AF_UNIX {
-		try := func(L *lua.LState) int {
-			if k.fd < 0 {
-				return luabind.Fail(L, "closed")
-			}
-			switch err := rawSendto(k.fd, b, a.Addr, k.family); err {
-			case nil:
-				L.Push(lua.LNumber(len(b)))
-				return 1
-			case unix.EAGAIN, unix.EINTR:
-				return waitWrite
-			default:
-				return luabind.FailErr(L, "", err)
-			}
+	if a.Path != "" || !a.Addr.IsValid() || k.family == unix.AF_UNIX {
+		sa, err := toSockaddr(k.family, a)
+		if err != nil {
+			return luabind.FailErr(L, "", err)
 		}
-		if n := try(L); n >= 0 {
-			return n
-		}
-		dst := *a
-		a = &dst
-		return k.s.Wait(L, k.fd, waitWrite, k.Timeout(), try)
+		return k.sendTo(L, b, sa, lua.LNumber(len(b)))
 	}
-	sa, err := toSockaddr(k.family, a)
-	if err != nil {
+	// Fast path: a ready socket sends at once, without a closure; inside
+	// the scheduler the datagram joins the socket's sendmmsg batch.
+	if k.fd < 0 {
+		return luabind.Fail(L, "closed")
+	}
+	if len(k.s.cur) > 0 && k.queueDatagram(b, a.Addr) {
+		L.Push(lua.LNumber(len(b)))
+		return 1
+	}
+	k.flushBatch()
+	switch err := rawSendto(k.fd, b, a.Addr, k.family); err {
+	case nil:
+		L.Push(lua.LNumber(len(b)))
+		return 1
+	case unix.EAGAIN, unix.EINTR:
+	default:
 		return luabind.FailErr(L, "", err)
 	}
-	return k.sendTo(L, b, sa, lua.LNumber(len(b)))
+	dst := a.Addr
+	b = append([]byte(nil), b...)
+	return k.s.Wait(L, k.fd, waitWrite, k.Timeout(), func(L *lua.LState) int {
+		if k.fd < 0 {
+			return luabind.Fail(L, "closed")
+		}
+		switch err := rawSendto(k.fd, b, dst, k.family); err {
+		case nil:
+			L.Push(lua.LNumber(len(b)))
+			return 1
+		case unix.EAGAIN, unix.EINTR:
+			return waitWrite
+		default:
+			return luabind.FailErr(L, "", err)
+		}
+	})
 }
 
 // nb.udprecv(sock, msg [, addr]) -> n | nil, err
@@ -128,25 +142,29 @@ func nbUDPRecv(L *lua.LState) int {
 	if L.GetTop() >= 3 && L.Get(3) != lua.LNil {
 		a = luabind.CheckSockaddr(L, 3)
 	}
-	try := func(L *lua.LState) int {
-		if k.fd < 0 {
-			return luabind.Fail(L, "closed")
-		}
-		n, err := rawRecvfrom(k.fd, p.Mem.B, a)
-		switch err {
-		case nil:
-			p.Size = n
-			L.Push(lua.LNumber(n))
-			return 1
-		case unix.EAGAIN, unix.EINTR:
-			return waitRead
-		}
-		return luabind.FailErr(L, "", err)
+	if n := udpRecvTry(L, k, p, a); n >= 0 {
+		return n // a ready socket: no closure, no scheduler
 	}
-	if n := try(L); n >= 0 {
-		return n
+	return k.s.Wait(L, k.fd, waitRead, k.Timeout(), func(L *lua.LState) int {
+		return udpRecvTry(L, k, p, a)
+	})
+}
+
+func udpRecvTry(L *lua.LState, k *Socket, p *dns.Packet, a *luabind.Sockaddr) int {
+	if k.fd < 0 {
+		return luabind.Fail(L, "closed")
 	}
-	return k.s.Wait(L, k.fd, waitRead, k.Timeout(), try)
+	n, err := rawRecvfrom(k.fd, p.Mem.B, a)
+	switch err {
+	case nil:
+		p.Size = n
+		L.Push(lua.LNumber(n))
+		return 1
+	case unix.EAGAIN, unix.EINTR:
+		k.flushBatch() // about to wait: answers go out now
+		return waitRead
+	}
+	return luabind.FailErr(L, "", err)
 }
 
 // nb.udpxchg(sock, q, r) -> n | nil, err: udpsend(q) then udprecv(r).

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -66,15 +68,16 @@ type completion struct {
 // socket readiness, an eventfd for completions posted by goroutines, a
 // deadline heap for timeouts and sleeps, and the set of live coroutines.
 type Sched struct {
-	res    *resources
-	fds    map[int]*fdWait
-	tasks  map[*lua.LState]*task
-	cur    []*task   // tasks being resumed, innermost last
-	ready  []*waiter // woken waiters to resume at the next step
-	timers deadlineHeap
-	events []unix.EpollEvent
-	errs   []stepError // coroutine errors not reported yet
-	async  int         // goroutine work in flight
+	res     *resources
+	fds     map[int]*fdWait
+	tasks   map[*lua.LState]*task
+	cur     []*task   // tasks being resumed, innermost last
+	ready   []*waiter // woken waiters to resume at the next step
+	timers  deadlineHeap
+	events  []unix.EpollEvent
+	errs    []stepError // coroutine errors not reported yet
+	async   int         // goroutine work in flight
+	batched []*Socket   // sockets with queued datagrams
 
 	mu   sync.Mutex
 	done []completion // posted by goroutines, guarded by mu
@@ -166,7 +169,7 @@ func (s *Sched) owner(L *lua.LState) *task {
 	t := s.cur[len(s.cur)-1]
 	for th := L; th != nil; th = th.Parent {
 		if th == t.co {
-			if !luabind.CanYield() {
+			if !canYield() {
 				return nil
 			}
 			return t
@@ -204,6 +207,7 @@ func (s *Sched) wait(L *lua.LState, w *waiter, want int, timeout time.Duration) 
 // block runs w's retry in a poll loop on the calling goroutine.
 func (s *Sched) block(L *lua.LState, w *waiter, want int, timeout time.Duration) int {
 	fd, retry := w.fd, w.retry
+	s.flushBatches()
 	var end time.Time
 	if timeout > 0 {
 		end = time.Now().Add(timeout)
@@ -443,6 +447,9 @@ func (s *Sched) resume(L *lua.LState, t *task, fn *lua.LFunction, args []lua.LVa
 	st, err, vals := L.Resume(t.co, fn, args...)
 	s.cur[len(s.cur)-1] = nil
 	s.cur = s.cur[:len(s.cur)-1]
+	if len(s.cur) == 0 {
+		s.flushBatches()
+	}
 	switch st {
 	case lua.ResumeOK:
 		delete(s.tasks, t.co)
@@ -521,6 +528,7 @@ func (s *Sched) step(L *lua.LState, timeout time.Duration) (progress bool, e *st
 			ms = d
 		}
 	}
+	s.flushBatches()
 	n, err := unix.EpollWait(s.res.epfd, s.events, ms)
 	if err != nil && err != unix.EINTR {
 		return false, &stepError{msg: lua.LString("dns.nbio: epoll: " + err.Error())}
@@ -760,4 +768,64 @@ func fit(vals []lua.LValue, n int) []lua.LValue {
 		out[i] = lua.LNil
 	}
 	return out
+}
+
+// canYield is luabind.CanYield made cheap for the scheduler's hot path:
+// it unwinds only a few frames and classifies return addresses through a
+// cache (VM goroutine only, like everything touching the state). A yield is
+// safe when the first gopher-lua threadRun above us comes after at most one
+// VM loop; more loops mean a metamethod or iterator called us.
+func canYield() bool {
+	var pcs [16]uintptr
+	n := runtime.Callers(2, pcs[:])
+	loops := 0
+	for _, pc := range pcs[:n] {
+		pcKindsMu.Lock()
+		kind, ok := pcKinds[pc]
+		if !ok {
+			kind = classifyPC(pc)
+			pcKinds[pc] = kind
+		}
+		pcKindsMu.Unlock()
+		switch kind {
+		case pcMainLoop:
+			loops++
+		case pcThreadRun:
+			return loops <= 1
+		}
+	}
+	if n < len(pcs) {
+		return loops <= 1
+	}
+	return luabind.CanYield()
+}
+
+const (
+	pcOther = iota
+	pcMainLoop
+	pcThreadRun
+)
+
+// pcKinds caches classifyPC (shared by every state of the process).
+var (
+	pcKinds   = map[uintptr]int{}
+	pcKindsMu sync.Mutex
+)
+
+func classifyPC(pc uintptr) int {
+	f := runtime.FuncForPC(pc - 1)
+	if f == nil {
+		return pcOther
+	}
+	name := f.Name()
+	if !strings.HasPrefix(name, "github.com/yuin/gopher-lua.") {
+		return pcOther
+	}
+	switch name[strings.LastIndexByte(name, '.')+1:] {
+	case "mainLoop", "mainLoopWithContext":
+		return pcMainLoop
+	case "threadRun":
+		return pcThreadRun
+	}
+	return pcOther
 }

@@ -29,6 +29,7 @@ type Socket struct {
 	queued, sent uint64 // stream bytes accepted / written so far
 
 	pipe   *pipeline // pipelined tcpxchg state
+	batch  *udpBatch // datagrams queued for sendmmsg
 	closed bool      // Close was called
 
 	// Peer and Local override getpeername/getsockname (TLS sessions run
@@ -104,6 +105,7 @@ func (k *Socket) Close() {
 	if k.fd < 0 {
 		return
 	}
+	k.flushBatch()
 	fd := k.fd
 	k.fd = -1
 	k.s.forget(fd)
@@ -531,6 +533,7 @@ func (k *Socket) sendAll(L *lua.LState, b []byte, result lua.LValue) int {
 	if k.fd < 0 {
 		return luabind.Fail(L, "closed")
 	}
+	k.flushBatch()
 	if k.stype != unix.SOCK_STREAM {
 		try := func(L *lua.LState) int {
 			if k.fd < 0 {
@@ -629,6 +632,7 @@ func sockSendTo(L *lua.LState) int {
 
 // sendTo sends one datagram to sa and pushes result.
 func (k *Socket) sendTo(L *lua.LState, b []byte, sa unix.Sockaddr, result lua.LValue) int {
+	k.flushBatch()
 	try := func(L *lua.LState) int {
 		if k.fd < 0 {
 			return luabind.Fail(L, "closed")
