@@ -470,3 +470,27 @@ func TestKeyTagRFC4034(t *testing.T) {
 		t.Errorf("DS %s, want %s", got, want)
 	}
 }
+
+// TestRFC6979P256 checks deterministic ECDSA against RFC 6979 A.2.5
+// (P-256, SHA-256, message "sample").
+func TestRFC6979P256(t *testing.T) {
+	x, _ := hexDecode("C9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721")
+	k := NewKey()
+	bind := "Private-key-format: v1.3\nAlgorithm: 13 (ECDSAP256SHA256)\nPrivateKey: " + base64.StdEncoding.EncodeToString(x) + "\n"
+	if err := k.SetPrivateKey([]byte(bind)); err != nil {
+		t.Fatal(err)
+	}
+	wantPub := "60FED4BA255A9D31C961EB74C6356D68C049B8923B61FA6CE669622E60F29FB67903FE1008B8BC99A41AE9E95628BC64F2F1B20C2D7E9F5177A3C294D4462299"
+	if got := fmt.Sprintf("%X", k.PublicKey()); got != wantPub {
+		t.Errorf("public key %s, want %s", got, wantPub)
+	}
+	sig, err := k.SignData([]byte("sample"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "EFD48B2AACB6A8FD1140DD9CD45E81D69D2C877B56AAF991C34D0EA84EAF3716" +
+		"F7CB1C942D657C41D436C7A1B6E29F65F3E900DBB9AFF4064DC4AB2F843ACDA8"
+	if got := fmt.Sprintf("%X", sig); got != want {
+		t.Errorf("signature %s, want %s", got, want)
+	}
+}
