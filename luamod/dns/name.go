@@ -243,8 +243,12 @@ func CompareNames(a, b []byte) int {
 // the shorter first when one is a prefix of the other.
 func compareFolded(a, b []byte) int {
 	n := min(len(a), len(b))
-	for i := 0; i < n; i++ {
-		x, y := lowerByte(a[i]), lowerByte(b[i])
+	for i, x := range a[:n] {
+		y := b[i]
+		if x == y {
+			continue
+		}
+		x, y = lowerTable[x], lowerTable[y]
 		if x != y {
 			if x < y {
 				return -1
@@ -254,6 +258,14 @@ func compareFolded(a, b []byte) int {
 	}
 	return len(a) - len(b)
 }
+
+// lowerTable maps every byte to its ASCII lower case.
+var lowerTable = func() (t [256]byte) {
+	for i := range t {
+		t[i] = lowerByte(byte(i))
+	}
+	return t
+}()
 
 // nameLabels counts the labels of w (root excluded).
 func nameLabels(w []byte) int {

@@ -157,3 +157,15 @@ func TestRRSetString(t *testing.T) {
 		t.Fatalf("generic: %q", got)
 	}
 }
+
+func TestCompareFoldedPrefix(t *testing.T) {
+	if compareFolded([]byte("z"), []byte("ZABC")) >= 0 || compareFolded([]byte("zab"), []byte("Z")) <= 0 ||
+		compareFolded([]byte("aB"), []byte("Ab")) != 0 || compareFolded([]byte("a"), []byte("b")) >= 0 {
+		t.Fatal("compareFolded")
+	}
+	a, _ := NameFromText("z.example")
+	b, _ := NameFromText("ZABC.example")
+	if CompareNames(a.Wire, b.Wire) >= 0 {
+		t.Fatal("z < zabc")
+	}
+}
