@@ -21,6 +21,7 @@ package dns
 
 import (
 	"errors"
+	"runtime"
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
@@ -78,11 +79,36 @@ func NewParser(origin string, class uint16, ttl uint32) (*Parser, error) {
 	if err := sc.Err(); err != nil {
 		return nil, err
 	}
-	return &Parser{
+	p := &Parser{
 		sc:       sc,
 		OwnerMem: &luabind.Memory{B: make([]byte, 256)},
 		DataMem:  &luabind.Memory{B: make([]byte, 65536)},
-	}, nil
+	}
+	// a parser dropped mid-file must not leak its file and parse-ahead
+	// goroutine (gopher-lua has no __gc)
+	runtime.SetFinalizer(p, func(p *Parser) { p.sc.Close() })
+	return p, nil
+}
+
+// Open makes the parser read the zone file at path, parsing ahead in a
+// second goroutine; the origin and default TTL restart from new()'s.
+func (p *Parser) Open(path string) error {
+	p.sc.SetAsync(false)
+	if err := p.sc.ResetFile(path); err != nil {
+		return err
+	}
+	p.sc.SetAsync(true)
+	p.clearError()
+	p.have = false
+	return nil
+}
+
+// SetText makes the parser read text (synchronously), keeping the origin,
+// $TTL and previous owner.
+func (p *Parser) SetText(text string) {
+	p.sc.SetAsync(false)
+	p.sc.Reset(strings.NewReader(text))
+	p.clearError()
 }
 
 // Next parses the next record: true with the fields updated, false at the
@@ -187,23 +213,19 @@ func rpNew(L *lua.LState) int {
 
 func rpOpen(L *lua.LState) int {
 	p := checkParser(L)
-	path := L.CheckString(2)
-	if err := p.sc.ResetFile(path); err != nil {
+	if err := p.Open(L.CheckString(2)); err != nil {
 		p.clearError()
 		L.Push(lua.LFalse)
 		L.Push(lua.LString(err.Error()))
 		return 2
 	}
-	p.clearError()
 	return luabind.Bool(L, true)
 }
 
 func rpParse(L *lua.LState) int {
 	p := checkParser(L)
 	if L.GetTop() >= 2 && L.Get(2) != lua.LNil {
-		b := luabind.CheckBytes(L, 2, 0)
-		p.sc.Reset(strings.NewReader(string(b)))
-		p.clearError()
+		p.SetText(string(luabind.CheckBytes(L, 2, 0)))
 	}
 	if p.Next() {
 		return luabind.Bool(L, true)
@@ -217,9 +239,7 @@ func rpParse(L *lua.LState) int {
 }
 
 func rpReset(L *lua.LState) int {
-	p := checkParser(L)
-	p.sc.Reset(strings.NewReader(""))
-	p.clearError()
+	checkParser(L).SetText("")
 	return 0
 }
 
@@ -308,6 +328,7 @@ func rpFile(L *lua.LState) int {
 		L.RaiseError("rrparser.file: %v", err)
 	}
 	defer sc.Close()
+	sc.SetAsync(true)
 	out := L.NewTable()
 	n := 0
 	for sc.Next() {

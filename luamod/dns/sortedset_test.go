@@ -158,7 +158,9 @@ func TestNameSet(t *testing.T) {
 
 // genzoneSet loads the genzone zone of n records into a SortedSet the way
 // dns.sift's set sink would (consecutive records of one RR set merged).
-func genzoneSet(b *testing.B, n int) *SortedSet {
+func genzoneSet(b *testing.B, n int) *SortedSet { return genzoneSetMode(b, n, false) }
+
+func genzoneSetMode(b *testing.B, n int, async bool) *SortedSet {
 	path := fmt.Sprintf("%s/ljdns-genzone-%d.zone", os.TempDir(), n)
 	if _, err := os.Stat(path); err != nil {
 		b.Skip("run the zone package benchmarks first to generate " + path)
@@ -168,6 +170,7 @@ func genzoneSet(b *testing.B, n int) *SortedSet {
 		b.Fatal(err)
 	}
 	defer sc.Close()
+	sc.SetAsync(async)
 	s := NewSortedSet()
 	for sc.Next() {
 		r := sc.Record()
@@ -187,6 +190,14 @@ func BenchmarkSortedSetLoad1M(b *testing.B) {
 	c0 := cpuTime()
 	for i := 0; i < b.N; i++ {
 		genzoneSet(b, 1000000)
+	}
+	reportCPU(b, c0)
+}
+
+func BenchmarkSortedSetLoadAsync1M(b *testing.B) {
+	c0 := cpuTime()
+	for i := 0; i < b.N; i++ {
+		genzoneSetMode(b, 1000000, true)
 	}
 	reportCPU(b, c0)
 }

@@ -47,13 +47,16 @@ func genzone(tb testing.TB, n int) []byte {
 	return data
 }
 
-func benchScanner(b *testing.B, n int) {
+func benchScanner(b *testing.B, n int) { benchScannerMode(b, n, false) }
+
+func benchScannerMode(b *testing.B, n int, async bool) {
 	data := genzone(b, n)
 	b.SetBytes(int64(len(data)))
 	b.ResetTimer()
 	c0 := cpuTime()
 	for i := 0; i < b.N; i++ {
 		s := NewScanner(bytes.NewReader(data), ".", ClassINET, 3600)
+		s.SetAsync(async)
 		cnt := 0
 		for s.Next() {
 			cnt++
@@ -87,5 +90,6 @@ func benchMiekg(b *testing.B, n int) {
 
 func BenchmarkScanner100k(b *testing.B) { benchScanner(b, 100000) }
 func BenchmarkScanner1M(b *testing.B)   { benchScanner(b, 1000000) }
+func BenchmarkScannerAsync1M(b *testing.B) { benchScannerMode(b, 1000000, true) }
 func BenchmarkMiekg100k(b *testing.B)   { benchMiekg(b, 100000) }
 func BenchmarkMiekg1M(b *testing.B)     { benchMiekg(b, 1000000) }

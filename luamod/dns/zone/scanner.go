@@ -116,6 +116,8 @@ type Scanner struct {
 	slowCount  int // records encoded by miekg/dns (tests)
 	initOrigin []byte
 	initTTL    uint32
+	async      bool        // parse ahead in a goroutine (async.go)
+	as         *asyncState // running producer, nil when none
 }
 
 // NewScanner returns a Scanner reading zone text from r. origin is the
@@ -149,6 +151,7 @@ func NewScanner(r io.Reader, origin string, class uint16, defaultTTL uint32) *Sc
 // the default TTL return to the values given to NewScanner and there is
 // no previous owner. The input is not changed.
 func (s *Scanner) Restart() {
+	s.stopAsync()
 	s.origin = append(s.origin[:0], s.initOrigin...)
 	s.defTTL = s.initTTL
 	s.haveOwner = false
@@ -175,6 +178,7 @@ func (s *Scanner) SetFile(name string) { s.in.file = name }
 // $TTL and previous owner; open includes are closed and a previous error
 // is cleared.
 func (s *Scanner) Reset(r io.Reader) {
+	s.stopAsync()
 	s.closeAll()
 	buf := s.in.buf
 	if buf == nil {
@@ -189,6 +193,7 @@ func (s *Scanner) Reset(r io.Reader) {
 
 // Close closes every file the scanner opened.
 func (s *Scanner) Close() error {
+	s.stopAsync()
 	s.closeAll()
 	return nil
 }
@@ -212,10 +217,20 @@ func (s *Scanner) closeAll() {
 
 // Record returns the record produced by the last successful Next. Its
 // slices are only valid until the next call to Next.
-func (s *Scanner) Record() *Record { return &s.rec }
+func (s *Scanner) Record() *Record {
+	if s.as != nil {
+		return &s.as.rec
+	}
+	return &s.rec
+}
 
 // Err returns the error that stopped the scan, nil at a clean end of input.
-func (s *Scanner) Err() error { return s.err }
+func (s *Scanner) Err() error {
+	if s.as != nil {
+		return s.as.final
+	}
+	return s.err
+}
 
 // Line returns the current line number of the input being read.
 func (s *Scanner) Line() int { return s.in.line }
@@ -436,6 +451,14 @@ func (s *Scanner) lexEntry() bool {
 // Next scans the next record. It returns false at the end of the input or
 // on error (see Err).
 func (s *Scanner) Next() bool {
+	if s.async {
+		return s.nextAsync()
+	}
+	return s.next()
+}
+
+// next is Next in synchronous mode (and the producer of async mode).
+func (s *Scanner) next() bool {
 	if s.err != nil {
 		return false
 	}
