@@ -88,8 +88,8 @@ func benchMiekg(b *testing.B, n int) {
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }
 
-func BenchmarkScanner100k(b *testing.B) { benchScanner(b, 100000) }
-func BenchmarkScanner1M(b *testing.B)   { benchScanner(b, 1000000) }
+func BenchmarkScanner100k(b *testing.B)    { benchScanner(b, 100000) }
+func BenchmarkScanner1M(b *testing.B)      { benchScanner(b, 1000000) }
 func BenchmarkScannerAsync1M(b *testing.B) { benchScannerMode(b, 1000000, true) }
-func BenchmarkMiekg100k(b *testing.B)   { benchMiekg(b, 100000) }
-func BenchmarkMiekg1M(b *testing.B)     { benchMiekg(b, 1000000) }
+func BenchmarkMiekg100k(b *testing.B)      { benchMiekg(b, 100000) }
+func BenchmarkMiekg1M(b *testing.B)        { benchMiekg(b, 1000000) }
