@@ -603,3 +603,46 @@ func TestConfigure(t *testing.T) {
 		t.Errorf("-h: %v, want ErrHelp", err)
 	}
 }
+
+func TestHelperAndLpath(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	files := map[string]string{
+		"helper.lua":     "helper_value = 42\n",
+		"bad_helper.lua": "error('helper broke')\n",
+		"lib/mymod.lua":  "return { answer = helper_value }\n",
+		"tests/use_spec.lua": "it('sees the helper and lpath', function()\n" +
+			"  assert.equal(42, helper_value)\n  assert.equal(42, require('mymod').answer)\nend)\n",
+	}
+	for name, src := range files {
+		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(name, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, out := run(t, newState(t), spec.Options{Roots: []string{"tests"}, Helper: "helper.lua", Lpath: "./lib/?.lua"})
+	if got, want := counts(rep), [4]int{1, 0, 0, 0}; got != want {
+		t.Errorf("helper + lpath: counts %v, want %v\n%s", got, want, out)
+	}
+	rep, out = run(t, newState(t), spec.Options{Roots: []string{"tests"}, Helper: "missing.lua"})
+	if !strings.Contains(out, "helper missing.lua not found") || counts(rep)[1]+counts(rep)[2] != 1 {
+		t.Errorf("a missing helper is skipped with a note (and the spec then fails):\n%s", out)
+	}
+	rep, out = run(t, newState(t), spec.Options{Roots: []string{"tests"}, Helper: "bad_helper.lua"})
+	if r := rep.Results[0]; r.Status != spec.StatusError || !strings.Contains(r.Message, "helper broke") {
+		t.Errorf("a helper that raises counts as an error: %+v\n%s", r, out)
+	}
+}
+
+func TestList(t *testing.T) {
+	atRoot(t)
+	rep, out := run(t, newState(t), spec.Options{List: true, Tags: []string{"fast"}}, "tags")
+	want := fixtures + "tags.fixture.lua:3: tagged #fast first #slow\n" +
+		fixtures + "tags.fixture.lua:4: tagged #fast second\n" +
+		"0 passed, 0 failed, 0 errors, 0 pending\n"
+	if out != want || !rep.OK() {
+		t.Errorf("--list output\n%s\nwant\n%s", out, want)
+	}
+}
