@@ -425,7 +425,15 @@ func (s *Sched) spawn(L *lua.LState, fn *lua.LFunction, args []lua.LValue) int {
 
 // newThread makes a coroutine with a small growable stack (the host's
 // main-state sizes would cost hundreds of KiB per coroutine).
+//
+// Threads are made from the main thread: a thread made from a coroutine
+// inherits that coroutine's context (when the state has one, as spec runs
+// do), and gopher-lua cancels it when the coroutine ends, which would kill
+// coroutines it started.
 func newThread(L *lua.LState) *lua.LState {
+	if L.G.MainThread != nil {
+		L = L.G.MainThread
+	}
 	saved := L.Options
 	L.Options.MinimizeStackMemory = true
 	if L.Options.RegistrySize > 256 {
