@@ -31,7 +31,7 @@ func TestHelp(t *testing.T) {
 		"ldig": {"Usage:", "Options:", "Examples:", "@SERVER", "-p PORT", "-x ADDR", "-y ",
 			"-f FORMAT", "+[no]tcp", "+[no]tls", "+[no]short", "+[no]cd", "+[no]do",
 			"+[no]cookie", "+bufsize", "+[no]recurse", "+[no]nsid", "+timeout", "+tries", "Exit status"},
-		"zq":       {"Usage:", "Options:", "-h, --help", "-s ", "-1 ", "-f text|json", "-t ", "Example filters:", "ttl<=3600"},
+		"zq":       {"Usage:", "Options:", "-h, --help", "-s ", "-1 ", "-f text|json", "-t ", "--progress", "Example filters:", "ttl<=3600"},
 		"namepile": {"Usage:", "Options:", "-y ", "@HOST[#PORT]", "-q, --quiet"},
 	}
 	for tool, words := range want {
@@ -590,6 +590,8 @@ func TestZqFilters(t *testing.T) {
 		{[]string{"-1", "type=A"}, 1},
 		{[]string{"-1", "*.www.example.com"}, 3},
 		{[]string{"nothing.example.com"}, 0},
+		{[]string{"--progress", "SOA"}, 1},
+		{[]string{"--no-progress", "-1", "www.example.com"}, 3},
 	}
 	for _, c := range cases {
 		if got := count(c.args...); got != c.want {

@@ -18,7 +18,8 @@ Options:
   -f text|json      output format (default text: one record per line;
                     json: one array of {"name","type","TTL","data"} objects)
   -t                print the parse time and record count on stderr
-  --progress        show progress on stderr (default: only when stderr is a terminal)
+  --progress        show progress on stderr (default: for files of 8 MiB or
+                    more, when stderr is a terminal and stdout is not)
   --no-progress     never show progress
 
 Example filters:
@@ -49,36 +50,39 @@ local function stderr_is_tty()
 	local ok, S = pcall(require, 'syscall')
 	if ok and type(S) == 'table' and type(S.isatty) == 'function' then
 		local ok2, r = pcall(S.isatty, 2)
-		if ok2 then return r == true end
+		if ok2 then return r == true and not S.isatty(1) end
 	end
 	ok, S = pcall(require, 'dns.utils')
 	if ok and type(S) == 'table' and type(S.isatty) == 'function' then
 		local ok2, r = pcall(S.isatty, 2)
-		if ok2 then return r == true end
+		if ok2 then return r == true and not S.isatty(1) end
 	end
-	-- Fallback: ask test(1), which inherits our standard error.
-	local okx, r = pcall(os.execute, 'test -t 2')
+	-- Fallback: ask test(1), which inherits our descriptors. Records
+	-- printed on the terminal show progress themselves: only when the
+	-- output goes elsewhere.
+	local okx, r = pcall(os.execute, 'test -t 2 && ! test -t 1')
 	return okx and (r == 0 or r == true)
 end
 
--- Wrap a sink so that it reports progress on stderr.
-local function with_progress(sink, now)
+-- Wrap a filter (it sees every parsed record) so that it reports
+-- progress on stderr; returns the filter and a function clearing the line.
+local function with_progress(filter, now)
 	local n, start, last = 0, now(), now()
-	return function(owner, rtype, ttl, rdata)
-		if owner == nil then
-			io.stderr:write('\r\27[K')
-			return sink(nil)
-		end
+	local function progress(owner, rtype, ttl, rdata)
 		n = n + 1
-		if n % 4096 == 0 then
+		if n % 8192 == 0 then
 			local t = now()
 			if t - last >= 0.25 then
 				last = t
-				io.stderr:write(string.format('\r; %d records, %.0f records/s',
+				io.stderr:write(string.format('\r; %d records parsed, %.0f records/s',
 					n, n / math.max(t - start, 1e-6)))
 			end
 		end
-		return sink(owner, rtype, ttl, rdata)
+		if filter then return filter(owner, rtype, ttl, rdata) end
+		return true
+	end
+	return progress, function()
+		if n >= 8192 then io.stderr:write('\r\27[K') end
 	end
 end
 
@@ -187,7 +191,8 @@ local function main(args)
 		if fh then fh:close() end
 		progress = size >= 8 * 1024 * 1024 and stderr_is_tty()
 	end
-	if progress then sink = with_progress(sink, nb.now) end
+	local clear_progress
+	if progress then filter, clear_progress = with_progress(filter, nb.now) end
 
 	local start = nb.now()
 	-- A sift that reports parse errors replaces this sentinel.
@@ -216,6 +221,7 @@ local function main(args)
 		count = tonumber(res) or 0
 	end
 	io.stdout:flush()
+	if clear_progress then clear_progress() end
 	-- sift.zone ends silently at a syntax error: find it.
 	local perr = sift.error
 	if perr == false and o.zone ~= '-' then perr = validate(path) end
