@@ -104,6 +104,7 @@ type SortedSet struct {
 	nameSlab []Name
 	rdSlab   [][]byte
 	bytes    []byte
+	lastName *Name // owner of the last AppendRecord
 }
 
 // NewSortedSet returns an empty set.
@@ -144,12 +145,21 @@ func (s *SortedSet) AppendRecord(owner []byte, typ, class uint16, ttl uint32, rd
 	const slab = 4096
 	if len(s.rrSlab) == 0 {
 		s.rrSlab = make([]RRSet, slab)
-		s.nameSlab = make([]Name, slab)
 		s.rdSlab = make([][]byte, slab)
 	}
-	rr, nm, rd := &s.rrSlab[0], &s.nameSlab[0], s.rdSlab[0:1:1]
-	s.rrSlab, s.nameSlab, s.rdSlab = s.rrSlab[1:], s.nameSlab[1:], s.rdSlab[1:]
-	nm.Wire = s.slabBytes(owner)
+	if len(s.nameSlab) == 0 {
+		s.nameSlab = make([]Name, slab)
+	}
+	rr, rd := &s.rrSlab[0], s.rdSlab[0:1:1]
+	s.rrSlab, s.rdSlab = s.rrSlab[1:], s.rdSlab[1:]
+	// consecutive records usually share their owner: share the Name too
+	// (names are never modified in place)
+	nm := s.lastName
+	if nm == nil || !bytes.Equal(nm.Wire, owner) {
+		nm, s.nameSlab = &s.nameSlab[0], s.nameSlab[1:]
+		nm.Wire = s.slabBytes(owner)
+		s.lastName = nm
+	}
 	rd[0] = s.slabBytes(rdata)
 	*rr = RRSet{Owner: nm, Type: typ, Class: class, TTL: ttl, RData: rd}
 	s.RRs = append(s.RRs, rr)
