@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -949,5 +950,44 @@ func TestLdigIXFR(t *testing.T) {
 	sameRecords(t, "IXFR", want, got)
 	if !strings.Contains(r.stdout, "count: 5") {
 		t.Errorf("want 5 messages in the footer:\n%s", r.stdout)
+	}
+}
+
+// TestLdigRetry: a lost UDP answer is retried (+tries), and with a
+// single try ldig gives up with status 9.
+func TestLdigRetry(t *testing.T) {
+	port := freePort(t)
+	p := strconv.Itoa(port)
+	pc, err := net.ListenPacket("udp", "127.0.0.1:"+p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	seen := map[string]int{}
+	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
+		mu.Lock()
+		seen[r.Question[0].Name]++
+		n := seen[r.Question[0].Name]
+		mu.Unlock()
+		if n == 1 {
+			return // drop the first query for each name
+		}
+		m := new(dns.Msg)
+		m.SetReply(r)
+		rr, _ := dns.NewRR(r.Question[0].Name + " 60 IN A 192.0.2.7")
+		m.Answer = append(m.Answer, rr)
+		w.WriteMsg(m)
+	})}
+	go srv.ActivateAndServe()
+	t.Cleanup(func() { srv.Shutdown() })
+	r := ljdns(t, "ldig", "@127.0.0.1", "-p", p, "+timeout=1", "+tries=2", "+short", "retry.example", "A")
+	mustOK(t, r, "ldig +tries=2")
+	if !strings.Contains(r.stdout, "192.0.2.7") {
+		t.Errorf("+tries=2: %q", r.stdout)
+	}
+	r = ljdns(t, "ldig", "@127.0.0.1", "-p", p, "+timeout=1", "+tries=1", "once.example", "A")
+	oneLine(t, r, "ldig: ")
+	if r.code != 9 {
+		t.Errorf("+tries=1: exit %d, want 9", r.code)
 	}
 }
