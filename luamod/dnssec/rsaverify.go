@@ -157,3 +157,40 @@ func (v *rsaVerifier) verify(h crypto.Hash, d, sig []byte) bool {
 		em[v.size-tlen-1] == 0 && bytes.Equal(em[v.size-tlen:v.size-len(d)], prefix) &&
 		bytes.Equal(em[v.size-len(d):], d)
 }
+
+// signShort signs digest d with a short RSA key (at most maxMontgomeryBits,
+// i.e. the 512-bit test keys DNSSEC specs use) by plain CRT exponentiation
+// with math/big, checking the result with the verifier. It reports false
+// when the key is not eligible or the check fails; the caller then uses
+// crypto/rsa. math/big is not constant-time, which is irrelevant for keys
+// this short: they can be factored outright. Longer keys never come here.
+func (v *rsaVerifier) signShort(priv *rsa.PrivateKey, h crypto.Hash, d []byte) ([]byte, bool) {
+	prefix, ok := digestInfo[h]
+	pc := priv.Precomputed
+	if !ok || len(priv.Primes) != 2 || pc.Dp == nil || pc.Dq == nil || pc.Qinv == nil ||
+		priv.N.BitLen() > maxMontgomeryBits || v.size < len(prefix)+len(d)+11 {
+		return nil, false
+	}
+	em := make([]byte, v.size)
+	em[1] = 1
+	tail := v.size - len(prefix) - len(d)
+	for i := 2; i < tail-1; i++ {
+		em[i] = 0xff
+	}
+	copy(em[tail:], prefix)
+	copy(em[tail+len(prefix):], d)
+	c := new(big.Int).SetBytes(em)
+	p, q := priv.Primes[0], priv.Primes[1]
+	m1 := new(big.Int).Exp(c, pc.Dp, p)
+	m2 := new(big.Int).Exp(c, pc.Dq, q)
+	m1.Sub(m1, m2)
+	m1.Mul(m1, pc.Qinv)
+	m1.Mod(m1, p) // Euclidean: non-negative
+	m1.Mul(m1, q)
+	m1.Add(m1, m2)
+	sig := m1.FillBytes(make([]byte, v.size))
+	if !v.verify(h, d, sig) {
+		return nil, false
+	}
+	return sig, true
+}

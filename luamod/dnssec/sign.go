@@ -34,6 +34,11 @@ func (k *Key) SignData(data []byte) ([]byte, error) {
 	d := digest(info.hash, data)
 	switch p := k.priv.(type) {
 	case *rsa.PrivateKey:
+		if k.rsaV != nil {
+			if sig, ok := k.rsaV.signShort(p, info.hash, d); ok {
+				return sig, nil
+			}
+		}
 		sig, err := rsa.SignPKCS1v15(nil, p, info.hash, d)
 		if err != nil {
 			return nil, fmt.Errorf("dnssec: RSA signing failed: %w", err)
