@@ -315,7 +315,10 @@ local function handle_stream(conn, peer)
 					nb.tcpsend(conn, ans)
 				end
 			else
-				nb.tcpsend(conn, respond(query, 65535))
+				-- Most answers fit in 4 KiB; build a 64 KiB one only when not.
+				local ans = respond(query, 4096)
+				if ans:tc() then ans = respond(query, 65535) end
+				nb.tcpsend(conn, ans)
 			end
 		end
 	end
