@@ -36,14 +36,6 @@ func StrError(code int) string {
 	return "unknown error"
 }
 
-// ParseError is a wire parse failure with its library code.
-type ParseError struct {
-	Code int
-	Off  int
-}
-
-func (e *ParseError) Error() string { return "dns: " + StrError(e.Code) }
-
 // ErrSectionFinished is returned when writing to an earlier section.
 var ErrSectionFinished = errors.New("cannot write to finished section")
 
