@@ -45,6 +45,11 @@ var utilsFuncs = map[string]lua.LGFunction{
 	"ls":        utilsLs,
 }
 
+func init() {
+	utilsFuncs["wire_writer"] = utilsWireCursor(true)
+	utilsFuncs["wire_reader"] = utilsWireCursor(false)
+}
+
 // utilsLoader opens dns.utils: it seeds math.random from the system
 // random source and makes sure table.clear exists.
 func utilsLoader(L *lua.LState) int {
