@@ -1,6 +1,9 @@
 package sift
 
 import (
+	"fmt"
+	"runtime"
+	"runtime/pprof"
 	"os"
 	"slices"
 	"testing"
@@ -45,7 +48,23 @@ func TestScript(t *testing.T) {
 		L.Push(lua.LNumber(float64(time.Now().UnixNano()) / 1e9))
 		return 1
 	}))
+	L.SetGlobal("memstats", L.NewFunction(func(L *lua.LState) int {
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		L.Push(lua.LString(fmt.Sprintf("heapinuse=%dM idle=%dM released=%dM sys=%dM",
+			m.HeapInuse>>20, m.HeapIdle>>20, m.HeapReleased>>20, m.Sys>>20)))
+		return 1
+	}))
+	L.SetGlobal("heapprofile", L.NewFunction(func(L *lua.LState) int {
+		f, _ := os.Create(L.CheckString(1))
+		runtime.GC()
+		pprof.WriteHeapProfile(f)
+		f.Close()
+		return 0
+	}))
 	if err := L.DoFile(path); err != nil {
 		t.Fatal(err)
 	}
 }
+
+func luaString(s string) lua.LString { return lua.LString(s) }

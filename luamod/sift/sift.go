@@ -199,6 +199,17 @@ func runSift(L *lua.LState, src recordSource) int {
 	if goSink && box.done {
 		L.RaiseError("sink already finalised")
 	}
+	if goSink && goFilter {
+		// Whole loop in Go: parse (and filter, when no limit needs to see
+		// every owner) on a second goroutine.
+		var pf *Filter
+		if limit <= 0 {
+			pf, gf = gf, nil
+		}
+		ps := newPipedSource(src, pf)
+		defer ps.Close()
+		src = ps
+	}
 	lc := &luaCaller{L: L}
 	matched := 0
 	var limitOwner []byte

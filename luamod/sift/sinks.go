@@ -7,6 +7,8 @@ package sift
 import (
 	"bytes"
 	"encoding/binary"
+	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 
@@ -266,6 +268,10 @@ type kvRef struct {
 
 const slabChunk = 4 << 20
 
+// releaseAfter is the slab size from which finishing a load returns freed
+// memory to the OS.
+const releaseAfter = 64 << 20
+
 // sift.lmdb(env [, db [, txn]]) -> sink | nil, err
 func siftLMDB(L *lua.LState) int {
 	env := luabind.Check[*Env](L, 1, envTypeName)
@@ -374,6 +380,8 @@ func (s *lmdbSink) finish(L *lua.LState) int {
 	}
 	s.sortDedupe()
 	err := s.store()
+	big := len(s.chunks) * slabChunk
+	s.idx = nil
 	if err == nil {
 		err = s.txn.Commit()
 	} else {
@@ -382,7 +390,16 @@ func (s *lmdbSink) finish(L *lua.LState) int {
 	if ud, ok := s.txnV.(*lua.LUserData); ok {
 		setTxnFields(ud, s.txn)
 	}
-	s.slab, s.chunks, s.idx = nil, nil, nil
+	s.slab, s.chunks = nil, nil
+	if big >= releaseAfter {
+		// A bulk load leaves hundreds of MB of garbage (our slab, bbolt's
+		// node and page buffers): hand it back to the OS now, before the
+		// store's memory map fills with the pages readers touch. bbolt
+		// keeps its written pages in a sync.Pool, which only the second
+		// collection frees.
+		runtime.GC()
+		debug.FreeOSMemory()
+	}
 	if err != nil {
 		return luabind.FailErr(L, "", err)
 	}
