@@ -2,9 +2,9 @@ package sift
 
 import (
 	"fmt"
+	"os"
 	"runtime"
 	"runtime/pprof"
-	"os"
 	"slices"
 	"testing"
 	"time"
