@@ -1,0 +1,152 @@
+package sift
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"ljdns/luamod/dns/zone"
+)
+
+// benchZone returns n records of zone text in the style of genzone.py.
+func benchZone(n int) string {
+	var b strings.Builder
+	b.WriteString("$ORIGIN example.com.\n$TTL 3600\n@ IN SOA ns1 hostmaster 1 7200 3600 1209600 300\n")
+	for i := 1; i < n; i++ {
+		switch i % 4 {
+		case 0:
+			fmt.Fprintf(&b, "h%06d 300 IN A 10.%d.%d.%d\n", i, i>>16&255, i>>8&255, i&255)
+		case 1:
+			fmt.Fprintf(&b, "h%06d IN AAAA 2001:db8::%x\n", i, i)
+		case 2:
+			fmt.Fprintf(&b, "h%06d IN MX 10 mx%d\n", i, i%10)
+		default:
+			fmt.Fprintf(&b, "h%06d IN TXT \"host %d\"\n", i, i)
+		}
+	}
+	return b.String()
+}
+
+func BenchmarkFilterMatch(b *testing.B) {
+	f, err := CompileFilter([]string{"*.example.com", "type=A", "ttl<=3600", "A(10.0.1.2)"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := zone.Record{Owner: []byte("\x07h000258\x07example\x03com\x00"), Type: 1, Class: 1, TTL: 300, RData: []byte{10, 0, 1, 2}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if !f.Match(&r) {
+			b.Fatal("no match")
+		}
+	}
+}
+
+func BenchmarkCompileFilter(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := CompileFilter([]string{"*.example.com", "type~=RRSIG", "ttl<=3600", `rdata~=\x02cz`}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkSearchKey(b *testing.B) {
+	owner := []byte("\x07h000258\x04dept\x07example\x03com\x00")
+	buf := make([]byte, 0, 64)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = AppendSearchKey(buf[:0], owner, 28)
+	}
+}
+
+// BenchmarkZoneScan compares parsing 100k records on the calling
+// goroutine with the two-goroutine pipeline sift.zone uses.
+func BenchmarkZoneScan(b *testing.B) {
+	text := benchZone(100000)
+	for _, piped := range []bool{false, true} {
+		b.Run(fmt.Sprintf("piped=%v", piped), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(text)))
+			for b.Loop() {
+				var src recordSource = zone.NewScanner(strings.NewReader(text), ".", 1, 3600)
+				if piped {
+					src = newPipedSource(src, nil)
+				}
+				n := 0
+				for src.Next() {
+					n += len(src.Record().RData)
+				}
+				src.Close()
+				if n == 0 {
+					b.Fatal("no records")
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkLMDBSinkLoad loads 100k records through the lmdb sink's Go path
+// (collect, sort, ordered puts, commit) into a fresh store each time.
+func BenchmarkLMDBSinkLoad(b *testing.B) {
+	text := benchZone(100000)
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		e, err := OpenEnv(b.TempDir(), EnvMapAsync, 0, 0o644)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		t, _ := e.Begin(0, false)
+		s := &lmdbSink{txn: t}
+		sc := zone.NewScanner(strings.NewReader(text), ".", 1, 3600)
+		for sc.Next() {
+			s.put(nil, sc.Record())
+		}
+		s.sortDedupe()
+		if err := s.store(); err != nil {
+			b.Fatal(err)
+		}
+		if err := t.Commit(); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		e.Close()
+		b.StartTimer()
+	}
+}
+
+// BenchmarkStoreGet looks up 32 keys of a 100k-key store in turn, as
+// bench.lua does (read transaction, cursor reused: no allocation).
+func BenchmarkStoreGet(b *testing.B) {
+	e, err := OpenEnv(b.TempDir(), EnvMapAsync, 0, 0o644)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	t, _ := e.Begin(0, false)
+	s := &lmdbSink{txn: t}
+	sc := zone.NewScanner(strings.NewReader(benchZone(100000)), ".", 1, 3600)
+	for sc.Next() {
+		s.put(nil, sc.Record())
+	}
+	s.sortDedupe()
+	var keys [][]byte
+	for i := 0; i < len(s.idx); i += len(s.idx) / 32 {
+		keys = append(keys, append([]byte(nil), s.key(i)...))
+	}
+	if err := s.store(); err != nil {
+		b.Fatal(err)
+	}
+	t.Commit()
+	r, _ := e.Begin(0, true)
+	defer r.Abort()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if v, _ := r.Get(keys[i]); v == nil {
+			b.Fatal("not found")
+		}
+		i = (i + 1) % len(keys)
+	}
+}
