@@ -35,6 +35,7 @@ package dns
 import (
 	"bytes"
 	"encoding/binary"
+	"runtime"
 	"slices"
 
 	lua "github.com/yuin/gopher-lua"
@@ -236,7 +237,7 @@ func sortKeyItems(items []keyItem, keys []byte, tie func(a, b int32) int) {
 	for i := range items {
 		items[i].p0, items[i].p1 = prefix16(key(&items[i]), common)
 	}
-	slices.SortFunc(items, func(a, b keyItem) int {
+	cmp := func(a, b keyItem) int {
 		if a.p0 != b.p0 {
 			if a.p0 < b.p0 {
 				return -1
@@ -259,7 +260,40 @@ func sortKeyItems(items []keyItem, keys []byte, tie func(a, b int32) int) {
 			return int(a.typ) - int(b.typ)
 		}
 		return int(a.idx - b.idx)
-	})
+	}
+	parallelSort(items, cmp)
+}
+
+// parallelSort sorts items with cmp (a total order), using two goroutines
+// and a merge for large inputs when more than one CPU is available.
+func parallelSort(items []keyItem, cmp func(a, b keyItem) int) {
+	if len(items) < 1<<15 || runtime.GOMAXPROCS(0) < 2 {
+		slices.SortFunc(items, cmp)
+		return
+	}
+	mid := len(items) / 2
+	left, right := items[:mid], items[mid:]
+	done := make(chan struct{})
+	go func() {
+		slices.SortFunc(left, cmp)
+		close(done)
+	}()
+	slices.SortFunc(right, cmp)
+	<-done
+	out := make([]keyItem, 0, len(items))
+	i, j := 0, 0
+	for i < len(left) && j < len(right) {
+		if cmp(right[j], left[i]) < 0 {
+			out = append(out, right[j])
+			j++
+		} else {
+			out = append(out, left[i])
+			i++
+		}
+	}
+	out = append(out, left[i:]...)
+	out = append(out, right[j:]...)
+	copy(items, out)
 }
 
 // Search returns the index of the first element whose owner equals name

@@ -307,3 +307,20 @@ func TestSearchRandom(t *testing.T) {
 		}
 	}
 }
+
+// TestParallelSort checks the two-goroutine sort against a plain sort.
+func TestParallelSort(t *testing.T) {
+	r := rand.New(rand.NewSource(4))
+	s := NewSortedSet()
+	for i := 0; i < 1<<16+123; i++ {
+		s.AppendRecord(randName(r), uint16(r.Intn(4)), 1, uint32(i), nil)
+	}
+	s.Sort()
+	for i := 1; i < s.Len(); i++ {
+		a, b := s.At(i-1), s.At(i)
+		c := CompareNames(a.OwnerWire(), b.OwnerWire())
+		if c > 0 || c == 0 && (a.Type > b.Type || a.Type == b.Type && a.TTL > b.TTL) {
+			t.Fatalf("order broken at %d: %q/%d/%d > %q/%d/%d", i, a.OwnerWire(), a.Type, a.TTL, b.OwnerWire(), b.Type, b.TTL)
+		}
+	}
+}
