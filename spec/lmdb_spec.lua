@@ -167,6 +167,39 @@ describe('lmdb', function ()
 		env:close()
 	end)
 
+	it('reports errors of env and cursor calls', function ()
+		local env = newenv()
+		-- nested transactions are not supported by bbolt
+		local parent = assert(env:txn())
+		local child, err = env:txn(0, nil, parent)
+		assert.is_nil(child)
+		assert.truthy(err)
+		parent:abort()
+		-- copy to an impossible destination
+		local ok, cerr = env:copy('/nonexistent/dir/copy.mdb')
+		assert.is_nil(ok)
+		assert.truthy(cerr)
+		-- bad mode and bad flag arguments raise
+		assert.has_error(function () lmdb.open(env:path(), nil, nil, '9z9') end)
+		assert.has_error(function () env:txn(0, 'rdonly, nonsense') end)
+		assert.has_error(function () lmdb.open(env:path(), {}) end)
+		-- a cursor seek needs a key; unknown op names raise
+		local txn = assert(env:txn(0, 'rdonly'))
+		local cur = assert(txn:cursor())
+		assert.has_error(function () cur:seek() end)
+		assert.has_error(function () cur:seek('a', nil, 'NO_SUCH_OP') end)
+		txn:abort()
+		assert.has_error(function () cur:next() end) -- transaction ended
+		-- a closed environment refuses transactions
+		env:close()
+		local t, terr = env:txn()
+		assert.is_nil(t)
+		assert.truthy(terr)
+		local st, serr = env:stat()
+		assert.is_nil(st)
+		assert.truthy(serr)
+	end)
+
 	it('refuses a second write transaction instead of blocking', function ()
 		local env = newenv()
 		local t1 = assert(env:txn())
