@@ -54,48 +54,51 @@ func limbs(x *big.Int, k int) []uint64 {
 }
 
 // montMul sets z = x·y·R⁻¹ mod n (CIOS). t is scratch of len(n)+2 words.
+// z may alias x or y.
 func (v *rsaVerifier) montMul(z, x, y, t []uint64) {
-	n, k := v.n, len(v.n)
-	clear(t)
-	for i := 0; i < k; i++ {
-		var c uint64
-		xi := x[i]
-		for j := 0; j < k; j++ {
-			hi, lo := bits.Mul64(xi, y[j])
-			var cc uint64
-			lo, cc = bits.Add64(lo, t[j], 0)
+	n := v.n
+	k := len(n)
+	x, y, z = x[:k], y[:k], z[:k]
+	acc := t[:k+2]
+	clear(acc)
+	lo, top := acc[:k], acc[k:k+2] // running sum: lo words, then two top words
+	n0 := n[0]
+	for _, xi := range x {
+		var c, cc uint64
+		for j, yj := range y {
+			hi, l := bits.Mul64(xi, yj)
+			l, cc = bits.Add64(l, lo[j], 0)
 			hi += cc
-			lo, cc = bits.Add64(lo, c, 0)
+			l, cc = bits.Add64(l, c, 0)
 			hi += cc
-			t[j], c = lo, hi
+			lo[j], c = l, hi
 		}
-		var cc uint64
-		t[k], cc = bits.Add64(t[k], c, 0)
-		t[k+1] += cc
-		m := t[0] * v.n0inv
-		hi, lo := bits.Mul64(m, n[0])
-		_, cc = bits.Add64(lo, t[0], 0)
+		top[0], cc = bits.Add64(top[0], c, 0)
+		top[1] += cc
+		m := lo[0] * v.n0inv
+		hi, l := bits.Mul64(m, n0)
+		_, cc = bits.Add64(l, lo[0], 0)
 		c = hi + cc
 		for j := 1; j < k; j++ {
-			hi, lo := bits.Mul64(m, n[j])
-			lo, cc = bits.Add64(lo, t[j], 0)
+			hi, l := bits.Mul64(m, n[j])
+			l, cc = bits.Add64(l, lo[j], 0)
 			hi += cc
-			lo, cc = bits.Add64(lo, c, 0)
+			l, cc = bits.Add64(l, c, 0)
 			hi += cc
-			t[j-1], c = lo, hi
+			lo[j-1], c = l, hi
 		}
-		t[k-1], cc = bits.Add64(t[k], c, 0)
-		t[k] = t[k+1] + cc
-		t[k+1] = 0
+		lo[k-1], cc = bits.Add64(top[0], c, 0)
+		top[0] = top[1] + cc
+		top[1] = 0
 	}
-	// t < 2n: subtract n once if t >= n.
-	if t[k] != 0 || !lessLimbs(t[:k], n) {
+	// The sum is below 2n: subtract n once if it is at least n.
+	if top[0] != 0 || !lessLimbs(lo, n) {
 		var b uint64
-		for j := 0; j < k; j++ {
-			t[j], b = bits.Sub64(t[j], n[j], b)
+		for j := range lo {
+			lo[j], b = bits.Sub64(lo[j], n[j], b)
 		}
 	}
-	copy(z, t[:k])
+	copy(z, lo)
 }
 
 // lessLimbs reports a < b for equal-length little-endian numbers.
