@@ -5,9 +5,10 @@ package dns
 // Go API (for dns.sift and other Go callers, no Lua calls needed):
 //
 //	s := dns.NewSortedSet()
-//	s.AppendRecord(ownerWire, typ, class, ttl, rdata) // compact storage, copies its arguments
+//	s.AppendRecord(ownerWire, typ, class, ttl, rdata) // compact pointer-free storage, copies its arguments
 //	s.Append(rr)                                      // or any *RRSet (kept by reference)
 //	s.Last()                                          // last element, to merge RDATA of the same RR set
+//	s.At(i)                                           // element i as an *RRSet (made on first use)
 //	s.Sort()                                          // canonical owner order, then type; stable
 //	i := s.Search(nameWire)                           // equal owner, else greatest below; -1 if none
 //	dns.PushSortedSet(L, s)                           // hand it to Lua as a set object
@@ -90,97 +91,146 @@ type setEnt struct {
 
 // SortedSet is an array of RR sets that can be sorted in canonical order
 // and binary-searched by owner. See the file comment.
+//
+// Elements added with AppendRecord are stored compactly without Go
+// pointers (one setRec plus bytes in one arena), so a million-record set
+// costs little memory and almost no GC work; an *RRSet is made for an
+// element only when it is asked for (At, Lua access) and is then the
+// element's authoritative form (changes made through it are kept).
 type SortedSet struct {
-	RRs []*RRSet // elements, in sorted order after Sort
+	recs []setRec // compact elements
+	objs []*RRSet // materialised elements (nil entries: use recs); nil until needed
+	data []byte   // owner and RDATA bytes of recs
 
 	keys    []byte   // key arena
-	ents    []setEnt // keys of RRs[:len(ents)], valid for searching
+	ents    []setEnt // keys of the first len(ents) elements, valid for searching
 	scratch []byte   // search key
 	uds     []*lua.LUserData
 	sorted  bool // Sort was called
 	index   keyIndex
+}
 
-	// slabs for AppendRecord
-	rrSlab   []RRSet
-	nameSlab []Name
-	rdSlab   [][]byte
-	bytes    []byte
-	lastName *Name // owner of the last AppendRecord
+// setRec is the compact, pointer-free form of one element.
+type setRec struct {
+	owner uint32 // owner offset in data
+	rdata uint32 // RDATA offset in data
+	rdlen uint16
+	olen  uint8
+	typ   uint16
+	class uint16
+	ttl   uint32
 }
 
 // NewSortedSet returns an empty set.
 func NewSortedSet() *SortedSet { return &SortedSet{} }
 
 // Len returns the number of elements.
-func (s *SortedSet) Len() int { return len(s.RRs) }
+func (s *SortedSet) Len() int { return len(s.recs) }
 
-// At returns element i (0-based) or nil when out of range.
+// At returns element i (0-based) or nil when out of range. The returned
+// RR set is the element itself: changes made to it stay in the set.
 func (s *SortedSet) At(i int) *RRSet {
-	if i < 0 || i >= len(s.RRs) {
+	if i < 0 || i >= len(s.recs) {
 		return nil
 	}
-	return s.RRs[i]
+	s.needObjs()
+	if rr := s.objs[i]; rr != nil {
+		return rr
+	}
+	r := &s.recs[i]
+	oe, re := r.owner+uint32(r.olen), r.rdata+uint32(r.rdlen)
+	rr := &RRSet{
+		Owner: &Name{Wire: s.data[r.owner:oe:oe]},
+		Type:  r.typ, Class: r.class, TTL: r.ttl,
+		RData: [][]byte{s.data[r.rdata:re:re]},
+	}
+	s.objs[i] = rr
+	return rr
+}
+
+// needObjs makes objs as long as recs.
+func (s *SortedSet) needObjs() {
+	if len(s.objs) < len(s.recs) {
+		s.objs = append(s.objs, make([]*RRSet, len(s.recs)-len(s.objs))...)
+	}
+}
+
+// ownerAt returns the owner wire of element i without materialising it.
+func (s *SortedSet) ownerAt(i int) []byte {
+	if i < len(s.objs) && s.objs[i] != nil {
+		return s.objs[i].OwnerWire()
+	}
+	r := &s.recs[i]
+	return s.data[r.owner : r.owner+uint32(r.olen)]
+}
+
+// typeAt returns the type of element i without materialising it.
+func (s *SortedSet) typeAt(i int) uint16 {
+	if i < len(s.objs) && s.objs[i] != nil {
+		return s.objs[i].Type
+	}
+	return s.recs[i].typ
 }
 
 // Last returns the last element or nil when empty.
-func (s *SortedSet) Last() *RRSet { return s.At(len(s.RRs) - 1) }
+func (s *SortedSet) Last() *RRSet { return s.At(len(s.recs) - 1) }
 
 // Append adds rr (by reference) at the end.
-func (s *SortedSet) Append(rr *RRSet) { s.RRs = append(s.RRs, rr) }
-
-// slabBytes copies b into the byte slab and returns the copy (capacity
-// limited so appends never touch a neighbour).
-func (s *SortedSet) slabBytes(b []byte) []byte {
-	if len(b) > cap(s.bytes)-len(s.bytes) {
-		s.bytes = make([]byte, 0, max(256<<10, len(b)))
-	}
-	n := len(s.bytes)
-	s.bytes = append(s.bytes, b...)
-	return s.bytes[n:len(s.bytes):len(s.bytes)]
+func (s *SortedSet) Append(rr *RRSet) {
+	s.needObjs()
+	s.recs = append(s.recs, setRec{})
+	s.objs = append(s.objs, rr)
 }
 
-// AppendRecord adds a new RR set with one RDATA, copying owner (wire) and
-// rdata into compact slab storage (a few allocations per thousands of
-// records). It returns the new element.
-func (s *SortedSet) AppendRecord(owner []byte, typ, class uint16, ttl uint32, rdata []byte) *RRSet {
-	const slab = 4096
-	if len(s.rrSlab) == 0 {
-		s.rrSlab = make([]RRSet, slab)
-		s.rdSlab = make([][]byte, slab)
+// AppendRecord adds a new RR set with one RDATA, copying owner (wire,
+// at most 255 bytes) and rdata (at most 65535 bytes) into the set's
+// compact storage (no allocation per record). Consecutive records with
+// the same owner share its bytes. Longer arguments are truncated.
+func (s *SortedSet) AppendRecord(owner []byte, typ, class uint16, ttl uint32, rdata []byte) {
+	owner = owner[:min(len(owner), 255)]
+	rdata = rdata[:min(len(rdata), 65535)]
+	r := setRec{typ: typ, class: class, ttl: ttl, olen: uint8(len(owner)), rdlen: uint16(len(rdata))}
+	if n := len(s.recs); n > 0 {
+		if p := &s.recs[n-1]; int(p.olen) == len(owner) && bytes.Equal(s.data[p.owner:p.owner+uint32(p.olen)], owner) {
+			r.owner = p.owner
+		} else {
+			r.owner = s.appendData(owner)
+		}
+	} else {
+		r.owner = s.appendData(owner)
 	}
-	if len(s.nameSlab) == 0 {
-		s.nameSlab = make([]Name, slab)
+	r.rdata = s.appendData(rdata)
+	s.recs = append(s.recs, r)
+	if s.objs != nil {
+		s.objs = append(s.objs, nil)
 	}
-	rr, rd := &s.rrSlab[0], s.rdSlab[0:1:1]
-	s.rrSlab, s.rdSlab = s.rrSlab[1:], s.rdSlab[1:]
-	// consecutive records usually share their owner: share the Name too
-	// (names are never modified in place)
-	nm := s.lastName
-	if nm == nil || !bytes.Equal(nm.Wire, owner) {
-		nm, s.nameSlab = &s.nameSlab[0], s.nameSlab[1:]
-		nm.Wire = s.slabBytes(owner)
-		s.lastName = nm
+}
+
+// appendData copies b to the arena and returns its offset.
+func (s *SortedSet) appendData(b []byte) uint32 {
+	o := len(s.data)
+	if o+len(b) > 1<<32-1 {
+		panic("sorted set too large")
 	}
-	rd[0] = s.slabBytes(rdata)
-	*rr = RRSet{Owner: nm, Type: typ, Class: class, TTL: ttl, RData: rd}
-	s.RRs = append(s.RRs, rr)
-	return rr
+	s.data = append(s.data, b...)
+	return uint32(o)
 }
 
 // buildKeys recomputes the key arena for every element (in current order).
 func (s *SortedSet) buildKeys() {
+	n := len(s.recs)
 	s.keys = s.keys[:0]
-	if cap(s.ents) < len(s.RRs) {
-		s.ents = make([]setEnt, 0, len(s.RRs))
+	if cap(s.ents) < n {
+		s.ents = make([]setEnt, 0, n)
 	}
 	s.ents = s.ents[:0]
-	for _, rr := range s.RRs {
+	for i := 0; i < n; i++ {
 		off := len(s.keys)
-		s.keys = appendSortKey(s.keys, rr.OwnerWire())
+		s.keys = appendSortKey(s.keys, s.ownerAt(i))
 		if len(s.keys) > 1<<32-1 {
 			panic("sorted set too large")
 		}
-		s.ents = append(s.ents, setEnt{off: uint32(off), klen: uint16(len(s.keys) - off), typ: rr.Type})
+		s.ents = append(s.ents, setEnt{off: uint32(off), klen: uint16(len(s.keys) - off), typ: s.typeAt(i)})
 	}
 	s.index.build(len(s.ents), func(i int) []byte { return s.key(s.ents[i]) })
 }
@@ -191,27 +241,34 @@ func (s *SortedSet) key(e setEnt) []byte { return s.keys[e.off : e.off+uint32(e.
 // then type; elements that compare equal keep their order.
 func (s *SortedSet) Sort() {
 	s.buildKeys()
-	items := make([]keyItem, len(s.RRs))
+	n := len(s.recs)
+	items := make([]keyItem, n)
 	for i, e := range s.ents {
 		items[i] = keyItem{off: e.off, klen: e.klen, typ: e.typ, idx: int32(i)}
 	}
-	rrs := s.RRs
 	sortKeyItems(items, s.keys, func(a, b int32) int {
-		return bytes.Compare(rrs[a].OwnerWire(), rrs[b].OwnerWire())
+		return bytes.Compare(s.ownerAt(int(a)), s.ownerAt(int(b)))
 	})
-	sorted := make([]*RRSet, len(rrs))
+	recs := make([]setRec, n)
+	var objs []*RRSet
+	if s.objs != nil {
+		objs = make([]*RRSet, n)
+	}
 	var uds []*lua.LUserData
 	if s.uds != nil {
-		uds = make([]*lua.LUserData, len(rrs))
+		uds = make([]*lua.LUserData, n)
 	}
 	for i, it := range items {
-		sorted[i] = rrs[it.idx]
+		recs[i] = s.recs[it.idx]
+		if objs != nil {
+			objs[i] = s.objs[it.idx]
+		}
 		s.ents[i] = setEnt{off: it.off, klen: it.klen, typ: it.typ}
 		if uds != nil && int(it.idx) < len(s.uds) {
 			uds[i] = s.uds[it.idx]
 		}
 	}
-	s.RRs, s.uds, s.sorted = sorted, uds, true
+	s.recs, s.objs, s.uds, s.sorted = recs, objs, uds, true
 	s.index.build(len(s.ents), func(i int) []byte { return s.key(s.ents[i]) })
 }
 
@@ -301,7 +358,7 @@ func parallelSort(items []keyItem, cmp func(a, b keyItem) int) {
 // Only the elements present at the last Sort are searched (all of them
 // when the set was never sorted). It does not allocate.
 func (s *SortedSet) Search(name []byte) int {
-	if !s.sorted && len(s.ents) != len(s.RRs) {
+	if !s.sorted && len(s.ents) != len(s.recs) {
 		s.buildKeys()
 	}
 	s.scratch = appendSortKey(s.scratch[:0], name)
@@ -409,17 +466,18 @@ func PushSortedSet(L *lua.LState, s *SortedSet) {
 // pushElement pushes element i as an rrset userdata, reusing one userdata
 // per element so repeated lookups do not allocate.
 func (s *SortedSet) pushElement(L *lua.LState, i int) {
-	if i < 0 || i >= len(s.RRs) {
+	rr := s.At(i)
+	if rr == nil {
 		L.Push(lua.LNil)
 		return
 	}
-	if len(s.uds) < len(s.RRs) {
-		s.uds = append(s.uds, make([]*lua.LUserData, len(s.RRs)-len(s.uds))...)
+	if len(s.uds) < len(s.recs) {
+		s.uds = append(s.uds, make([]*lua.LUserData, len(s.recs)-len(s.uds))...)
 	}
 	ud := s.uds[i]
-	if ud == nil || ud.Value != s.RRs[i] {
+	if ud == nil || ud.Value != rr {
 		registerTypes(L)
-		ud = luabind.NewUserData(L, RRSetTypeName, s.RRs[i])
+		ud = luabind.NewUserData(L, RRSetTypeName, rr)
 		s.uds[i] = ud
 	}
 	L.Push(ud)
