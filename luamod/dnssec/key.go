@@ -209,18 +209,30 @@ func (k *Key) PrivateKeyPEM() ([]byte, error) {
 }
 
 // Tag returns the RFC 4034 Appendix B key tag of the DNSKEY RDATA.
-func (k *Key) Tag() uint16 { return KeyTag(k.RData()) }
+func (k *Key) Tag() uint16 {
+	// The 4-byte header keeps the key field's byte parity, so the sum can
+	// run over both parts without building the RDATA.
+	ac := uint32(k.Flags) + uint32(k.Protocol)<<8 + uint32(k.Algo)
+	return foldTag(tagSum(ac, k.raw))
+}
 
 // KeyTag computes the RFC 4034 Appendix B key tag of DNSKEY RDATA rd.
-func KeyTag(rd []byte) uint16 {
-	var ac uint32
-	for i, b := range rd {
+func KeyTag(rd []byte) uint16 { return foldTag(tagSum(0, rd)) }
+
+// tagSum adds the bytes of b to ac, even offsets as high bytes.
+func tagSum(ac uint32, b []byte) uint32 {
+	for i, c := range b {
 		if i&1 == 0 {
-			ac += uint32(b) << 8
+			ac += uint32(c) << 8
 		} else {
-			ac += uint32(b)
+			ac += uint32(c)
 		}
 	}
+	return ac
+}
+
+// foldTag adds the carry into the low 16 bits (RFC 4034 Appendix B).
+func foldTag(ac uint32) uint16 {
 	ac += ac >> 16 & 0xffff
 	return uint16(ac)
 }

@@ -5,14 +5,30 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
 	"errors"
 	"fmt"
 )
 
 // digest hashes data with the algorithm's hash (Ed25519: data itself).
 func digest(h crypto.Hash, data []byte) []byte {
-	if h == 0 {
+	switch h {
+	case 0:
 		return data
+	case crypto.SHA1:
+		d := sha1.Sum(data)
+		return d[:]
+	case crypto.SHA256:
+		d := sha256.Sum256(data)
+		return d[:]
+	case crypto.SHA384:
+		d := sha512.Sum384(data)
+		return d[:]
+	case crypto.SHA512:
+		d := sha512.Sum512(data)
+		return d[:]
 	}
 	d := h.New()
 	d.Write(data)
