@@ -152,8 +152,14 @@ func Run(L *lua.LState, opts Options) (*Report, error) {
 		add(toResult(L.CheckTable(1)))
 		return 0
 	})
+	var current Result // the test running now (named in an interruption)
+	started := L.NewFunction(func(L *lua.LState) int {
+		current = Result{Name: L.CheckString(1), File: L.OptString(2, ""), Line: L.OptInt(3, 0)}
+		return 0
+	})
 	core := r.core
 	L.SetField(core, "emit", emit)
+	L.SetField(core, "started", started)
 	L.SetField(core, "options", optionsTable(L, &opts))
 	L.SetField(core, "active", lua.LTrue)
 	defer L.SetField(core, "active", lua.LFalse)
@@ -206,6 +212,11 @@ func Run(L *lua.LState, opts Options) (*Report, error) {
 		L.RemoveContext()
 		if err := opts.Context.Err(); err != nil {
 			rep.Interrupted = true
+			n := len(rep.Results)
+			if current.Name != "" && (n == 0 || rep.Results[n-1].Name != current.Name) {
+				current.Status, current.Message = StatusError, "interrupted while running"
+				add(current)
+			}
 			add(Result{Name: "(interrupted)", Status: StatusError, Message: "run interrupted: " + err.Error()})
 		}
 	}

@@ -14,6 +14,7 @@ local concat, insert = table.concat, table.insert
 
 local core = {
   emit = function() end, -- set by the Go runner
+  started = function() end, -- set by the Go runner: a test begins (name, file, line)
   options = { tags = {}, exclude_tags = {}, filter = {}, filter_out = {}, auto_insulate = true },
   active = false, -- true while a run is in progress (busted.runner() is then a no-op)
 }
@@ -402,6 +403,7 @@ local function run_test(t)
     emit(t, 'success')
     return
   end
+  core.started(name, t.file, t.line)
   local started = now()
   local mark = luassert.mark()
   local r = { status = 'success' }
