@@ -2,6 +2,7 @@ package spec_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/xml"
 	"io"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -644,5 +646,35 @@ func TestList(t *testing.T) {
 		"0 passed, 0 failed, 0 errors, 0 pending\n"
 	if out != want || !rep.OK() {
 		t.Errorf("--list output\n%s\nwant\n%s", out, want)
+	}
+}
+
+// TestInterrupt cancels a run whose test never ends (what Ctrl-C does).
+func TestInterrupt(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	os.WriteFile("a_spec.lua", []byte("it('quick', function() end)\nit('spins', function() while true do end end)\n"), 0o644)
+	os.WriteFile("b_spec.lua", []byte("it('never runs', function() end)\n"), 0o644)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	L := newState(t)
+	opts := spec.Options{Roots: []string{"."}, Context: ctx, OnResult: func(r spec.Result) {
+		if r.Name == "quick" {
+			go func() { time.Sleep(50 * time.Millisecond); cancel() }()
+		}
+	}}
+	rep, out := run(t, L, opts)
+	if !rep.Interrupted {
+		t.Fatalf("not interrupted:\n%s", out)
+	}
+	var names []string
+	for _, r := range rep.Results {
+		names = append(names, r.Name+":"+string(r.Status))
+	}
+	if want := []string{"quick:success", "spins:error", "(interrupted):error"}; !slices.Equal(names, want) {
+		t.Errorf("results %q, want %q", names, want)
+	}
+	if got, want := lastLine(out), "1 passed, 0 failed, 2 errors, 0 pending"; got != want {
+		t.Errorf("last line %q, want %q", got, want)
 	}
 }
