@@ -71,3 +71,12 @@ func BenchmarkCompareNames(b *testing.B) {
 		CompareNames(x.Wire, y.Wire)
 	}
 }
+
+func BenchmarkParseRData(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := ParseRData("MX 10 mail.example.com."); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -161,10 +161,25 @@ func FuzzParseRData(f *testing.F) {
 	}
 	f.Add("A 1.2.3.4")
 	f.Add("SRV 0 5 zzzz")
+	f.Add("MX 10 mail.example.")
+	f.Add("NS .")
 	f.Fuzz(func(t *testing.T, s string) {
 		typ, rd, err := ParseRData(s)
 		if err != nil {
 			return
+		}
+		if sp := strings.IndexAny(strings.TrimSpace(s), " \t"); sp > 0 {
+			ts := strings.TrimSpace(s)
+			if ft, frd, ok := fastParseRData(ts[:sp], strings.TrimSpace(ts[sp:])); ok {
+				rr, err := mdns.NewRR(". 0 IN " + ts)
+				if err != nil || rr == nil {
+					t.Fatalf("fast path accepts %q, miekg does not: %v", s, err)
+				}
+				mt, mrd, err := packRData(rr)
+				if err != nil || mt != ft || !bytes.Equal(mrd, frd) {
+					t.Fatalf("fast path %x, miekg %x (%v)", frd, mrd, err)
+				}
+			}
 		}
 		text := RDataText(typ, rd)
 		typ2, rd2, err := ParseRData(TypeString(typ) + " " + text)

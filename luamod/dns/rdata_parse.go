@@ -1,7 +1,10 @@
 package dns
 
 import (
+	"encoding/binary"
 	"errors"
+	"net/netip"
+	"strconv"
 	"strings"
 
 	mdns "github.com/miekg/dns"
@@ -21,6 +24,9 @@ func ParseRData(text string) (uint16, []byte, error) {
 	}
 	if strings.ContainsAny(text, "\n\r") {
 		return 0, nil, errors.New("dns: rdata must be one line")
+	}
+	if t, rd, ok := fastParseRData(text[:sp], strings.TrimSpace(text[sp:])); ok {
+		return t, rd, nil
 	}
 	rr, err := mdns.NewRR(". 0 IN " + text)
 	if err != nil {
@@ -58,9 +64,7 @@ func packRData(rr mdns.RR) (uint16, []byte, error) {
 func validRData(t uint16, rd []byte) bool {
 	if nativeTypes[t] {
 		var sb strings.Builder
-		if !appendKnownRData(&sb, t, rd) {
-			return false
-		}
+		return appendKnownRData(&sb, t, rd)
 	}
 	if t == TypeOPT || t == TypeTSIG || len(rd) == 0 {
 		return true
@@ -72,4 +76,50 @@ func validRData(t uint16, rd []byte) bool {
 func knownToMiekg(t uint16) bool {
 	_, ok := mdns.TypeToRR[t]
 	return ok
+}
+
+// simpleToken reports a token made only of letters, digits and - _ * . /
+// (no escapes, quotes, comments or @), which reads the same in any parser.
+func simpleToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			c == '-' || c == '_' || c == '*' || c == '.' || c == '/') {
+			return false
+		}
+	}
+	return true
+}
+
+// fastParseRData handles the commonest one- and two-field types without
+// miekg/dns; ok false means "use the general parser".
+func fastParseRData(typ, rest string) (uint16, []byte, bool) {
+	f := strings.Fields(rest)
+	switch strings.ToUpper(typ) {
+	case "A":
+		if len(f) == 1 && simpleToken(f[0]) {
+			if a, err := netip.ParseAddr(f[0]); err == nil && a.Is4() {
+				b := a.As4()
+				return TypeA, b[:], true
+			}
+		}
+	case "NS", "CNAME", "PTR", "DNAME":
+		if len(f) == 1 && simpleToken(f[0]) {
+			if n, err := NameFromText(f[0]); err == nil {
+				return mdns.StringToType[strings.ToUpper(typ)], n.Wire, true
+			}
+		}
+	case "MX":
+		if len(f) == 2 && simpleToken(f[1]) {
+			p, err := strconv.ParseUint(f[0], 10, 16)
+			n, err2 := NameFromText(f[1])
+			if err == nil && err2 == nil {
+				return TypeMX, append(binary.BigEndian.AppendUint16(nil, uint16(p)), n.Wire...), true
+			}
+		}
+	}
+	return 0, nil, false
 }
