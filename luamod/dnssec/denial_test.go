@@ -83,6 +83,39 @@ func TestPredecessorSuccessor(t *testing.T) {
 			}
 		}
 	}
+	// Names too long for \000.name: the successor changes the first label.
+	lab := func(n int, c byte) string { return strings.Repeat(string([]byte{c}), n) }
+	for _, c := range []struct{ name, want string }{
+		// 255 bytes with a short first label: append \000 to it.
+		{lab(60, 'a') + "." + lab(63, 'b') + "." + lab(63, 'c') + "." + lab(63, 'd') + ".", ""},
+		// first label full (63): increment its last octet
+		{lab(63, 'a') + "." + lab(63, 'b') + "." + lab(63, 'c') + "." + lab(61, 'd') + ".", lab(62, 'a') + "b"},
+		// last octet of a full label is '@': skip the uppercase range
+		{lab(62, 'a') + "@." + lab(63, 'b') + "." + lab(63, 'c') + "." + lab(61, 'd') + ".", lab(62, 'a') + "["},
+	} {
+		n, err := dns.NameFromText(c.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		succ := Successor(n.Wire)
+		if l, err := wireNameLen(succ); err != nil || l != len(succ) || len(succ) > 255 {
+			t.Fatalf("%d-byte name: bad successor %q", len(n.Wire), succ)
+		}
+		if dns.CompareNames(n.Wire, succ) >= 0 {
+			t.Errorf("%d-byte name: successor does not sort after", len(n.Wire))
+		}
+		if c.want != "" && string(succ[1:1+succ[0]]) != c.want {
+			t.Errorf("successor label %q, want %q", succ[1:1+succ[0]], c.want)
+		}
+	}
+	// A full first label of 0xff octets: the successor follows the parent.
+	w := append([]byte{63}, bytes.Repeat([]byte{0xff}, 63)...)
+	rest := wire(t, lab(63, 'b')+"."+lab(63, 'c')+"."+lab(61, 'd')+".")
+	w = append(w, rest...)
+	succ := Successor(w)
+	if dns.CompareNames(w, succ) >= 0 || dns.CompareNames(rest, succ) >= 0 {
+		t.Errorf("successor of a 0xff label: %q", succ)
+	}
 	if Predecessor([]byte{0}) != nil {
 		t.Error("root has a predecessor")
 	}
