@@ -71,6 +71,7 @@ type Parser struct {
 	have     bool // a record was produced
 
 	ownerUD, dataUD *lua.LUserData // cached live views
+	methods         *lua.LTable    // method table of the parser type
 }
 
 // NewParser returns a parser with no input.
@@ -207,6 +208,7 @@ func rpNew(L *lua.LState) int {
 		return luabind.FailErr(L, "rrparser.new", err)
 	}
 	registerParser(L)
+	p.methods = luabind.Methods(L, ParserTypeName)
 	luabind.Push(L, ParserTypeName, p)
 	return 1
 }
@@ -313,7 +315,10 @@ func rpIndex(L *lua.LState) int {
 		t.RawSetString("fatal", lua.LBool(p.ErrFatal))
 		L.Push(t)
 	default:
-		L.Push(luabind.Methods(L, ParserTypeName).RawGet(L.Get(2)))
+		if p.methods == nil {
+			p.methods = luabind.Methods(L, ParserTypeName)
+		}
+		L.Push(p.methods.RawGet(L.Get(2)))
 	}
 	return 1
 }
