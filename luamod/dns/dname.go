@@ -20,8 +20,20 @@ func registerTypes(L *lua.LState) {
 	registerPacket(L) // last: its presence marks the registration done
 }
 
+// fastIndex replaces the __index of metatable mt with a closure holding
+// the method table as upvalue 1 (saves the registry lookup per call).
+func fastIndex(L *lua.LState, mt *lua.LTable, name string, fn lua.LGFunction) {
+	methods := mt.RawGetString("methods")
+	mt.RawSetString("__index", L.NewClosure(luabind.Guard(name+".__index", fn), methods))
+}
+
+// upMethods returns the method table captured by fastIndex.
+func upMethods(L *lua.LState) *lua.LTable {
+	return L.Get(lua.UpvalueIndex(1)).(*lua.LTable)
+}
+
 func registerName(L *lua.LState) {
-	luabind.RegisterType(L, luabind.TypeSpec{Name: NameTypeName, Methods: nameMethods, Meta: map[string]lua.LGFunction{
+	mt := luabind.RegisterType(L, luabind.TypeSpec{Name: NameTypeName, Methods: nameMethods, Meta: map[string]lua.LGFunction{
 		"__index":    nameIndex,
 		"__tostring": nameToString,
 		"__len":      nameLen,
@@ -29,6 +41,7 @@ func registerName(L *lua.LState) {
 		"__lt":       func(L *lua.LState) int { return luabind.Bool(L, nameCompare2(L) < 0) },
 		"__le":       func(L *lua.LState) int { return luabind.Bool(L, nameCompare2(L) <= 0) },
 	}})
+	fastIndex(L, mt, NameTypeName, nameIndex)
 }
 
 var nameMethods map[string]lua.LGFunction
@@ -65,7 +78,7 @@ func nameIndex(L *lua.LState) int {
 		luabind.PushView(L, luabind.ViewOf(&luabind.Memory{B: n.Wire}, 0))
 		return 1
 	}
-	L.Push(luabind.Methods(L, NameTypeName).RawGet(k))
+	L.Push(upMethods(L).RawGet(k))
 	return 1
 }
 

@@ -19,7 +19,7 @@ type sectionView struct {
 }
 
 func registerPacket(L *lua.LState) {
-	luabind.RegisterType(L, luabind.TypeSpec{Name: PacketTypeName, Methods: packetMethods, Meta: map[string]lua.LGFunction{
+	mt := luabind.RegisterType(L, luabind.TypeSpec{Name: PacketTypeName, Methods: packetMethods, Meta: map[string]lua.LGFunction{
 		"__index":    packetIndex,
 		"__newindex": packetNewIndex,
 		"__tostring": func(L *lua.LState) int { L.Push(lua.LString(CheckPacket(L, 1).String())); return 1 },
@@ -29,6 +29,7 @@ func registerPacket(L *lua.LState) {
 			return 3
 		},
 	}})
+	fastIndex(L, mt, PacketTypeName, packetIndex)
 }
 
 func registerSection(L *lua.LState) {
@@ -181,7 +182,7 @@ func packetIndex(L *lua.LState) int {
 			return 1
 		}
 	}
-	L.Push(luabind.Methods(L, PacketTypeName).RawGet(k))
+	L.Push(upMethods(L).RawGet(k))
 	return 1
 }
 

@@ -9,7 +9,7 @@ import (
 )
 
 func registerRRSet(L *lua.LState) {
-	luabind.RegisterType(L, luabind.TypeSpec{Name: RRSetTypeName, Methods: rrsetMethods, Meta: map[string]lua.LGFunction{
+	mt := luabind.RegisterType(L, luabind.TypeSpec{Name: RRSetTypeName, Methods: rrsetMethods, Meta: map[string]lua.LGFunction{
 		"__index":    rrsetIndex,
 		"__newindex": rrsetNewIndex,
 		"__tostring": rrsetToString,
@@ -17,6 +17,7 @@ func registerRRSet(L *lua.LState) {
 		"__lt":       rrsetLt,
 		"__ipairs":   rrsetIpairs,
 	}})
+	fastIndex(L, mt, RRSetTypeName, rrsetIndex)
 }
 
 var rrsetMethods map[string]lua.LGFunction
@@ -72,6 +73,10 @@ func rrsetNew(L *lua.LState) int {
 func rrsetIndex(L *lua.LState) int {
 	rr := CheckRRSet(L, 1)
 	k := L.Get(2)
+	if m := upMethods(L).RawGet(k); m != lua.LNil {
+		L.Push(m)
+		return 1
+	}
 	if s, ok := k.(lua.LString); ok {
 		switch s {
 		case "_owner", "raw_owner":
@@ -92,7 +97,7 @@ func rrsetIndex(L *lua.LState) int {
 			return 1
 		}
 	}
-	L.Push(luabind.Methods(L, RRSetTypeName).RawGet(k))
+	L.Push(lua.LNil)
 	return 1
 }
 
