@@ -152,6 +152,7 @@ var ErrNoSpace = errors.New("dns: not enough space for TSIG")
 // Sign appends a TSIG RR to the ADDITIONAL section of p (time now, given
 // fudge), chaining the previous MAC as RFC 8945 §5.3 describes.
 func (t *TSIG) Sign(p *Packet, fudge uint16) error {
+	p.stripTSIG()
 	var prior []byte
 	timersOnly := false
 	switch t.mode {
@@ -252,4 +253,29 @@ func (t *TSIG) Verify(p *Packet) int {
 		t.mode = tsigVerifiedQuery
 	}
 	return 0
+}
+
+// stripTSIG removes a TSIG RR ending the message (e.g. one copied from the
+// query into its answer) so that a new one can be appended.
+func (p *Packet) stripTSIG() {
+	off := p.tsigOff
+	if p.tsig == nil {
+		c := NewPacketFrom(p.Size, p.Bytes())
+		if c.Parse(false) != 0 || c.tsig == nil {
+			return
+		}
+		off = c.tsigOff
+	}
+	if off < hdrLen || off > p.Size || p.Count(SectionAR) == 0 {
+		return
+	}
+	p.Size = off
+	p.setU16(offAR, p.Count(SectionAR)-1)
+	for i := len(p.rrs) - 1; i >= 0; i-- {
+		if p.rrs[i].rr.Type == TypeTSIG {
+			p.rrs = append(p.rrs[:i], p.rrs[i+1:]...)
+			break
+		}
+	}
+	p.tsig, p.tsigOff = nil, -1
 }
