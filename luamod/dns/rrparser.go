@@ -227,7 +227,11 @@ func rpOpen(L *lua.LState) int {
 func rpParse(L *lua.LState) int {
 	p := checkParser(L)
 	if L.GetTop() >= 2 && L.Get(2) != lua.LNil {
-		p.SetText(string(luabind.CheckBytes(L, 2, 0)))
+		if str, ok := L.Get(2).(lua.LString); ok {
+			p.SetText(string(str)) // no copy
+		} else {
+			p.SetText(string(luabind.CheckBytes(L, 2, 0)))
+		}
 	}
 	if p.Next() {
 		return luabind.Bool(L, true)
