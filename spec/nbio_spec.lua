@@ -160,6 +160,22 @@ describe('nbio', function()
 		r:close() w:close()
 	end)
 
+	it('blocks instead of yielding inside metamethods', function()
+		-- a yield from a metamethod would corrupt gopher-lua: the read blocks
+		-- (and times out) instead
+		local r, w = socketpair('stream')
+		r:settimeout(30)
+		local t = setmetatable({}, {__index = function(_, k)
+			local v, err = r:receive(1)
+			return err
+		end})
+		local got
+		nb.go(function() got = t.x end)
+		assert.truthy(nb.run())
+		assert.equal('timeout', got)
+		r:close() w:close()
+	end)
+
 	it('supports the readers yield protocol', function()
 		local r, w = socketpair('stream')
 		local got

@@ -779,13 +779,13 @@ func fit(vals []lua.LValue, n int) []lua.LValue {
 }
 
 // canYield is luabind.CanYield made cheap for the scheduler's hot path:
-// it unwinds only a few frames and classifies return addresses through a
-// cache (VM goroutine only, like everything touching the state). A yield is
+// it follows frame pointers over a few frames and classifies return
+// addresses through a cache (VM goroutine only, like everything touching the state). A yield is
 // safe when the first gopher-lua threadRun above us comes after at most one
 // VM loop; more loops mean a metamethod or iterator called us.
 func canYield() bool {
-	var pcs [16]uintptr
-	n := runtime.Callers(2, pcs[:])
+	var pcs [24]uintptr
+	n := returnPCs(pcs[:])
 	loops := 0
 	for _, pc := range pcs[:n] {
 		pcKindsMu.Lock()

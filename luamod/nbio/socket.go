@@ -250,6 +250,24 @@ func registerSocket(L *lua.LState, s *Sched) *lua.LTable {
 			"__eq":       func(L *lua.LState) int { return luabind.Bool(L, L.Get(1) == L.Get(2)) },
 		},
 	})
+	// __index with the method table at hand (no registry lookup per call).
+	methods := luabind.Methods(L, socketTypeName)
+	mt.RawSetString("__index", L.NewFunction(luabind.Guard(socketTypeName+".__index", func(L *lua.LState) int {
+		k := luabind.Check[*Socket](L, 1, socketTypeName)
+		key := L.Get(2)
+		if name, ok := key.(lua.LString); ok {
+			switch name {
+			case "fd":
+				L.Push(lua.LNumber(k.fd))
+				return 1
+			case "timeout":
+				L.Push(lua.LNumber(k.timeout))
+				return 1
+			}
+		}
+		L.Push(methods.RawGet(key))
+		return 1
+	})))
 	return mt
 }
 

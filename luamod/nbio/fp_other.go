@@ -1,0 +1,9 @@
+//go:build !amd64
+
+package nbio
+
+import "runtime"
+
+// returnPCs fills pcs with return addresses of the calling goroutine's
+// frames, innermost first.
+func returnPCs(pcs []uintptr) int { return runtime.Callers(2, pcs) }
