@@ -5,7 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
-	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -205,13 +205,18 @@ func appendKnownRData(sb *strings.Builder, t uint16, rd []byte) bool {
 		if len(rd) != 4 {
 			return false
 		}
-		sb.WriteString(net.IP(rd).String())
+		for i, c := range rd {
+			if i > 0 {
+				sb.WriteByte('.')
+			}
+			writeU(sb, uint64(c))
+		}
 		return true
 	case TypeAAAA:
 		if len(rd) != 16 {
 			return false
 		}
-		sb.WriteString(net.IP(rd).String())
+		sb.WriteString(netip.AddrFrom16([16]byte(rd)).String())
 		return true
 	case TypeNS, TypeCNAME, TypePTR, 39, 3, 4, 7, 8, 9: // DNAME, MD, MF, MB, MG, MR
 		appendNameText(sb, r.name())

@@ -60,6 +60,7 @@ func (rr *RRSet) OwnerWire() []byte {
 // "<owner>\t<CLASS>\t<TYPE>" for a set without RDATA.
 func (rr *RRSet) String() string {
 	var sb strings.Builder
+	sb.Grow(48 * (len(rr.RData) + 1))
 	rr.appendText(&sb)
 	return sb.String()
 }
