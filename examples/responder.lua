@@ -130,13 +130,23 @@ end
 
 local function listen(type, port)
 	local s = nb.socket(nb.family(opts.host), type)
-	s:bind(opts.host, port, 4096) -- deep accept queue for connection floods
+	local ok, err = pcall(s.bind, s, opts.host, port, 4096) -- deep accept queue for floods
+	if not ok then s:close() error(err, 0) end
 	local _, p = s:getsockname()
 	return s, p
 end
 
-local udp, port = listen('dgram', opts.port)
-local tcp, tport = listen('stream', port)
+-- UDP and TCP on the same port; with port 0 retry until an ephemeral UDP
+-- port is also free for TCP.
+local udp, port, tcp, tport
+for _ = 1, 50 do
+	udp, port = listen('dgram', opts.port)
+	local ok, s, p = pcall(listen, 'stream', port)
+	if ok then tcp, tport = s, p break end
+	udp:close()
+	if opts.port ~= 0 then error(s, 0) end
+end
+assert(tcp, 'no free port for both UDP and TCP')
 local ports = ('udp=%d tcp=%d'):format(port, tport)
 nb.go(serve_udp, udp)
 nb.go(accept_loop, tcp)
