@@ -55,10 +55,13 @@ const (
 // Store defaults and limits.
 const (
 	defaultMapSize = 100 << 20 // LMDB's advisory map size when none is given
-	minMmapSize    = 1 << 30   // bbolt initial mmap: large, so commits rarely remap
 	storeFileName  = "data.mdb"
 	lockTimeout    = 500 * time.Millisecond // waiting for another process's file lock
 )
+
+// minMmapSize is the smallest initial bbolt mmap: large, so commits rarely
+// remap (address space only; the file grows as needed). A variable for tests.
+var minMmapSize = 1 << 30
 
 // mainBucket is the bbolt bucket holding the unnamed (default) database.
 var mainBucket = []byte("\x00main")
@@ -248,6 +251,7 @@ type Txn struct {
 	dbi    int
 	rdonly bool
 	valid  bool
+	dirty  int64  // bytes put in this write transaction (remap estimate)
 	Gen    uint64 // incremented whenever the transaction ends; values read before are stale
 }
 
@@ -295,6 +299,7 @@ func (t *Txn) Env() *Env { return t.env }
 
 func (t *Txn) end() {
 	t.valid = false
+	t.dirty = 0
 	t.Gen++
 	t.bucket, t.getCur = nil, nil
 	if t.rdonly {
@@ -349,6 +354,7 @@ func (t *Txn) Put(key, val []byte, flags uint32) (bool, error) {
 	if err := t.bucket.Put(key, val); err != nil {
 		return false, fmt.Errorf("lmdb: %w", err)
 	}
+	t.dirty += int64(len(key) + len(val) + 16)
 	return true, nil
 }
 
@@ -386,6 +392,7 @@ func (t *Txn) PutSorted(n int, pair func(i int) (key, val []byte)) error {
 		if err := t.bucket.Put(k, v); err != nil {
 			return fmt.Errorf("lmdb: %w", err)
 		}
+		t.dirty += int64(len(k) + len(v) + 16)
 	}
 	return nil
 }
@@ -402,7 +409,9 @@ func (t *Txn) Commit() error {
 	}
 	// bbolt remaps the file under an exclusive lock that open read
 	// transactions hold shared: in one goroutine that would never return.
-	if t.env.readers > 0 && tx.Size()*2 > int64(t.env.mmapSize) {
+	// The file may grow by about twice the bytes written (pages are
+	// copied on write and split); refuse when that could pass the map.
+	if t.env.readers > 0 && tx.Size()+2*t.dirty+int64(16*e0PageSize(t.env)) > t.env.mappedSize() {
 		t.Abort()
 		return ErrRemapBusy
 	}
@@ -412,6 +421,29 @@ func (t *Txn) Commit() error {
 	}
 	return nil
 }
+
+// mappedSize returns a lower bound of bbolt's current mmap size: the
+// initial size, or the file size rounded up to a power of two as bbolt
+// rounds when it remaps (up to 1 GiB; 1 GiB steps above).
+func (e *Env) mappedSize() int64 {
+	m := int64(e.mmapSize)
+	st, err := os.Stat(e.file)
+	if err != nil {
+		return m
+	}
+	sz := st.Size()
+	var r int64
+	if sz <= 1<<30 {
+		for r = 1 << 15; r < sz; r <<= 1 {
+		}
+	} else {
+		r = (sz + (1<<30 - 1)) / (1 << 30) * (1 << 30)
+	}
+	return max(m, r)
+}
+
+// e0PageSize returns the store's page size.
+func e0PageSize(e *Env) int { return e.db.Info().PageSize }
 
 // Abort ends the transaction discarding its changes (idempotent).
 func (t *Txn) Abort() {

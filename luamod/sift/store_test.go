@@ -340,3 +340,48 @@ func TestOpenErrors(t *testing.T) {
 		t.Fatal("read-only open of a missing file")
 	}
 }
+
+// TestRemapGuard: with a small map, a commit that would have to remap the
+// file while a read transaction is open fails instead of deadlocking.
+func TestRemapGuard(t *testing.T) {
+	old := minMmapSize
+	minMmapSize = 0
+	defer func() { minMmapSize = old }()
+	e, err := OpenEnv(t.TempDir(), EnvNoSync, 256<<10, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	r, _ := e.Begin(0, true)
+	w, _ := e.Begin(0, false)
+	for i := 0; i < 5000; i++ {
+		w.Put([]byte(fmt.Sprintf("key%06d", i)), bytes.Repeat([]byte{'x'}, 200), 0)
+	}
+	done := make(chan error, 1)
+	go func() { done <- w.Commit() }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrRemapBusy) {
+			t.Fatalf("commit: %v, want ErrRemapBusy", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("commit deadlocked")
+	}
+	r.Abort()
+	// without the reader the same write commits (bbolt remaps freely)
+	w, _ = e.Begin(0, false)
+	for i := 0; i < 5000; i++ {
+		w.Put([]byte(fmt.Sprintf("key%06d", i)), bytes.Repeat([]byte{'x'}, 200), 0)
+	}
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	// small writes with a reader open still commit
+	r, _ = e.Begin(0, true)
+	defer r.Abort()
+	w, _ = e.Begin(0, false)
+	w.Put([]byte("small"), []byte("v"), 0)
+	if err := w.Commit(); err != nil {
+		t.Fatalf("small commit with a reader: %v", err)
+	}
+}
