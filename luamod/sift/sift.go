@@ -199,6 +199,11 @@ func runSift(L *lua.LState, src recordSource) int {
 	if goSink && box.done {
 		L.RaiseError("sink already finalised")
 	}
+	if goSink {
+		if p, ok := box.s.(*printerSink); ok {
+			p.eager = !goFilter // a Lua filter may write output of its own
+		}
+	}
 	if goSink && goFilter {
 		// Whole loop in Go: parse (and filter, when no limit needs to see
 		// every owner) on a second goroutine.

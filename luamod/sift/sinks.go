@@ -56,13 +56,18 @@ func sinkCall(L *lua.LState) int {
 		L.RaiseError("sink already finalised")
 	}
 	r := recordFromArgs(L)
-	return luabind.Bool(L, box.s.put(L, &r))
+	more := box.s.put(L, &r)
+	if p, ok := box.s.(*printerSink); ok {
+		p.flush(L) // called from Lua: keep output in order with the caller's
+	}
+	return luabind.Bool(L, more)
 }
 
 // ---- printer ----
 
 // printerSink writes RR lines through Lua's io.write, batched.
 type printerSink struct {
+	eager bool // flush every record (a Lua filter may print too)
 	buf   []byte
 	count int
 	owner []byte // owner text cache
@@ -80,7 +85,7 @@ func (p *printerSink) put(L *lua.LState, r *zone.Record) bool {
 	}
 	p.buf = appendRRLine(p.buf, p.owner, r.Type, r.TTL, r.RData)
 	p.count++
-	if len(p.buf) >= printerFlush {
+	if p.eager || len(p.buf) >= printerFlush {
 		p.flush(L)
 	}
 	return true
