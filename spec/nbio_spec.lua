@@ -125,6 +125,23 @@ describe('nbio', function()
 		r:close() w:close()
 	end)
 
+	it('gives a resumed call exactly the values its call site expects', function()
+		local r, w = socketpair('stream')
+		local res = {}
+		nb.go(function()
+			local a, b, c = r:receive(2)
+			res.a, res.b, res.c = a, b, c
+			res.all = {r:receive(2)}
+		end)
+		nb.go(function() w:send('hi') nb.sleep(0.01) w:send('yo') end)
+		assert.truthy(nb.run())
+		assert.equal('hi', res.a)
+		assert.is_nil(res.b)
+		assert.is_nil(res.c)
+		assert.same({'yo'}, res.all)
+		r:close() w:close()
+	end)
+
 	it('reports coroutine errors and continues', function()
 		local r, w = socketpair('stream')
 		local finished = false

@@ -758,12 +758,31 @@ func wantResults(L *lua.LState) int {
 	if f.Kind() != reflect.Pointer || f.IsNil() {
 		return -1
 	}
-	n := f.Elem().FieldByName("NRet")
-	if !n.IsValid() || !n.CanInt() {
+	if nretField < 0 {
+		return -1
+	}
+	n := f.Elem().Field(nretField)
+	if !n.CanInt() {
 		return -1
 	}
 	return int(n.Int())
 }
+
+// nretField is the index of callFrame.NRet (-1 if gopher-lua changed).
+var nretField = func() int {
+	if frameField < 0 {
+		return -1
+	}
+	t := reflect.TypeOf(lua.LState{}).Field(frameField).Type
+	if t.Kind() != reflect.Pointer {
+		return -1
+	}
+	f, ok := t.Elem().FieldByName("NRet")
+	if !ok {
+		return -1
+	}
+	return f.Index[0]
+}()
 
 // fit pads vals with nils or truncates them to n values.
 func fit(vals []lua.LValue, n int) []lua.LValue {
