@@ -228,3 +228,104 @@ func BenchmarkLua(b *testing.B) {
 		b.Run(name+"/verify", func(b *testing.B) { benchLua(b, name, "assert(signer:verify(rr, sig))") })
 	}
 }
+
+// TestLuaVerifiesSignedZones signs testZone with dnssec-signzone and
+// ldns-signzone and verifies every RRSIG from Lua (testdata/verifyzone.lua).
+func TestLuaVerifiesSignedZones(t *testing.T) {
+	for _, c := range []struct {
+		name, alg string
+		sign      func(t *testing.T, dir, zone string) error
+	}{
+		{"dnssec-signzone/ECDSAP256SHA256", "ECDSAP256SHA256", bindSign},
+		{"dnssec-signzone/RSASHA256", "RSASHA256", bindSign},
+		{"dnssec-signzone/ED25519", "ED25519", bindSign},
+		{"ldns-signzone/ECDSAP384SHA384", "ECDSAP384SHA384", ldnsSign},
+		{"ldns-signzone/RSASHA512", "RSASHA512", ldnsSign},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			zone := filepath.Join(dir, "example.com.zone")
+			if err := os.WriteFile(zone, []byte(signZone), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.sign(t, dir, zone+"|"+c.alg); err != nil {
+				t.Skip(err)
+			}
+			L := host.New(host.Options{})
+			defer L.Close()
+			L.SetGlobal("zonefile", lua.LString(zone+".signed"))
+			fn, err := host.LoadFile(L, "testdata/verifyzone.lua")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := host.Call(L, fn); err != nil {
+				t.Fatal(host.FormatError(err))
+			}
+			n, failures := L.Get(-2), L.Get(-1).(*lua.LTable)
+			for i := 1; i <= failures.Len(); i++ {
+				t.Error(failures.RawGetInt(i))
+			}
+			if v, _ := n.(lua.LNumber); v < 10 {
+				t.Errorf("only %v RRSIGs verified", n)
+			}
+			t.Logf("%v RRSIGs verified from Lua", n)
+		})
+	}
+}
+
+// signZone is the zone signed by the tools for TestLuaVerifiesSignedZones.
+const signZone = `$ORIGIN example.com.
+$TTL 3600
+@	IN SOA ns1 hostmaster 2024010101 7200 3600 1209600 3600
+@	IN NS ns1
+@	IN MX 10 Mail
+ns1	IN A 192.0.2.1
+ns1	IN AAAA 2001:db8::1
+Mail	IN A 192.0.2.2
+www	IN CNAME @
+*.wild	IN TXT "wildcard"
+sub	IN NS ns.sub
+ns.sub	IN A 192.0.2.3
+`
+
+// bindSign signs with dnssec-keygen + dnssec-signzone; spec is "zone|alg".
+func bindSign(t *testing.T, dir, spec string) error {
+	zone, alg, _ := strings.Cut(spec, "|")
+	for _, extra := range [][]string{{"-f", "KSK"}, nil} {
+		args := append([]string{"-q", "-K", dir, "-a", alg}, extra...)
+		if strings.HasPrefix(alg, "RSA") {
+			args = append(args, "-b", "1024")
+		}
+		if out, err := exec.Command("dnssec-keygen", append(args, "example.com")...).CombinedOutput(); err != nil {
+			return fmt.Errorf("dnssec-keygen: %v %s", err, out)
+		}
+	}
+	if out, err := exec.Command("dnssec-signzone", "-q", "-K", dir, "-S", "-o", "example.com", "-f", zone+".signed", zone).CombinedOutput(); err != nil {
+		return fmt.Errorf("dnssec-signzone: %v %s", err, out)
+	}
+	return nil
+}
+
+// ldnsSign signs with ldns-keygen + ldns-signzone; spec is "zone|alg".
+func ldnsSign(t *testing.T, dir, spec string) error {
+	zone, alg, _ := strings.Cut(spec, "|")
+	var bases []string
+	for _, ksk := range []bool{true, false} {
+		args := []string{"-a", alg, "-b", "1024"}
+		if ksk {
+			args = append(args, "-k")
+		}
+		cmd := exec.Command("ldns-keygen", append(args, "example.com")...)
+		cmd.Dir = dir
+		out, err := cmd.Output()
+		if err != nil {
+			return fmt.Errorf("ldns-keygen: %v", err)
+		}
+		bases = append(bases, filepath.Join(dir, strings.TrimSpace(string(out))))
+	}
+	args := append([]string{"-o", "example.com", "-f", zone + ".signed", zone}, bases...)
+	if out, err := exec.Command("ldns-signzone", args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("ldns-signzone: %v %s", err, out)
+	}
+	return nil
+}
