@@ -32,11 +32,13 @@ describe('tls', function()
 			got.psent = s:send('PING')
 			got.pong = s:receive(4)
 			s:close()
+			local v, err = s:send('late')
+			got.err = v == nil and type(err) == 'table' and err.errno == 5 and tostring(err) == err.strerr
 		end)
 		local ok, err = nb.run()
 		assert.truthy(ok, err)
 		assert.same({ping = 'PING', sent = 4, fd = true, peer = '127.0.0.1',
-			version = 'TLS 1.3', psent = 4, pong = 'PONG'}, got)
+			version = 'TLS 1.3', psent = 4, pong = 'PONG', err = true}, got)
 		server:close()
 	end)
 

@@ -3,6 +3,7 @@ package tls
 import (
 	"context"
 	gotls "crypto/tls"
+	_ "embed"
 	"io"
 	"net"
 	"os"
@@ -139,7 +140,13 @@ func start(L *lua.LState, st *state, server bool) int {
 	return k.Sched().Async(L, work, finish)
 }
 
+//go:embed session.lua
+var sessionLua string
+
 func registerSession(L *lua.LState) {
+	if luabind.Methods(L, sessionTypeName) != nil {
+		return
+	}
 	luabind.RegisterType(L, luabind.TypeSpec{
 		Name: sessionTypeName,
 		Methods: map[string]lua.LGFunction{
@@ -173,6 +180,16 @@ func registerSession(L *lua.LState) {
 			},
 		},
 	})
+	methods := luabind.Methods(L, sessionTypeName)
+	fn, err := L.LoadString(sessionLua)
+	if err != nil {
+		L.RaiseError("dns.tls: %v", err)
+	}
+	L.Push(fn)
+	L.Push(methods)
+	L.Push(methods.RawGetString("send"))
+	L.Push(methods.RawGetString("receive"))
+	L.Call(3, 0)
 }
 
 func checkSession(L *lua.LState) *Session { return luabind.Check[*Session](L, 1, sessionTypeName) }
