@@ -87,6 +87,7 @@ local function with_progress(filter, now)
 end
 
 local function json_string(s)
+	if not s:find('[%c"\\]') then return '"' .. s .. '"' end
 	return '"' .. s:gsub('[%c"\\]', function(c)
 		if c == '"' then return '\\"' elseif c == '\\' then return '\\\\' end
 		return string.format('\\u%04x', c:byte())
@@ -215,8 +216,7 @@ local function main(args)
 		count = extra or #set
 	elseif o.fmt == 'json' then
 		io.write(res, '\n')
-		local _, c = tostring(res):gsub('"TTL":', '')
-		count = c
+		count = extra or 0
 	else
 		count = tonumber(res) or 0
 	end
