@@ -190,8 +190,11 @@ describe('lmdb', function ()
 		assert.has_error(function () cur:seek('a', nil, 'NO_SUCH_OP') end)
 		txn:abort()
 		assert.has_error(function () cur:next() end) -- transaction ended
-		-- a closed environment refuses transactions
+		-- closing the environment ends its open transactions
+		local open = assert(env:txn(0, 'rdonly'))
 		env:close()
+		assert.equal(false, open.valid)
+		assert.has_error(function () open:get('k') end)
 		local t, terr = env:txn()
 		assert.is_nil(t)
 		assert.truthy(terr)

@@ -275,6 +275,7 @@ func pushTxn(L *lua.LState, t *Txn) {
 	ud.Value = t
 	ud.Metatable = mt
 	setTxnFields(ud, t)
+	t.OnEnd = func() { setTxnFields(ud, t) }
 	L.Push(ud)
 }
 

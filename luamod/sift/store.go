@@ -86,8 +86,9 @@ type Env struct {
 	flags    uint32   // environment flags
 	mmapSize int      // bbolt InitialMmapSize
 	names    []string // dbi -> database name ("" for the unnamed DB at dbi 0)
-	writer   *Txn     // active write transaction, if any
-	readers  int      // open read transactions
+	writer   *Txn              // active write transaction, if any
+	readers  int               // open read transactions
+	open     map[*Txn]struct{} // open read transactions, ended by Close
 }
 
 // OpenEnv opens (creating the file if needed) the store at path. Without
@@ -149,8 +150,13 @@ func (e *Env) Close() error {
 	if e.db == nil {
 		return nil
 	}
+	// bbolt's Close waits for every read transaction: in one goroutine
+	// that would never return, so end them first.
 	if e.writer != nil {
 		e.writer.Abort()
+	}
+	for t := range e.open {
+		t.Abort()
 	}
 	err := e.db.Close()
 	e.db = nil
@@ -252,6 +258,7 @@ type Txn struct {
 	rdonly bool
 	valid  bool
 	dirty  int64  // bytes put in this write transaction (remap estimate)
+	OnEnd  func() // called whenever the transaction ends (the Lua binding refreshes txn.valid)
 	Gen    uint64 // incremented whenever the transaction ends; values read before are stale
 }
 
@@ -279,6 +286,10 @@ func (t *Txn) begin() error {
 	}
 	if t.rdonly {
 		e.readers++
+		if e.open == nil {
+			e.open = make(map[*Txn]struct{})
+		}
+		e.open[t] = struct{}{}
 	} else {
 		e.writer = t
 	}
@@ -304,10 +315,14 @@ func (t *Txn) end() {
 	t.bucket, t.getCur = nil, nil
 	if t.rdonly {
 		t.env.readers--
+		delete(t.env.open, t)
 	} else if t.env.writer == t {
 		t.env.writer = nil
 	}
 	t.tx = nil
+	if t.OnEnd != nil {
+		t.OnEnd()
+	}
 }
 
 // Get returns the value of key, nil when absent. The slice points into the

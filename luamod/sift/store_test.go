@@ -385,3 +385,34 @@ func TestRemapGuard(t *testing.T) {
 		t.Fatalf("small commit with a reader: %v", err)
 	}
 }
+
+// TestCloseWithOpenTxns: closing an environment ends its transactions
+// (bbolt's Close would otherwise wait for them forever).
+func TestCloseWithOpenTxns(t *testing.T) {
+	e := mustEnv(t, t.TempDir(), 0)
+	r1, _ := e.Begin(0, true)
+	r2, _ := e.Begin(0, true)
+	w, _ := e.Begin(0, false)
+	w.Put([]byte("k"), []byte("v"), 0)
+	done := make(chan error, 1)
+	go func() { done <- e.Close() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Close blocked on open transactions")
+	}
+	for _, x := range []*Txn{r1, r2, w} {
+		if x.Valid() {
+			t.Error("transaction still valid after Close")
+		}
+		if _, err := x.Get([]byte("k")); !errors.Is(err, ErrTxnEnded) {
+			t.Errorf("get after Close: %v", err)
+		}
+	}
+	if _, err := e.Begin(0, true); !errors.Is(err, ErrEnvClosed) {
+		t.Errorf("begin after Close: %v", err)
+	}
+}
