@@ -37,13 +37,23 @@ nope.example.org A
 example.org NS
 Q
 
-# perf NAME PORT: run dnsperf, print "NAME qps".
+# cpu PID: CPU time (user+system clock ticks) the process has used.
+cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+HZ=$(getconf CLK_TCK)
+
+# perf NAME PORT PID: run dnsperf, print "NAME qps lost q/cpu-s". The last
+# figure (answered queries per CPU second of the server) depends much less
+# on what else the machine is running than qps does.
 perf() {
+	c0=$(cpu "$3")
 	out=$(dnsperf -s 127.0.0.1 -p "$2" -d "$WORK/queries" -l "$DURATION" -c 4 -q 200 2>&1)
+	c1=$(cpu "$3")
 	qps=$(printf '%s\n' "$out" | awk '/Queries per second/ {print $4}')
 	lost=$(printf '%s\n' "$out" | awk '/Queries lost/ {print $3}')
-	echo "$1 qps=$qps lost=$lost"
-	eval "QPS_$1=\${qps:-0}"
+	done=$(printf '%s\n' "$out" | awk '/Queries completed/ {print $3}')
+	eff=$(awk -v d="$done" -v t=$((c1 - c0)) -v hz="$HZ" 'BEGIN { if (t > 0) printf "%.0f", d / (t / hz); else print 0 }')
+	echo "$1 qps=$qps lost=$lost queries/cpu-s=$eff"
+	eval "QPS_$1=\${qps:-0}; EFF_$1=\${eff:-0}"
 }
 
 wait_port() { # wait until a UDP server answers on port $1
@@ -57,16 +67,17 @@ wait_port() { # wait until a UDP server answers on port $1
 "$WORK/ljdns" examples/responder.lua -q -a 127.0.0.1 -p "$LUA_PORT" "$ZONE" &
 LUA_PID=$!; PIDS="$PIDS $LUA_PID"
 wait_port "$LUA_PORT"
-perf lua "$LUA_PORT"
+perf lua "$LUA_PORT" "$LUA_PID"
 kill "$LUA_PID"
 
 "$WORK/goresponder" -addr "127.0.0.1:$GO_PORT" -zone "$ZONE" >/dev/null &
 GO_PID=$!; PIDS="$PIDS $GO_PID"
 wait_port "$GO_PORT"
-perf go "$GO_PORT"
+perf go "$GO_PORT" "$GO_PID"
 kill "$GO_PID"
 
 QPS_knot=0
+EFF_knot=0
 if command -v knotd >/dev/null 2>&1; then
 	mkdir -p "$WORK/knot"
 	cat > "$WORK/knot.conf" <<K
@@ -88,12 +99,14 @@ K
 	knotd -c "$WORK/knot.conf" >/dev/null 2>&1 &
 	KNOT_PID=$!; PIDS="$PIDS $KNOT_PID"
 	wait_port "$KNOT_PORT"
-	perf knot "$KNOT_PORT"
+	perf knot "$KNOT_PORT" "$KNOT_PID"
 	kill "$KNOT_PID"
 fi
 
-awk -v l="$QPS_lua" -v g="$QPS_go" -v k="$QPS_knot" 'BEGIN {
-	printf "lua/go = %.2f", (g > 0 ? l / g : 0)
+awk -v l="$QPS_lua" -v g="$QPS_go" -v k="$QPS_knot" -v el="$EFF_lua" -v eg="$EFF_go" -v ek="$EFF_knot" 'BEGIN {
+	printf "qps: lua/go = %.2f", (g > 0 ? l / g : 0)
 	if (k > 0) printf ", lua/knot = %.2f", l / k
+	printf "\nqueries per CPU second: lua/go = %.2f", (eg > 0 ? el / eg : 0)
+	if (ek > 0) printf ", lua/knot = %.2f", el / ek
 	printf "\n"
 }'
