@@ -81,11 +81,11 @@ var (
 // Env is an open store: one bbolt file, one bucket per database handle.
 type Env struct {
 	db       *bolt.DB
-	path     string   // path as given to Open
-	file     string   // the bbolt file
-	flags    uint32   // environment flags
-	mmapSize int      // bbolt InitialMmapSize
-	names    []string // dbi -> database name ("" for the unnamed DB at dbi 0)
+	path     string            // path as given to Open
+	file     string            // the bbolt file
+	flags    uint32            // environment flags
+	mmapSize int               // bbolt InitialMmapSize
+	names    []string          // dbi -> database name ("" for the unnamed DB at dbi 0)
 	writer   *Txn              // active write transaction, if any
 	readers  int               // open read transactions
 	open     map[*Txn]struct{} // open read transactions, ended by Close
