@@ -55,6 +55,7 @@ type NameSet struct {
 	scratch []byte
 	uds     []*lua.LUserData
 	index   keyIndex
+	hash    hashIndex
 }
 
 // NewNameSet returns an empty name set.
@@ -117,6 +118,7 @@ func (ns *NameSet) Sort() {
 	ns.arena, ns.offs, ns.keys, ns.koffs = arena, offs, skeys, koffs
 	ns.sorted, ns.nsorted, ns.uds = true, n, nil
 	ns.index.build(n, ns.key)
+	ns.hash.build(n, ns.Get, func(i int) bool { return i == 0 || !bytes.Equal(ns.key(i), ns.key(i-1)) })
 }
 
 func (ns *NameSet) key(i int) []byte { return ns.keys[ns.koffs[i]:ns.koffs[i+1]] }
@@ -126,6 +128,9 @@ func (ns *NameSet) key(i int) []byte { return ns.keys[ns.koffs[i]:ns.koffs[i+1]]
 func (ns *NameSet) Search(w []byte) (int, error) {
 	if !ns.sorted {
 		return -1, ErrNameSetUnsorted
+	}
+	if i := ns.hash.lookup(w, ns.Get); i >= 0 && i < ns.nsorted {
+		return i, nil
 	}
 	ns.scratch = appendSortKey(ns.scratch[:0], w)
 	return ns.index.search(ns.nsorted, ns.scratch, ns.key), nil

@@ -108,6 +108,7 @@ type SortedSet struct {
 	uds     []*lua.LUserData
 	sorted  bool // Sort was called
 	index   keyIndex
+	hash    hashIndex
 }
 
 // setRec is the compact, pointer-free form of one element.
@@ -270,6 +271,9 @@ func (s *SortedSet) Sort() {
 	}
 	s.recs, s.objs, s.uds, s.sorted = recs, objs, uds, true
 	s.index.build(len(s.ents), func(i int) []byte { return s.key(s.ents[i]) })
+	s.hash.build(len(s.ents), s.ownerAt, func(i int) bool {
+		return i == 0 || !bytes.Equal(s.key(s.ents[i]), s.key(s.ents[i-1]))
+	})
 }
 
 // keyItem is one element being sorted: the 16 key bytes after the prefix
@@ -358,7 +362,11 @@ func parallelSort(items []keyItem, cmp func(a, b keyItem) int) {
 // Only the elements present at the last Sort are searched (all of them
 // when the set was never sorted). It does not allocate.
 func (s *SortedSet) Search(name []byte) int {
-	if !s.sorted && len(s.ents) != len(s.recs) {
+	if s.sorted {
+		if i := s.hash.lookup(name, s.ownerAt); i >= 0 {
+			return i
+		}
+	} else if len(s.ents) != len(s.recs) {
 		s.buildKeys()
 	}
 	s.scratch = appendSortKey(s.scratch[:0], name)
@@ -455,6 +463,94 @@ func (x *keyIndex) search(n int, k []byte, key func(int) []byte) int {
 		return lo
 	}
 	return lo - 1
+}
+
+// hashIndex maps each distinct owner (ASCII case folded) of a sorted set
+// to the first element with that owner, so exact-match searches skip both
+// the key computation and the binary search. Open addressing, linear
+// probing, entries are index+1 (0 = empty).
+type hashIndex struct {
+	slots []uint32
+	mask  uint64
+}
+
+// foldHash is FNV-1a over the ASCII-lowercased wire name (label lengths
+// are below 'A', so folding never changes them).
+func foldHash(w []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range w {
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		h = (h ^ uint64(c)) * 1099511628211
+	}
+	return h ^ h>>29
+}
+
+// equalFoldWire reports whether two wire names are equal up to ASCII case.
+func equalFoldWire(a, b []byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := a[i], b[i]
+		if x != y {
+			if x >= 'A' && x <= 'Z' {
+				x += 'a' - 'A'
+			}
+			if y >= 'A' && y <= 'Z' {
+				y += 'a' - 'A'
+			}
+			if x != y {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// build indexes elements 0..n-1 (sorted); first(i) reports whether i is
+// the first element of its owner run.
+func (h *hashIndex) build(n int, wire func(int) []byte, first func(int) bool) {
+	size := 16
+	for size < 2*n {
+		size <<= 1
+	}
+	if cap(h.slots) >= size {
+		h.slots = h.slots[:size]
+		clear(h.slots)
+	} else {
+		h.slots = make([]uint32, size)
+	}
+	h.mask = uint64(size - 1)
+	for i := 0; i < n; i++ {
+		if !first(i) {
+			continue
+		}
+		j := foldHash(wire(i)) & h.mask
+		for h.slots[j] != 0 {
+			j = (j + 1) & h.mask
+		}
+		h.slots[j] = uint32(i + 1)
+	}
+}
+
+// lookup returns the first element whose owner equals w (case folded), or -1.
+func (h *hashIndex) lookup(w []byte, wire func(int) []byte) int {
+	if len(h.slots) == 0 {
+		return -1
+	}
+	j := foldHash(w) & h.mask
+	for {
+		e := h.slots[j]
+		if e == 0 {
+			return -1
+		}
+		if equalFoldWire(wire(int(e-1)), w) {
+			return int(e - 1)
+		}
+		j = (j + 1) & h.mask
+	}
 }
 
 // PushSortedSet pushes s as an rrparser.set() object.

@@ -2,6 +2,7 @@ package dns_test
 
 import (
 	"os"
+	"syscall"
 	"testing"
 
 	"ljdns/host"
@@ -32,9 +33,20 @@ func BenchmarkLuaSearcher(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	c0 := luaCPU()
 	if err := L.DoString("run(" + itoa(b.N) + ")"); err != nil {
 		b.Fatal(err)
 	}
+	b.ReportMetric(float64(luaCPU()-c0)/float64(b.N), "cpu-ns/op")
+}
+
+// luaCPU returns the process CPU time (user+system) in nanoseconds.
+func luaCPU() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
 }
 
 func itoa(n int) string {
