@@ -19,6 +19,10 @@ package dns
 // exactly CompareNames' order up to case, so sorting and searching are
 // memcmp; ties between names that differ only in case are broken on the
 // raw wire bytes as CompareNames does. Keys live in one byte arena.
+// Sort runs on two goroutines for large sets. Search first probes a hash
+// table of case-folded owners (exact matches: no key, no binary search);
+// a miss binary-searches the keys, comparing the 16 key bytes after the
+// prefix common to all keys inline before touching the arena.
 //
 // Lua (0-based):
 //
