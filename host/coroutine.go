@@ -27,7 +27,12 @@ func argsOf(L *lua.LState) []lua.LValue {
 
 func installCoroutine(L *lua.LState) {
 	co := L.GetGlobal("coroutine").(*lua.LTable)
+	// the prelude's helper coroutines yield from their base frame, which is
+	// always safe: they get the unchecked yield (read once, then removed)
+	L.SetGlobal("__ljdns_rawyield", co.RawGetString("yield"))
 	co.RawSetString("yield", L.NewFunction(coYield))
+	dbg := L.GetGlobal("debug").(*lua.LTable)
+	dbg.RawSetString("traceback", L.NewFunction(debugTraceback(dbg.RawGetString("traceback").(*lua.LFunction))))
 }
 
 // baseNext is next() with LuaJIT's order for key 0: LuaJIT keeps t[0] in
@@ -62,4 +67,37 @@ func baseNext(L *lua.LState) int {
 	L.Push(nk)
 	L.Push(nv)
 	return 2
+}
+
+// debugTraceback extends gopher-lua's debug.traceback with the Lua 5.1
+// forms traceback(thread, msg) and traceback(obj) for non-string errors.
+func debugTraceback(orig *lua.LFunction) lua.LGFunction {
+	return func(L *lua.LState) int {
+		first := L.Get(1)
+		switch v := first.(type) {
+		case *lua.LState:
+			L.Push(orig)
+			L.Push(v)
+			L.Call(1, 1)
+			tb := L.Get(-1).String()
+			if msg, ok := L.Get(2).(lua.LString); ok {
+				tb = string(msg) + "\n" + tb
+			}
+			L.Push(lua.LString(tb))
+			return 1
+		case lua.LString, *lua.LNilType:
+		default:
+			if L.GetTop() > 0 {
+				L.Push(first) // error objects pass through unchanged
+				return 1
+			}
+		}
+		top := L.GetTop()
+		L.Push(orig)
+		for i := 1; i <= top; i++ {
+			L.Push(L.Get(i))
+		}
+		L.Call(top, 1)
+		return 1
+	}
 }

@@ -77,6 +77,7 @@ func (w *eqWalker) stmt(s ast.Stmt) {
 		w.stmts(s.Stmts)
 	case *ast.GenericForStmt:
 		w.exprs(s.Exprs)
+		padForIn(s)
 		w.stmts(s.Stmts)
 	case *ast.FuncDefStmt:
 		if s.Name != nil {
@@ -188,4 +189,23 @@ func needsHostEq(a, b ast.Expr) bool {
 		return false
 	}
 	return ka == kindAny || kb == kindAny
+}
+
+// padForIn pads the expression list of `for ... in e1, e2 do` with nil up
+// to three values. gopher-lua does not adjust a short list, so the hidden
+// control variable starts from a stale register and `for k, v in next, t`
+// may skip its body.
+func padForIn(s *ast.GenericForStmt) {
+	if n := len(s.Exprs); n > 0 && n < 3 {
+		switch s.Exprs[n-1].(type) {
+		case *ast.FuncCallExpr, *ast.Comma3Expr:
+			return // a multi-value expression fills the list itself
+		}
+		for len(s.Exprs) < 3 {
+			nilExpr := &ast.NilExpr{}
+			nilExpr.SetLine(s.Line())
+			nilExpr.SetLastLine(s.Line())
+			s.Exprs = append(s.Exprs, nilExpr)
+		}
+	}
 }

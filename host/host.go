@@ -55,10 +55,11 @@ var scriptsFS fs.FS
 // New returns a fresh Lua state with everything ljdns provides.
 func New(opts Options) *lua.LState {
 	L := lua.NewState(lua.Options{
-		RegistrySize:     1024 * 4,
-		RegistryMaxSize:  1024 * 1024 * 4,
-		RegistryGrowStep: 1024 * 4,
-		CallStackSize:    1024 * 4,
+		RegistrySize:        256,
+		RegistryMaxSize:     1024 * 1024 * 4,
+		RegistryGrowStep:    256,
+		CallStackSize:       20000,
+		MinimizeStackMemory: true,
 	})
 	scriptsFS = opts.Scripts
 	for _, m := range modules {

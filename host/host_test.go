@@ -200,3 +200,30 @@ func BenchmarkEqualityLoop(b *testing.B) {
 		}
 	})
 }
+
+const pcallLoop = `
+local f = function(x) return x end
+for i = 1, 1000 do pcall(f, i) end
+`
+
+// BenchmarkPcall measures 1000 pcalls per op: the host's coroutine-based
+// pcall (pooled helpers) against stock gopher-lua's.
+func BenchmarkPcall(b *testing.B) {
+	for _, c := range []struct {
+		name     string
+		newState func() *lua.LState
+	}{{"host", func() *lua.LState { return New(Options{}) }}, {"stock", func() *lua.LState { return lua.NewState() }}} {
+		b.Run(c.name, func(b *testing.B) {
+			L := c.newState()
+			defer L.Close()
+			fn, err := L.LoadString(pcallLoop)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for i := 0; i < b.N; i++ {
+				L.Push(fn)
+				L.Call(0, 0)
+			}
+		})
+	}
+}

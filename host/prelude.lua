@@ -1,42 +1,89 @@
 -- ljdns host prelude: yield-transparent pcall/xpcall (DESIGN.md hard point 3).
--- Inside a coroutine the protected function runs in a helper coroutine whose
--- yields are passed outward, so socket I/O under pcall works in nbio servers.
+--
+-- Every protected call runs in a helper coroutine whose yields are passed
+-- outward, so socket I/O under pcall works in nbio servers. The main thread
+-- uses helpers too: gopher-lua closes the open upvalues of the whole stack
+-- when an error is raised under its own pcall (a closure sharing a local
+-- with a running function then silently loses it), while an error inside a
+-- coroutine only touches that coroutine's frames, which are dead anyway.
+-- Helpers that finish normally are kept in a small pool and reused, since
+-- creating a coroutine is the expensive part.
 local co_create, co_resume, co_yield = coroutine.create, coroutine.resume, coroutine.yield
-local co_status, co_running = coroutine.status, coroutine.running
-local raw_pcall, raw_xpcall = pcall, xpcall
-local type, select = type, select
+local co_running = coroutine.running
+-- raw_yield skips the nested-VM-loop check of coroutine.yield; only
+-- job_loop uses it, from the base frame of its own coroutine.
+local raw_yield = __ljdns_rawyield
+__ljdns_rawyield = nil
+local type = type
+local traceback = debug.traceback
 
-local function finish(co, handler, ok, ...)
-	if not ok then
-		if handler then return false, handler((...)) end
-		return false, (...)
-	end
-	if co_status(co) == 'dead' then return true, ... end
-	return finish(co, handler, co_resume(co, co_yield(...)))
+-- DONE tags the values a helper yields when its job has returned.
+local DONE = {}
+
+-- job_loop is the body of a helper coroutine: run f(...), hand the results
+-- back tagged with DONE, receive the next job. f is never tail-called
+-- (gopher-lua loses a coroutine's only frame when a tail-called Go
+-- function yields).
+local function job_loop(f, ...)
+	return job_loop(raw_yield(DONE, f(...)))
 end
 
--- The helper coroutine's body must not tail-call f: gopher-lua loses the
--- coroutine's only frame when a tail-called Go function yields (e.g.
--- `pcall(function() return sock:receive() end)`), and the resume crashes.
-local function callable(f)
-	return function(...) return select(1, f(...)) end
+local pool, pooled, max_pooled = {}, 0, 32
+
+local function release(co)
+	if pooled < max_pooled then
+		pooled = pooled + 1
+		pool[pooled] = co
+	end
+end
+
+-- handle runs an xpcall message handler; debug.traceback gets the dead
+-- helper coroutine, so the traceback shows where the error was raised.
+local function handle(co, handler, e)
+	if handler == traceback and (type(e) == 'string' or e == nil) then return traceback(co, e) end
+	return handler(e)
+end
+
+local function finish(co, handler, ok, tag, ...)
+	if not ok then
+		if handler then return false, handle(co, handler, tag) end
+		return false, tag
+	end
+	if tag == DONE then
+		release(co)
+		return true, ...
+	end
+	if not co_running() then
+		-- a yield with nobody to pass it to; the helper stays suspended and is dropped
+		local e = 'attempt to yield from outside a coroutine'
+		if handler then return false, handler(e) end
+		return false, e
+	end
+	return finish(co, handler, co_resume(co, co_yield(tag, ...)))
+end
+
+local function protect(f, handler, ...)
+	if f == nil then
+		local e = 'attempt to call a nil value'
+		if handler then return false, handler(e) end
+		return false, e
+	end
+	local co = pool[pooled]
+	if co then
+		pool[pooled] = nil
+		pooled = pooled - 1
+	else
+		co = co_create(job_loop)
+	end
+	return finish(co, handler, co_resume(co, f, ...))
 end
 
 function pcall(f, ...)
-	if not co_running() then return raw_pcall(f, ...) end
-	if f == nil then return false, 'attempt to call a nil value' end
-	local co = co_create(callable(f))
-	return finish(co, nil, co_resume(co, ...))
+	return protect(f, nil, ...)
 end
 
 function xpcall(f, handler, ...)
-	if not co_running() then
-		if select('#', ...) == 0 then return raw_xpcall(f, handler) end
-		local args = {n = select('#', ...), ...}
-		return raw_xpcall(function() return f(unpack(args, 1, args.n)) end, handler)
-	end
-	local co = co_create(callable(f))
-	return finish(co, handler, co_resume(co, ...))
+	return protect(f, handler, ...)
 end
 
 -- LuaJIT opens the bit library as a global.

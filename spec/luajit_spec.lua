@@ -66,6 +66,35 @@ describe('luajit compatibility', function()
 		end)
 	end)
 
+	describe('gopher-lua VM workarounds', function()
+		it('keeps shared locals after pcall catches an error', function()
+			local s = 'before'
+			local function set(v) s = v end
+			pcall(error, 'caught')
+			set('after')
+			assert.same('after', s)
+			local ok = xpcall(function() error('x') end, function(e) return e end)
+			set('again')
+			assert.same('again', s)
+		end)
+		it('runs a for-in loop with a two-value list', function()
+			local n = 0
+			for k, v in next, {a = 1, b = 2} do n = n + v end
+			assert.same(3, n)
+		end)
+		it('reports a yield under pcall outside any coroutine', function()
+			local ok, e = pcall(coroutine.yield)
+			assert.falsy(ok)
+			assert.truthy(tostring(e):find('outside', 1, true))
+		end)
+		it('gives xpcall tracebacks from the error site', function()
+			local function deep() error('here') end
+			local _, tb = xpcall(function() deep() end, debug.traceback)
+			assert.truthy(tb:find('here', 1, true))
+			assert.truthy(tb:find('stack traceback', 1, true))
+		end)
+	end)
+
 	describe('iteration', function()
 		it('honours __ipairs and __pairs', function()
 			local t = setmetatable({}, {
