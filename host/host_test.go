@@ -90,6 +90,9 @@ func TestHostBehaviour(t *testing.T) {
 		{"error through yieldable pcall", `local co = coroutine.create(function() return pcall(function() coroutine.yield() error('boom', 0) end) end) coroutine.resume(co) local _, ok, e = coroutine.resume(co) assert(ok == false and e == 'boom')`},
 		{"xpcall handler in coroutine", `local co = coroutine.wrap(function() return xpcall(function() coroutine.yield() error('x', 0) end, function(e) return 'h:' .. e end) end) co() local ok, e = co() assert(not ok and e == 'h:x')`},
 		{"yield from metamethod is an error", `local co = coroutine.create(function() local t = setmetatable({}, {__index = function() return coroutine.yield() end}) return t.x end) local ok, e = coroutine.resume(co) assert(not ok and e:find('yield across'))`},
+		{"yield under pcall in the main thread", `local ok, e = pcall(coroutine.yield) assert(not ok and e:find('outside'))`},
+		{"shared local survives a caught error", `local s = 1 local function set(v) s = v end pcall(error, 'x') set(2) assert(s == 2, 'upvalue closed by pcall')`},
+		{"short for-in list", `local n = 0 for k, v in next, {a = 1} do n = n + v end assert(n == 1)`},
 		{"go panic becomes lua error", `local ok, e = pcall(gopanic) assert(not ok) assert(e:find('test.gopanic: internal error'), e)`},
 		{"loadstring uses host loader", `local f = assert(loadstring("return '\\x41' == 'A'")) assert(f() == true)`},
 	}

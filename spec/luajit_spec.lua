@@ -82,11 +82,6 @@ describe('luajit compatibility', function()
 			for k, v in next, {a = 1, b = 2} do n = n + v end
 			assert.same(3, n)
 		end)
-		it('reports a yield under pcall outside any coroutine', function()
-			local ok, e = pcall(coroutine.yield)
-			assert.falsy(ok)
-			assert.truthy(tostring(e):find('outside', 1, true))
-		end)
 		it('gives xpcall tracebacks from the error site', function()
 			local function deep() error('here') end
 			local _, tb = xpcall(function() deep() end, debug.traceback)
