@@ -101,9 +101,15 @@ local function serve_udp(sock)
 end
 
 -- One stream connection (plain TCP or a TLS session): answer until the peer
--- goes away, sends garbage or stays silent longer than the timeout.
+-- goes away, sends garbage or stays silent longer than the timeout. All
+-- connections share one query and one response packet: tcprecv assembles a
+-- message in the socket's own buffer and fills the packet only when it is
+-- complete, and tcpsend copies what it cannot write at once, so neither
+-- packet is in use while a coroutine waits. An idle connection costs its
+-- coroutine and a small read buffer.
+local stream_query, stream_resp = dns.packet(4096), dns.packet(65535)
 local function serve_stream(conn)
-	local query, resp = dns.packet(4096), dns.packet(65535)
+	local query, resp = stream_query, stream_resp
 	while true do
 		local n = nb.tcprecv(conn, query)
 		if not n then break end
