@@ -382,7 +382,11 @@ func (s *Sched) Async(L *lua.LState, work func() any, finish func(L *lua.LState,
 		s.done = append(s.done, completion{w: w, v: v, finish: finish})
 		s.mu.Unlock()
 		var one = [8]byte{1}
-		unix.Write(s.res.evfd, one[:])
+		s.res.mu.Lock() // the state may have been closed meanwhile
+		if !s.res.closed {
+			unix.Write(s.res.evfd, one[:])
+		}
+		s.res.mu.Unlock()
 	}()
 	return L.Yield()
 }
