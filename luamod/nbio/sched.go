@@ -104,7 +104,9 @@ type resources struct {
 
 func (r *resources) add(fd int) {
 	r.mu.Lock()
-	r.open[fd] = struct{}{}
+	if r.open != nil {
+		r.open[fd] = struct{}{}
+	}
 	r.mu.Unlock()
 }
 
