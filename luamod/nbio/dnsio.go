@@ -173,6 +173,7 @@ func nbUDPXchg(L *lua.LState) int {
 	q := dns.CheckPacket(L, 2)
 	r := dns.CheckPacket(L, 3)
 	sent := false
+	k.flushBatch()
 	b := append([]byte(nil), q.Bytes()...)
 	try := func(L *lua.LState) int {
 		if k.fd < 0 {
