@@ -874,6 +874,24 @@ func TestLdigQueryOptions(t *testing.T) {
 	if !strings.Contains(out, `NSID: 6E732D74657374 ("ns-test")`) {
 		t.Errorf("NSID not printed:\n%s", out)
 	}
+	// -x: the reverse name of IPv4 (octets reversed) and IPv6 addresses.
+	for _, addr := range []string{"192.0.2.1", "10.20.30.40", "2001:db8::1", "::1", "::",
+		"2001:db8:0:0:1::", "fe80::1:2:3:4", "2001:DB8:AAAA:BBBB:CCCC:DDDD:EEEE:FFFF"} {
+		m, _ = query("-x", addr)
+		want, err := dns.ReverseAddr(addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Question[0].Name != strings.ToLower(want) || m.Question[0].Qtype != dns.TypePTR {
+			t.Errorf("-x %s: asked %s %s, want %s PTR", addr, m.Question[0].Name,
+				dns.TypeToString[m.Question[0].Qtype], want)
+		}
+	}
+	// An IPv4-mapped address stays an ip6.arpa name, as with dig.
+	m, _ = query("-x", "::ffff:192.0.2.1")
+	if want := "1.0.2.0.0.0.0.c.f.f.f.f.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa."; m.Question[0].Name != want {
+		t.Errorf("-x ::ffff:192.0.2.1: asked %s", m.Question[0].Name)
+	}
 	m, _ = query("+cookie", "example.com")
 	o = m.IsEdns0()
 	if o == nil || len(o.Option) != 1 || len(o.Option[0].(*dns.EDNS0_COOKIE).Cookie) != 16 {
