@@ -369,8 +369,10 @@ func (s *Sched) forget(fd int) {
 // Async runs work on a goroutine and finish on the VM goroutine with its
 // result; finish pushes the binding's results. Inside a scheduler
 // coroutine the coroutine yields meanwhile, so other coroutines go on;
-// elsewhere the call simply waits.
-func (s *Sched) Async(L *lua.LState, work func() any, finish func(L *lua.LState, v any) int) int {
+// elsewhere the call simply waits. When the state is closed before the
+// work completes, discard (if not nil) gets the result instead, on the
+// work's goroutine, to release what it holds.
+func (s *Sched) Async(L *lua.LState, work func() any, finish func(L *lua.LState, v any) int, discard func(v any)) int {
 	t := s.owner(L)
 	if t == nil {
 		return finish(L, work())
@@ -385,10 +387,14 @@ func (s *Sched) Async(L *lua.LState, work func() any, finish func(L *lua.LState,
 		s.mu.Unlock()
 		var one = [8]byte{1}
 		s.res.mu.Lock() // the state may have been closed meanwhile
-		if !s.res.closed {
+		closed := s.res.closed
+		if !closed {
 			unix.Write(s.res.evfd, one[:])
 		}
 		s.res.mu.Unlock()
+		if closed && discard != nil {
+			discard(v)
+		}
 	}()
 	return L.Yield()
 }

@@ -137,7 +137,12 @@ func start(L *lua.LState, st *state, server bool) int {
 		luabind.Push(L, sessionTypeName, &Session{k: k, state: u.state})
 		return 1
 	}
-	return k.Sched().Async(L, work, finish)
+	discard := func(v any) {
+		if u := v.(upgrade); u.fd >= 0 {
+			unix.Close(u.fd) // ends the pump goroutines
+		}
+	}
+	return k.Sched().Async(L, work, finish, discard)
 }
 
 //go:embed session.lua
