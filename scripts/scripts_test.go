@@ -525,11 +525,20 @@ func TestZqMatchesLdns(t *testing.T) {
 		filepath.Join(repoRoot, "scripts", "testdata", "realworld.zone"),
 		filepath.Join(zonesDir(), "example.com.zone"),
 	}
-	for _, zone := range zones {
+	origins := []string{"example.com", "example.org", "example.com"}
+	_, bindErr := exec.LookPath("named-compilezone")
+	for i, zone := range zones {
 		want := zoneRecords(t, ldnsRecords(t, zone))
 		r := ljdns(t, "zq", zone)
 		mustOK(t, r, "zq "+zone)
 		sameRecords(t, "zq "+filepath.Base(zone), want, zoneRecords(t, r.stdout))
+		if bindErr == nil {
+			br := run(t, "", "named-compilezone", "-q", "-i", "none", "-k", "ignore", "-n", "ignore",
+				"-s", "full", "-o", "-", origins[i], zone)
+			mustOK(t, br, "named-compilezone")
+			sameRecords(t, "zq vs named-compilezone "+filepath.Base(zone), zoneRecords(t, br.stdout),
+				zoneRecords(t, r.stdout))
+		}
 
 		// -s: same records, canonical order as ldns-read-zone -z.
 		r = ljdns(t, "zq", "-s", zone)
