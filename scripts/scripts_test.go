@@ -448,6 +448,23 @@ func TestServerAndTLS(t *testing.T) {
 	// Strict authentication of the self-signed certificate fails cleanly.
 	r = ljdns(t, "ldig", "@127.0.0.1", "-p", tp, "+tls-ca", "example.com", "A")
 	oneLine(t, r, "ldig: ")
+	// An answer too big for UDP is truncated; ldig retries over TCP.
+	var zb strings.Builder
+	zb.WriteString("$ORIGIN many.test.\n$TTL 60\n@ IN SOA ns h 1 2 3 4 5\n@ IN NS ns\nns IN A 192.0.2.1\n")
+	for i := 0; i < 40; i++ {
+		fmt.Fprintf(&zb, "txt IN TXT \"record %02d %s\"\n", i, strings.Repeat("x", 50))
+	}
+	zpath := filepath.Join(t.TempDir(), "many.test.zone")
+	if err := os.WriteFile(zpath, []byte(zb.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mport, _ := startServer(t, zpath)
+	r = ljdns(t, "ldig", "@127.0.0.1", "-p", strconv.Itoa(mport), "+bufsize=1232", "txt.many.test", "TXT")
+	mustOK(t, r, "ldig big answer")
+	_, secs := digSections(t, r.stdout)
+	if len(secs["ANSWER"]) != 40 || !strings.Contains(r.stdout, "Truncated, retrying in TCP mode") {
+		t.Errorf("big answer: %d records:\n%s", len(secs["ANSWER"]), r.stdout)
+	}
 }
 
 // dedupSOA removes duplicate keys (the closing SOA of a transfer).
@@ -672,6 +689,11 @@ func TestNamepileKdig(t *testing.T) {
 	if !strings.Contains(lr.stdout, "status: SERVFAIL") {
 		t.Errorf("MX query: %s", lr.stdout)
 	}
+	// IXFR is answered with the whole zone (AXFR-style).
+	lr = ljdns(t, "ldig", "@127.0.0.1", "-p", p, "+short", "example.com", "IXFR=1")
+	mustOK(t, lr, "ldig IXFR from namepile")
+	sameRecords(t, "IXFR from namepile", zoneFileRecords(t, filepath.Join(dir, "example.com.zone")),
+		dedupSOA(zoneRecords(t, lr.stdout)))
 	lr = ljdns(t, "ldig", "@127.0.0.1", "-p", p, "+short", "example.com", "SOA")
 	mustOK(t, lr, "ldig SOA from namepile")
 	if !strings.Contains(lr.stdout, "2024010101") {
