@@ -711,10 +711,13 @@ local function main(args)
 		if ok then
 			if not o.short and not o.fmt then footer(o, st) end
 		else
-			if #queries == 1 or getmetatable(st) ~= Failure or st.status ~= 9 then error(st, 0) end
+			-- In batch mode a bad line or a missing answer does not stop the run.
+			if not o.stdin or getmetatable(st) ~= Failure or (st.status ~= 9 and st.status ~= 1) then
+				error(st, 0)
+			end
 			io.stderr:write(PROG, ': ', tostring(st), '\n')
-			if not o.short and not o.fmt then io.write('; NO ANSWER\n\n') end
-			status = 9
+			if st.status == 9 and not o.short and not o.fmt then io.write('; NO ANSWER\n\n') end
+			if status == 0 then status = st.status end
 		end
 	end
 	return status

@@ -274,6 +274,11 @@ func TestLdigAgainstKnot(t *testing.T) {
 	if !strings.Contains(sr.stdout, "192.0.2.80") || !strings.Contains(sr.stdout, "mail.example.com.") {
 		t.Errorf("ldig -: output\n%s", sr.stdout)
 	}
+	// A bad line is reported and skipped; the exit status tells.
+	sr = run(t, "bad..name A\nwww.example.com A\n", ljdnsBin, "ldig", "@127.0.0.1", "-p", p, "+short", "-")
+	if sr.code != 1 || !strings.Contains(sr.stdout, "192.0.2.81") || !strings.Contains(sr.stderr, "bad..name") {
+		t.Errorf("ldig - with a bad line: exit %d\n%s\n%s", sr.code, sr.stdout, sr.stderr)
+	}
 }
 
 // TestLdigTruncation: a UDP answer with TC set is retried over TCP.
