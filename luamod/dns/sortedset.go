@@ -315,8 +315,13 @@ func sortKeyItems(items []keyItem, keys []byte, tie func(a, b int32) int) {
 			}
 			return 1
 		}
-		if c := bytes.Compare(key(&a), key(&b)); c != 0 {
-			return c
+		// equal inline bytes and both keys within them: equal keys (a key
+		// ends with 0x00 and never has two 0x00 in a row, so zero padding
+		// cannot hide a difference)
+		if int(a.klen) > common+16 || int(b.klen) > common+16 {
+			if c := bytes.Compare(key(&a), key(&b)); c != 0 {
+				return c
+			}
 		}
 		if c := tie(a.idx, b.idx); c != 0 {
 			return c

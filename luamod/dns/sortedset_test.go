@@ -349,3 +349,24 @@ func TestMaterialised(t *testing.T) {
 		t.Fatal("added rdata lost")
 	}
 }
+
+func BenchmarkNameSetLoadSort1M(b *testing.B) {
+	path := fmt.Sprintf("%s/ljdns-genzone-%d.zone", os.TempDir(), 1000000)
+	if _, err := os.Stat(path); err != nil {
+		b.Skip("run the zone package benchmarks first to generate " + path)
+	}
+	c0 := cpuTime()
+	for i := 0; i < b.N; i++ {
+		sc, err := zone.NewFileScanner(path, ".", 1, 3600)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ns := NewNameSet()
+		for sc.Next() {
+			ns.Put(sc.Record().Owner)
+		}
+		sc.Close()
+		ns.Sort()
+	}
+	reportCPU(b, c0)
+}
