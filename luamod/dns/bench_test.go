@@ -80,3 +80,26 @@ func BenchmarkParseRData(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkAXFRPacket fills a 64 KiB message with 1000 A records of
+// distinct owners (the compression table grows to thousands of entries).
+func BenchmarkAXFRPacket(b *testing.B) {
+	var rrs []*RRSet
+	for i := 0; i < 1000; i++ {
+		o, _ := NameFromText("host" + string(rune('a'+i%26)) + string(rune('a'+i/26%26)) + ".sub.example.com")
+		rr := &RRSet{Owner: o, Type: TypeA, Class: ClassINET, TTL: 300}
+		rr.Add([]byte{192, 0, 2, byte(i)})
+		rrs = append(rrs, rr)
+	}
+	p := NewPacket(65535)
+	b.ReportAllocs()
+	for b.Loop() {
+		p.Clear()
+		p.SetQuestion([]byte("\x07example\x03com\x00"), 252, ClassINET)
+		for _, rr := range rrs {
+			if !p.Put(rr, false) {
+				b.Fatal("full")
+			}
+		}
+	}
+}

@@ -73,7 +73,9 @@ func NewPacketFrom(maxSize int, wire []byte) *Packet {
 }
 
 func (p *Packet) resetState() {
-	p.pstate = pstate{optOff: -1, tsigOff: -1}
+	comp, log := p.comp, p.compLog[:0]
+	clear(comp)
+	p.pstate = pstate{optOff: -1, tsigOff: -1, comp: comp, compLog: log}
 }
 
 // Clear resets p to an empty message: zero header, no question or records.
@@ -147,17 +149,35 @@ func (p *Packet) SetQuestion(qname []byte, qtype, qclass uint16) (bool, error) {
 	p.Size = off + 4
 	p.setU16(offQD, 1)
 	p.qnameSize = len(qname)
-	p.comp = p.comp[:0]
-	p.addCompTargets(hdrLen, qname)
+	clear(p.comp)
+	p.addCompTargets(hdrLen, qname, len(qname))
 	return true, nil
 }
 
-// addCompTargets registers the label starts of the uncompressed name
-// written at off (up to its first pointer or the root).
-func (p *Packet) addCompTargets(off int, name []byte) {
-	for i := 0; i < len(name) && name[i] != 0 && name[i] < 0xC0; i += 1 + int(name[i]) {
-		if off+i < 0x3FFF {
-			p.comp = append(p.comp, uint16(off+i))
+// suffixHash is FNV-1a over an uncompressed name suffix.
+func suffixHash(n []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range n {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	return h
+}
+
+// addCompTargets registers the label starts of name written uncompressed
+// at off, for the labels before upto (the rest was a pointer).
+func (p *Packet) addCompTargets(off int, name []byte, upto int) {
+	if p.comp == nil {
+		p.comp = make(map[uint64]uint16, 64)
+	}
+	for i := 0; i < upto && i < len(name) && name[i] != 0; i += 1 + int(name[i]) {
+		if off+i >= 0x3FFF {
+			return
+		}
+		h := suffixHash(name[i:])
+		if _, ok := p.comp[h]; !ok {
+			p.comp[h] = uint16(off + i)
+			p.compLog = append(p.compLog, h)
 		}
 	}
 }
@@ -208,16 +228,14 @@ func (p *Packet) writeName(pos int, name []byte, compress bool) int {
 			break
 		}
 		if compress {
-			for _, t := range p.comp {
-				if int(t) < pos && nameAtEquals(b[:pos], int(t), name[i:]) {
-					if pos+2 > len(b) {
-						return -1
-					}
-					p.addCompTargets(pos-i, name[:i])
-					b[pos] = 0xC0 | byte(t>>8)
-					b[pos+1] = byte(t)
-					return pos + 2
+			if t, ok := p.comp[suffixHash(name[i:])]; ok && int(t) < pos && nameAtEquals(b[:pos], int(t), name[i:]) {
+				if pos+2 > len(b) {
+					return -1
 				}
+				p.addCompTargets(pos-i, name, i)
+				b[pos] = 0xC0 | byte(t>>8)
+				b[pos+1] = byte(t)
+				return pos + 2
 			}
 		}
 		l := int(name[i])
@@ -232,7 +250,7 @@ func (p *Packet) writeName(pos int, name []byte, compress bool) int {
 	}
 	b[pos] = 0
 	if compress {
-		p.addCompTargets(pos+1-len(name), name)
+		p.addCompTargets(pos+1-len(name), name, len(name))
 	}
 	return pos + 1
 }
@@ -258,10 +276,15 @@ func (p *Packet) Put(rr *RRSet, noref bool) bool {
 	if len(rr.RData) == 0 {
 		return true
 	}
-	compLen := len(p.comp)
+	p.compLog = p.compLog[:0]
 	pos := p.Size
 	b := p.Mem.B
-	fail := func() bool { p.comp = p.comp[:compLen]; return false }
+	fail := func() bool {
+		for _, h := range p.compLog {
+			delete(p.comp, h)
+		}
+		return false
+	}
 	optOff := -1
 	for _, rd := range rr.RData {
 		start := pos

@@ -17,5 +17,6 @@ type pstate struct {
 	optOff    int      // wire offset of the OPT RR (-1 if not on the wire)
 	tsig      *RRSet   // TSIG RR after parse (nil if none)
 	tsigOff   int      // wire offset of the TSIG RR (-1 if none)
-	comp      []uint16 // offsets of names usable as compression targets
+	comp      map[uint64]uint16 // name suffix hash -> wire offset (compression targets)
+	compLog   []uint64          // keys added by the put in progress (rollback)
 }
