@@ -4,9 +4,8 @@ import (
 	"net/netip"
 	"testing"
 
-	"golang.org/x/sys/unix"
-
 	lua "github.com/yuin/gopher-lua"
+	"golang.org/x/sys/unix"
 
 	"ljdns/luabind"
 )
