@@ -230,3 +230,54 @@ func BenchmarkPcall(b *testing.B) {
 		})
 	}
 }
+
+// TestPatternsMatchStock checks the host pattern engine against stock
+// gopher-lua's on patterns both support.
+func TestPatternsMatchStock(t *testing.T) {
+	subjects := []string{"hello world", "key = value; x=1", "  (nested (parens)) end", "a.b.c", "2001:db8::1", "\x00bin\xff", "aaa", "example.com. 3600 IN A 1.2.3.4"}
+	patterns := []string{"%a+", "%s*(%w+)%s*=%s*(%w+)", "%b()", "(%w+)%.(%w+)", "[%x:]+", "a-b", "a*", ".-$", "^$", "(a)(a)", "%d+%.%d+", "[^%s]+", "()ll()", "%S+%s+(%d+)", "([%a.]+)%s", "a?b?c?", "[a-c]+", "%%", "%z", "(h)(e)", "%1", "x*$", "%u", "[%]]"}
+	script := `
+local out = {}
+for _, s in ipairs(S) do
+	for _, p in ipairs(P) do
+		local function join(...)
+			local t = {}
+			if select('#', ...) == 0 then return 'nil' end -- stock match returns nothing, Lua 5.1 nil
+			for i = 1, select('#', ...) do t[i] = tostring((select(i, ...))) end
+			return table.concat(t, ',')
+		end
+		local ok, a = pcall(function() return join(string.find(s, p)) .. '|' .. join(string.match(s, p)) end)
+		local ok2, g = pcall(string.gsub, s, p, '<%0>')
+		local n = 0
+		local ok3 = pcall(function() for w in string.gmatch(s, p) do n = n + 1 if n > 100 then break end end end)
+		out[#out + 1] = tostring(ok) .. (ok and a or '') .. '#' .. tostring(ok2) .. (ok2 and g or '') .. '#' .. tostring(ok3) .. n
+	end
+end
+return table.concat(out, '\n')
+`
+	eval := func(L *lua.LState) string {
+		s, p := L.NewTable(), L.NewTable()
+		for _, x := range subjects {
+			s.Append(lua.LString(x))
+		}
+		for _, x := range patterns {
+			p.Append(lua.LString(x))
+		}
+		L.SetGlobal("S", s)
+		L.SetGlobal("P", p)
+		if err := L.DoString(script); err != nil {
+			t.Fatal(err)
+		}
+		return L.Get(-1).String()
+	}
+	host := New(Options{})
+	defer host.Close()
+	stock := lua.NewState()
+	defer stock.Close()
+	got, want := strings.Split(eval(host), "\n"), strings.Split(eval(stock), "\n")
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("subject %q pattern %q:\n host  %q\n stock %q", subjects[i/len(patterns)], patterns[i%len(patterns)], got[i], want[i])
+		}
+	}
+}
