@@ -46,6 +46,11 @@ var syscallExports = map[string]lua.LGFunction{
 		return 1
 	},
 	"chdir": func(L *lua.LState) int { return pushOK(L, unix.Chdir(L.CheckString(1))) },
+	// isatty(fd) -> boolean: fd (number or fd object) is a terminal
+	"isatty": func(L *lua.LState) int {
+		_, err := unix.IoctlGetTermios(fdArg(L, 1), unix.TCGETS)
+		return luabind.Bool(L, err == nil)
+	},
 	"mkdir": func(L *lua.LState) int {
 		return pushOK(L, unix.Mkdir(L.CheckString(1), checkMode(L, 2, 0o777)))
 	},
