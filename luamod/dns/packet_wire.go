@@ -73,9 +73,10 @@ func NewPacketFrom(maxSize int, wire []byte) *Packet {
 }
 
 func (p *Packet) resetState() {
-	comp, log := p.comp, p.compLog[:0]
+	comp, log, rrs := p.comp, p.compLog[:0], p.rrs[:0]
 	clear(comp)
-	p.pstate = pstate{optOff: -1, tsigOff: -1, comp: comp, compLog: log}
+	clear(p.rrs) // drop references, keep the array
+	p.pstate = pstate{optOff: -1, tsigOff: -1, comp: comp, compLog: log, rrs: rrs}
 }
 
 // Clear resets p to an empty message: zero header, no question or records.
