@@ -5,6 +5,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"ljdns/luabind"
 )
 
 // Datagram send batching: inside the scheduler, nb.udpsend with an address
@@ -110,4 +112,76 @@ func (s *Sched) flushBatches() {
 	}
 	clear(s.batched)
 	s.batched = s.batched[:0]
+}
+
+// Datagram receive batching: nb.udprecv into packets of at most
+// recvSlot bytes reads up to batchSize datagrams per recvmmsg(2) and hands
+// them out one per call. (A datagram longer than a slot would have been
+// truncated to the packet's size by a plain receive as well.) Every other
+// receive on the socket takes the queued datagrams first, in order.
+
+// recvSlot is the size of one read-ahead datagram slot.
+const recvSlot = 4096
+
+// recvBatch is the read-ahead queue of one socket.
+type recvBatch struct {
+	head, n int
+	bufs    [batchSize][recvSlot]byte
+	names   [batchSize]unix.RawSockaddrAny
+	iovs    [batchSize]unix.Iovec
+	msgs    [batchSize]unix.Mmsghdr
+}
+
+// readBatch fills the queue; it returns unix.EAGAIN when nothing is ready.
+func (k *Socket) readBatch() error {
+	if k.rbatch == nil {
+		k.rbatch = &recvBatch{}
+	}
+	q := k.rbatch
+	for i := range q.msgs {
+		q.iovs[i].Base = &q.bufs[i][0]
+		q.iovs[i].SetLen(recvSlot)
+		q.msgs[i] = unix.Mmsghdr{}
+		q.msgs[i].Hdr.Name = (*byte)(unsafe.Pointer(&q.names[i]))
+		q.msgs[i].Hdr.Namelen = unix.SizeofSockaddrAny
+		q.msgs[i].Hdr.Iov = &q.iovs[i]
+		q.msgs[i].Hdr.Iovlen = 1
+	}
+	r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(k.fd), uintptr(unsafe.Pointer(&q.msgs[0])),
+		batchSize, unix.MSG_DONTWAIT, 0, 0)
+	if e != 0 {
+		return e
+	}
+	q.head, q.n = 0, int(r)
+	return nil
+}
+
+// popQueued copies the next read-ahead datagram into dst (truncating) and
+// its source into from (if not nil); ok is false when none is queued.
+func (k *Socket) popQueued(dst []byte, from *luabind.Sockaddr) (n int, ok bool) {
+	q := k.rbatch
+	if q == nil || q.head >= q.n {
+		return 0, false
+	}
+	i := q.head
+	q.head++
+	n = copy(dst, q.bufs[i][:min(int(q.msgs[i].Len), recvSlot)])
+	if from != nil {
+		rawToSockaddr(&q.names[i], from)
+	}
+	return n, true
+}
+
+// rawToSockaddr converts a kernel address of family inet or inet6.
+func rawToSockaddr(rsa *unix.RawSockaddrAny, from *luabind.Sockaddr) {
+	switch rsa.Addr.Family {
+	case unix.AF_INET:
+		sa := (*unix.RawSockaddrInet4)(unsafe.Pointer(rsa))
+		from.Path = ""
+		from.Addr = netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), ntohs(sa.Port))
+	case unix.AF_INET6:
+		sa := (*unix.RawSockaddrInet6)(unsafe.Pointer(rsa))
+		from.Path = ""
+		from.Addr = netip.AddrPortFrom(netip.AddrFrom16(sa.Addr), ntohs(sa.Port))
+	}
 }

@@ -154,7 +154,20 @@ func udpRecvTry(L *lua.LState, k *Socket, p *dns.Packet, a *luabind.Sockaddr) in
 	if k.fd < 0 {
 		return luabind.Fail(L, "closed")
 	}
-	n, err := rawRecvfrom(k.fd, p.Mem.B, a)
+	if n, ok := k.popQueued(p.Mem.B, a); ok {
+		p.Size = n
+		L.Push(lua.LNumber(n))
+		return 1
+	}
+	var n int
+	var err error
+	if len(p.Mem.B) <= recvSlot {
+		if err = k.readBatch(); err == nil {
+			n, _ = k.popQueued(p.Mem.B, a)
+		}
+	} else {
+		n, err = rawRecvfrom(k.fd, p.Mem.B, a)
+	}
 	switch err {
 	case nil:
 		p.Size = n
@@ -189,6 +202,11 @@ func nbUDPXchg(L *lua.LState) int {
 			default:
 				return luabind.FailErr(L, "", err)
 			}
+		}
+		if n, ok := k.popQueued(r.Mem.B, nil); ok {
+			r.Size = n
+			L.Push(lua.LNumber(n))
+			return 1
 		}
 		n, err := rawRecvfrom(k.fd, r.Mem.B, nil)
 		switch err {

@@ -28,9 +28,10 @@ type Socket struct {
 	out          []byte // stream output not written yet
 	queued, sent uint64 // stream bytes accepted / written so far
 
-	pipe   *pipeline // pipelined tcpxchg state
-	batch  *udpBatch // datagrams queued for sendmmsg
-	closed bool      // Close was called
+	pipe   *pipeline  // pipelined tcpxchg state
+	batch  *udpBatch  // datagrams queued for sendmmsg
+	rbatch *recvBatch // datagrams read ahead with recvmmsg
+	closed bool       // Close was called
 
 	// Peer and Local override getpeername/getsockname (TLS sessions run
 	// over a local socket pair but report the network addresses).
@@ -806,6 +807,14 @@ func (k *Socket) receiveDatagram(L *lua.LState, n int, dst []byte, hasBuf bool) 
 		if k.fd < 0 {
 			return luabind.Fail(L, "closed")
 		}
+		if m, ok := k.popQueued(tmp, nil); ok {
+			if hasBuf {
+				L.Push(lua.LNumber(m))
+			} else {
+				L.Push(lua.LString(tmp[:m]))
+			}
+			return 1
+		}
 		m, _, err := unix.Recvfrom(k.fd, tmp, 0)
 		switch err {
 		case nil:
@@ -856,6 +865,15 @@ func sockReceiveFrom(L *lua.LState) int {
 	try := func(L *lua.LState) int {
 		if k.fd < 0 {
 			return luabind.Fail(L, "closed")
+		}
+		if m, ok := k.popQueued(dst, addr); ok {
+			if hasBuf {
+				L.Push(lua.LNumber(m))
+			} else {
+				L.Push(lua.LString(dst[:m]))
+			}
+			L.Push(addrv)
+			return 2
 		}
 		m, from, err := unix.Recvfrom(k.fd, dst, 0)
 		switch err {
