@@ -321,6 +321,24 @@ describe('nbio', function()
 		a:close() b:close()
 	end)
 
+	it('keeps datagram order across receive calls', function()
+		local r, w = socketpair('dgram')
+		for i = 1, 3 do
+			local q = dns.packet(64)
+			q:id(i)
+			q:question('\4test', dns.type.A)
+			nb.udpsend(w, q)
+		end
+		local p = dns.packet(512)
+		assert.truthy(nb.udprecv(r, p)) -- may read all three ahead
+		assert.equal(1, p:id())
+		local second = r:receivefrom(512)
+		assert.equal('\0\2', second:sub(1, 2))
+		local third = r:receive(512)
+		assert.equal('\0\3', third:sub(1, 2))
+		r:close() w:close()
+	end)
+
 	it('gathers writes, sets options and talks IPv6', function()
 		local r, w = socketpair('stream')
 		assert.equal(7, w:sendv('abc', 3, 'defg', 4))
