@@ -193,6 +193,23 @@ describe('nbio', function()
 		r:close() w:close()
 	end)
 
+	it('blocks inside coroutines of the user\'s own', function()
+		local r, w = socketpair('stream')
+		r:settimeout(30)
+		local got
+		nb.go(function()
+			local co = coroutine.create(function()
+				local v, err = r:receive(1)
+				return err
+			end)
+			local ok, err = coroutine.resume(co)
+			got = err
+		end)
+		assert.truthy(nb.run())
+		assert.equal('timeout', got)
+		r:close() w:close()
+	end)
+
 	it('supports the readers yield protocol', function()
 		local r, w = socketpair('stream')
 		local got

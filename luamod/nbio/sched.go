@@ -176,11 +176,32 @@ func (s *Sched) owner(L *lua.LState) *task {
 			}
 			return t
 		}
-		if th.Parent == th {
-			break
+		if !isPcallHelper(th) {
+			return nil // a coroutine of the user's own: its resume would get our yield
 		}
 	}
 	return nil
+}
+
+// isPcallHelper reports whether th is a helper coroutine of the host's
+// yield-transparent pcall/xpcall (its outermost function comes from the
+// host prelude), through which yields pass to the coroutine around it.
+func isPcallHelper(th *lua.LState) bool {
+	var base *lua.Debug
+	for level := 0; ; level++ {
+		dbg, ok := th.GetStack(level)
+		if !ok {
+			break
+		}
+		base = dbg
+	}
+	if base == nil {
+		return false
+	}
+	if _, err := th.GetInfo("S", base, lua.LNil); err != nil {
+		return false
+	}
+	return base.Source == "prelude" || base.Source == "@prelude"
 }
 
 // Wait blocks the operation retry on fd (readable for waitRead, writable
