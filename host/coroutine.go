@@ -1,6 +1,8 @@
 package host
 
 import (
+	"sync"
+
 	lua "github.com/yuin/gopher-lua"
 
 	"ljdns/luabind"
@@ -13,7 +15,38 @@ func coYield(L *lua.LState) int {
 	if !luabind.CanYield() {
 		L.RaiseError("attempt to yield across a C-call boundary (metamethod, iterator or Go callback)")
 	}
+	if n := luabind.WantResults(L); n >= 0 {
+		yieldWant.Store(L, n)
+	}
 	return L.Yield(argsOf(L)...)
+}
+
+// yieldWant maps a suspended coroutine to the number of values its
+// pending coroutine.yield call expects (absent: any number).
+var yieldWant sync.Map // *lua.LState → int
+
+// coResume wraps coroutine.resume: the values passed in are padded with
+// nil or trimmed to what the suspended yield expects (gopher-lua copies
+// them unadjusted, and a short list leaves Go nils in registers).
+func coResume(orig *lua.LFunction) lua.LGFunction {
+	return func(L *lua.LState) int {
+		th := L.CheckThread(1)
+		if want, ok := yieldWant.LoadAndDelete(th); ok {
+			n := want.(int)
+			switch have := L.GetTop() - 1; {
+			case have > n:
+				L.SetTop(1 + n)
+			case have < n:
+				for ; have < n; have++ {
+					L.Push(lua.LNil)
+				}
+			}
+		}
+		top := L.GetTop()
+		L.Insert(orig, 1)
+		L.Call(top, lua.MultRet)
+		return L.GetTop()
+	}
 }
 
 func argsOf(L *lua.LState) []lua.LValue {
@@ -31,6 +64,7 @@ func installCoroutine(L *lua.LState) {
 	// always safe: they get the unchecked yield (read once, then removed)
 	L.SetGlobal("__ljdns_rawyield", co.RawGetString("yield"))
 	co.RawSetString("yield", L.NewFunction(coYield))
+	co.RawSetString("resume", L.NewFunction(coResume(co.RawGetString("resume").(*lua.LFunction))))
 	dbg := L.GetGlobal("debug").(*lua.LTable)
 	dbg.RawSetString("traceback", L.NewFunction(debugTraceback(dbg.RawGetString("traceback").(*lua.LFunction))))
 }

@@ -92,6 +92,8 @@ func TestHostBehaviour(t *testing.T) {
 		{"yield from metamethod is an error", `local co = coroutine.create(function() local t = setmetatable({}, {__index = function() return coroutine.yield() end}) return t.x end) local ok, e = coroutine.resume(co) assert(not ok and e:find('yield across'))`},
 		{"yield under pcall in the main thread", `local ok, e = pcall(coroutine.yield) assert(not ok and e:find('outside'))`},
 		{"shared local survives a caught error", `local s = 1 local function set(v) s = v end pcall(error, 'x') set(2) assert(s == 2, 'upvalue closed by pcall')`},
+		{"resume with fewer values than the yield wants", `local co = coroutine.create(function() local a, b, c = coroutine.yield() return a, b, c end) coroutine.resume(co) local ok, a, b, c = coroutine.resume(co, 1) assert(ok and a == 1 and b == nil and c == nil) print(a, b, c)`},
+		{"wrap with fewer values than the yield wants", `local f = coroutine.wrap(function() local a, b = coroutine.yield() return tostring(a) .. tostring(b) end) f() assert(f('x') == 'xnil')`},
 		{"short for-in list", `local n = 0 for k, v in next, {a = 1} do n = n + v end assert(n == 1)`},
 		{"go panic becomes lua error", `local ok, e = pcall(gopanic) assert(not ok) assert(e:find('test.gopanic: internal error'), e)`},
 		{"loadstring uses host loader", `local f = assert(loadstring("return '\\x41' == 'A'")) assert(f() == true)`},

@@ -86,5 +86,17 @@ function xpcall(f, handler, ...)
 	return protect(f, handler, ...)
 end
 
+-- coroutine.wrap on top of coroutine.resume, so that the values passed in
+-- are fitted to the pending yield as in resume (host/coroutine.go).
+local function wrap_finish(ok, ...)
+	if not ok then error((...), 0) end
+	return ...
+end
+
+function coroutine.wrap(f)
+	local co = co_create(f)
+	return function(...) return wrap_finish(co_resume(co, ...)) end
+end
+
 -- LuaJIT opens the bit library as a global.
 bit = require('bit')

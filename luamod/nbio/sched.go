@@ -4,7 +4,6 @@ import (
 	"container/heap"
 	"errors"
 	"fmt"
-	"reflect"
 	"runtime"
 	"strings"
 	"sync"
@@ -215,7 +214,7 @@ func (s *Sched) Wait(L *lua.LState, fd int, want int, timeout time.Duration, ret
 func (s *Sched) wait(L *lua.LState, w *waiter, want int, timeout time.Duration) int {
 	if t := s.owner(L); t != nil {
 		w.t = t
-		w.nret = wantResults(L)
+		w.nret = luabind.WantResults(L)
 		if timeout > 0 {
 			w.deadline = s.mono() + int64(timeout)
 		}
@@ -398,7 +397,7 @@ func (s *Sched) Async(L *lua.LState, work func() any, finish func(L *lua.LState,
 	if t == nil {
 		return finish(L, work())
 	}
-	w := &waiter{t: t, fd: -1, hidx: -1, nret: wantResults(L)}
+	w := &waiter{t: t, fd: -1, hidx: -1, nret: luabind.WantResults(L)}
 	t.w = w
 	s.async++
 	go func() {
@@ -427,7 +426,7 @@ func (s *Sched) Sleep(L *lua.LState, d time.Duration) int {
 		time.Sleep(d)
 		return 0
 	}
-	w := &waiter{t: t, fd: -1, hidx: -1, deadline: s.mono() + int64(d), nret: wantResults(L)}
+	w := &waiter{t: t, fd: -1, hidx: -1, deadline: s.mono() + int64(d), nret: luabind.WantResults(L)}
 	w.vals = []lua.LValue{}
 	t.w = w
 	heap.Push(&s.timers, w)
@@ -768,54 +767,6 @@ func (h *deadlineHeap) Pop() any {
 	w.hidx = -1
 	return w
 }
-
-// The results a resumed coroutine receives become the results of the Go
-// call that yielded. gopher-lua copies them to the call's result
-// registers without adjusting their number, so a call site expecting a
-// fixed count (`local n, err = sock:receive()`) must get exactly that many:
-// fewer would leave stale registers. wantResults reads that count from the
-// running Go function's call frame (unexported, read through reflection).
-var frameField = func() int {
-	f, ok := reflect.TypeOf(lua.LState{}).FieldByName("currentFrame")
-	if !ok {
-		return -1
-	}
-	return f.Index[0]
-}()
-
-func wantResults(L *lua.LState) int {
-	if frameField < 0 {
-		return -1
-	}
-	f := reflect.ValueOf(L).Elem().Field(frameField)
-	if f.Kind() != reflect.Pointer || f.IsNil() {
-		return -1
-	}
-	if nretField < 0 {
-		return -1
-	}
-	n := f.Elem().Field(nretField)
-	if !n.CanInt() {
-		return -1
-	}
-	return int(n.Int())
-}
-
-// nretField is the index of callFrame.NRet (-1 if gopher-lua changed).
-var nretField = func() int {
-	if frameField < 0 {
-		return -1
-	}
-	t := reflect.TypeOf(lua.LState{}).Field(frameField).Type
-	if t.Kind() != reflect.Pointer {
-		return -1
-	}
-	f, ok := t.Elem().FieldByName("NRet")
-	if !ok {
-		return -1
-	}
-	return f.Index[0]
-}()
 
 // fit pads vals with nils or truncates them to n values.
 func fit(vals []lua.LValue, n int) []lua.LValue {
