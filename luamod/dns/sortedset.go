@@ -224,6 +224,9 @@ func (s *SortedSet) appendData(b []byte) uint32 {
 // buildKeys recomputes the key arena for every element (in current order).
 func (s *SortedSet) buildKeys() {
 	n := len(s.recs)
+	if want := len(s.data)/2 + n; cap(s.keys) < want { // owners are about half the data
+		s.keys = make([]byte, 0, want)
+	}
 	s.keys = s.keys[:0]
 	if cap(s.ents) < n {
 		s.ents = make([]setEnt, 0, n)
