@@ -199,12 +199,25 @@ func nbStep(L *lua.LState, s *Sched) int {
 // nb.run([timeout]) -> true | false, err, co | false, 'timeout'
 func nbRun(L *lua.LState, s *Sched) int {
 	timeout := timeoutArg(L, 1)
+	// timeout is an idle limit: a step that returns without progress
+	// (EINTR, a spurious wake-up) only ends the run once the whole limit
+	// has passed since the last progress.
+	idleSince := time.Now()
 	for len(s.tasks) > 0 || len(s.errs) > 0 {
-		progress, e := s.step(L, timeout)
+		wait := timeout
+		if timeout >= 0 {
+			wait = timeout - time.Since(idleSince)
+			if wait < 0 {
+				wait = 0
+			}
+		}
+		progress, e := s.step(L, wait)
 		if e != nil {
 			return pushStepError(L, e)
 		}
-		if !progress && timeout >= 0 {
+		if progress {
+			idleSince = time.Now()
+		} else if timeout >= 0 && time.Since(idleSince) >= timeout {
 			L.Push(lua.LFalse)
 			L.Push(lua.LString("timeout"))
 			return 2
