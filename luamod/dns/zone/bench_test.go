@@ -28,9 +28,15 @@ func genzonePath(tb testing.TB, n int) string {
 	if err != nil {
 		tb.Skip("python3 not available")
 	}
-	tmp := path + ".tmp"
+	f, err := os.CreateTemp(os.TempDir(), "ljdns-genzone-*.tmp") // unique: tests may run concurrently
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tmp := f.Name()
+	f.Close()
 	cmd := exec.Command(py, genzoneScript, "--records", fmt.Sprint(n), "-o", tmp)
 	if out, err := cmd.CombinedOutput(); err != nil {
+		os.Remove(tmp)
 		tb.Skipf("genzone.py failed: %v %s", err, out)
 	}
 	if err := os.Rename(tmp, path); err != nil {
