@@ -300,7 +300,7 @@ func bindSign(t *testing.T, dir, spec string) error {
 			return fmt.Errorf("dnssec-keygen: %v %s", err, out)
 		}
 	}
-	if out, err := exec.Command("dnssec-signzone", "-q", "-K", dir, "-S", "-o", "example.com", "-f", zone+".signed", zone).CombinedOutput(); err != nil {
+	if out, err := exec.Command("dnssec-signzone", "-q", "-d", dir, "-K", dir, "-S", "-o", "example.com", "-f", zone+".signed", zone).CombinedOutput(); err != nil {
 		return fmt.Errorf("dnssec-signzone: %v %s", err, out)
 	}
 	return nil
