@@ -78,9 +78,12 @@ func Loader(L *lua.LState) int {
 	L.SetMetatable(mod.RawGetString("type"), typeMeta)
 	mod.RawSetString("tostring", tostr)
 
-	mod.RawSetString("dname", callable(L, "dns.dname", nameMethods, nameNew))
-	mod.RawSetString("rrset", callable(L, "dns.rrset", rrsetMethods, rrsetNew))
-	mod.RawSetString("packet", callable(L, "dns.packet", packetMethods, packetNew))
+	registerTypes(L)
+	// the constructors double as ctypes: ffi.istype(dns.rrset, rr) and
+	// ffi.typeof(rr) == dns.rrset (luabind.SetConstructor convention)
+	mod.RawSetString("dname", luabind.SetConstructor(L, callable(L, "dns.dname", nameMethods, nameNew), NameTypeName, nil))
+	mod.RawSetString("rrset", luabind.SetConstructor(L, callable(L, "dns.rrset", rrsetMethods, rrsetNew), RRSetTypeName, nil))
+	mod.RawSetString("packet", luabind.SetConstructor(L, callable(L, "dns.packet", packetMethods, packetNew), PacketTypeName, nil))
 	mod.RawSetString("tsig", callable(L, "dns.tsig", tsigMethods, tsigNew))
 	mod.RawSetString("rdata", luabind.NewModule(L, "dns.rdata", rdataFuncs))
 	mod.RawSetString("edns", luabind.NewModule(L, "dns.edns", ednsFuncs))
