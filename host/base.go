@@ -13,11 +13,16 @@ import (
 // behaviour differs from LuaJIT's in ways existing scripts notice
 // (DESIGN.md hard point 4, API.md §3.1).
 func installBase(L *lua.LState) {
-	origIpairs := L.GetGlobal("ipairs").(*lua.LFunction)
+	// the stock ipairs iterator, taken from one call of the stock ipairs
+	L.Push(L.GetGlobal("ipairs"))
+	L.Push(L.NewTable())
+	L.Call(1, 3)
+	ipairsAux := L.Get(-3).(*lua.LFunction)
+	L.Pop(3)
 	next := L.NewFunction(baseNext)
 	L.SetGlobal("next", next)
-	L.SetGlobal("pairs", L.NewFunction(metaPairs(next)))
-	L.SetGlobal("ipairs", L.NewFunction(metaIter("__ipairs", origIpairs)))
+	L.SetGlobal("pairs", L.NewFunction(metaIter("__pairs", next, lua.LNil)))
+	L.SetGlobal("ipairs", L.NewFunction(metaIter("__ipairs", ipairsAux, lua.LNumber(0))))
 	L.SetGlobal("tostring", L.NewFunction(baseToString))
 	L.SetGlobal("print", L.NewFunction(basePrint))
 	L.SetGlobal("tonumber", L.NewFunction(baseToNumber))
@@ -51,30 +56,10 @@ func installBase(L *lua.LState) {
 
 var posInf = math.Inf(1)
 
-// metaPairs returns pairs honouring __pairs on tables and userdata and
-// iterating tables with next (LuaJIT key-0 order).
-func metaPairs(next *lua.LFunction) lua.LGFunction {
-	return func(L *lua.LState) int {
-		v := L.CheckAny(1)
-		if mm := L.GetMetaField(v, "__pairs"); mm != lua.LNil {
-			L.Push(mm)
-			L.Push(v)
-			L.Call(1, 3)
-			return 3
-		}
-		if _, ok := v.(*lua.LTable); !ok {
-			L.ArgError(1, "table expected, got "+v.Type().String())
-		}
-		L.Push(next)
-		L.Push(v)
-		L.Push(lua.LNil)
-		return 3
-	}
-}
-
-// metaIter returns pairs/ipairs honouring __pairs/__ipairs on tables and
-// userdata, falling back to the original function for tables.
-func metaIter(event string, orig *lua.LFunction) lua.LGFunction {
+// metaIter returns pairs/ipairs: the metamethod event (__pairs or
+// __ipairs) of a table or userdata decides when present; otherwise a
+// table is iterated with (iter, t, init).
+func metaIter(event string, iter *lua.LFunction, init lua.LValue) lua.LGFunction {
 	return func(L *lua.LState) int {
 		v := L.CheckAny(1)
 		if mm := L.GetMetaField(v, event); mm != lua.LNil {
@@ -86,9 +71,9 @@ func metaIter(event string, orig *lua.LFunction) lua.LGFunction {
 		if _, ok := v.(*lua.LTable); !ok {
 			L.ArgError(1, "table expected, got "+v.Type().String())
 		}
-		L.Push(orig)
+		L.Push(iter)
 		L.Push(v)
-		L.Call(1, 3)
+		L.Push(init)
 		return 3
 	}
 }
