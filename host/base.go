@@ -32,6 +32,13 @@ func installBase(L *lua.LState) {
 	str.RawSetString("format", L.NewFunction(strFormat))
 	str.RawSetString("rep", L.NewFunction(strRep))
 
+	// io.write and file:write print numbers as LuaJIT does
+	io := L.GetGlobal("io").(*lua.LTable)
+	io.RawSetString("write", L.NewFunction(numbersAsText(io.RawGetString("write").(*lua.LFunction), 1)))
+	if fileMT, ok := L.GetTypeMetatable("FILE*").(*lua.LTable); ok {
+		fileMT.RawSetString("write", L.NewFunction(numbersAsText(fileMT.RawGetString("write").(*lua.LFunction), 2)))
+	}
+
 	math := L.GetGlobal("math").(*lua.LTable)
 	math.RawSetString("huge", lua.LNumber(posInf))
 
@@ -75,6 +82,22 @@ func metaIter(event string, iter *lua.LFunction, init lua.LValue) lua.LGFunction
 		L.Push(v)
 		L.Push(init)
 		return 3
+	}
+}
+
+// numbersAsText wraps a write function so that its number arguments (from
+// index first on) are written in LuaJIT's number format.
+func numbersAsText(orig *lua.LFunction, first int) lua.LGFunction {
+	return func(L *lua.LState) int {
+		top := L.GetTop()
+		for i := first; i <= top; i++ {
+			if n, ok := L.Get(i).(lua.LNumber); ok {
+				L.Replace(i, lua.LString(NumberString(float64(n))))
+			}
+		}
+		L.Insert(orig, 1)
+		L.Call(top, lua.MultRet)
+		return L.GetTop()
 	}
 }
 

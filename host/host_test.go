@@ -77,6 +77,7 @@ func TestHostBehaviour(t *testing.T) {
 		{"tonumber exponent", `assert(tonumber('1e1') == 10) assert(tonumber(' 0x10 ') == 16) assert(tonumber('z') == nil) assert(tonumber('ff', 16) == 255) assert(tonumber('inf') == nil)`},
 		{"math.huge", `assert(math.huge == 1/0) assert(math.huge > 1e308)`},
 		{"number text", `assert(tostring(2^53) == '9.007199254741e+15') assert(tostring(1/0) == 'inf') assert(tostring(-1/0) == '-inf') assert(tostring(-0) == '-0') assert(tostring(0.1) == '0.1') assert(tostring(1e15) == '1e+15') assert(tostring(123) == '123')`},
+		{"io.write numbers", `local f = io.tmpfile() f:write(1/0, ' ', 2^53, ' ', 0.1 + 0.2) f:seek('set') assert(f:read('*a') == 'inf 9.007199254741e+15 0.3') f:close()`},
 		{"format %s and %d", `assert(string.format('%s|%s|%d|%5.1f', nil, 1/0, 3.9, 2.25) == 'nil|inf|3|  2.2') assert(('%x'):format(255) == 'ff')`},
 		{"format %s __tostring", `local t = setmetatable({}, {__tostring = function() return 'T!' end}) assert(string.format('%s', t) == 'T!') assert(tostring(t) == 'T!')`},
 		{"assert non-string message", `local ok, e = pcall(assert, false, {code = 7}) assert(not ok and e.code == 7) assert(select('#', assert(1, 2, 3)) == 3)`},
