@@ -5,9 +5,7 @@
 package host
 
 import (
-	"context"
 	"embed"
-	"fmt"
 	"io/fs"
 	"os"
 	"slices"
@@ -49,9 +47,6 @@ var preludeFS embed.FS
 // defaultPath is prepended to package.path (API.md §3.6).
 const defaultPath = "./?.lua;./?/init.lua"
 
-// scriptsFS holds the embedded tools of the last New call (read-only after start-up).
-var scriptsFS fs.FS
-
 // New returns a fresh Lua state with everything ljdns provides.
 func New(opts Options) *lua.LState {
 	L := lua.NewState(lua.Options{
@@ -61,11 +56,10 @@ func New(opts Options) *lua.LState {
 		CallStackSize:       20000,
 		MinimizeStackMemory: true,
 	})
-	scriptsFS = opts.Scripts
 	for _, m := range modules {
 		L.PreloadModule(m.Name, luabind.Guard("require "+m.Name, m.Load))
 	}
-	installLoader(L)
+	installLoader(L, opts.Scripts)
 	installBase(L)
 	installCoroutine(L)
 	installPatterns(L)
@@ -95,9 +89,6 @@ func runPrelude(L *lua.LState) {
 	L.Push(fn)
 	L.Call(0, 0)
 }
-
-// SetContext makes the running chunk cancellable (REPL Ctrl-C, spec runs).
-func SetContext(L *lua.LState, ctx context.Context) { L.SetContext(ctx) }
 
 // FormatError renders an error from PCall as `file:line: message` followed
 // by a stack traceback when one is known.
@@ -129,6 +120,3 @@ func Call(L *lua.LState, fn *lua.LFunction, args ...lua.LValue) error {
 	}
 	return L.PCall(len(args), lua.MultRet, nil)
 }
-
-// errorf is a small helper for loader errors.
-func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }

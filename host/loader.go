@@ -3,6 +3,7 @@ package host
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -48,7 +49,7 @@ func LoadFile(L *lua.LState, path string) (*lua.LFunction, error) {
 		data, err = os.ReadFile(path)
 	}
 	if err != nil {
-		return nil, errorf("cannot open %s: %v", path, unwrapPathErr(err))
+		return nil, fmt.Errorf("cannot open %s: %v", path, unwrapPathErr(err))
 	}
 	return LoadString(L, string(data), name)
 }
@@ -60,8 +61,9 @@ func unwrapPathErr(err error) error {
 	return err
 }
 
-// installLoader replaces every way of compiling code with the host loader.
-func installLoader(L *lua.LState) {
+// installLoader replaces every way of compiling code with the host loader;
+// require finds modules on package.path, then in scripts (may be nil).
+func installLoader(L *lua.LState, scripts fs.FS) {
 	L.SetGlobal(eqHelperGlobal, L.NewFunction(hostEq))
 	L.SetGlobal("loadstring", L.NewFunction(baseLoadString))
 	L.SetGlobal("load", L.NewFunction(baseLoad))
@@ -69,7 +71,7 @@ func installLoader(L *lua.LState) {
 	L.SetGlobal("dofile", L.NewFunction(baseDoFile))
 	pkg := L.GetGlobal("package").(*lua.LTable)
 	loaders := L.GetField(pkg, "loaders").(*lua.LTable)
-	loaders.RawSetInt(2, L.NewFunction(searchLua))
+	loaders.RawSetInt(2, L.NewFunction(func(L *lua.LState) int { return searchLua(L, scripts) }))
 }
 
 // hostEq is `a == b` with LuaJIT semantics: when exactly one operand is a
@@ -173,7 +175,7 @@ func baseDoFile(L *lua.LState) int {
 
 // searchLua is package.loaders[2]: package.path on disk, then the
 // embedded scripts (name.lua or name/init.lua, dots as slashes).
-func searchLua(L *lua.LState) int {
+func searchLua(L *lua.LState, scripts fs.FS) int {
 	name := L.CheckString(1)
 	path := L.GetField(L.GetGlobal("package"), "path").String()
 	file := strings.ReplaceAll(name, ".", "/")
@@ -193,9 +195,9 @@ func searchLua(L *lua.LState) int {
 		}
 		tried = append(tried, "\n\tno file '"+cand+"'")
 	}
-	if scriptsFS != nil {
+	if scripts != nil {
 		for _, cand := range []string{file + ".lua", file + "/init.lua"} {
-			if data, err := fs.ReadFile(scriptsFS, cand); err == nil {
+			if data, err := fs.ReadFile(scripts, cand); err == nil {
 				fn, err := LoadString(L, string(data), "scripts/"+cand)
 				if err != nil {
 					L.RaiseError("error loading embedded module '%s':\n\t%v", name, err)
