@@ -913,30 +913,23 @@ func pushName(L *lua.LState, a *luabind.Sockaddr) int {
 
 // SockName returns the local address.
 func (k *Socket) SockName() (*luabind.Sockaddr, error) {
-	if k.Local != nil {
-		return k.Local, nil
-	}
-	if k.fd < 0 {
-		return nil, ErrClosed
-	}
-	sa, err := unix.Getsockname(k.fd)
-	if err != nil {
-		return nil, err
-	}
-	a := &luabind.Sockaddr{}
-	fromSockaddr(sa, a)
-	return a, nil
+	return k.address(k.Local, unix.Getsockname)
 }
 
 // PeerName returns the remote address.
 func (k *Socket) PeerName() (*luabind.Sockaddr, error) {
-	if k.Peer != nil {
-		return k.Peer, nil
+	return k.address(k.Peer, unix.Getpeername)
+}
+
+// address returns cached when known, else asks the kernel with get.
+func (k *Socket) address(cached *luabind.Sockaddr, get func(int) (unix.Sockaddr, error)) (*luabind.Sockaddr, error) {
+	if cached != nil {
+		return cached, nil
 	}
 	if k.fd < 0 {
 		return nil, ErrClosed
 	}
-	sa, err := unix.Getpeername(k.fd)
+	sa, err := get(k.fd)
 	if err != nil {
 		return nil, err
 	}
