@@ -402,7 +402,6 @@ func startIndex(init, l int) int {
 func installPatterns(L *lua.LState) {
 	str := L.GetGlobal("string").(*lua.LTable)
 	for name, impl := range patternFuncs {
-		impl := impl
 		str.RawSetString(name, L.NewFunction(func(L *lua.LState) int {
 			return protectPattern(L, func() int { return impl(L) })
 		}))
