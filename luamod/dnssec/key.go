@@ -50,13 +50,16 @@ type Key struct {
 	pub  crypto.PublicKey // *rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey
 	priv crypto.Signer    // *rsa.PrivateKey, *ecdsa.PrivateKey or ed25519.PrivateKey
 	rsaV *rsaVerifier     // fast RSA verification context, for RSA keys
+	rsaF *rsa512          // unrolled RSA-512 verify and sign context
 }
 
 // setPublic installs the public key (raw DNSKEY field and parsed form).
 func (k *Key) setPublic(raw []byte, pub crypto.PublicKey) {
-	k.raw, k.pub, k.rsaV = raw, pub, nil
+	k.raw, k.pub, k.rsaV, k.rsaF = raw, pub, nil, nil
 	if p, ok := pub.(*rsa.PublicKey); ok && p.N.BitLen() <= maxMontgomeryBits {
 		k.rsaV = newRSAVerifier(p)
+		priv, _ := k.priv.(*rsa.PrivateKey)
+		k.rsaF = newRSA512(p, priv) // nil unless 512 bits
 	}
 }
 

@@ -82,12 +82,19 @@ func TestRSAVerifier(t *testing.T) {
 }
 
 // keyWithExponent makes a 1024-bit RSA key with public exponent e.
-func keyWithExponent(t *testing.T, e int64) *rsa.PrivateKey {
+func keyWithExponent(t testing.TB, e int64) *rsa.PrivateKey {
+	return keyFromPrimes(t, e, 512, 512)
+}
+
+// keyFromPrimes makes an RSA key with public exponent e from random primes
+// of pbits and qbits bits (Primes[0] has pbits), retrying until the
+// modulus has exactly pbits+qbits bits.
+func keyFromPrimes(t testing.TB, e int64, pbits, qbits int) *rsa.PrivateKey {
 	E := big.NewInt(e)
 	one := big.NewInt(1)
-	prime := func() *big.Int {
+	prime := func(bits int) *big.Int {
 		for {
-			p, err := rand.Prime(rand.Reader, 512)
+			p, err := rand.Prime(rand.Reader, bits)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -96,15 +103,21 @@ func keyWithExponent(t *testing.T, e int64) *rsa.PrivateKey {
 			}
 		}
 	}
-	p, q := prime(), prime()
-	phi := new(big.Int).Mul(new(big.Int).Sub(p, one), new(big.Int).Sub(q, one))
-	key := &rsa.PrivateKey{PublicKey: rsa.PublicKey{N: new(big.Int).Mul(p, q), E: int(e)},
-		D: new(big.Int).ModInverse(E, phi), Primes: []*big.Int{p, q}}
-	if err := key.Validate(); err != nil {
-		t.Fatal(err)
+	for {
+		p, q := prime(pbits), prime(qbits)
+		n := new(big.Int).Mul(p, q)
+		if p.Cmp(q) == 0 || n.BitLen() != pbits+qbits {
+			continue
+		}
+		phi := new(big.Int).Mul(new(big.Int).Sub(p, one), new(big.Int).Sub(q, one))
+		key := &rsa.PrivateKey{PublicKey: rsa.PublicKey{N: n, E: int(e)},
+			D: new(big.Int).ModInverse(E, phi), Primes: []*big.Int{p, q}}
+		if err := key.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		key.Precompute()
+		return key
 	}
-	key.Precompute()
-	return key
 }
 
 // TestSignShort checks the short-key signer against crypto/rsa (PKCS#1 v1.5

@@ -50,6 +50,11 @@ func (k *Key) SignData(data []byte) ([]byte, error) {
 	d := digest(info.hash, data)
 	switch p := k.priv.(type) {
 	case *rsa.PrivateKey:
+		if k.rsaF != nil {
+			if sig, ok := k.rsaF.sign(info.hash, d); ok {
+				return sig, nil
+			}
+		}
 		if k.rsaV != nil {
 			if sig, ok := k.rsaV.signShort(p, info.hash, d); ok {
 				return sig, nil
@@ -91,7 +96,11 @@ func (k *Key) VerifyData(data, sig []byte) error {
 		if len(sig) != (p.N.BitLen()+7)/8 {
 			return fmt.Errorf("%w: RSA signature of %d bytes for a %d-bit key", ErrSignature, len(sig), p.N.BitLen())
 		}
-		if k.rsaV != nil {
+		if k.rsaF != nil {
+			if !k.rsaF.verify(info.hash, d, sig) {
+				return ErrSignature
+			}
+		} else if k.rsaV != nil {
 			if !k.rsaV.verify(info.hash, d, sig) {
 				return ErrSignature
 			}
