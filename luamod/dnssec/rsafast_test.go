@@ -327,3 +327,41 @@ func FuzzRSA512(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkMont measures the generated Montgomery functions.
+func BenchmarkMont(b *testing.B) {
+	r := mrand.New(mrand.NewPCG(7, 8))
+	n8 := randModulus(r, 8)
+	n8.SetBit(n8, 511, 1)
+	var n, x, y [8]uint64
+	copy(n[:], limbs(n8, 8))
+	copy(x[:], limbs(randBelow(r, n8), 8))
+	copy(y[:], limbs(randBelow(r, n8), 8))
+	ninv := negInv(n[0])
+	b.Run("mul8", func(b *testing.B) {
+		for b.Loop() {
+			montMul8(&x, &x, &y, &n, ninv)
+		}
+	})
+	b.Run("sqr8", func(b *testing.B) {
+		for b.Loop() {
+			montSqr8(&x, &x, &n, ninv)
+		}
+	})
+	var n4, x4, y4 [4]uint64
+	copy(n4[:], n[4:])
+	copy(x4[:], x[4:])
+	copy(y4[:], y[4:])
+	n4[0] |= 1
+	ninv = negInv(n4[0])
+	b.Run("mul4", func(b *testing.B) {
+		for b.Loop() {
+			montMul4(&x4, &x4, &y4, &n4, ninv)
+		}
+	})
+	b.Run("sqr4", func(b *testing.B) {
+		for b.Loop() {
+			montSqr4(&x4, &x4, &n4, ninv)
+		}
+	})
+}
