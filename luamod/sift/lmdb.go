@@ -171,7 +171,7 @@ func envOpen(L *lua.LState) int {
 		tud = ud
 	} else {
 		var err error
-		if t, err = e.Begin(0, false); err != nil {
+		if t, err = e.Begin(0, e.flags&EnvRdonly != 0); err != nil {
 			return luabind.FailErr(L, "", err)
 		}
 	}
@@ -183,25 +183,15 @@ func envOpen(L *lua.LState) int {
 		}
 		return luabind.FailErr(L, "", err)
 	}
+	t.useDB(dbi)
 	if tud != nil {
-		t.dbi = dbi
-		t.bucket = t.tx.Bucket(mustBucket(e, dbi))
 		setTxnFields(tud, t)
 		L.Push(tud)
 	} else {
-		if dbi != 0 {
-			t.dbi = dbi
-			t.bucket = t.tx.Bucket(mustBucket(e, dbi))
-		}
 		pushTxn(L, t)
 	}
 	L.Push(lua.LNumber(dbi))
 	return 2
-}
-
-func mustBucket(e *Env, dbi int) []byte {
-	b, _ := e.bucketName(dbi)
-	return b
 }
 
 func envPath(L *lua.LState) int {

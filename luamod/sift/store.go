@@ -79,8 +79,15 @@ var (
 )
 
 // Env is an open store: one bbolt file, one bucket per database handle.
+// Writes go through bbolt; read transactions read the file's pages
+// directly (boltfile.go), and a read-only environment does not open bbolt
+// at all, so it takes no file lock and can read while a writer works.
 type Env struct {
-	db       *bolt.DB
+	db       *bolt.DB     // writable environments only
+	mf       *mappedFile  // the read path
+	table    *readerTable // the shared reader table (nil when it cannot be opened read-only)
+	pins     map[uint64]*bolt.Tx
+	closed   bool
 	path     string            // path as given to Open
 	file     string            // the bbolt file
 	flags    uint32            // environment flags
@@ -109,9 +116,11 @@ func OpenEnv(path string, flags uint32, mapSize int, mode os.FileMode) (*Env, er
 		mapSize = defaultMapSize
 	}
 	e := &Env{path: path, file: file, flags: flags, mmapSize: max(mapSize, minMmapSize), names: []string{""}}
+	if flags&EnvRdonly != 0 {
+		return e, e.openReadOnly(mode)
+	}
 	opts := &bolt.Options{
 		Timeout:         lockTimeout,
-		ReadOnly:        flags&EnvRdonly != 0,
 		InitialMmapSize: e.mmapSize,
 		NoSync:          flags&(EnvNoSync|EnvMapAsync) != 0,
 		NoFreelistSync:  flags&(EnvNoSync|EnvMapAsync) != 0,
@@ -126,30 +135,91 @@ func OpenEnv(path string, flags uint32, mapSize int, mode os.FileMode) (*Env, er
 		return nil, fmt.Errorf("lmdb: %w", err)
 	}
 	e.db = db
-	if !opts.ReadOnly {
-		err = db.Update(func(tx *bolt.Tx) error {
-			_, err := tx.CreateBucketIfNotExists(mainBucket)
-			return err
-		})
-		if err != nil {
-			db.Close()
-			return nil, fmt.Errorf("lmdb: %w", err)
-		}
+	err = db.Update(func(tx *bolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(mainBucket)
+		return err
+	})
+	if err == nil {
+		e.table, err = openReaderTable(lockFilePath(path, flags), mode)
+	}
+	if err == nil {
+		e.mf, err = openMapped(file)
+	}
+	if err != nil {
+		e.Close()
+		return nil, fmt.Errorf("lmdb: %w", err)
 	}
 	return e, nil
+}
+
+// openReadOnly opens the read path of a read-only environment: no bbolt
+// handle, no file lock; its transactions register their snapshots in the
+// reader table. Without write access to the table (read-only media, where
+// no writer can run either) it reads without registering.
+func (e *Env) openReadOnly(mode os.FileMode) error {
+	mf, err := openMapped(e.file)
+	if err != nil {
+		return fmt.Errorf("lmdb: %w", err)
+	}
+	e.mf = mf
+	if t, err := openReaderTable(lockFilePath(e.path, e.flags), mode); err == nil {
+		e.table = t
+	}
+	return nil
+}
+
+// pinSnapshots runs before each write transaction of a writable
+// environment: it pins the newest snapshot with a bbolt read transaction
+// and drops pins of snapshots no reader of the table uses (readers.go).
+func (e *Env) pinSnapshots() {
+	if e.table == nil {
+		return
+	}
+	tx, err := e.db.Begin(false)
+	if err != nil {
+		return
+	}
+	newest := uint64(tx.ID())
+	if e.pins == nil {
+		e.pins = map[uint64]*bolt.Tx{}
+	}
+	if e.pins[newest] == nil {
+		e.pins[newest] = tx
+	} else {
+		tx.Rollback()
+	}
+	used, err := e.table.inUse()
+	if err != nil {
+		return // keep every pin
+	}
+	for id, p := range e.pins {
+		if id != newest && !used[id] {
+			p.Rollback()
+			delete(e.pins, id)
+		}
+	}
+}
+
+// dropPins ends every pin (before a commit that remaps, and on close).
+func (e *Env) dropPins() {
+	for id, p := range e.pins {
+		p.Rollback()
+		delete(e.pins, id)
+	}
 }
 
 // Path returns the path the environment was opened with.
 func (e *Env) Path() string { return e.path }
 
 // Closed reports whether Close was called.
-func (e *Env) Closed() bool { return e.db == nil }
+func (e *Env) Closed() bool { return e.closed }
 
 // Close closes the store (idempotent). Open transactions are rolled back.
 func (e *Env) Close() error {
-	if e.db == nil {
+	if e.closed {
 		return nil
 	}
+	e.closed = true
 	// bbolt's Close waits for every read transaction: in one goroutine
 	// that would never return, so end them first.
 	if e.writer != nil {
@@ -158,8 +228,18 @@ func (e *Env) Close() error {
 	for t := range e.open {
 		t.Abort()
 	}
-	err := e.db.Close()
-	e.db = nil
+	e.dropPins()
+	var err error
+	if e.db != nil {
+		err = e.db.Close()
+		e.db = nil
+	}
+	if e.mf != nil {
+		e.mf.close()
+	}
+	if e.table != nil {
+		e.table.close()
+	}
 	return err
 }
 
@@ -184,7 +264,11 @@ func (e *Env) DBI(txn *Txn, name string, create bool) (int, error) {
 		return 0, fmt.Errorf("lmdb: invalid database name %q", name)
 	}
 	i := slices.Index(e.names, name)
-	if txn.tx.Bucket([]byte(name)) == nil {
+	if txn.rdonly {
+		if _, ok := txn.snap.root.bucket([]byte(name)); !ok {
+			return 0, ErrNotFound
+		}
+	} else if txn.tx.Bucket([]byte(name)) == nil {
 		if !create || !txn.tx.Writable() {
 			return 0, ErrNotFound
 		}
@@ -202,7 +286,7 @@ func (e *Env) DBI(txn *Txn, name string, create bool) (int, error) {
 // Begin starts a transaction on database dbi. A second write transaction
 // in the same environment is refused (bbolt would block forever).
 func (e *Env) Begin(dbi int, rdonly bool) (*Txn, error) {
-	if e.db == nil {
+	if e.closed {
 		return nil, ErrEnvClosed
 	}
 	if !rdonly && e.writer != nil {
@@ -221,39 +305,43 @@ func (e *Env) Begin(dbi int, rdonly bool) (*Txn, error) {
 // Stat returns statistics of the unnamed database: page size, depth,
 // branch/leaf/overflow pages and entries.
 func (e *Env) Stat() (psize, depth, branch, leaf, overflow, entries int, err error) {
-	if e.db == nil {
-		return 0, 0, 0, 0, 0, 0, ErrEnvClosed
+	t, err := e.Begin(0, true)
+	if err != nil {
+		return 0, 0, 0, 0, 0, 0, err
 	}
-	err = e.db.View(func(tx *bolt.Tx) error {
-		psize = e.db.Info().PageSize
-		if b := tx.Bucket(mainBucket); b != nil {
-			s := b.Stats()
-			depth, branch, leaf = s.Depth, s.BranchPageN, s.LeafPageN
-			overflow, entries = s.BranchOverflowN+s.LeafOverflowN, s.KeyN
-		}
-		return nil
-	})
-	return
+	defer t.Abort()
+	st := t.tree.stats()
+	return e.mf.psize, st.depth, st.branch, st.leaf, st.overflow, st.entries, nil
 }
 
 // Copy writes a consistent copy of the store to dst (a directory, which
 // receives data.mdb, or a file path).
 func (e *Env) Copy(dst string) error {
-	if e.db == nil {
+	if e.closed {
 		return ErrEnvClosed
 	}
 	if st, err := os.Stat(dst); err == nil && st.IsDir() {
 		dst = filepath.Join(dst, storeFileName)
 	}
-	return e.db.View(func(tx *bolt.Tx) error { return tx.CopyFile(dst, 0o640) })
+	if e.db != nil {
+		return e.db.View(func(tx *bolt.Tx) error { return tx.CopyFile(dst, 0o640) })
+	}
+	t, err := e.Begin(0, true)
+	if err != nil {
+		return err
+	}
+	defer t.Abort()
+	return t.snap.copyTo(dst, e.mf.psize)
 }
 
 // Txn is one transaction on one database of an Env.
 type Txn struct {
 	env    *Env
-	tx     *bolt.Tx
-	bucket *bolt.Bucket // nil when the database does not exist (read txn)
-	getCur *bolt.Cursor // reused by Get in read-only transactions (no allocation per lookup)
+	tx     *bolt.Tx     // write transactions; in a writable env also pins a read's snapshot
+	bucket *bolt.Bucket // write transactions: the database's bucket
+	snap   *snapshot    // read transactions: the file snapshot
+	tree   boltTree     // read transactions: the database's tree (empty when absent)
+	slot   int          // read transactions of a read-only env: reader-table slot, or -1
 	dbi    int
 	rdonly bool
 	valid  bool
@@ -264,36 +352,107 @@ type Txn struct {
 
 func (t *Txn) begin() error {
 	e := t.env
-	if e.db == nil {
+	if e.closed {
 		return ErrEnvClosed
 	}
 	name, err := e.bucketName(t.dbi)
 	if err != nil {
 		return err
 	}
-	tx, err := e.db.Begin(!t.rdonly)
-	if err != nil {
-		return fmt.Errorf("lmdb: %w", err)
-	}
-	t.tx, t.valid = tx, true
-	t.bucket = tx.Bucket(name)
-	if t.bucket == nil && !t.rdonly {
-		if t.bucket, err = tx.CreateBucketIfNotExists(name); err != nil {
-			tx.Rollback()
-			t.valid = false
+	if t.rdonly {
+		if err := t.beginRead(); err != nil {
 			return fmt.Errorf("lmdb: %w", err)
 		}
-	}
-	if t.rdonly {
+		t.valid = true
+		t.useDB(t.dbi)
 		e.readers++
 		if e.open == nil {
 			e.open = make(map[*Txn]struct{})
 		}
 		e.open[t] = struct{}{}
-	} else {
-		e.writer = t
+		return nil
 	}
+	e.pinSnapshots()
+	tx, err := e.db.Begin(true)
+	if err != nil {
+		return fmt.Errorf("lmdb: %w", err)
+	}
+	t.tx, t.valid = tx, true
+	if t.bucket, err = tx.CreateBucketIfNotExists(name); err != nil {
+		tx.Rollback()
+		t.valid = false
+		return fmt.Errorf("lmdb: %w", err)
+	}
+	e.writer = t
 	return nil
+}
+
+// beginRead takes the snapshot of a read transaction: in a writable env,
+// that of a bbolt read transaction (which keeps its pages); in a read-only
+// env, the newest one, registered in the reader table.
+func (t *Txn) beginRead() error {
+	e, mf := t.env, t.env.mf
+	t.slot = -1
+	if e.db != nil {
+		tx, err := e.db.Begin(false)
+		if err != nil {
+			return err
+		}
+		snap, err := mf.begin(func(data []byte) (boltMeta, error) { return metaOf(data, mf.psize, uint64(tx.ID())) })
+		if err != nil {
+			tx.Rollback()
+			return err
+		}
+		t.tx, t.snap = tx, snap
+		return nil
+	}
+	if e.table != nil {
+		slot, err := e.table.acquire()
+		if err != nil {
+			return err
+		}
+		t.slot = slot
+	}
+	snap, err := mf.begin(func(data []byte) (boltMeta, error) {
+		for range 1000 {
+			m, err := latestMeta(data, mf.psize)
+			if err != nil || t.slot < 0 {
+				return m, err
+			}
+			if err := e.table.set(t.slot, m.txid); err != nil {
+				return m, err
+			}
+			// Still the newest once registered: a writer beginning from
+			// now on sees the registration and keeps it.
+			if again, err := latestMeta(data, mf.psize); err == nil && again.txid == m.txid {
+				return m, nil
+			}
+		}
+		return boltMeta{}, errors.New("store changing too fast to take a snapshot")
+	})
+	if err != nil {
+		if t.slot >= 0 {
+			e.table.release(t.slot)
+			t.slot = -1
+		}
+		return err
+	}
+	t.snap = snap
+	return nil
+}
+
+// useDB points the transaction at database dbi.
+func (t *Txn) useDB(dbi int) {
+	t.dbi = dbi
+	name, err := t.env.bucketName(dbi)
+	if err != nil {
+		return
+	}
+	if t.rdonly {
+		t.tree, _ = t.snap.root.bucket(name)
+	} else {
+		t.bucket = t.tx.Bucket(name)
+	}
 }
 
 // Valid reports whether the transaction is still open.
@@ -312,10 +471,16 @@ func (t *Txn) end() {
 	t.valid = false
 	t.dirty = 0
 	t.Gen++
-	t.bucket, t.getCur = nil, nil
+	t.bucket, t.tree = nil, boltTree{}
 	if t.rdonly {
 		t.env.readers--
 		delete(t.env.open, t)
+		t.env.mf.end(t.snap)
+		t.snap = nil
+		if t.slot >= 0 {
+			t.env.table.release(t.slot)
+			t.slot = -1
+		}
 	} else if t.env.writer == t {
 		t.env.writer = nil
 	}
@@ -331,20 +496,17 @@ func (t *Txn) Get(key []byte) ([]byte, error) {
 	if !t.valid {
 		return nil, ErrTxnEnded
 	}
+	if t.rdonly {
+		v, f := t.tree.get(key)
+		if f&bucketLeafFlag != 0 {
+			return nil, nil
+		}
+		return v, nil
+	}
 	if t.bucket == nil || len(key) == 0 {
 		return nil, nil
 	}
-	if !t.rdonly {
-		return t.bucket.Get(key), nil
-	}
-	if t.getCur == nil {
-		t.getCur = t.bucket.Cursor()
-	}
-	k, v := t.getCur.Seek(key)
-	if v == nil || !bytes.Equal(k, key) {
-		return nil, nil
-	}
-	return v, nil
+	return t.bucket.Get(key), nil
 }
 
 // Put stores key → val. val must stay unchanged until the transaction
@@ -420,15 +582,21 @@ func (t *Txn) Commit() error {
 	tx := t.tx
 	if t.rdonly {
 		t.end()
-		return tx.Rollback()
+		if tx != nil {
+			tx.Rollback()
+		}
+		return nil
 	}
 	// bbolt remaps the file under an exclusive lock that open read
 	// transactions hold shared: in one goroutine that would never return.
 	// The file may grow by about twice the bytes written (pages are
 	// copied on write and split); refuse when that could pass the map.
-	if t.env.readers > 0 && tx.Size()+2*t.dirty+int64(16*e0PageSize(t.env)) > t.env.mappedSize() {
-		t.Abort()
-		return ErrRemapBusy
+	if tx.Size()+2*t.dirty+int64(16*e0PageSize(t.env)) > t.env.mappedSize() {
+		t.env.dropPins()
+		if t.env.readers > 0 {
+			t.Abort()
+			return ErrRemapBusy
+		}
 	}
 	t.end()
 	if err := tx.Commit(); err != nil {
@@ -467,7 +635,9 @@ func (t *Txn) Abort() {
 	}
 	tx := t.tx
 	t.end()
-	tx.Rollback()
+	if tx != nil {
+		tx.Rollback()
+	}
 }
 
 // Renew restarts a read transaction that was reset.
@@ -485,7 +655,7 @@ func (t *Txn) Renew() error {
 type Cursor struct {
 	txn    *Txn
 	gen    uint64
-	c      *bolt.Cursor
+	c      kvCursor
 	k, v   []byte // current entry
 	placed bool
 }
@@ -496,10 +666,22 @@ func (t *Txn) NewCursor() (*Cursor, error) {
 		return nil, ErrTxnEnded
 	}
 	cur := &Cursor{txn: t, gen: t.Gen}
-	if t.bucket != nil {
+	switch {
+	case t.rdonly && t.tree.root|uint64(len(t.tree.inline)) != 0:
+		cur.c = &boltCursor{t: &t.tree}
+	case !t.rdonly && t.bucket != nil:
 		cur.c = t.bucket.Cursor()
 	}
 	return cur, nil
+}
+
+// kvCursor is what Cursor needs of a bbolt cursor or a boltCursor.
+type kvCursor interface {
+	First() ([]byte, []byte)
+	Last() ([]byte, []byte)
+	Next() ([]byte, []byte)
+	Prev() ([]byte, []byte)
+	Seek(key []byte) ([]byte, []byte)
 }
 
 // Cursor operations (LMDB MDB_cursor_op values).

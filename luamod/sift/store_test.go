@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,6 +30,8 @@ func TestMain(m *testing.M) {
 		os.Exit(childWriter(os.Getenv(envChildDir)))
 	case "reader":
 		os.Exit(childReader(os.Getenv(envChildDir)))
+	case "snapshots":
+		os.Exit(childSnapshotReader(os.Getenv(envChildDir)))
 	}
 	os.Exit(m.Run())
 }
@@ -226,17 +229,22 @@ func TestCrashSafety(t *testing.T) {
 		t.Fatalf("writer stopped after %d rounds", seen)
 	}
 
-	e := mustEnv(t, dir, EnvRdonly)
-	defer e.Close()
-	err = e.db.View(func(tx *bolt.Tx) error {
+	db, err := bolt.Open(filepath.Join(dir, storeFileName), 0, &bolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.View(func(tx *bolt.Tx) error {
 		for err := range tx.Check() {
 			return err
 		}
 		return nil
 	})
+	db.Close()
 	if err != nil {
 		t.Fatalf("consistency check: %v", err)
 	}
+	e := mustEnv(t, dir, EnvRdonly)
+	defer e.Close()
 	r, _ := e.Begin(0, true)
 	defer r.Abort()
 	v, _ := r.Get([]byte("round"))
@@ -294,33 +302,146 @@ func runReader(t *testing.T, dir string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// TestReaderProcess: bbolt locks the file (flock) for a writer's whole
-// session, so a reader process gets a prompt "locked" error, never a hang,
-// while a writer has the store open, and reads the committed data once the
-// writer closed it. Two read-only processes may share the store.
+// TestReaderProcess: a read-only environment takes no file lock, so a
+// reader process reads the committed data while a writer has the store
+// open (and again after it closed it); read-only environments share it.
 func TestReaderProcess(t *testing.T) {
 	dir := t.TempDir()
 	e := mustEnv(t, dir, 0)
 	w, _ := e.Begin(0, false)
 	w.Put([]byte("k"), []byte("v1"), 0)
 	w.Commit()
-	start := time.Now()
-	if got := runReader(t, dir); !strings.Contains(got, "locked by another process") {
+	if got := runReader(t, dir); got != "value v1" {
 		t.Fatalf("reader while writer open: %q", got)
 	}
+	w, _ = e.Begin(0, false)
+	w.Put([]byte("k"), []byte("v2"), 0)
+	if got := runReader(t, dir); got != "value v1" {
+		t.Fatalf("reader during a write transaction: %q", got)
+	}
+	w.Commit()
+	if got := runReader(t, dir); got != "value v2" {
+		t.Fatalf("reader after commit: %q", got)
+	}
+	// a second writer is refused promptly
+	start := time.Now()
+	if _, err := OpenEnv(dir, 0, 0, 0o644); err == nil || !strings.Contains(err.Error(), "locked by another process") {
+		t.Fatalf("second writer: %v", err)
+	}
 	if d := time.Since(start); d > 10*time.Second {
-		t.Fatalf("reader waited %v", d)
+		t.Fatalf("second writer waited %v", d)
 	}
 	e.Close()
-	if got := runReader(t, dir); got != "value v1" {
+	if got := runReader(t, dir); got != "value v2" {
 		t.Fatalf("reader after writer closed: %q", got)
 	}
-	// a read-only env in this process and a reader process together
 	ro := mustEnv(t, dir, EnvRdonly)
 	defer ro.Close()
-	if got := runReader(t, dir); got != "value v1" {
+	if got := runReader(t, dir); got != "value v2" {
 		t.Fatalf("two readers: %q", got)
 	}
+}
+
+// childSnapshotReader repeatedly reads every key in read transactions of a
+// read-only env while another process rewrites them; within one
+// transaction all values must be equal (one snapshot). It prints the
+// number of transactions and distinct rounds seen, or the first mismatch.
+func childSnapshotReader(dir string) int {
+	e, err := OpenEnv(dir, EnvRdonly, 0, 0o644)
+	if err != nil {
+		fmt.Println("error", err)
+		return 1
+	}
+	defer e.Close()
+	rounds := map[string]bool{}
+	deadline := time.Now().Add(3 * time.Second)
+	txns := 0
+	for ; time.Now().Before(deadline); txns++ {
+		r, err := e.Begin(0, true)
+		if err != nil {
+			fmt.Println("error", err)
+			return 1
+		}
+		// Two passes with a pause between them: the writer commits
+		// several times meanwhile, and the snapshot must not change.
+		var first []byte
+		for pass := 0; pass < 2; pass++ {
+			c, _ := r.NewCursor()
+			n := 0
+			for k, v, _ := c.Get(OpFirst, nil, nil); k != nil; k, v, _ = c.Get(OpNext, nil, nil) {
+				if first == nil {
+					first = append([]byte(nil), v...)
+				} else if !bytes.Equal(v, first) {
+					fmt.Printf("error torn snapshot (pass %d): key %s has %.20q, first had %.20q\n", pass, k, v, first)
+					return 1
+				}
+				n++
+			}
+			if n != 3000 {
+				fmt.Printf("error snapshot with %d keys\n", n)
+				return 1
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		rounds[string(first)] = true
+		r.Abort()
+	}
+	fmt.Printf("ok %d %d\n", txns, len(rounds))
+	return 0
+}
+
+// TestReaderProcessSnapshots: a reader process's snapshots stay intact
+// while this process rewrites every key in transaction after transaction
+// (bbolt would otherwise reuse the pages the reader is reading).
+func TestReaderProcessSnapshots(t *testing.T) {
+	dir := t.TempDir()
+	e := mustEnv(t, dir, 0)
+	defer e.Close()
+	write := func(round int) {
+		w, err := e.Begin(0, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		val := bytes.Repeat([]byte(fmt.Sprintf("round%06d", round)), 20)
+		for i := 0; i < 3000; i++ {
+			w.Put([]byte(fmt.Sprintf("key%06d", i)), val, 0)
+		}
+		if err := w.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(0)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), envChildRole+"=snapshots", envChildDir+"="+dir)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan string, 1)
+	go func() {
+		b, _ := io.ReadAll(out)
+		done <- strings.TrimSpace(string(b))
+	}()
+	var got string
+	for round := 1; got == ""; round++ {
+		write(round)
+		select {
+		case got = <-done:
+		default:
+		}
+	}
+	cmd.Wait()
+	var txns, rounds int
+	if _, err := fmt.Sscanf(got, "ok %d %d", &txns, &rounds); err != nil {
+		t.Fatalf("reader: %s", got)
+	}
+	if rounds < 2 {
+		t.Fatalf("reader saw %d rounds in %d transactions: the writer did not overlap", rounds, txns)
+	}
+	t.Logf("reader: %d transactions, %d distinct rounds", txns, rounds)
 }
 
 func TestOpenErrors(t *testing.T) {
