@@ -69,9 +69,23 @@ func AlgorithmName(a uint8) string {
 	return fmt.Sprintf("ALG%d", a)
 }
 
+// nativeAlgos indexes the supported entries of algos by number, so that
+// the per-signature lookup is an array load rather than a map access.
+var nativeAlgos = func() (t [256]*algoInfo) {
+	for a, i := range algos {
+		if i.native {
+			t[a] = &i
+		}
+	}
+	return t
+}()
+
 // lookupAlgo returns the description of a supported algorithm, or an error
 // naming why a is not usable.
 func lookupAlgo(a uint8) (algoInfo, error) {
+	if p := nativeAlgos[a]; p != nil {
+		return *p, nil
+	}
 	i, ok := algos[a]
 	switch {
 	case a == AlgInvalid:

@@ -46,16 +46,18 @@ type Key struct {
 	Protocol uint8  // DNSKEY protocol, 3 by default
 	Owner    []byte // owner name in wire form, nil when unset
 
-	raw  []byte           // DNSKEY public key field, nil when no public key
-	pub  crypto.PublicKey // *rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey
-	priv crypto.Signer    // *rsa.PrivateKey, *ecdsa.PrivateKey or ed25519.PrivateKey
-	rsaV *rsaVerifier     // fast RSA verification context, for RSA keys
-	rsaF *rsa512          // unrolled RSA-512 verify and sign context
+	raw    []byte           // DNSKEY public key field, nil when no public key
+	pub    crypto.PublicKey // *rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey
+	priv   crypto.Signer    // *rsa.PrivateKey, *ecdsa.PrivateKey or ed25519.PrivateKey
+	rsaV   *rsaVerifier     // fast RSA verification context, for RSA keys
+	rsaF   *rsa512          // unrolled RSA-512 verify and sign context
+	rawSum uint32           // tagSum(0, raw), for Tag
 }
 
 // setPublic installs the public key (raw DNSKEY field and parsed form).
 func (k *Key) setPublic(raw []byte, pub crypto.PublicKey) {
 	k.raw, k.pub, k.rsaV, k.rsaF = raw, pub, nil, nil
+	k.rawSum = tagSum(0, raw)
 	if p, ok := pub.(*rsa.PublicKey); ok && p.N.BitLen() <= maxMontgomeryBits {
 		k.rsaV = newRSAVerifier(p)
 		priv, _ := k.priv.(*rsa.PrivateKey)
@@ -214,9 +216,10 @@ func (k *Key) PrivateKeyPEM() ([]byte, error) {
 // Tag returns the RFC 4034 Appendix B key tag of the DNSKEY RDATA.
 func (k *Key) Tag() uint16 {
 	// The 4-byte header keeps the key field's byte parity, so the sum can
-	// run over both parts without building the RDATA.
+	// run over both parts without building the RDATA; the key field's
+	// part is summed once, in setPublic.
 	ac := uint32(k.Flags) + uint32(k.Protocol)<<8 + uint32(k.Algo)
-	return foldTag(tagSum(ac, k.raw))
+	return foldTag(ac + k.rawSum)
 }
 
 // KeyTag computes the RFC 4034 Appendix B key tag of DNSKEY RDATA rd.

@@ -33,14 +33,26 @@ const rrsigFixed = 18
 
 // ParseRRSIG decodes RRSIG RDATA. Slices alias rd.
 func ParseRRSIG(rd []byte) (*RRSIG, error) {
+	r := new(RRSIG)
+	if err := parseRRSIG(rd, r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// parseRRSIG is ParseRRSIG into a caller's struct (no allocation).
+func parseRRSIG(rd []byte, r *RRSIG) error {
 	if len(rd) < rrsigFixed+1 {
-		return nil, fmt.Errorf("%w: truncated RDATA (%d bytes)", ErrRRSIG, len(rd))
+		return fmt.Errorf("%w: truncated RDATA (%d bytes)", ErrRRSIG, len(rd))
 	}
 	n, err := wireNameLen(rd[rrsigFixed:])
 	if err != nil {
-		return nil, fmt.Errorf("%w: signer name: %v", ErrRRSIG, err)
+		return fmt.Errorf("%w: signer name: %v", ErrRRSIG, err)
 	}
-	r := &RRSIG{
+	if len(rd) == rrsigFixed+n {
+		return fmt.Errorf("%w: no signature", ErrRRSIG)
+	}
+	*r = RRSIG{
 		TypeCovered: binary.BigEndian.Uint16(rd),
 		Algorithm:   rd[2],
 		Labels:      rd[3],
@@ -51,10 +63,7 @@ func ParseRRSIG(rd []byte) (*RRSIG, error) {
 		SignerName:  rd[rrsigFixed : rrsigFixed+n],
 		Signature:   rd[rrsigFixed+n:],
 	}
-	if len(r.Signature) == 0 {
-		return nil, fmt.Errorf("%w: no signature", ErrRRSIG)
-	}
-	return r, nil
+	return nil
 }
 
 // RRSIGSignature returns the signature field of RRSIG RDATA rd.
@@ -85,15 +94,24 @@ func (r *RRSIG) appendHeader(b []byte) []byte {
 // in canonical order (after canonicalisation, duplicates removed) owner |
 // type | class | ttl | rdlength | rdata, where owner is lowercased wire.
 func AppendRRSet(b []byte, rr *dns.RRSet, owner []byte, ttl uint32) []byte {
-	rds := make([][]byte, 0, len(rr.RData))
+	var small [8][]byte // most sets are small: no allocation for them
+	rds := small[:0]
 	for _, rd := range rr.RData {
 		rds = append(rds, canonicalRData(rr.Type, rd))
 	}
-	slices.SortFunc(rds, bytes.Compare)
-	rds = slices.CompactFunc(rds, bytes.Equal)
-	lowOwner := lowerName(owner)
+	if len(rds) > 1 {
+		slices.SortFunc(rds, bytes.Compare)
+		rds = slices.CompactFunc(rds, bytes.Equal)
+	}
+	ownerAt := -1 // where the lowercased owner was first appended
 	for _, rd := range rds {
-		b = append(b, lowOwner...)
+		if ownerAt < 0 {
+			ownerAt = len(b)
+			b = append(b, owner...)
+			lowerInPlace(b[ownerAt:])
+		} else {
+			b = append(b, b[ownerAt:ownerAt+len(owner)]...)
+		}
 		b = binary.BigEndian.AppendUint16(b, rr.Type)
 		b = binary.BigEndian.AppendUint16(b, rr.Class)
 		b = binary.BigEndian.AppendUint32(b, ttl)
@@ -126,18 +144,22 @@ func (k *Key) SignRRSet(rr *dns.RRSet, inception, expiration uint32, signer []by
 	if isWildcard(rr.Owner.Wire) {
 		labels--
 	}
-	r := &RRSIG{
+	r := RRSIG{
 		TypeCovered: rr.Type, Algorithm: k.Algo, Labels: uint8(labels), OrigTTL: rr.TTL,
 		Expiration: expiration, Inception: inception, KeyTag: k.Tag(), SignerName: signer,
 	}
-	data := r.appendHeader(make([]byte, 0, 256))
+	var buf [512]byte // the signing data of most sets fits
+	data := r.appendHeader(buf[:0])
 	hdrLen := len(data)
 	data = AppendRRSet(data, rr, rr.Owner.Wire, rr.TTL)
 	sig, err := k.SignData(data)
 	if err != nil {
 		return nil, err
 	}
-	return append(data[:hdrLen:hdrLen], sig...), nil
+	out := make([]byte, hdrLen+len(sig))
+	copy(out, data[:hdrLen])
+	copy(out[hdrLen:], sig)
+	return out, nil
 }
 
 // VerifyRRSet checks RRSIG RDATA rrsig over rr with the public key at time
@@ -146,8 +168,8 @@ func (k *Key) SignRRSet(rr *dns.RRSet, inception, expiration uint32, signer []by
 // arithmetic) and the signature must verify. An owner with more labels
 // than the RRSIG's Labels field is verified as a wildcard expansion.
 func (k *Key) VerifyRRSet(rr *dns.RRSet, rrsig []byte, now uint32) error {
-	r, err := ParseRRSIG(rrsig)
-	if err != nil {
+	var r RRSIG
+	if err := parseRRSIG(rrsig, &r); err != nil {
 		return err
 	}
 	if k.pub == nil {
@@ -177,7 +199,8 @@ func (k *Key) VerifyRRSet(rr *dns.RRSet, rrsig []byte, now uint32) error {
 	if int(r.Labels) < n {
 		owner = append([]byte{1, '*'}, suffixLabels(owner, int(r.Labels))...)
 	}
-	data := r.appendHeader(make([]byte, 0, 256))
+	var buf [512]byte // the signed data of most sets fits
+	data := r.appendHeader(buf[:0])
 	data = AppendRRSet(data, rr, owner, r.OrigTTL)
 	return k.VerifyData(data, r.Signature)
 }

@@ -225,10 +225,10 @@ func (v *rsa512) sign(h crypto.Hash, d []byte) ([]byte, bool) {
 	m2 := c.q.expWords(lo, hi, &c.dq, c.dqLen)
 	var t [4]uint64
 	one := [4]uint64{1}
-	montMul4(&m2, &m2, &one, &c.q.m, c.q.ninv) // out of Montgomery form: m2 < q
+	montMul4(&m2, &m2, &one, &c.q.m, c.q.ninv)   // out of Montgomery form: m2 < q
 	montMul4(&t, &m2, &c.p.r2, &c.p.m, c.p.ninv) // m2·R mod p
-	subMod4(&t, &m1, &t, &c.p.m)                  // (m1 - m2)·R mod p
-	montMul4(&t, &t, &c.qinv, &c.p.m, c.p.ninv)   // h = (m1 - m2)·q⁻¹ mod p
+	subMod4(&t, &m1, &t, &c.p.m)                 // (m1 - m2)·R mod p
+	montMul4(&t, &t, &c.qinv, &c.p.m, c.p.ninv)  // h = (m1 - m2)·q⁻¹ mod p
 	// s = h·q + m2 < (p-1)·q + q = n.
 	var s [8]uint64
 	mul4x4(&s, &t, &c.q.m)

@@ -35,6 +35,27 @@ func digest(h crypto.Hash, data []byte) []byte {
 	return d.Sum(nil)
 }
 
+// digestTo is digest without allocation: the digest is written to buf and
+// returned aliasing it (Ed25519: data itself). Hashes other than those of
+// the supported algorithms give nil.
+func digestTo(buf *[64]byte, h crypto.Hash, data []byte) []byte {
+	switch h {
+	case 0:
+		return data
+	case crypto.SHA1:
+		*(*[sha1.Size]byte)(buf[:]) = sha1.Sum(data)
+	case crypto.SHA256:
+		*(*[sha256.Size]byte)(buf[:]) = sha256.Sum256(data)
+	case crypto.SHA384:
+		*(*[sha512.Size384]byte)(buf[:]) = sha512.Sum384(data)
+	case crypto.SHA512:
+		*buf = sha512.Sum512(data)
+	default:
+		return nil
+	}
+	return buf[:h.Size()]
+}
+
 // SignData signs data with the private key and returns the signature in
 // DNSSEC wire format: RSA PKCS#1 v1.5 (RFC 3110, 5702), ECDSA r‖s with
 // fixed-width halves (RFC 6605, nonces per RFC 6979), Ed25519 raw (RFC 8080).
@@ -47,7 +68,8 @@ func (k *Key) SignData(data []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := digest(info.hash, data)
+	var dbuf [64]byte
+	d := digestTo(&dbuf, info.hash, data)
 	switch p := k.priv.(type) {
 	case *rsa.PrivateKey:
 		if k.rsaF != nil {
@@ -90,7 +112,8 @@ func (k *Key) VerifyData(data, sig []byte) error {
 	if err != nil {
 		return err
 	}
-	d := digest(info.hash, data)
+	var dbuf [64]byte
+	d := digestTo(&dbuf, info.hash, data)
 	switch p := k.pub.(type) {
 	case *rsa.PublicKey:
 		if len(sig) != (p.N.BitLen()+7)/8 {
