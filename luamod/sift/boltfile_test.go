@@ -2,6 +2,8 @@ package sift
 
 import (
 	"bytes"
+	"encoding/binary"
+	"hash/fnv"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -210,6 +212,14 @@ func FuzzBoltFile(f *testing.F) {
 	f.Add(seed)
 	f.Add(seed[:8192])
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// Mend the meta checksums so mutations reach the tree pages.
+		for _, off := range []int{pageHeaderSize, 4096 + pageHeaderSize} {
+			if len(data) >= off+metaChecksumEnd+8 {
+				h := fnv.New64a()
+				h.Write(data[off : off+metaChecksumEnd])
+				binary.LittleEndian.PutUint64(data[off+metaChecksumEnd:], h.Sum64())
+			}
+		}
 		path := filepath.Join(t.TempDir(), "data.mdb")
 		if err := os.WriteFile(path, data, 0o644); err != nil {
 			t.Fatal(err)

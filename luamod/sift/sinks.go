@@ -257,6 +257,7 @@ type lmdbSink struct {
 	envV     lua.LValue
 	txn      *Txn
 	txnV     lua.LValue
+	ownTxn   bool // the sink began txn itself (no txn argument)
 	slab     []byte   // current chunk
 	chunks   [][]byte // all chunks, slab last
 	idx      []kvRef
@@ -292,7 +293,7 @@ func siftLMDB(L *lua.LState) int {
 		if err != nil {
 			return luabind.FailErr(L, "", err)
 		}
-		s.txn = t
+		s.txn, s.ownTxn = t, true
 		pushTxn(L, t)
 		s.txnV = L.Get(-1)
 		L.Pop(1)
@@ -379,19 +380,39 @@ func (s *lmdbSink) store() error {
 	})
 }
 
+// bulk reports whether finish may use Env.BulkLoad: many pairs, the sink's
+// own transaction, an empty database and no other transaction open.
+func (s *lmdbSink) bulk() bool {
+	t := s.txn
+	if !s.ownTxn || len(s.idx) < 2*bulkBatch || t.env != s.env || t.env.readers > 0 || t.bucket == nil {
+		return false
+	}
+	k, _ := t.bucket.Cursor().First()
+	return k == nil
+}
+
 func (s *lmdbSink) finish(L *lua.LState) int {
 	if !s.txn.Valid() {
 		L.RaiseError("operation on aborted transaction")
 	}
 	s.sortDedupe()
-	err := s.store()
-	big := len(s.chunks) * slabChunk
-	s.idx = nil
-	if err == nil {
+	var err error
+	if s.bulk() {
+		// A large load into an empty database the sink owns: commit in
+		// batches (bounded memory), moved into place atomically.
+		s.txn.Abort()
+		err = s.env.BulkLoad(s.txn.DBI(), len(s.idx), func(i int) ([]byte, []byte) {
+			r := &s.idx[i]
+			return s.keyOf(r), s.valOf(r)
+		})
+	} else if err = s.store(); err == nil {
+		s.idx = nil
 		err = s.txn.Commit()
 	} else {
 		s.txn.Abort()
 	}
+	big := len(s.chunks) * slabChunk
+	s.idx = nil
 	if ud, ok := s.txnV.(*lua.LUserData); ok {
 		setTxnFields(ud, s.txn)
 	}

@@ -66,6 +66,14 @@ var minMmapSize = 1 << 30
 // mainBucket is the bbolt bucket holding the unnamed (default) database.
 var mainBucket = []byte("\x00main")
 
+// stagingBucket holds a bulk load in progress (BulkLoad); a crash leaves
+// it behind, and the next writable open removes it.
+var stagingBucket = []byte("\x00load")
+
+// bulkBatch is the number of pairs BulkLoad commits at a time: bbolt keeps
+// a transaction's nodes and pages in memory until its commit.
+const bulkBatch = 65536
+
 // Sentinel errors of the store.
 var (
 	ErrTxnEnded     = errors.New("operation on aborted transaction")
@@ -136,6 +144,11 @@ func OpenEnv(path string, flags uint32, mapSize int, mode os.FileMode) (*Env, er
 	}
 	e.db = db
 	err = db.Update(func(tx *bolt.Tx) error {
+		if tx.Bucket(stagingBucket) != nil {
+			if err := tx.DeleteBucket(stagingBucket); err != nil {
+				return err
+			}
+		}
 		_, err := tx.CreateBucketIfNotExists(mainBucket)
 		return err
 	})
@@ -591,18 +604,114 @@ func (t *Txn) Commit() error {
 	// transactions hold shared: in one goroutine that would never return.
 	// The file may grow by about twice the bytes written (pages are
 	// copied on write and split); refuse when that could pass the map.
-	if tx.Size()+2*t.dirty+int64(16*e0PageSize(t.env)) > t.env.mappedSize() {
-		t.env.dropPins()
-		if t.env.readers > 0 {
-			t.Abort()
-			return ErrRemapBusy
-		}
+	if t.env.mayRemap(tx, t.dirty) && t.env.readers > 0 {
+		t.Abort()
+		return ErrRemapBusy
 	}
 	t.end()
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("lmdb: %w", err)
 	}
 	return nil
+}
+
+// mayRemap reports whether committing tx, which wrote about dirty bytes,
+// could make bbolt remap the file. bbolt remaps under a lock that open
+// read transactions hold, so it drops the pins first; the caller refuses
+// the commit when the user has read transactions open.
+func (e *Env) mayRemap(tx *bolt.Tx, dirty int64) bool {
+	if tx.Size()+2*dirty+int64(16*e0PageSize(e)) <= e.mappedSize() {
+		return false
+	}
+	e.dropPins()
+	return true
+}
+
+// BulkLoad fills the empty database dbi with n pairs given in ascending
+// key order, in transactions of bulkBatch pairs staged in a hidden bucket,
+// which a last transaction moves into place: readers see the database
+// empty until then, and full after, and a crash leaves it empty. Memory
+// stays bounded by one batch. No transaction of the environment may be
+// open.
+func (e *Env) BulkLoad(dbi int, n int, pair func(i int) (key, val []byte)) error {
+	name, err := e.bucketName(dbi)
+	if err != nil {
+		return err
+	}
+	if e.db == nil {
+		return fmt.Errorf("lmdb: %w", bolt.ErrDatabaseReadOnly)
+	}
+	if e.writer != nil || e.readers > 0 {
+		return ErrWriterActive
+	}
+	err = e.update(0, func(tx *bolt.Tx) error {
+		if tx.Bucket(stagingBucket) != nil {
+			if err := tx.DeleteBucket(stagingBucket); err != nil {
+				return err
+			}
+		}
+		sb, err := tx.CreateBucket(stagingBucket)
+		if err == nil {
+			_, err = sb.CreateBucket(name)
+		}
+		return err
+	})
+	for i := 0; err == nil && i < n; i += bulkBatch {
+		end := min(n, i+bulkBatch)
+		var dirty int64
+		for j := i; j < end; j++ {
+			k, v := pair(j)
+			dirty += int64(len(k) + len(v) + 16)
+		}
+		err = e.update(dirty, func(tx *bolt.Tx) error {
+			b := tx.Bucket(stagingBucket).Bucket(name)
+			b.FillPercent = 0.95
+			for j := i; j < end; j++ {
+				k, v := pair(j)
+				if err := b.Put(k, v); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if err == nil {
+		err = e.update(0, func(tx *bolt.Tx) error {
+			if old := tx.Bucket(name); old != nil {
+				if k, _ := old.Cursor().First(); k != nil {
+					return errors.New("database was written during the bulk load")
+				}
+				if err := tx.DeleteBucket(name); err != nil {
+					return err
+				}
+			}
+			if err := tx.MoveBucket(name, tx.Bucket(stagingBucket), nil); err != nil {
+				return err
+			}
+			return tx.DeleteBucket(stagingBucket)
+		})
+	}
+	if err != nil {
+		e.update(0, func(tx *bolt.Tx) error { return tx.DeleteBucket(stagingBucket) })
+		return fmt.Errorf("lmdb: %w", err)
+	}
+	return nil
+}
+
+// update runs fn in a bbolt write transaction and commits it (pins and
+// remap guard as for Txn; dirty estimates the bytes fn writes).
+func (e *Env) update(dirty int64, fn func(tx *bolt.Tx) error) error {
+	e.pinSnapshots()
+	tx, err := e.db.Begin(true)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	e.mayRemap(tx, dirty)
+	return tx.Commit()
 }
 
 // mappedSize returns a lower bound of bbolt's current mmap size: the

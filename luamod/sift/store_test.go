@@ -30,6 +30,8 @@ func TestMain(m *testing.M) {
 		os.Exit(childWriter(os.Getenv(envChildDir)))
 	case "reader":
 		os.Exit(childReader(os.Getenv(envChildDir)))
+	case "bulk":
+		os.Exit(childBulk(os.Getenv(envChildDir)))
 	case "snapshots":
 		os.Exit(childSnapshotReader(os.Getenv(envChildDir)))
 	}
@@ -535,5 +537,116 @@ func TestCloseWithOpenTxns(t *testing.T) {
 	}
 	if _, err := e.Begin(0, true); !errors.Is(err, ErrEnvClosed) {
 		t.Errorf("begin after Close: %v", err)
+	}
+}
+
+// bulkPairs returns n sorted pairs.
+func bulkPairs(n int) func(i int) ([]byte, []byte) {
+	return func(i int) ([]byte, []byte) {
+		return fmt.Appendf(nil, "key%08d", i), fmt.Appendf(nil, "value %d", i)
+	}
+}
+
+// TestBulkLoad: a bulk load fills an empty database across several
+// batches, a reader that began before sees it empty, the staging bucket
+// is gone afterwards, and a database that is not empty is left alone.
+func TestBulkLoad(t *testing.T) {
+	dir := t.TempDir()
+	e := mustEnv(t, dir, 0)
+	defer e.Close()
+	ro := mustEnv(t, dir, EnvRdonly)
+	defer ro.Close()
+	before, _ := ro.Begin(0, true)
+	n := 2*bulkBatch + 123
+	if err := e.BulkLoad(0, n, bulkPairs(n)); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := before.NewCursor(); c.c != nil {
+		if k, _, _ := c.Get(OpFirst, nil, nil); k != nil {
+			t.Fatalf("earlier snapshot sees %q", k)
+		}
+	}
+	before.Abort()
+	r, _ := e.Begin(0, true)
+	for _, i := range []int{0, 1, bulkBatch - 1, bulkBatch, n - 1} {
+		k, v := bulkPairs(n)(i)
+		if got, _ := r.Get(k); !bytes.Equal(got, v) {
+			t.Fatalf("key %s = %q", k, got)
+		}
+	}
+	if _, ok := r.snap.root.bucket(stagingBucket); ok {
+		t.Fatal("staging bucket left behind")
+	}
+	r.Abort()
+	if _, _, _, _, _, entries, _ := e.Stat(); entries != n {
+		t.Fatalf("entries %d, want %d", entries, n)
+	}
+	if err := e.BulkLoad(0, 10, bulkPairs(10)); err == nil {
+		t.Fatal("bulk load into a non-empty database accepted")
+	}
+	if _, _, _, _, _, entries, _ := e.Stat(); entries != n {
+		t.Fatalf("after refused load: entries %d, want %d", entries, n)
+	}
+}
+
+// childBulk bulk-loads forever-growing batches, printing a line per batch;
+// the parent kills it with SIGKILL.
+func childBulk(dir string) int {
+	e, err := OpenEnv(dir, 0, 0, 0o644)
+	if err != nil {
+		fmt.Println("error", err)
+		return 1
+	}
+	n := 100 * bulkBatch
+	pairs := bulkPairs(n)
+	e.BulkLoad(0, n, func(i int) ([]byte, []byte) {
+		if i%bulkBatch == 0 {
+			fmt.Println("batch")
+		}
+		return pairs(i)
+	})
+	fmt.Println("error finished")
+	return 1
+}
+
+// TestBulkLoadCrash: a writer killed in the middle of a bulk load leaves
+// the database empty, and the next writable open drops the staging bucket.
+func TestBulkLoadCrash(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), envChildRole+"=bulk", envChildDir+"="+dir)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(out)
+	batches := 0
+	for batches < 8 && sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "error") {
+			t.Fatal(sc.Text())
+		}
+		batches++
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	ro := mustEnv(t, dir, EnvRdonly)
+	r, _ := ro.Begin(0, true)
+	if v, _ := r.Get([]byte("key00000000")); v != nil {
+		t.Fatalf("partial bulk load visible: %q", v)
+	}
+	if _, ok := r.snap.root.bucket(stagingBucket); !ok {
+		t.Fatal("no staging bucket after the crash: the load was not interrupted")
+	}
+	r.Abort()
+	ro.Close()
+	e := mustEnv(t, dir, 0)
+	defer e.Close()
+	r, _ = e.Begin(0, true)
+	defer r.Abort()
+	if _, ok := r.snap.root.bucket(stagingBucket); ok {
+		t.Fatal("staging bucket survived a writable open")
 	}
 }
