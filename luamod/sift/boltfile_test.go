@@ -3,8 +3,8 @@ package sift
 import (
 	"bytes"
 	"encoding/binary"
-	"hash/fnv"
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
 	"os"
 	"path/filepath"

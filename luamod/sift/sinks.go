@@ -257,7 +257,7 @@ type lmdbSink struct {
 	envV     lua.LValue
 	txn      *Txn
 	txnV     lua.LValue
-	ownTxn   bool // the sink began txn itself (no txn argument)
+	ownTxn   bool     // the sink began txn itself (no txn argument)
 	slab     []byte   // current chunk
 	chunks   [][]byte // all chunks, slab last
 	idx      []kvRef
