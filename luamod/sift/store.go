@@ -72,7 +72,7 @@ var stagingBucket = []byte("\x00load")
 
 // bulkBatch is the number of pairs BulkLoad commits at a time: bbolt keeps
 // a transaction's nodes and pages in memory until its commit.
-const bulkBatch = 65536
+const bulkBatch = 8192
 
 // Sentinel errors of the store.
 var (
