@@ -47,11 +47,13 @@
 //     still grows as needed), and a commit that could need a remap while a
 //     read transaction of the same env is open fails with nil, err instead
 //     of deadlocking.
-//   - bbolt flocks the file for a writer's whole session: a second process
-//     opening the same store gets nil, 'locked by another process' after
-//     0.5 s, never a hang. Read-only environments (RDONLY) share the file
-//     with each other. Within one process, read transactions see their
-//     snapshot while a write transaction runs and commits.
+//   - bbolt flocks the file for a writer's whole session: a second writer
+//     process gets nil, 'locked by another process' after 0.5 s, never a
+//     hang. Read transactions do not use bbolt: they read the mapped file
+//     (boltfile.go), and read-only environments (RDONLY) open no bbolt
+//     handle, so they read while a writer works, in this or another
+//     process. The reader table (readers.go, lock.mdb) keeps the snapshots
+//     they read from being overwritten.
 //   - NOSYNC and MAPASYNC map to bbolt NoSync+NoFreelistSync+NoGrowSync;
 //     NOMETASYNC to NoGrowSync. A process killed during a write leaves the
 //     last committed state (tested with SIGKILL).
