@@ -4,10 +4,8 @@ package dnssec
 
 import "math/bits"
 
-// montMul4 sets z = x·y·2^-256 mod n for x·y < n·2^256 (for instance one
-// factor below n and the other any 4-word value); ninv = -n⁻¹ mod 2^64
-// and n must be odd. The result is fully reduced. z may alias x or y.
-func montMul4(z, x, y, n *[4]uint64, ninv uint64) {
+// montMul4Generic is montMul4 in Go.
+func montMul4Generic(z, x, y, n *[4]uint64, ninv uint64) {
 	var hi, lo, c, a0, a1, a2 uint64
 	var m0, t0 uint64
 	var m1, t1 uint64
@@ -177,9 +175,8 @@ func montMul4(z, x, y, n *[4]uint64, ninv uint64) {
 	z[3] = s3 ^ ((s3 ^ t3) & keep)
 }
 
-// montSqr4 sets z = x²·2^-256 mod n for x < n; ninv = -n⁻¹ mod 2^64 and n
-// must be odd. The result is fully reduced. z may alias x.
-func montSqr4(z, x, n *[4]uint64, ninv uint64) {
+// montSqr4Generic is montSqr4 in Go.
+func montSqr4Generic(z, x, n *[4]uint64, ninv uint64) {
 	var hi, lo, c, a0, a1, a2 uint64
 	var m0, t0 uint64
 	var m1, t1 uint64
@@ -343,10 +340,8 @@ func montSqr4(z, x, n *[4]uint64, ninv uint64) {
 	z[3] = s3 ^ ((s3 ^ t3) & keep)
 }
 
-// montMul8 sets z = x·y·2^-512 mod n for x·y < n·2^512 (for instance one
-// factor below n and the other any 8-word value); ninv = -n⁻¹ mod 2^64
-// and n must be odd. The result is fully reduced. z may alias x or y.
-func montMul8(z, x, y, n *[8]uint64, ninv uint64) {
+// montMul8Generic is montMul8 in Go.
+func montMul8Generic(z, x, y, n *[8]uint64, ninv uint64) {
 	var hi, lo, c, a0, a1, a2 uint64
 	var m0, t0 uint64
 	var m1, t1 uint64
@@ -936,9 +931,8 @@ func montMul8(z, x, y, n *[8]uint64, ninv uint64) {
 	z[7] = s7 ^ ((s7 ^ t7) & keep)
 }
 
-// montSqr8 sets z = x²·2^-512 mod n for x < n; ninv = -n⁻¹ mod 2^64 and n
-// must be odd. The result is fully reduced. z may alias x.
-func montSqr8(z, x, n *[8]uint64, ninv uint64) {
+// montSqr8Generic is montSqr8 in Go.
+func montSqr8Generic(z, x, n *[8]uint64, ninv uint64) {
 	var hi, lo, c, a0, a1, a2 uint64
 	var m0, t0 uint64
 	var m1, t1 uint64

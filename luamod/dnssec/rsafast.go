@@ -22,7 +22,7 @@ import (
 // factored outright, so a timing leak would reveal nothing of value.
 type rsa512 struct {
 	n    [8]uint64 // modulus, little-endian words
-	rr   [8]uint64 // R² mod n, R = 2^512
+	fix  [8]uint64 // R^(f+1) mod n, R = 2^512: see verify
 	ninv uint64    // -n⁻¹ mod 2^64
 	e    uint64    // public exponent
 	size int       // modulus length in bytes (64)
@@ -83,13 +83,25 @@ func newRSA512(pub *rsa.PublicKey, priv *rsa.PrivateKey) *rsa512 {
 	}
 	v := &rsa512{e: uint64(pub.E), size: 64}
 	copy(v.n[:], limbs(pub.N, 8))
-	r := new(big.Int).Lsh(big.NewInt(1), 1024)
-	copy(v.rr[:], limbs(r.Mod(r, pub.N), 8))
+	// verify works on x itself, not x·R: each Montgomery squaring then
+	// adds one more factor R⁻¹ to the value (f → 2f+1), each
+	// multiplication by x one (f → f+1). fix = R^(f+1) cancels them all
+	// in one last Montgomery multiplication.
+	f := new(big.Int)
+	one := big.NewInt(1)
+	for i := bits.Len64(v.e) - 2; i >= 0; i-- {
+		f.Lsh(f, 1).Add(f, one)
+		if v.e>>uint(i)&1 == 1 {
+			f.Add(f, one)
+		}
+	}
+	r := new(big.Int).Lsh(one, 512)
+	r.Exp(r.Mod(r, pub.N), f.Add(f, one), pub.N)
+	copy(v.fix[:], limbs(r, 8))
 	v.ninv = negInv(v.n[0])
 	if priv == nil || priv.N == nil || priv.D == nil || priv.N.Cmp(pub.N) != 0 || priv.E != pub.E || len(priv.Primes) != 2 {
 		return v
 	}
-	one := big.NewInt(1)
 	p, q := priv.Primes[0], priv.Primes[1]
 	for _, x := range []*big.Int{p, q} {
 		if x == nil || x.Sign() <= 0 || x.BitLen() > 256 || x.Bit(0) == 0 || x.Cmp(one) == 0 {
@@ -179,20 +191,17 @@ func (v *rsa512) verify(h crypto.Hash, d, sig []byte) bool {
 	if !less8(&x, &v.n) {
 		return false
 	}
-	// x into Montgomery form, then left-to-right square-and-multiply
-	// (e = 65537: 16 squarings and one multiplication), then back out.
-	var xm, acc [8]uint64
-	montMul8(&xm, &x, &v.rr, &v.n, v.ninv)
-	acc = xm
+	// Left-to-right square-and-multiply (e = 65537: 16 squarings and
+	// one multiplication) on x itself, then one multiplication by fix
+	// removes the accumulated powers of R (see newRSA512).
+	acc := x
 	for i := bits.Len64(v.e) - 2; i >= 0; i-- {
 		montSqr8(&acc, &acc, &v.n, v.ninv)
 		if v.e>>uint(i)&1 == 1 {
-			montMul8(&acc, &acc, &xm, &v.n, v.ninv)
+			montMul8(&acc, &acc, &x, &v.n, v.ninv)
 		}
 	}
-	clear(x[:])
-	x[0] = 1
-	montMul8(&acc, &acc, &x, &v.n, v.ninv)
+	montMul8(&acc, &acc, &v.fix, &v.n, v.ninv)
 	// acc is fully reduced, and so is the expected encoding (it is below
 	// n), so the two must be equal word for word.
 	if !v.encode(&buf, prefix, d) {

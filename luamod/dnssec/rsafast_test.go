@@ -80,30 +80,44 @@ func TestMontFixed(t *testing.T) {
 			wantSqr := new(big.Int).Mul(x, x)
 			wantSqr.Mul(wantSqr, rinv).Mod(wantSqr, n)
 			ninv := negInv(limbs(n, k)[0])
-			var gotMul, gotSqr []uint64
-			switch k {
-			case 4:
-				var nn, xx, yy, z, s [4]uint64
-				copy(nn[:], limbs(n, 4))
-				copy(xx[:], limbs(x, 4))
-				copy(yy[:], limbs(y, 4))
-				montMul4(&z, &xx, &yy, &nn, ninv)
-				montSqr4(&s, &xx, &nn, ninv)
-				gotMul, gotSqr = z[:], s[:]
-			case 8:
-				var nn, xx, yy, z, s [8]uint64
-				copy(nn[:], limbs(n, 8))
-				copy(xx[:], limbs(x, 8))
-				copy(yy[:], limbs(y, 8))
-				montMul8(&z, &xx, &yy, &nn, ninv)
-				montSqr8(&s, &xx, &nn, ninv)
-				gotMul, gotSqr = z[:], s[:]
-			}
-			if toBig(gotMul).Cmp(wantMul) != 0 {
-				t.Fatalf("montMul%d(%x, %x) mod %x = %x, want %x", k, x, y, n, toBig(gotMul), wantMul)
-			}
-			if toBig(gotSqr).Cmp(wantSqr) != 0 {
-				t.Fatalf("montSqr%d(%x) mod %x = %x, want %x", k, x, n, toBig(gotSqr), wantSqr)
+			// Both the build's functions (assembly on amd64) and the Go
+			// versions, aliased (z = x) and not.
+			for _, impl := range []string{"", "Generic"} {
+				var gotMul, gotSqr, gotAlias []uint64
+				switch k {
+				case 4:
+					var nn, xx, yy, z, s [4]uint64
+					copy(nn[:], limbs(n, 4))
+					copy(xx[:], limbs(x, 4))
+					copy(yy[:], limbs(y, 4))
+					mul, sqr := montMul4, montSqr4
+					if impl != "" {
+						mul, sqr = montMul4Generic, montSqr4Generic
+					}
+					mul(&z, &xx, &yy, &nn, ninv)
+					sqr(&s, &xx, &nn, ninv)
+					mul(&yy, &xx, &yy, &nn, ninv)
+					gotMul, gotSqr, gotAlias = z[:], s[:], yy[:]
+				case 8:
+					var nn, xx, yy, z, s [8]uint64
+					copy(nn[:], limbs(n, 8))
+					copy(xx[:], limbs(x, 8))
+					copy(yy[:], limbs(y, 8))
+					mul, sqr := montMul8, montSqr8
+					if impl != "" {
+						mul, sqr = montMul8Generic, montSqr8Generic
+					}
+					mul(&z, &xx, &yy, &nn, ninv)
+					sqr(&s, &xx, &nn, ninv)
+					mul(&yy, &xx, &yy, &nn, ninv)
+					gotMul, gotSqr, gotAlias = z[:], s[:], yy[:]
+				}
+				if toBig(gotMul).Cmp(wantMul) != 0 || toBig(gotAlias).Cmp(wantMul) != 0 {
+					t.Fatalf("montMul%d%s(%x, %x) mod %x = %x (aliased %x), want %x", k, impl, x, y, n, toBig(gotMul), toBig(gotAlias), wantMul)
+				}
+				if toBig(gotSqr).Cmp(wantSqr) != 0 {
+					t.Fatalf("montSqr%d%s(%x) mod %x = %x, want %x", k, impl, x, n, toBig(gotSqr), wantSqr)
+				}
 			}
 		}
 	}
@@ -348,6 +362,16 @@ func BenchmarkMont(b *testing.B) {
 			montSqr8(&x, &x, &n, ninv)
 		}
 	})
+	b.Run("mul8-go", func(b *testing.B) {
+		for b.Loop() {
+			montMul8Generic(&x, &x, &y, &n, ninv)
+		}
+	})
+	b.Run("sqr8-go", func(b *testing.B) {
+		for b.Loop() {
+			montSqr8Generic(&x, &x, &n, ninv)
+		}
+	})
 	var n4, x4, y4 [4]uint64
 	copy(n4[:], n[4:])
 	copy(x4[:], x[4:])
@@ -362,6 +386,16 @@ func BenchmarkMont(b *testing.B) {
 	b.Run("sqr4", func(b *testing.B) {
 		for b.Loop() {
 			montSqr4(&x4, &x4, &n4, ninv)
+		}
+	})
+	b.Run("mul4-go", func(b *testing.B) {
+		for b.Loop() {
+			montMul4Generic(&x4, &x4, &y4, &n4, ninv)
+		}
+	})
+	b.Run("sqr4-go", func(b *testing.B) {
+		for b.Loop() {
+			montSqr4Generic(&x4, &x4, &n4, ninv)
 		}
 	})
 }
