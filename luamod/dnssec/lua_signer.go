@@ -13,16 +13,14 @@ import (
 // signerTypeName is the registry name of the signer userdata.
 const signerTypeName = "dnssec.signer"
 
-// luaSigner is the signer userdata: a Signer plus the cached key fields.
+// luaSigner is the signer userdata.
 type luaSigner struct {
 	*Signer
-	algo lua.LNumber
-	tag  lua.LNumber
 }
 
-func registerSigner(L *lua.LState) {
-	luabind.RegisterType(L, luabind.TypeSpec{Name: signerTypeName, Methods: signerMethods,
-		Meta: map[string]lua.LGFunction{"__index": signerIndex}})
+// registerSigner registers the signer type and returns its metatable.
+func registerSigner(L *lua.LState) *lua.LTable {
+	return luabind.RegisterType(L, luabind.TypeSpec{Name: signerTypeName, Methods: signerMethods})
 }
 
 func checkSigner(L *lua.LState, n int) *luaSigner {
@@ -35,20 +33,6 @@ var signerMethods = map[string]lua.LGFunction{
 	"get":    signerGet,
 	"verify": signerVerify,
 	"sign":   signerSign,
-}
-
-// signerIndex serves the fields algo and tag, then the methods.
-func signerIndex(L *lua.LState) int {
-	s := checkSigner(L, 1)
-	switch k, _ := L.Get(2).(lua.LString); k {
-	case "algo":
-		L.Push(s.algo)
-	case "tag":
-		L.Push(s.tag)
-	default:
-		L.Push(luabind.Methods(L, signerTypeName).RawGet(L.Get(2)))
-	}
-	return 1
 }
 
 // dnssecSigner is dnssec.signer(key) -> signer | nil, err; nothing for nil.
@@ -67,8 +51,20 @@ func dnssecSigner(L *lua.LState) int {
 	if err != nil {
 		return luabind.FailErr(L, "", err)
 	}
-	registerSigner(L)
-	luabind.Push(L, signerTypeName, &luaSigner{Signer: s, algo: lua.LNumber(k.Algo), tag: lua.LNumber(k.Tag())})
+	// Each signer has its own metatable, a copy of the type's, whose
+	// __index table holds the methods and the fields algo and tag (cached
+	// at creation): a method lookup is then a table access, not a call
+	// into Go, which counts when signing or verifying in a loop.
+	mt := registerSigner(L)
+	own, index := L.NewTable(), L.NewTable()
+	mt.ForEach(func(k, v lua.LValue) { own.RawSet(k, v) })
+	luabind.Methods(L, signerTypeName).ForEach(func(k, v lua.LValue) { index.RawSet(k, v) })
+	index.RawSetString("algo", lua.LNumber(k.Algo))
+	index.RawSetString("tag", lua.LNumber(k.Tag()))
+	own.RawSetString("__index", index)
+	ud := luabind.NewUserData(L, signerTypeName, &luaSigner{Signer: s})
+	ud.Metatable = own
+	L.Push(ud)
 	return 1
 }
 
