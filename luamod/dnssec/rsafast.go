@@ -131,11 +131,11 @@ func newRSA512(pub *rsa.PublicKey, priv *rsa.PrivateKey) *rsa512 {
 func digestPrefix(h crypto.Hash) ([]byte, bool) {
 	switch h {
 	case crypto.SHA1:
-		return digestInfo[crypto.SHA1], true
+		return prefixSHA1, true
 	case crypto.SHA256:
-		return digestInfo[crypto.SHA256], true
+		return prefixSHA256, true
 	case crypto.SHA512:
-		return digestInfo[crypto.SHA512], true
+		return prefixSHA512, true
 	}
 	return nil, false
 }

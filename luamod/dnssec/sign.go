@@ -1,6 +1,7 @@
 package dnssec
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -12,27 +13,11 @@ import (
 	"fmt"
 )
 
-// digest hashes data with the algorithm's hash (Ed25519: data itself).
+// digest hashes data with the algorithm's hash (Ed25519: a copy of data
+// itself); nil for hashes the supported algorithms do not use.
 func digest(h crypto.Hash, data []byte) []byte {
-	switch h {
-	case 0:
-		return data
-	case crypto.SHA1:
-		d := sha1.Sum(data)
-		return d[:]
-	case crypto.SHA256:
-		d := sha256.Sum256(data)
-		return d[:]
-	case crypto.SHA384:
-		d := sha512.Sum384(data)
-		return d[:]
-	case crypto.SHA512:
-		d := sha512.Sum512(data)
-		return d[:]
-	}
-	d := h.New()
-	d.Write(data)
-	return d.Sum(nil)
+	var buf [64]byte
+	return bytes.Clone(digestTo(&buf, h, data))
 }
 
 // digestTo is digest without allocation: the digest is written to buf and
