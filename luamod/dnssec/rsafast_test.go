@@ -206,9 +206,29 @@ func checkRSA512(t *testing.T, key *rsa.PrivateKey, v *rsa512, rounds int) int {
 			}
 		}
 	}
+	// Raw RSA signatures of near-miss encodings: each differs from the
+	// PKCS#1 v1.5 block in one place (leading bytes, padding, separator,
+	// DigestInfo, digest), so only the comparison can reject it.
+	d := digest(crypto.SHA256, []byte("near miss"))
+	var em [64]byte
+	if !v.encode(&em, prefixSHA256, d) {
+		t.Fatal("encode failed")
+	}
+	block := em[len(em)-v.size:]
+	for i := 0; i <= len(block); i++ {
+		b := bytes.Clone(block)
+		if i < len(b) {
+			b[i] ^= 0x01
+		}
+		s := new(big.Int).Exp(new(big.Int).SetBytes(b), key.D, key.N).FillBytes(make([]byte, v.size))
+		got, want := v.verify(crypto.SHA256, d, s), rsa.VerifyPKCS1v15(&key.PublicKey, crypto.SHA256, d, s) == nil
+		if got != want || got != (i == len(block)) {
+			t.Fatalf("encoding with byte %d changed: verify=%v crypto/rsa=%v", i, got, want)
+		}
+	}
 	// Signatures at and above the modulus.
 	n := key.N.FillBytes(make([]byte, v.size))
-	d := digest(crypto.SHA256, nil)
+	d = digest(crypto.SHA256, nil)
 	for _, s := range [][]byte{n, bytes.Repeat([]byte{0xff}, v.size), make([]byte, v.size)} {
 		if v.verify(crypto.SHA256, d, s) {
 			t.Fatalf("signature %x accepted", s)
