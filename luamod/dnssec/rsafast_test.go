@@ -289,6 +289,10 @@ func TestRSA512Fallback(t *testing.T) {
 	if v := newRSA512(&good.PublicKey, nil); v == nil || v.crt != nil {
 		t.Fatal("public key only: want verify-only fast path")
 	}
+	even := &rsa.PublicKey{N: new(big.Int).SetBit(new(big.Int).Lsh(big.NewInt(1), 511), 1, 1), E: 65537}
+	if newRSA512(even, nil) != nil {
+		t.Fatal("even modulus accepted")
+	}
 	other, _ := rsa.GenerateKey(rand.Reader, 512)
 	if v := newRSA512(&good.PublicKey, other); v.crt != nil {
 		t.Fatal("mismatched private key accepted")
