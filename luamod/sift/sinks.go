@@ -6,6 +6,7 @@ package sift
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"runtime"
 	"runtime/debug"
@@ -258,6 +259,7 @@ type lmdbSink struct {
 	txn      *Txn
 	txnV     lua.LValue
 	ownTxn   bool     // the sink began txn itself (no txn argument)
+	byLine   bool     // records arrive out of file order: duplicates are ordered by line
 	slab     []byte   // current chunk
 	chunks   [][]byte // all chunks, slab last
 	idx      []kvRef
@@ -270,6 +272,7 @@ type kvRef struct {
 	off   uint32
 	klen  uint16
 	vlen  uint32
+	line  uint32 // zone file line of the record
 }
 
 const slabChunk = 4 << 20
@@ -336,7 +339,7 @@ func (s *lmdbSink) put(L *lua.LState, r *zone.Record) bool {
 	s.slab = append(s.slab, r.RData...)
 	s.chunks[len(s.chunks)-1] = s.slab
 	s.idx = append(s.idx, kvRef{chunk: uint32(len(s.chunks) - 1), off: uint32(off), klen: uint16(klen),
-		vlen: uint32(len(s.slab) - off - klen)})
+		vlen: uint32(len(s.slab) - off - klen), line: uint32(r.Line)})
 	s.inserted++
 	return true
 }
@@ -358,7 +361,10 @@ func (s *lmdbSink) valOf(r *kvRef) []byte {
 // keeps the last of each run.
 func (s *lmdbSink) sortDedupe() {
 	slices.SortStableFunc(s.idx, func(a, b kvRef) int {
-		return bytes.Compare(s.keyOf(&a), s.keyOf(&b))
+		if c := bytes.Compare(s.keyOf(&a), s.keyOf(&b)); c != 0 || !s.byLine {
+			return c
+		}
+		return cmp.Compare(a.line, b.line)
 	})
 	w := 0
 	for i := range s.idx {
