@@ -170,6 +170,22 @@ func TestStoreReadWhileWriting(t *testing.T) {
 	r.Abort()
 }
 
+// startChild starts this test binary in a child role on dir and returns
+// it with its standard output.
+func startChild(t *testing.T, role, dir string) (*exec.Cmd, io.Reader) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), envChildRole+"="+role, envChildDir+"="+dir)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, out
+}
+
 // childWriter commits rounds of 20000 keys forever, printing "round N"
 // after each commit; the parent kills it with SIGKILL.
 func childWriter(dir string) int {
@@ -201,15 +217,7 @@ func childWriter(dir string) int {
 // write transactions; the store must hold exactly the committed rounds.
 func TestCrashSafety(t *testing.T) {
 	dir := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), envChildRole+"=writer", envChildDir+"="+dir)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, out := startChild(t, "writer", dir)
 	sc := bufio.NewScanner(out)
 	seen := 0
 	for sc.Scan() {
@@ -413,15 +421,7 @@ func TestReaderProcessSnapshots(t *testing.T) {
 		}
 	}
 	write(0)
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), envChildRole+"=snapshots", envChildDir+"="+dir)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, out := startChild(t, "snapshots", dir)
 	done := make(chan string, 1)
 	go func() {
 		b, _ := io.ReadAll(out)
@@ -613,15 +613,7 @@ func childBulk(dir string) int {
 // the database empty, and the next writable open drops the staging bucket.
 func TestBulkLoadCrash(t *testing.T) {
 	dir := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), envChildRole+"=bulk", envChildDir+"="+dir)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, out := startChild(t, "bulk", dir)
 	sc := bufio.NewScanner(out)
 	batches := 0
 	for batches < 8 && sc.Scan() {
