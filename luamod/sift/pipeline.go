@@ -150,9 +150,10 @@ func (p *pipedSource) Close() error {
 // zone.FindSplit). Read directly it yields the parts in order; a
 // pipedSource parses them at once.
 type multiSource struct {
-	parts []recordSource
-	i     int
-	c     io.Closer
+	parts   []recordSource
+	cutLine int // first line of the second part
+	i       int
+	c       io.Closer
 }
 
 // Next implements recordSource.
@@ -203,5 +204,5 @@ func openSplitZone(path string) recordSource {
 	second := zone.NewScanner(io.NewSectionReader(f, sp.Offset, size-sp.Offset), siftOrigin, siftClass, siftTTL)
 	second.SetFile(path)
 	second.StartAt(sp)
-	return &multiSource{parts: []recordSource{first, second}, c: f}
+	return &multiSource{parts: []recordSource{first, second}, cutLine: sp.Line, c: f}
 }

@@ -240,9 +240,9 @@ func runSift(L *lua.LState, src recordSource) int {
 		if limit <= 0 {
 			pf, gf = gf, nil
 		}
-		if _, ok := src.(*multiSource); ok {
+		if m, ok := src.(*multiSource); ok {
 			if ls, ok := box.s.(*lmdbSink); ok {
-				ls.byLine = true // the parts' records interleave
+				ls.cutLine = m.cutLine // the parts' records interleave
 			}
 		}
 		ps := newPipedSource(src, pf)

@@ -6,7 +6,6 @@ package sift
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/binary"
 	"runtime"
 	"runtime/debug"
@@ -259,7 +258,7 @@ type lmdbSink struct {
 	txn      *Txn
 	txnV     lua.LValue
 	ownTxn   bool     // the sink began txn itself (no txn argument)
-	byLine   bool     // records arrive out of file order: duplicates are ordered by line
+	cutLine  int      // > 0: records of lines from cutLine on (a second part parsed at once) interleave with earlier ones
 	slab     []byte   // current chunk
 	chunks   [][]byte // all chunks, slab last
 	idx      []kvRef
@@ -360,11 +359,24 @@ func (s *lmdbSink) valOf(r *kvRef) []byte {
 // sortDedupe sorts the pairs by key, equal keys in arrival order, and
 // keeps the last of each run.
 func (s *lmdbSink) sortDedupe() {
-	slices.SortStableFunc(s.idx, func(a, b kvRef) int {
-		if c := bytes.Compare(s.keyOf(&a), s.keyOf(&b)); c != 0 || !s.byLine {
-			return c
+	if s.cutLine > 0 {
+		// Restore file order (each part arrived in order): the first
+		// part's pairs, then the second's.
+		idx := make([]kvRef, 0, len(s.idx))
+		for _, r := range s.idx {
+			if int(r.line) < s.cutLine {
+				idx = append(idx, r)
+			}
 		}
-		return cmp.Compare(a.line, b.line)
+		for _, r := range s.idx {
+			if int(r.line) >= s.cutLine {
+				idx = append(idx, r)
+			}
+		}
+		s.idx = idx
+	}
+	slices.SortStableFunc(s.idx, func(a, b kvRef) int {
+		return bytes.Compare(s.keyOf(&a), s.keyOf(&b))
 	})
 	w := 0
 	for i := range s.idx {

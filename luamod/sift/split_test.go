@@ -77,11 +77,12 @@ assert(n == 40003, n)`)
 	}
 }
 
-// TestLMDBSinkByLine: with records arriving out of file order, the sink
-// keeps the duplicate with the later line, not the later arrival.
-func TestLMDBSinkByLine(t *testing.T) {
-	for _, byLine := range []bool{false, true} {
-		s := &lmdbSink{byLine: byLine}
+// TestLMDBSinkCutLine: when a second part's records arrive interleaved
+// with the first's, the sink restores file order, so the duplicate that
+// comes later in the file wins, not the one that arrived later.
+func TestLMDBSinkCutLine(t *testing.T) {
+	for _, cut := range []int{0, 5} {
+		s := &lmdbSink{cutLine: cut}
 		owner := []byte("\x03dup\x00")
 		s.put(nil, &zone.Record{Owner: owner, Type: 16, TTL: 1, RData: []byte("later line"), Line: 9})
 		s.put(nil, &zone.Record{Owner: owner, Type: 16, TTL: 1, RData: []byte("earlier line"), Line: 3})
@@ -90,8 +91,8 @@ func TestLMDBSinkByLine(t *testing.T) {
 			t.Fatalf("%d pairs", len(s.idx))
 		}
 		got := string(s.valOf(&s.idx[0])[4:])
-		if want := map[bool]string{false: "earlier line", true: "later line"}[byLine]; got != want {
-			t.Errorf("byLine %v kept %q, want %q", byLine, got, want)
+		if want := map[int]string{0: "earlier line", 5: "later line"}[cut]; got != want {
+			t.Errorf("cut %d kept %q, want %q", cut, got, want)
 		}
 	}
 }

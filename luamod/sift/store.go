@@ -152,7 +152,7 @@ func OpenEnv(path string, flags uint32, mapSize int, mode os.FileMode) (*Env, er
 		_, err := tx.CreateBucketIfNotExists(mainBucket)
 		return err
 	})
-	if err == nil {
+	if err == nil && flags&EnvNoLock == 0 {
 		e.table, err = openReaderTable(lockFilePath(path, flags), mode)
 	}
 	if err == nil {
@@ -168,13 +168,16 @@ func OpenEnv(path string, flags uint32, mapSize int, mode os.FileMode) (*Env, er
 // openReadOnly opens the read path of a read-only environment: no bbolt
 // handle, no file lock; its transactions register their snapshots in the
 // reader table. Without write access to the table (read-only media, where
-// no writer can run either) it reads without registering.
+// no writer can run either), or with NOLOCK, it reads without registering.
 func (e *Env) openReadOnly(mode os.FileMode) error {
 	mf, err := openMapped(e.file)
 	if err != nil {
 		return fmt.Errorf("lmdb: %w", err)
 	}
 	e.mf = mf
+	if e.flags&EnvNoLock != 0 {
+		return nil // NOLOCK: the caller keeps writers away
+	}
 	if t, err := openReaderTable(lockFilePath(e.path, e.flags), mode); err == nil {
 		e.table = t
 	}
