@@ -62,6 +62,23 @@ func randModulus(r *mrand.Rand, k int) *big.Int {
 	return m.SetBit(m, 0, 1).SetBit(m, 1, 1)
 }
 
+// montImpl is one implementation of the k-word Montgomery functions.
+type montImpl[T any] struct {
+	name string
+	mul  func(z, x, y, n *T, ninv uint64)
+	sqr  func(z, x, n *T, ninv uint64)
+}
+
+// impls4 and impls8 list every implementation this build can run: the
+// ones the code uses, the Go versions, and the assembly variants.
+func impls4() []montImpl[[4]uint64] {
+	return append([]montImpl[[4]uint64]{{"", montMul4, montSqr4}, {"Generic", montMul4Generic, montSqr4Generic}}, archImpls4()...)
+}
+
+func impls8() []montImpl[[8]uint64] {
+	return append([]montImpl[[8]uint64]{{"", montMul8, montSqr8}, {"Generic", montMul8Generic, montSqr8Generic}}, archImpls8()...)
+}
+
 // TestMontFixed checks the generated Montgomery multiplication and
 // squaring against math/big: z = x·y·R⁻¹ mod n, fully reduced.
 func TestMontFixed(t *testing.T) {
@@ -80,43 +97,38 @@ func TestMontFixed(t *testing.T) {
 			wantSqr := new(big.Int).Mul(x, x)
 			wantSqr.Mul(wantSqr, rinv).Mod(wantSqr, n)
 			ninv := negInv(limbs(n, k)[0])
-			// Both the build's functions (assembly on amd64) and the Go
-			// versions, aliased (z = x) and not.
-			for _, impl := range []string{"", "Generic"} {
-				var gotMul, gotSqr, gotAlias []uint64
-				switch k {
-				case 4:
-					var nn, xx, yy, z, s [4]uint64
-					copy(nn[:], limbs(n, 4))
-					copy(xx[:], limbs(x, 4))
-					copy(yy[:], limbs(y, 4))
-					mul, sqr := montMul4, montSqr4
-					if impl != "" {
-						mul, sqr = montMul4Generic, montSqr4Generic
-					}
-					mul(&z, &xx, &yy, &nn, ninv)
-					sqr(&s, &xx, &nn, ninv)
-					mul(&yy, &xx, &yy, &nn, ninv)
-					gotMul, gotSqr, gotAlias = z[:], s[:], yy[:]
-				case 8:
-					var nn, xx, yy, z, s [8]uint64
-					copy(nn[:], limbs(n, 8))
-					copy(xx[:], limbs(x, 8))
-					copy(yy[:], limbs(y, 8))
-					mul, sqr := montMul8, montSqr8
-					if impl != "" {
-						mul, sqr = montMul8Generic, montSqr8Generic
-					}
-					mul(&z, &xx, &yy, &nn, ninv)
-					sqr(&s, &xx, &nn, ninv)
-					mul(&yy, &xx, &yy, &nn, ninv)
-					gotMul, gotSqr, gotAlias = z[:], s[:], yy[:]
-				}
+			// Every implementation, aliased (z = y) and not.
+			words := func(v *big.Int) []uint64 { return limbs(v, k) }
+			check := func(name string, gotMul, gotSqr, gotAlias []uint64) {
 				if toBig(gotMul).Cmp(wantMul) != 0 || toBig(gotAlias).Cmp(wantMul) != 0 {
-					t.Fatalf("montMul%d%s(%x, %x) mod %x = %x (aliased %x), want %x", k, impl, x, y, n, toBig(gotMul), toBig(gotAlias), wantMul)
+					t.Fatalf("montMul%d%s(%x, %x) mod %x = %x (aliased %x), want %x", k, name, x, y, n, toBig(gotMul), toBig(gotAlias), wantMul)
 				}
 				if toBig(gotSqr).Cmp(wantSqr) != 0 {
-					t.Fatalf("montSqr%d%s(%x) mod %x = %x, want %x", k, impl, x, n, toBig(gotSqr), wantSqr)
+					t.Fatalf("montSqr%d%s(%x) mod %x = %x, want %x", k, name, x, n, toBig(gotSqr), wantSqr)
+				}
+			}
+			switch k {
+			case 4:
+				for _, im := range impls4() {
+					var nn, xx, yy, z, s [4]uint64
+					copy(nn[:], words(n))
+					copy(xx[:], words(x))
+					copy(yy[:], words(y))
+					im.mul(&z, &xx, &yy, &nn, ninv)
+					im.sqr(&s, &xx, &nn, ninv)
+					im.mul(&yy, &xx, &yy, &nn, ninv)
+					check(im.name, z[:], s[:], yy[:])
+				}
+			case 8:
+				for _, im := range impls8() {
+					var nn, xx, yy, z, s [8]uint64
+					copy(nn[:], words(n))
+					copy(xx[:], words(x))
+					copy(yy[:], words(y))
+					im.mul(&z, &xx, &yy, &nn, ninv)
+					im.sqr(&s, &xx, &nn, ninv)
+					im.mul(&yy, &xx, &yy, &nn, ninv)
+					check(im.name, z[:], s[:], yy[:])
 				}
 			}
 		}
@@ -366,7 +378,7 @@ func FuzzRSA512(f *testing.F) {
 	})
 }
 
-// BenchmarkMont measures the generated Montgomery functions.
+// BenchmarkMont measures every implementation of the Montgomery functions.
 func BenchmarkMont(b *testing.B) {
 	r := mrand.New(mrand.NewPCG(7, 8))
 	n8 := randModulus(r, 8)
@@ -376,50 +388,34 @@ func BenchmarkMont(b *testing.B) {
 	copy(x[:], limbs(randBelow(r, n8), 8))
 	copy(y[:], limbs(randBelow(r, n8), 8))
 	ninv := negInv(n[0])
-	b.Run("mul8", func(b *testing.B) {
-		for b.Loop() {
-			montMul8(&x, &x, &y, &n, ninv)
-		}
-	})
-	b.Run("sqr8", func(b *testing.B) {
-		for b.Loop() {
-			montSqr8(&x, &x, &n, ninv)
-		}
-	})
-	b.Run("mul8-go", func(b *testing.B) {
-		for b.Loop() {
-			montMul8Generic(&x, &x, &y, &n, ninv)
-		}
-	})
-	b.Run("sqr8-go", func(b *testing.B) {
-		for b.Loop() {
-			montSqr8Generic(&x, &x, &n, ninv)
-		}
-	})
+	for _, im := range impls8() {
+		b.Run("mul8"+im.name, func(b *testing.B) {
+			for b.Loop() {
+				im.mul(&x, &x, &y, &n, ninv)
+			}
+		})
+		b.Run("sqr8"+im.name, func(b *testing.B) {
+			for b.Loop() {
+				im.sqr(&x, &x, &n, ninv)
+			}
+		})
+	}
 	var n4, x4, y4 [4]uint64
 	copy(n4[:], n[4:])
 	copy(x4[:], x[4:])
 	copy(y4[:], y[4:])
 	n4[0] |= 1
 	ninv = negInv(n4[0])
-	b.Run("mul4", func(b *testing.B) {
-		for b.Loop() {
-			montMul4(&x4, &x4, &y4, &n4, ninv)
-		}
-	})
-	b.Run("sqr4", func(b *testing.B) {
-		for b.Loop() {
-			montSqr4(&x4, &x4, &n4, ninv)
-		}
-	})
-	b.Run("mul4-go", func(b *testing.B) {
-		for b.Loop() {
-			montMul4Generic(&x4, &x4, &y4, &n4, ninv)
-		}
-	})
-	b.Run("sqr4-go", func(b *testing.B) {
-		for b.Loop() {
-			montSqr4Generic(&x4, &x4, &n4, ninv)
-		}
-	})
+	for _, im := range impls4() {
+		b.Run("mul4"+im.name, func(b *testing.B) {
+			for b.Loop() {
+				im.mul(&x4, &x4, &y4, &n4, ninv)
+			}
+		})
+		b.Run("sqr4"+im.name, func(b *testing.B) {
+			for b.Loop() {
+				im.sqr(&x4, &x4, &n4, ninv)
+			}
+		})
+	}
 }
