@@ -4,8 +4,6 @@ package sift
 // Lua state's goroutine, so both cores work when the whole loop is Go.
 
 import (
-	"io"
-	"os"
 	"sync"
 
 	"ljdns/luamod/dns/zone"
@@ -38,9 +36,8 @@ func (b *recBatch) add(r *zone.Record) {
 }
 
 // pipedSource reads src on its own goroutine in batches, applying filter
-// there (when given). A multiSource gets one goroutine per part, and its
-// parts' records arrive interleaved. It implements recordSource; Close
-// stops the parsers and waits for them, so src can be closed afterwards.
+// there (when given). It implements recordSource; Close stops the parser
+// and waits for it, so src can be closed afterwards.
 type pipedSource struct {
 	full  chan *recBatch
 	free  chan *recBatch
@@ -59,18 +56,8 @@ func newPipedSource(src recordSource, filter *Filter) *pipedSource {
 		stop:  make(chan struct{}),
 		inner: src,
 	}
-	parts := []recordSource{src}
-	if m, ok := src.(*multiSource); ok {
-		parts = m.parts
-	}
-	for _, part := range parts {
-		p.wg.Add(1)
-		go p.produce(part, filter)
-	}
-	go func() {
-		p.wg.Wait()
-		close(p.full)
-	}()
+	p.wg.Add(1)
+	go p.produce(src, filter)
 	return p
 }
 
@@ -86,6 +73,7 @@ func (p *pipedSource) newBatch() *recBatch {
 
 func (p *pipedSource) produce(src recordSource, filter *Filter) {
 	defer p.wg.Done()
+	defer close(p.full)
 	b := p.newBatch()
 	for src.Next() {
 		r := src.Record()
@@ -140,69 +128,9 @@ func (p *pipedSource) Record() *zone.Record { return &p.cur.recs[p.i] }
 func (p *pipedSource) Close() error {
 	p.once.Do(func() {
 		close(p.stop)
-		for range p.full { // unblock pending sends; closed once all parsers quit
+		for range p.full { // unblock a pending send
 		}
+		p.wg.Wait()
 	})
 	return nil
-}
-
-// multiSource is parts of one zone file that parse independently (cut by
-// zone.FindSplit). Read directly it yields the parts in order; a
-// pipedSource parses them at once.
-type multiSource struct {
-	parts   []recordSource
-	cutLine int // first line of the second part
-	i       int
-	c       io.Closer
-}
-
-// Next implements recordSource.
-func (m *multiSource) Next() bool {
-	for ; m.i < len(m.parts); m.i++ {
-		if m.parts[m.i].Next() {
-			return true
-		}
-	}
-	return false
-}
-
-// Record implements recordSource.
-func (m *multiSource) Record() *zone.Record { return m.parts[m.i].Record() }
-
-// Close closes the parts and the file.
-func (m *multiSource) Close() error {
-	for _, p := range m.parts {
-		p.Close()
-	}
-	return m.c.Close()
-}
-
-// splitMinSize is the smallest zone file parsed in two parts at once.
-var splitMinSize int64 = 8 << 20
-
-// openSplitZone opens the zone file at path as two parts cut near the
-// middle, or returns nil (small file, no cut point, $INCLUDE, error).
-func openSplitZone(path string) recordSource {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil
-	}
-	st, err := f.Stat()
-	if err != nil || !st.Mode().IsRegular() || st.Size() < splitMinSize {
-		f.Close()
-		return nil
-	}
-	size := st.Size()
-	first := zone.NewScanner(io.NewSectionReader(f, 0, size), siftOrigin, siftClass, siftTTL)
-	sp, ok := zone.FindSplit(io.NewSectionReader(f, 0, size), size/2, first)
-	if !ok {
-		f.Close()
-		return nil
-	}
-	first.Reset(io.NewSectionReader(f, 0, sp.Offset))
-	first.SetFile(path)
-	second := zone.NewScanner(io.NewSectionReader(f, sp.Offset, size-sp.Offset), siftOrigin, siftClass, siftTTL)
-	second.SetFile(path)
-	second.StartAt(sp)
-	return &multiSource{parts: []recordSource{first, second}, cutLine: sp.Line, c: f}
 }

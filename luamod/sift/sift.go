@@ -84,16 +84,7 @@ func siftZone(L *lua.LState) int {
 		L.Push(lua.LFalse)
 		return 1
 	}
-	path := L.CheckString(1)
-	if splittable(L) {
-		// A large file into an order-insensitive sink: parse both halves
-		// at once.
-		if src := openSplitZone(path); src != nil {
-			defer src.Close()
-			return runSift(L, src)
-		}
-	}
-	src, err := openZone(path)
+	src, err := openZone(L.CheckString(1))
 	if err != nil {
 		L.Push(lua.LFalse)
 		L.Push(lua.LString(err.Error()))
@@ -101,26 +92,6 @@ func siftZone(L *lua.LState) int {
 	}
 	defer src.Close()
 	return runSift(L, src)
-}
-
-// splittable reports whether sift.zone's arguments allow parsing the
-// file's parts at once: a built-in sink that does not depend on record
-// order (the lmdb sink, which orders duplicates by line), a Go filter or
-// none, and no limit.
-func splittable(L *lua.LState) bool {
-	box, ok := goSinkOf(L.Get(2))
-	if !ok || box.done {
-		return false
-	}
-	if _, ok := box.s.(*lmdbSink); !ok {
-		return false
-	}
-	if f := L.Get(3); f != lua.LNil {
-		if _, ok := goFilterOf(f); !ok {
-			return false
-		}
-	}
-	return L.Get(4) == lua.LNil && !strings.ContainsRune(L.CheckString(1), '\n')
 }
 
 // domainSource reads one domain per line (the last character of each
@@ -239,11 +210,6 @@ func runSift(L *lua.LState, src recordSource) int {
 		var pf *Filter
 		if limit <= 0 {
 			pf, gf = gf, nil
-		}
-		if m, ok := src.(*multiSource); ok {
-			if ls, ok := box.s.(*lmdbSink); ok {
-				ls.cutLine = m.cutLine // the parts' records interleave
-			}
 		}
 		ps := newPipedSource(src, pf)
 		defer ps.Close()

@@ -258,7 +258,6 @@ type lmdbSink struct {
 	txn      *Txn
 	txnV     lua.LValue
 	ownTxn   bool     // the sink began txn itself (no txn argument)
-	cutLine  int      // > 0: records of lines from cutLine on (a second part parsed at once) interleave with earlier ones
 	slab     []byte   // current chunk
 	chunks   [][]byte // all chunks, slab last
 	idx      []kvRef
@@ -271,7 +270,6 @@ type kvRef struct {
 	off   uint32
 	klen  uint16
 	vlen  uint32
-	line  uint32 // zone file line of the record
 }
 
 const slabChunk = 4 << 20
@@ -338,7 +336,7 @@ func (s *lmdbSink) put(L *lua.LState, r *zone.Record) bool {
 	s.slab = append(s.slab, r.RData...)
 	s.chunks[len(s.chunks)-1] = s.slab
 	s.idx = append(s.idx, kvRef{chunk: uint32(len(s.chunks) - 1), off: uint32(off), klen: uint16(klen),
-		vlen: uint32(len(s.slab) - off - klen), line: uint32(r.Line)})
+		vlen: uint32(len(s.slab) - off - klen)})
 	s.inserted++
 	return true
 }
@@ -359,22 +357,6 @@ func (s *lmdbSink) valOf(r *kvRef) []byte {
 // sortDedupe sorts the pairs by key, equal keys in arrival order, and
 // keeps the last of each run.
 func (s *lmdbSink) sortDedupe() {
-	if s.cutLine > 0 {
-		// Restore file order (each part arrived in order): the first
-		// part's pairs, then the second's.
-		idx := make([]kvRef, 0, len(s.idx))
-		for _, r := range s.idx {
-			if int(r.line) < s.cutLine {
-				idx = append(idx, r)
-			}
-		}
-		for _, r := range s.idx {
-			if int(r.line) >= s.cutLine {
-				idx = append(idx, r)
-			}
-		}
-		s.idx = idx
-	}
 	slices.SortStableFunc(s.idx, func(a, b kvRef) int {
 		return bytes.Compare(s.keyOf(&a), s.keyOf(&b))
 	})
