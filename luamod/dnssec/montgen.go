@@ -1,12 +1,18 @@
 //go:build ignore
 
-// montgen writes montfixed.go: Montgomery multiplication and squaring for
-// fixed word counts, fully unrolled so that every index is a constant (no
-// bounds checks, no loop) and the running sum stays in three registers.
-// Run `go generate` in this directory after changing it (the go:generate
-// line is in rsafast.go).
+// montgen writes montfixed.go and montfixed_amd64.s: Montgomery
+// multiplication and squaring for fixed word counts, fully unrolled so that
+// every index is a constant (no bounds checks, no loop). Run `go generate`
+// in this directory after changing it (the go:generate line is in
+// rsafast.go).
 //
-// Both functions scan products column by column (product scanning,
+// montfixed.go holds the Go versions (montMul4Generic...), used on other
+// targets and with -tags purego; montfixed_amd64.s the same computation
+// with MULQ (montMul4Mulq...), plus operand-scanning versions with MULX,
+// ADCX and ADOX (montMul4Adx...) for CPUs with BMI2 and ADX; mont_amd64.go
+// picks one at start-up.
+//
+// The Go and MULQ versions scan products column by column (product scanning,
 // "FIPS" Montgomery): column i of the result gathers every x[j]·y[i-j]
 // and m[j]·n[i-j] into a three-word accumulator; for the low k columns the
 // word m[i] = a0·(-n⁻¹) mod 2^64 is chosen so that adding m[i]·n[0] clears
@@ -15,10 +21,11 @@
 // result is below 2n; one conditional subtraction, done with a mask rather
 // than a branch, reduces it fully.
 //
-// The form was chosen by measurement (BenchmarkMont): on amd64 it beat
-// operand scanning (CIOS) by 10–30% for 4 and 8 words, mostly because the
-// compiler keeps the three-word accumulator's carries in flags
-// (ADD/ADC/ADC per product) instead of materialising them.
+// In Go the form was chosen by measurement (BenchmarkMont): on amd64 it
+// beat operand scanning (CIOS) by 10–30% for 4 and 8 words, mostly because
+// the compiler keeps the three-word accumulator's carries in flags
+// (ADD/ADC/ADC per product) instead of materialising them. It still spills
+// most products to the stack, hence the assembly.
 package main
 
 import (

@@ -11,8 +11,10 @@ import (
 // rsaVerifier checks RSA PKCS#1 v1.5 signatures with a Montgomery context
 // computed once per key. crypto/rsa rebuilds its modulus (including R² mod
 // N) on every call, which dominates verification with DNSSEC's short keys.
-// Verification uses only public values, so variable-time arithmetic is fine;
-// signing stays with crypto/rsa (constant time).
+// Verification uses only public values, so variable-time arithmetic is fine.
+// 512-bit keys use the faster fixed-size rsa512 instead (rsafast.go); this
+// generic context serves the other short keys, and its signShort their CRT
+// signatures.
 //
 // The portable limb loop below beats crypto/rsa only for short moduli
 // (BenchmarkRSAVerifier: about 1.6x at 512 bits, but 0.6x at 1024 and 0.5x
