@@ -40,7 +40,7 @@ func writeZone(t *testing.T, path string, n int) {
 		case 0:
 			fmt.Fprintf(&b, "h%06d 300 IN A 10.%d.%d.%d\n", i, i>>16&255, i>>8&255, i&255)
 		case 1:
-			fmt.Fprintf(&b, "h%06d IN AAAA 2001:db8::%x\n", i, i)
+			fmt.Fprintf(&b, "h%06d IN AAAA 2001:db8::%x:%x\n", i, i>>16, i&0xffff)
 		case 2:
 			fmt.Fprintf(&b, "h%06d IN MX 10 mx%d\n", i, i%10)
 		default:
