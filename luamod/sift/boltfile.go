@@ -214,11 +214,9 @@ func elemKey(p []byte, i, kOff int) []byte {
 }
 
 // searchPage returns the index of the first of the n elements of p whose
-// key is >= key (> key with upper). The keys of a page are sorted, so all
-// share the prefix its first and last keys share: past that prefix most
-// comparisons are settled by one word (the next eight bytes, zero-padded:
-// a smaller word means a smaller key, a larger one a larger key), and only
-// equal words need the full comparison.
+// key is >= key (> key with upper): a plain binary search. (Comparing
+// eight-byte words past the page's common prefix was tried: no faster,
+// the cost is in reaching the keys, not in comparing them.)
 func searchPage(p []byte, n int, key []byte, kOff int, upper bool) int {
 	lo, hi := 0, n
 	for lo < hi {
