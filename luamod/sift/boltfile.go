@@ -20,6 +20,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/fnv"
+	"math/bits"
 	"os"
 	"unsafe"
 
@@ -695,4 +696,155 @@ func (s *snapshot) copyTo(dst string, psize int) error {
 		err = cerr
 	}
 	return err
+}
+
+// fenceIndex is the lowest branch level of a tree (the first key of every
+// leaf) flattened into one sorted array, so that a lookup finds its leaf
+// with one binary search over machine words instead of descending through
+// branch pages: past the prefix every separator shares, the next eight
+// bytes of each separator are kept as a word, and only equal words need
+// the full comparison. It is built from the pages of one snapshot and
+// points into its map.
+type fenceIndex struct {
+	prefix []byte   // prefix shared by every separator
+	heads  []uint64 // the eight bytes after prefix of each separator, zero-padded
+	seps   [][]byte // the separators
+	leaves []uint64 // the leaf page of each separator
+}
+
+// maxFenceLeaves bounds the size of a fence index (24 bytes per leaf).
+const maxFenceLeaves = 1 << 20
+
+// buildFence returns the fence index of t, or nil when the tree has fewer
+// than two branch levels (the descent is short anyway), is too large, or
+// is malformed.
+func (t *boltTree) buildFence() *fenceIndex {
+	f := &fenceIndex{}
+	var walk func(id uint64, depth int) bool
+	walk = func(id uint64, depth int) bool {
+		p := t.page(id)
+		flags, n := pageCount(p)
+		if depth > maxTreeDepth || flags&branchPageFlag == 0 || n == 0 || len(f.leaves)+n > maxFenceLeaves {
+			return false
+		}
+		_, first := branchElem(p, 0)
+		if cf, _ := pageCount(t.page(first)); cf&leafPageFlag != 0 {
+			for i := 0; i < n; i++ {
+				k, c := branchElem(p, i)
+				if k == nil {
+					return false
+				}
+				f.seps = append(f.seps, k)
+				f.leaves = append(f.leaves, c)
+			}
+			return true
+		}
+		for i := 0; i < n; i++ {
+			if _, c := branchElem(p, i); !walk(c, depth+1) {
+				return false
+			}
+		}
+		return true
+	}
+	p := t.page(t.root)
+	if flags, _ := pageCount(p); flags&branchPageFlag == 0 || !walk(t.root, 0) || len(f.seps) < 2 {
+		return nil
+	}
+	if _, first := branchElem(p, 0); first != 0 {
+		if cf, _ := pageCount(t.page(first)); cf&leafPageFlag != 0 {
+			return nil // one branch level: the root page is its own fence
+		}
+	}
+	for i := 1; i < len(f.seps); i++ {
+		if bytes.Compare(f.seps[i-1], f.seps[i]) >= 0 {
+			return nil // not sorted: malformed
+		}
+	}
+	l := commonPrefix(f.seps[0], f.seps[len(f.seps)-1])
+	f.prefix = f.seps[0][:l]
+	f.heads = make([]uint64, len(f.seps))
+	for i, s := range f.seps {
+		f.heads[i] = keyHead(s, l)
+	}
+	return f
+}
+
+// leaf returns the leaf page whose range holds key: that of the last
+// separator <= key (the first leaf when key sorts first).
+func (f *fenceIndex) leaf(key []byte) uint64 {
+	l := len(f.prefix)
+	if len(key) < l || !bytes.Equal(key[:l], f.prefix) {
+		// key leaves the shared prefix: before or after every separator.
+		if bytes.Compare(key, f.prefix) < 0 {
+			return f.leaves[0]
+		}
+		return f.leaves[len(f.leaves)-1]
+	}
+	kh := keyHead(key, l)
+	lo, hi := 0, len(f.heads)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		h := f.heads[m]
+		if h < kh || h == kh && bytes.Compare(f.seps[m], key) <= 0 {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return f.leaves[max(lo-1, 0)]
+}
+
+// getInLeaf is get for a key whose leaf page is known.
+func (t *boltTree) getInLeaf(id uint64, key []byte) ([]byte, uint32) {
+	p := t.page(id)
+	flags, n := pageCount(p)
+	if flags&leafPageFlag == 0 {
+		return nil, 0
+	}
+	i := searchLeaf(p, n, key)
+	if i >= n {
+		return nil, 0
+	}
+	f, k, v, ok := leafElem(p, i)
+	if !ok || !bytes.Equal(k, key) {
+		return nil, 0
+	}
+	return v, f
+}
+
+// commonPrefix returns the length of the longest common prefix of a and b.
+func commonPrefix(a, b []byte) int {
+	n := 0
+	for len(a)-n >= 8 && len(b)-n >= 8 {
+		if x := binary.BigEndian.Uint64(a[n:]) ^ binary.BigEndian.Uint64(b[n:]); x != 0 {
+			return n + bits.LeadingZeros64(x)/8
+		}
+		n += 8
+	}
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
+	}
+	return n
+}
+
+// keyHead returns the eight bytes of k from offset l as a big-endian word,
+// zero-padded: a smaller word means a smaller key, a larger one a larger
+// key; equal words need the full comparison.
+func keyHead(k []byte, l int) uint64 {
+	switch {
+	case len(k) >= l+8:
+		return binary.BigEndian.Uint64(k[l:])
+	case len(k) >= 8:
+		// The last eight bytes, shifted so k[l] comes first (a shift of
+		// 64 or more gives 0).
+		return binary.BigEndian.Uint64(k[len(k)-8:]) << (uint(l+8-len(k)) * 8)
+	}
+	var w uint64
+	for i := 0; i < 8; i++ {
+		w <<= 8
+		if l+i < len(k) {
+			w |= uint64(k[l+i])
+		}
+	}
+	return w
 }

@@ -203,6 +203,10 @@ func FuzzBoltFile(f *testing.F) {
 	for i := 0; i < 300; i++ {
 		w.Put(fmt.Appendf(nil, "key%03d", i), bytes.Repeat([]byte{'v'}, i%50), 0)
 	}
+	long := bytes.Repeat([]byte{'k'}, 200)
+	for i := 0; i < 2000; i++ { // long keys: two branch levels in a small file
+		w.Put(fmt.Appendf(nil, "key%04d%s", i, long), []byte("v"), 0)
+	}
 	w.Commit()
 	e.Close()
 	seed, err := os.ReadFile(filepath.Join(dir, storeFileName))
@@ -211,6 +215,13 @@ func FuzzBoltFile(f *testing.F) {
 	}
 	f.Add(seed)
 	f.Add(seed[:8192])
+	if ro, err := OpenEnv(filepath.Join(dir, storeFileName), EnvRdonly|EnvNoSubdir, 0, 0o644); err == nil {
+		r, _ := ro.Begin(0, true)
+		if r.tree.buildFence() == nil {
+			f.Fatal("the seed store has no fence index")
+		}
+		ro.Close()
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// Mend the meta checksums so mutations reach the tree pages.
 		for _, off := range []int{pageHeaderSize, 4096 + pageHeaderSize} {
@@ -235,7 +246,9 @@ func FuzzBoltFile(f *testing.F) {
 			return
 		}
 		defer r.Abort()
-		r.Get([]byte("key007"))
+		for i := 0; i <= fenceAfter; i++ { // past fenceAfter: builds the fence index
+			r.Get(fmt.Appendf(nil, "key%03d", i*7))
+		}
 		c, _ := r.NewCursor()
 		n := 0
 		for k, _, _ := c.Get(OpFirst, nil, nil); k != nil && n < 10000; k, _, _ = c.Get(OpNext, nil, nil) {
@@ -246,4 +259,65 @@ func FuzzBoltFile(f *testing.F) {
 		c.Get(OpSetRange, []byte("key1"), nil)
 		e.DBI(r, "x", false)
 	})
+}
+
+// TestFenceIndex: lookups through the fence index find exactly what the
+// descent finds, for every key and for absent keys around them, in trees
+// of one to three branch levels built by ordered loads, random inserts,
+// overwrites and deletes over several commits.
+func TestFenceIndex(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{300, 5000, 60000} {
+		e := mustEnv(t, t.TempDir(), 0)
+		var keys [][]byte
+		for round := 0; round < 4; round++ {
+			w, _ := e.Begin(0, false)
+			for i := 0; i < n/2; i++ {
+				k := fmt.Appendf(nil, "com\x00example\x00h%07d\x00", rng.IntN(4*n))
+				if i%7 == 0 {
+					k = k[:len(k)-rng.IntN(6)] // shorter keys, sharing prefixes
+				}
+				w.Put(k, k, 0)
+				keys = append(keys, k)
+			}
+			for i := 0; i < n/10 && len(keys) > 0; i++ {
+				w.Del(keys[rng.IntN(len(keys))])
+			}
+			if err := w.Commit(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r, _ := e.Begin(0, true)
+		f := r.tree.buildFence()
+		if n >= 60000 && f == nil {
+			t.Fatalf("%d keys: no fence index", n)
+		}
+		if f != nil {
+			probes := append([][]byte{nil, []byte("a"), []byte("zzz"), []byte("com"), []byte("com\x00example\x00")}, keys...)
+			for _, k := range keys {
+				probes = append(probes, append(append([]byte(nil), k...), 0), k[:len(k)-1])
+			}
+			for _, k := range probes {
+				v1, f1 := r.tree.get(k)
+				v2, f2 := r.tree.getInLeaf(f.leaf(k), k)
+				if !bytes.Equal(v1, v2) || f1 != f2 {
+					t.Fatalf("%d keys: %q: descent %q, fence %q", n, k, v1, v2)
+				}
+			}
+			// and through Txn.Get, which switches to the index
+			for i := 0; i < 2*fenceAfter; i++ {
+				k := keys[rng.IntN(len(keys))]
+				want, _ := r.tree.get(k)
+				if got, _ := r.Get(k); !bytes.Equal(got, want) {
+					t.Fatalf("Get(%q) = %q, want %q", k, got, want)
+				}
+			}
+			if r.fence == nil {
+				t.Fatal("Txn.Get did not take the fence index")
+			}
+			t.Logf("%d keys: fence of %d leaves", n, len(f.leaves))
+		}
+		r.Abort()
+		e.Close()
+	}
 }

@@ -86,6 +86,19 @@ var (
 	ErrNested       = errors.New("lmdb: nested transactions are not supported")
 )
 
+// fenceEntry caches a fence index for the transactions that read the same
+// snapshot of the same tree through the same map.
+type fenceEntry struct {
+	mp    *mapping
+	txid  uint64
+	root  uint64
+	index *fenceIndex // nil: the tree has none
+}
+
+// fenceAfter is the number of lookups in one read transaction after which
+// it builds (or takes from the environment) the fence index of its tree.
+const fenceAfter = 64
+
 // Env is an open store: one bbolt file, one bucket per database handle.
 // Writes go through bbolt; read transactions read the file's pages
 // directly (boltfile.go), and a read-only environment does not open bbolt
@@ -95,6 +108,7 @@ type Env struct {
 	mf       *mappedFile  // the read path
 	table    *readerTable // the shared reader table (nil when it cannot be opened read-only)
 	pins     map[uint64]*bolt.Tx
+	fence    fenceEntry // the fence index of the newest snapshot read
 	closed   bool
 	path     string            // path as given to Open
 	file     string            // the bbolt file
@@ -357,6 +371,8 @@ type Txn struct {
 	bucket *bolt.Bucket // write transactions: the database's bucket
 	snap   *snapshot    // read transactions: the file snapshot
 	tree   boltTree     // read transactions: the database's tree (empty when absent)
+	fence  *fenceIndex  // read transactions: the tree's fence index, once looked up
+	gets   int          // read transactions: lookups so far (until fenceAfter)
 	slot   int          // read transactions of a read-only env: reader-table slot, or -1
 	dbi    int
 	rdonly bool
@@ -457,6 +473,19 @@ func (t *Txn) beginRead() error {
 	return nil
 }
 
+// fenceOf returns the fence index of read transaction t's tree, built
+// once per snapshot and tree (nil when the tree has none).
+func (e *Env) fenceOf(t *Txn) *fenceIndex {
+	c := &e.fence
+	if c.mp != t.snap.mp || c.txid != t.snap.meta.txid || c.root != t.tree.root || t.tree.inline != nil {
+		*c = fenceEntry{mp: t.snap.mp, txid: t.snap.meta.txid, root: t.tree.root}
+		if t.tree.inline == nil {
+			c.index = t.tree.buildFence()
+		}
+	}
+	return c.index
+}
+
 // useDB points the transaction at database dbi.
 func (t *Txn) useDB(dbi int) {
 	t.dbi = dbi
@@ -466,6 +495,7 @@ func (t *Txn) useDB(dbi int) {
 	}
 	if t.rdonly {
 		t.tree, _ = t.snap.root.bucket(name)
+		t.fence, t.gets = nil, 0
 	} else {
 		t.bucket = t.tx.Bucket(name)
 	}
@@ -487,7 +517,7 @@ func (t *Txn) end() {
 	t.valid = false
 	t.dirty = 0
 	t.Gen++
-	t.bucket, t.tree = nil, boltTree{}
+	t.bucket, t.tree, t.fence, t.gets = nil, boltTree{}, nil, 0
 	if t.rdonly {
 		t.env.readers--
 		delete(t.env.open, t)
@@ -513,7 +543,16 @@ func (t *Txn) Get(key []byte) ([]byte, error) {
 		return nil, ErrTxnEnded
 	}
 	if t.rdonly {
-		v, f := t.tree.get(key)
+		var v []byte
+		var f uint32
+		if t.fence != nil {
+			v, f = t.tree.getInLeaf(t.fence.leaf(key), key)
+		} else {
+			if t.gets++; t.gets == fenceAfter {
+				t.fence = t.env.fenceOf(t)
+			}
+			v, f = t.tree.get(key)
+		}
 		if f&bucketLeafFlag != 0 {
 			return nil, nil
 		}
