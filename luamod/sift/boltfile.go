@@ -256,15 +256,7 @@ func (t *boltTree) get(key []byte) ([]byte, uint32) {
 		case flags&branchPageFlag != 0 && n > 0:
 			_, id = branchElem(p, searchBranch(p, n, key))
 		case flags&leafPageFlag != 0:
-			i := searchLeaf(p, n, key)
-			if i >= n {
-				return nil, 0
-			}
-			f, k, v, ok := leafElem(p, i)
-			if !ok || !bytes.Equal(k, key) {
-				return nil, 0
-			}
-			return v, f
+			return leafGet(p, n, key)
 		default:
 			return nil, 0
 		}
@@ -801,6 +793,12 @@ func (t *boltTree) getInLeaf(id uint64, key []byte) ([]byte, uint32) {
 	if flags&leafPageFlag == 0 {
 		return nil, 0
 	}
+	return leafGet(p, n, key)
+}
+
+// leafGet returns the value and flags of key in leaf page p of n
+// elements (nil when absent).
+func leafGet(p []byte, n int, key []byte) ([]byte, uint32) {
 	i := searchLeaf(p, n, key)
 	if i >= n {
 		return nil, 0
