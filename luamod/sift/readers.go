@@ -19,13 +19,22 @@ package sift
 // a reader registered while it was the newest stays intact: the writer
 // pinned it when it began the transaction that replaced it, and keeps the
 // pin while the slot names it.
+//
+// Pins live in the writer process. A writer that opens the store bumps the
+// writer generation kept after the slots; a reader notes the generation
+// before it takes its snapshot and checks it after every read, so a
+// transaction whose snapshot a restarted writer may overwrite fails with
+// ErrSnapshotLost instead of returning torn data.
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -33,8 +42,14 @@ import (
 const (
 	readerSlots    = 126
 	readerSlotSize = 16 // txid u64, pid u32, spare u32
+	generationOff  = readerSlots * readerSlotSize
+	lockFileSize   = generationOff + 32 // the slots, the writer generation, spare
 	lockFileName   = "lock.mdb"
 )
+
+// ErrSnapshotLost is the error of reads in a transaction whose snapshot a
+// restarted writer may have overwritten (begin a new transaction).
+var ErrSnapshotLost = errors.New("lmdb: MDB_BAD_TXN: a writer reopened the store during this read transaction; begin a new one")
 
 // lockFilePath returns the reader table of an environment.
 func lockFilePath(envPath string, flags uint32) string {
@@ -48,9 +63,11 @@ func lockFilePath(envPath string, flags uint32) string {
 // slot per open read transaction, keeping the slots it took (locked) for
 // reuse until it closes.
 type readerTable struct {
-	f     *os.File
-	owned []int        // slots this table holds locked
-	busy  map[int]bool // owned slots naming an open transaction's snapshot
+	f      *os.File
+	gen    *uint64 // the writer generation in a shared read-only map (readers), or nil
+	genMap []byte
+	owned  []int        // slots this table holds locked
+	busy   map[int]bool // owned slots naming an open transaction's snapshot
 }
 
 // openReaderTable opens (creating it when needed) the table at path.
@@ -59,14 +76,44 @@ func openReaderTable(path string, mode os.FileMode) (*readerTable, error) {
 	if err != nil {
 		return nil, err
 	}
-	const size = readerSlots * readerSlotSize
-	if st, err := f.Stat(); err == nil && st.Size() < size {
-		if err := f.Truncate(size); err != nil {
+	if st, err := f.Stat(); err == nil && st.Size() < lockFileSize {
+		if err := f.Truncate(lockFileSize); err != nil {
 			f.Close()
 			return nil, err
 		}
 	}
 	return &readerTable{f: f, busy: map[int]bool{}}, nil
+}
+
+// bumpGeneration marks a new writer session (the caller holds the store's
+// writer lock).
+func (r *readerTable) bumpGeneration() error {
+	var b [8]byte
+	if _, err := r.f.ReadAt(b[:], generationOff); err != nil {
+		return err
+	}
+	binary.LittleEndian.PutUint64(b[:], binary.LittleEndian.Uint64(b[:])+1)
+	_, err := r.f.WriteAt(b[:], generationOff)
+	return err
+}
+
+// mapGeneration maps the writer generation for cheap checks by readers.
+func (r *readerTable) mapGeneration() error {
+	m, err := unix.Mmap(int(r.f.Fd()), 0, lockFileSize, unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		return err
+	}
+	r.gen = (*uint64)(unsafe.Pointer(&m[generationOff]))
+	r.genMap = m
+	return nil
+}
+
+// generation returns the current writer generation (0 without a map).
+func (r *readerTable) generation() uint64 {
+	if r == nil || r.gen == nil {
+		return 0
+	}
+	return atomic.LoadUint64(r.gen)
 }
 
 // slotLock builds an fcntl request on slot i.
@@ -142,5 +189,10 @@ func (r *readerTable) close() error {
 		r.set(i, 0)
 	}
 	r.owned = nil
+	if r.genMap != nil {
+		r.gen = nil
+		unix.Munmap(r.genMap)
+		r.genMap = nil
+	}
 	return r.f.Close()
 }

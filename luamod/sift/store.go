@@ -167,7 +167,9 @@ func OpenEnv(path string, flags uint32, mapSize int, mode os.FileMode) (*Env, er
 		return err
 	})
 	if err == nil && flags&EnvNoLock == 0 {
-		e.table, err = openReaderTable(lockFilePath(path, flags), mode)
+		if e.table, err = openReaderTable(lockFilePath(path, flags), mode); err == nil {
+			err = e.table.bumpGeneration() // readers of older snapshots lose their pins
+		}
 	}
 	if err == nil {
 		e.mf, err = openMapped(file)
@@ -194,6 +196,7 @@ func (e *Env) openReadOnly(mode os.FileMode) error {
 	}
 	if t, err := openReaderTable(lockFilePath(e.path, e.flags), mode); err == nil {
 		e.table = t
+		t.mapGeneration()
 	}
 	return nil
 }
@@ -341,6 +344,9 @@ func (e *Env) Stat() (psize, depth, branch, leaf, overflow, entries int, err err
 	}
 	defer t.Abort()
 	st := t.tree.stats()
+	if t.lost() {
+		return 0, 0, 0, 0, 0, 0, ErrSnapshotLost
+	}
 	return e.mf.psize, st.depth, st.branch, st.leaf, st.overflow, st.entries, nil
 }
 
@@ -361,7 +367,14 @@ func (e *Env) Copy(dst string) error {
 		return err
 	}
 	defer t.Abort()
-	return t.snap.copyTo(dst, e.mf.psize)
+	if err := t.snap.copyTo(dst, e.mf.psize); err != nil {
+		return err
+	}
+	if t.lost() {
+		os.Remove(dst)
+		return ErrSnapshotLost
+	}
+	return nil
 }
 
 // Txn is one transaction on one database of an Env.
@@ -374,6 +387,7 @@ type Txn struct {
 	fence  *fenceIndex  // read transactions: the tree's fence index, once looked up
 	gets   int          // read transactions: lookups so far (until fenceAfter)
 	slot   int          // read transactions of a read-only env: reader-table slot, or -1
+	gen    uint64       // read transactions of a read-only env: writer generation at begin
 	dbi    int
 	rdonly bool
 	valid  bool
@@ -445,6 +459,7 @@ func (t *Txn) beginRead() error {
 		}
 		t.slot = slot
 	}
+	t.gen = e.table.generation() // before the snapshot: see readers.go
 	snap, err := mf.begin(func(data []byte) (boltMeta, error) {
 		for range 1000 {
 			m, err := latestMeta(data, mf.psize)
@@ -484,6 +499,12 @@ func (e *Env) fenceOf(t *Txn) *fenceIndex {
 		}
 	}
 	return c.index
+}
+
+// lost reports whether a writer reopened the store since this read
+// transaction of a read-only env began (its snapshot lost its pins).
+func (t *Txn) lost() bool {
+	return t.env.db == nil && t.env.table.generation() != t.gen
 }
 
 // useDB points the transaction at database dbi.
@@ -552,6 +573,9 @@ func (t *Txn) Get(key []byte) ([]byte, error) {
 				t.fence = t.env.fenceOf(t)
 			}
 			v, f = t.tree.get(key)
+		}
+		if t.lost() {
+			return nil, ErrSnapshotLost
 		}
 		if f&bucketLeafFlag != 0 {
 			return nil, nil
@@ -864,6 +888,14 @@ func (c *Cursor) Alive() bool { return c.txn.valid && c.txn.Gen == c.gen }
 // Get performs op (with key/val for the positioned operations) and returns
 // the entry there; nil key at the end or when nothing matches.
 func (c *Cursor) Get(op int, key, val []byte) (k, v []byte, err error) {
+	k, v, err = c.get(op, key, val)
+	if err == nil && c.txn.rdonly && c.txn.lost() {
+		return nil, nil, ErrSnapshotLost
+	}
+	return k, v, err
+}
+
+func (c *Cursor) get(op int, key, val []byte) (k, v []byte, err error) {
 	if !c.Alive() {
 		return nil, nil, ErrTxnEnded
 	}

@@ -642,3 +642,57 @@ func TestBulkLoadCrash(t *testing.T) {
 		t.Fatal("staging bucket survived a writable open")
 	}
 }
+
+// TestWriterRestart: a read transaction of a read-only env that began
+// before a writer reopened the store (the new writer does not know its
+// pins and may overwrite its pages) fails with ErrSnapshotLost instead of
+// returning data; transactions begun afterwards read normally.
+func TestWriterRestart(t *testing.T) {
+	dir := t.TempDir()
+	write := func(e *Env, round int) {
+		w, _ := e.Begin(0, false)
+		for i := 0; i < 2000; i++ {
+			w.Put(fmt.Appendf(nil, "key%05d", i), fmt.Appendf(nil, "round %d", round), 0)
+		}
+		if err := w.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := mustEnv(t, dir, 0)
+	write(e, 0)
+	ro := mustEnv(t, dir, EnvRdonly)
+	defer ro.Close()
+	r, _ := ro.Begin(0, true)
+	defer r.Abort()
+	if v, err := r.Get([]byte("key00001")); err != nil || string(v) != "round 0" {
+		t.Fatalf("before: %q, %v", v, err)
+	}
+	val, _ := r.Get([]byte("key00002"))
+	write(e, 1) // pins round 0 for the reader
+	if v, err := r.Get([]byte("key00001")); err != nil || string(v) != "round 0" {
+		t.Fatalf("after a commit: %q, %v", v, err)
+	}
+	e.Close()
+	e = mustEnv(t, dir, 0) // a new writer session: the pins are gone
+	defer e.Close()
+	for round := 2; round < 6; round++ {
+		write(e, round)
+	}
+	if v, err := r.Get([]byte("key00001")); err != ErrSnapshotLost {
+		t.Fatalf("old snapshot after a writer restart: %q, %v", v, err)
+	}
+	c, _ := r.NewCursor()
+	if _, _, err := c.Get(OpFirst, nil, nil); err != ErrSnapshotLost {
+		t.Fatalf("cursor on the old snapshot: %v", err)
+	}
+	v := &Val{}
+	v.setStore(val, r)
+	if _, err := v.bytes(); err != ErrSnapshotLost {
+		t.Fatalf("value read before the restart: %v", err)
+	}
+	r2, _ := ro.Begin(0, true)
+	defer r2.Abort()
+	if v, err := r2.Get([]byte("key00001")); err != nil || string(v) != "round 5" {
+		t.Fatalf("new transaction: %q, %v", v, err)
+	}
+}

@@ -39,6 +39,9 @@ func (v *Val) bytes() ([]byte, error) {
 	if v.src != nil && (v.src.Gen != v.gen || !v.src.valid) {
 		return nil, ErrTxnEnded
 	}
+	if v.src != nil && v.src.rdonly && v.src.lost() {
+		return nil, ErrSnapshotLost
+	}
 	if v.size > len(v.b) {
 		return nil, fmt.Errorf("lmdb.val_t: size %d exceeds data (%d bytes)", v.size, len(v.b))
 	}
