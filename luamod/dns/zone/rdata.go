@@ -106,23 +106,9 @@ func (s *Scanner) fastRData(typ uint16, k int) ([]byte, bool) {
 		}
 		return rd, true
 	case dns.TypeDS, dns.TypeCDS:
-		if n < 4 {
-			return nil, false
-		}
-		rd, ok := s.appendUint(rd, k, 16)
+		rd, ok := s.appendKeyPrefix(rd, k, n)
 		if !ok {
 			return nil, false
-		}
-		if rd, ok = s.appendUint(rd, k+1, 8); !ok {
-			return nil, false
-		}
-		if rd, ok = s.appendUint(rd, k+2, 8); !ok {
-			return nil, false
-		}
-		for i := k + 3; i < len(s.toks); i++ {
-			if s.toks[i].flags != 0 {
-				return nil, false
-			}
 		}
 		// miekg/dns concatenates the digest tokens, then hex-decodes
 		hx := s.joinToks(k + 3)
@@ -132,23 +118,9 @@ func (s *Scanner) fastRData(typ uint16, k int) ([]byte, bool) {
 		rd, err := hex.AppendDecode(rd, hx)
 		return rd, err == nil
 	case dns.TypeDNSKEY, dns.TypeCDNSKEY:
-		if n < 4 {
-			return nil, false
-		}
-		rd, ok := s.appendUint(rd, k, 16)
+		rd, ok := s.appendKeyPrefix(rd, k, n)
 		if !ok {
 			return nil, false
-		}
-		if rd, ok = s.appendUint(rd, k+1, 8); !ok {
-			return nil, false
-		}
-		if rd, ok = s.appendUint(rd, k+2, 8); !ok {
-			return nil, false
-		}
-		for i := k + 3; i < len(s.toks); i++ {
-			if s.toks[i].flags != 0 {
-				return nil, false
-			}
 		}
 		rd, err := base64.StdEncoding.AppendDecode(rd, s.joinToks(k+3))
 		return rd, err == nil
@@ -286,6 +258,32 @@ func (s *Scanner) appendRDName(rd []byte, k int) ([]byte, bool) {
 
 // appendUint appends token k as a big-endian unsigned integer of the given
 // bit size (8, 16 or 32), parsed as strconv.ParseUint(t, 10, bits).
+// appendKeyPrefix appends the fixed fields shared by DS/CDS (tag, algorithm,
+// digest type) and DNSKEY/CDNSKEY (flags, protocol, algorithm) from the n
+// tokens at k: a 16-bit and two 8-bit numbers, followed by at least one
+// unquoted token (the digest or key) that the caller decodes.
+func (s *Scanner) appendKeyPrefix(rd []byte, k, n int) ([]byte, bool) {
+	if n < 4 {
+		return nil, false
+	}
+	rd, ok := s.appendUint(rd, k, 16)
+	if !ok {
+		return nil, false
+	}
+	if rd, ok = s.appendUint(rd, k+1, 8); !ok {
+		return nil, false
+	}
+	if rd, ok = s.appendUint(rd, k+2, 8); !ok {
+		return nil, false
+	}
+	for i := k + 3; i < len(s.toks); i++ {
+		if s.toks[i].flags != 0 {
+			return nil, false
+		}
+	}
+	return rd, true
+}
+
 func (s *Scanner) appendUint(rd []byte, k int, bits int) ([]byte, bool) {
 	if s.toks[k].flags != 0 {
 		return nil, false
