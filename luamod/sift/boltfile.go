@@ -176,14 +176,10 @@ func pageCount(p []byte) (flags uint16, count int) {
 // branchElem returns key and child page of branch element i of p (count
 // already checked); nil key when out of bounds.
 func branchElem(p []byte, i int) (key []byte, child uint64) {
-	e := pageHeaderSize + i*pageElementSize
-	le := binary.LittleEndian
-	pos := uint64(e) + uint64(le.Uint32(p[e:]))
-	end := pos + uint64(le.Uint32(p[e+4:]))
-	if end > uint64(len(p)) {
+	if key = elemKey(p, i, 0); key == nil {
 		return nil, 0
 	}
-	return p[pos:end:end], le.Uint64(p[e+8:])
+	return key, binary.LittleEndian.Uint64(p[pageHeaderSize+i*pageElementSize+8:])
 }
 
 // leafElem returns flags, key and value of leaf element i of p; ok false
