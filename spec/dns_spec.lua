@@ -41,6 +41,22 @@ describe('dns', function()
 			assert.same(name, dns.tostring.type[num])
 		end
 	end)
+	it('knows every type miekg/dns knows by name, outside pairs', function()
+		assert.same(257, dns.type.CAA)
+		assert.same(65, dns.type.HTTPS)
+		assert.same(64, dns.type.SVCB)
+		assert.same(52, dns.type.TLSA)
+		assert.same(23, dns.type['NSAP-PTR'])
+		assert.is_nil(dns.type.None)
+		assert.is_nil(dns.type.caa)
+		assert.is_nil(dns.type.TYPE257)
+		for name, num in pairs(dns.type) do
+			assert.is_true(name ~= 'CAA' and name ~= 'HTTPS', name)
+		end
+		for num, name in pairs(dns.tostring.type) do
+			if name:upper() == name then assert.same(num, dns.type[name], name) end
+		end
+	end)
 	it('knows meta types, hidden from pairs', function()
 		assert.is_true(dns.type.ismeta(dns.type.AXFR))
 		assert.is_true(dns.type.ismeta(dns.type.OPT))

@@ -3,6 +3,8 @@
 package dns
 
 import (
+	"strings"
+
 	lua "github.com/yuin/gopher-lua"
 
 	"ljdns/luabind"
@@ -69,12 +71,22 @@ func Loader(L *lua.LState) int {
 	}))
 	L.SetMetatable(typeInv, typeInvMeta)
 	typeMeta := L.NewTable()
-	typeMeta.RawSetString("__index", luabind.NewModule(L, "dns.type", map[string]lua.LGFunction{
+	typeMore := luabind.NewModule(L, "dns.type", map[string]lua.LGFunction{
 		"ismeta": func(L *lua.LState) int {
 			t := luabind.CheckInt(L, 1)
 			return luabind.Bool(L, (t > 127 && t <= 255) || t == int(TypeOPT))
 		},
-	}))
+	})
+	// The other uppercase mnemonics miekg/dns knows (CAA, SVCB, HTTPS, ...)
+	// are found by indexing too, but pairs(dns.type) still yields exactly
+	// API.md's table (dnssec.denial builds its bitmap from it).
+	fwdType := mod.RawGetString("type").(*lua.LTable)
+	for t, s := range typeNames {
+		if s == strings.ToUpper(s) && fwdType.RawGetString(s) == lua.LNil {
+			typeMore.RawSetString(s, lua.LNumber(t))
+		}
+	}
+	typeMeta.RawSetString("__index", typeMore)
 	L.SetMetatable(mod.RawGetString("type"), typeMeta)
 	mod.RawSetString("tostring", tostr)
 
