@@ -1,0 +1,5 @@
+package testnet
+
+import "runtime"
+
+func runtimeGoexit() { runtime.Goexit() }
