@@ -145,3 +145,27 @@ func TestNoCollision(t *testing.T) {
 		})
 	}
 }
+
+func TestPDNSAnswers(t *testing.T) {
+	Isolate(t)
+	p := StartPDNS(t, PDNSConfig{LuaScript: "testdata/example.lua"})
+	r := query(t, p.Addr(), "udp", "www.example.test", dns.TypeA)
+	if r.Rcode != dns.RcodeSuccess || len(r.Answer) != 2 || !r.Authoritative {
+		t.Fatalf("%v", r)
+	}
+}
+
+// TestKresdResolves: kresd resolves through a knotd given as its root
+// hint (the zone is served as if it were the root's child, with kresd
+// told to treat example.test. as stub-free: a forward to knotd).
+func TestKresdForwards(t *testing.T) {
+	Isolate(t)
+	knot := StartKnot(t, KnotConfig{Zones: []Zone{exampleZone}})
+	kr := StartKresd(t, KresdConfig{Config: fmt.Sprintf(
+		"policy.add(policy.suffix(policy.STUB({'%s@%d'}), {todname('example.test.')}))\n",
+		knot.Addr().Addr(), knot.Addr().Port())})
+	r := query(t, kr.Addr(), "udp", "www.example.test", dns.TypeA)
+	if r.Rcode != dns.RcodeSuccess || len(r.Answer) != 2 || !r.RecursionAvailable {
+		t.Fatalf("%v", r)
+	}
+}
