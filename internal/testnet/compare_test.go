@@ -68,7 +68,9 @@ func TestCompareMsgsOrderAndCase(t *testing.T) {
 
 func TestCompareMsgsPlanted(t *testing.T) {
 	q := Query{Name: "www.example.test.", Type: dns.TypeA}
-	base := func() *dns.Msg { return reply(t, "www.example.test. 60 IN A 192.0.2.1", "www.example.test. 60 IN A 192.0.2.2") }
+	base := func() *dns.Msg {
+		return reply(t, "www.example.test. 60 IN A 192.0.2.1", "www.example.test. 60 IN A 192.0.2.2")
+	}
 	cases := []struct {
 		name, what, mention string
 		change              func(m *dns.Msg)
