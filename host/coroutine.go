@@ -31,6 +31,7 @@ var yieldWant sync.Map // *lua.LState → int
 func coResume(orig *lua.LFunction) lua.LGFunction {
 	return func(L *lua.LState) int {
 		th := L.CheckThread(1)
+		luabind.ShareContext(L, th)
 		if want, ok := yieldWant.LoadAndDelete(th); ok {
 			n := want.(int)
 			switch have := L.GetTop() - 1; {
@@ -46,6 +47,25 @@ func coResume(orig *lua.LFunction) lua.LGFunction {
 		L.Insert(orig, 1)
 		L.Call(top, lua.MultRet)
 		return L.GetTop()
+	}
+}
+
+// coCreate wraps coroutine.create: the new coroutine shares the context
+// of its creator (luabind.NewThread) instead of gopher-lua's child context,
+// which a REPL line or a dying pcall helper would cancel for good.
+func coCreate(orig lua.LGFunction) lua.LGFunction {
+	return func(L *lua.LState) int {
+		ctx := L.Context()
+		if ctx == nil {
+			return orig(L)
+		}
+		L.RemoveContext() // orig then makes no child context
+		defer L.SetContext(ctx)
+		n := orig(L)
+		if th, ok := L.Get(-1).(*lua.LState); ok {
+			th.SetContext(ctx)
+		}
+		return n
 	}
 }
 
@@ -65,6 +85,7 @@ func installCoroutine(L *lua.LState) {
 	L.SetGlobal("__ljdns_rawyield", co.RawGetString("yield"))
 	co.RawSetString("yield", L.NewFunction(coYield))
 	co.RawSetString("resume", L.NewFunction(coResume(co.RawGetString("resume").(*lua.LFunction))))
+	co.RawSetString("create", L.NewFunction(coCreate(co.RawGetString("create").(*lua.LFunction).GFunction)))
 	dbg := L.GetGlobal("debug").(*lua.LTable)
 	dbg.RawSetString("traceback", L.NewFunction(debugTraceback(dbg.RawGetString("traceback").(*lua.LFunction))))
 }

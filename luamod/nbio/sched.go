@@ -96,7 +96,8 @@ type stepError struct {
 type resources struct {
 	mu     sync.Mutex
 	epfd   int
-	evfd   int
+	evfd   int // completions posted by goroutines
+	intfd  int // interruptions of the state's context (interrupt.go)
 	open   map[int]struct{}
 	closed bool
 }
@@ -129,6 +130,7 @@ func (r *resources) closeAll() {
 	r.open = nil
 	unix.Close(r.epfd)
 	unix.Close(r.evfd)
+	unix.Close(r.intfd)
 }
 
 func newSched() (*Sched, error) {
@@ -141,14 +143,23 @@ func newSched() (*Sched, error) {
 		unix.Close(epfd)
 		return nil, fmt.Errorf("dns.nbio: eventfd: %w", err)
 	}
-	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(evfd)}
-	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, evfd, &ev); err != nil {
+	intfd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
 		unix.Close(epfd)
 		unix.Close(evfd)
-		return nil, fmt.Errorf("dns.nbio: epoll: %w", err)
+		return nil, fmt.Errorf("dns.nbio: eventfd: %w", err)
+	}
+	for _, fd := range []int{evfd, intfd} {
+		ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}
+		if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+			unix.Close(epfd)
+			unix.Close(evfd)
+			unix.Close(intfd)
+			return nil, fmt.Errorf("dns.nbio: epoll: %w", err)
+		}
 	}
 	return &Sched{
-		res:    &resources{epfd: epfd, evfd: evfd, open: map[int]struct{}{}},
+		res:    &resources{epfd: epfd, evfd: evfd, intfd: intfd, open: map[int]struct{}{}},
 		fds:    map[int]*fdWait{},
 		tasks:  map[*lua.LState]*task{},
 		events: make([]unix.EpollEvent, 128),
@@ -230,6 +241,10 @@ func (s *Sched) wait(L *lua.LState, w *waiter, want int, timeout time.Duration) 
 func (s *Sched) block(L *lua.LState, w *waiter, want int, timeout time.Duration) int {
 	fd, retry := w.fd, w.retry
 	s.flushBatches()
+	ctx, stop := s.watch(L)
+	if stop != nil {
+		defer stop()
+	}
 	var end time.Time
 	if timeout > 0 {
 		end = time.Now().Add(timeout)
@@ -250,12 +265,19 @@ func (s *Sched) block(L *lua.LState, w *waiter, want int, timeout time.Duration)
 		if want == waitWrite {
 			ev = unix.POLLOUT
 		}
-		pfd := []unix.PollFd{{Fd: int32(fd), Events: ev}}
+		pfd := []unix.PollFd{{Fd: int32(fd), Events: ev}, {Fd: -1}}
+		if ctx != nil {
+			pfd[1] = unix.PollFd{Fd: int32(s.res.intfd), Events: unix.POLLIN}
+		}
 		n, err := unix.Poll(pfd, ms)
 		if err != nil && err != unix.EINTR {
 			return luabind.FailErr(L, "", err)
 		}
-		if n == 0 {
+		s.checkInterrupt(L, ctx)
+		if pfd[1].Revents != 0 {
+			s.drainInterrupt() // a late wake-up from an interruption already handled
+		}
+		if n == 0 || pfd[0].Revents == 0 {
 			continue
 		}
 		if pfd[0].Revents&unix.POLLNVAL != 0 {
@@ -423,7 +445,7 @@ func (s *Sched) Async(L *lua.LState, work func() any, finish func(L *lua.LState,
 func (s *Sched) Sleep(L *lua.LState, d time.Duration) int {
 	t := s.owner(L)
 	if t == nil {
-		time.Sleep(d)
+		s.sleep(L, d)
 		return 0
 	}
 	w := &waiter{t: t, fd: -1, hidx: -1, deadline: s.mono() + int64(d), nret: luabind.WantResults(L)}
@@ -458,10 +480,8 @@ func (s *Sched) spawn(L *lua.LState, fn *lua.LFunction, args []lua.LValue) int {
 // newThread makes a coroutine with a small growable stack (the host's
 // main-state sizes would cost hundreds of KiB per coroutine).
 //
-// Threads are made from the main thread: a thread made from a coroutine
-// inherits that coroutine's context (when the state has one, as spec runs
-// do), and gopher-lua cancels it when the coroutine ends, which would kill
-// coroutines it started.
+// The coroutine shares the context of the main thread (luabind.NewThread),
+// and each resume hands it the resumer's (luabind.ShareContext).
 func newThread(L *lua.LState) *lua.LState {
 	if L.G.MainThread != nil {
 		L = L.G.MainThread
@@ -474,7 +494,7 @@ func newThread(L *lua.LState) *lua.LState {
 	if L.Options.RegistryGrowStep > 256 {
 		L.Options.RegistryGrowStep = 256
 	}
-	co, _ := L.NewThread()
+	co := luabind.NewThread(L)
 	L.Options = saved
 	return co
 }
@@ -484,6 +504,7 @@ func newThread(L *lua.LState) *lua.LState {
 // is blocked again.
 func (s *Sched) resume(L *lua.LState, t *task, fn *lua.LFunction, args []lua.LValue) (ok bool, rets []lua.LValue, errv lua.LValue) {
 	s.cur = append(s.cur, t)
+	luabind.ShareContext(L, t.co)
 	st, err, vals := L.Resume(t.co, fn, args...)
 	s.cur[len(s.cur)-1] = nil
 	s.cur = s.cur[:len(s.cur)-1]
@@ -569,7 +590,16 @@ func (s *Sched) step(L *lua.LState, timeout time.Duration) (progress bool, e *st
 		}
 	}
 	s.flushBatches()
+	ctx, stop := s.watch(L)
+	if stop != nil && ms == 0 {
+		stop()
+		stop = nil
+	}
 	n, err := unix.EpollWait(s.res.epfd, s.events, ms)
+	if stop != nil {
+		stop()
+	}
+	s.checkInterrupt(L, ctx) // before anything is taken off the lists
 	if err != nil && err != unix.EINTR {
 		return false, &stepError{msg: lua.LString("dns.nbio: epoll: " + err.Error())}
 	}
@@ -580,6 +610,10 @@ func (s *Sched) step(L *lua.LState, timeout time.Duration) (progress bool, e *st
 		fd := int(ev.Fd)
 		if fd == s.res.evfd {
 			wake = s.completions(L, wake)
+			continue
+		}
+		if fd == s.res.intfd {
+			s.drainInterrupt() // a late wake-up from an interruption already handled
 			continue
 		}
 		fw := s.fds[fd]

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
+	"time"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -20,8 +22,11 @@ Runs busted-style spec files: ROOT files as given, ROOT directories searched
 recursively for *.lua files whose name matches the pattern (default: ROOT
 from .busted, else "spec"; pattern "_spec"), in sorted order.
 
-  -o, --output=NAME        plain (default), TAP, or junit
-      --output-file=FILE   JUnit XML file (default report.xml); also -Xoutput FILE
+  -o, --output=NAME        plain (default), TAP, junit, json or gtest
+      --output-file=FILE   write the junit or json document to FILE (and the
+                           plain report to stdout); also -Xoutput FILE
+      --timeout=SECONDS    fail a test, hook or describe body that runs longer
+                           (default: no limit, as busted)
   -p, --pattern=PATTERN    Lua pattern for spec file names (repeatable)
       --exclude-pattern=P  skip spec files whose name matches P
       --filter=PATTERN     run only tests whose full name matches (repeatable)
@@ -66,6 +71,7 @@ var flags = map[string]struct {
 	"filter":          {"filter", optValue}, "filter-out": {"filter-out", optValue},
 	"t": {"tags", optValue}, "tags": {"tags", optValue},
 	"exclude-tags": {"exclude-tags", optValue},
+	"timeout":      {"timeout", optValue},
 	"m":            {"lpath", optValue}, "lpath": {"lpath", optValue},
 	"cpath": {"cpath", optValue}, "helper": {"helper", optValue},
 	"f": {"config-file", optValue}, "config-file": {"config-file", optValue},
@@ -137,6 +143,11 @@ func parseArgs(args []string) (opts []cliArg, roots []string, err error) {
 		default:
 			if hasValue {
 				return nil, nil, fmt.Errorf("option %s takes no value", a)
+			}
+		}
+		if f.key == "timeout" {
+			if secs, err := strconv.ParseFloat(value, 64); err != nil || secs < 0 || secs != secs {
+				return nil, nil, fmt.Errorf("option %s needs a number of seconds, got %q", a, value)
 			}
 		}
 		if f.key != "" {
@@ -240,6 +251,9 @@ func setOption(o *Options, key, value string) {
 		o.Tags = append(o.Tags, splitList(value)...)
 	case "exclude-tags":
 		o.ExcludeTags = append(o.ExcludeTags, splitList(value)...)
+	case "timeout":
+		secs, _ := strconv.ParseFloat(value, 64)
+		o.Timeout = time.Duration(secs * float64(time.Second))
 	case "lpath":
 		o.Lpath = value
 	case "cpath":
@@ -321,7 +335,7 @@ var taskKeys = map[string]string{
 	"filter": "filter", "filter-out": "filter-out", "tags": "tags", "t": "tags",
 	"exclude-tags": "exclude-tags", "lpath": "lpath", "m": "lpath", "cpath": "cpath",
 	"helper": "helper", "output": "output", "o": "output", "Xoutput": "output-file",
-	"output-file": "output-file", "p": "pattern", "list": "list",
+	"output-file": "output-file", "p": "pattern", "list": "list", "timeout": "timeout",
 }
 
 func applyTask(o *Options, t *lua.LTable) {

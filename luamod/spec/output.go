@@ -2,45 +2,57 @@ package spec
 
 import (
 	"bufio"
-	"encoding/xml"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	lua "github.com/yuin/gopher-lua"
 )
 
 // output receives results as they come and writes the report at the end.
-// Every output ends with Report.Summary on a line of its own.
+// Every output ends with Report.Summary on a line of its own, on stdout, or
+// on stderr when stdout carries a JUnit or JSON document.
 type output interface {
-	result(r Result)
+	fileStart(file string)                // a spec file is about to run
+	testStart(r Result)                   // a test begins (Name, File, Line set)
+	result(r Result)                      // a test ended, or an error not tied to a test
+	fileEnd(file string, d time.Duration) // the spec file has run
 	finish(rep *Report) error
 }
 
-// defaultJUnitFile is where -o junit writes its XML without --output-file.
-const defaultJUnitFile = "report.xml"
+// quiet gives an output the events it ignores.
+type quiet struct{}
+
+func (quiet) fileStart(string)              {}
+func (quiet) testStart(Result)              {}
+func (quiet) fileEnd(string, time.Duration) {}
 
 func newOutput(L *lua.LState, o *Options) (output, error) {
+	plain := plainOutput{L: L, w: o.Stdout, verbose: o.Verbose}
 	switch strings.ToLower(o.Output) {
 	case "", "plain", "plainterminal", "utfterminal", "terminal":
-		return &plainOutput{L: L, w: o.Stdout, verbose: o.Verbose}, nil
+		return &plain, nil
 	case "tap":
 		return &tapOutput{w: o.Stdout, verbose: o.Verbose}, nil
 	case "junit":
-		file := o.OutputFile
-		if file == "" {
-			file = defaultJUnitFile
-		}
-		return &junitOutput{plain: plainOutput{L: L, w: o.Stdout, verbose: o.Verbose}, file: file}, nil
+		return &docOutput{plain: plain, file: o.OutputFile, stdout: o.Stdout, stderr: o.Stderr,
+			kind: "JUnit", render: junitXML}, nil
+	case "json":
+		return &docOutput{plain: plain, file: o.OutputFile, stdout: o.Stdout, stderr: o.Stderr,
+			kind: "JSON", render: jsonReport}, nil
+	case "gtest":
+		return &gtestOutput{L: L, w: o.Stdout, verbose: o.Verbose}, nil
 	}
-	return nil, fmt.Errorf("unknown output %q (plain, TAP or junit)", o.Output)
+	return nil, fmt.Errorf("unknown output %q (plain, TAP, junit, json or gtest)", o.Output)
 }
 
 // plainOutput prints one character per test (+ success, - failure,
 // * error, . pending), then the details of every pending test, failure and
 // error, busted's count line and the summary line.
 type plainOutput struct {
+	quiet
 	L       *lua.LState
 	w       io.Writer
 	verbose bool
@@ -108,6 +120,7 @@ func plural(n int, one, many string) string {
 // the successes, then failures and errors with their location and message
 // as comments, then pending tests as skipped.
 type tapOutput struct {
+	quiet
 	w       io.Writer
 	verbose bool
 }
@@ -151,126 +164,47 @@ func (t *tapOutput) finish(rep *Report) error {
 
 func oneLine(s string) string { return strings.ReplaceAll(s, "\n", " ") }
 
-// junitOutput prints the plain report and writes JUnit XML (one testsuite
-// per spec file) to its file.
-type junitOutput struct {
-	plain plainOutput
-	file  string
+// docOutput is -o junit and -o json: as busted, the document goes to
+// stdout (the summary line then to stderr); with --output-file (-Xoutput)
+// it goes to that file and stdout gets the plain report.
+type docOutput struct {
+	plain          plainOutput
+	file           string
+	stdout, stderr io.Writer
+	kind           string // JUnit or JSON, for messages
+	render         func(*Report) ([]byte, error)
 }
 
-func (j *junitOutput) result(r Result) { j.plain.result(r) }
+func (d *docOutput) fileStart(string)              {}
+func (d *docOutput) testStart(Result)              {}
+func (d *docOutput) fileEnd(string, time.Duration) {}
 
-type junitSuites struct {
-	XMLName  xml.Name     `xml:"testsuites"`
-	Name     string       `xml:"name,attr"`
-	Tests    int          `xml:"tests,attr"`
-	Failures int          `xml:"failures,attr"`
-	Errors   int          `xml:"errors,attr"`
-	Skipped  int          `xml:"skipped,attr"`
-	Time     string       `xml:"time,attr"`
-	Suites   []junitSuite `xml:"testsuite"`
-}
-
-type junitSuite struct {
-	Name     string      `xml:"name,attr"`
-	Tests    int         `xml:"tests,attr"`
-	Failures int         `xml:"failures,attr"`
-	Errors   int         `xml:"errors,attr"`
-	Skipped  int         `xml:"skipped,attr"`
-	Time     string      `xml:"time,attr"`
-	Cases    []junitCase `xml:"testcase"`
-}
-
-type junitCase struct {
-	Classname string        `xml:"classname,attr"`
-	Name      string        `xml:"name,attr"`
-	File      string        `xml:"file,attr,omitempty"`
-	Line      int           `xml:"line,attr,omitempty"`
-	Time      string        `xml:"time,attr"`
-	Failure   *junitProblem `xml:"failure,omitempty"`
-	Error     *junitProblem `xml:"error,omitempty"`
-	Skipped   *junitProblem `xml:"skipped,omitempty"`
-}
-
-type junitProblem struct {
-	Message string `xml:"message,attr,omitempty"`
-	Type    string `xml:"type,attr,omitempty"`
-	Body    string `xml:",chardata"`
-}
-
-func secs(d float64) string { return fmt.Sprintf("%.6f", d) }
-
-// junitXML renders rep as a JUnit document.
-func junitXML(rep *Report) ([]byte, error) {
-	doc := junitSuites{Name: "ljdns test", Time: secs(rep.Duration.Seconds())}
-	index := map[string]int{}
-	for _, r := range rep.Results {
-		file := r.File
-		if file == "" {
-			file = "(runner)"
-		}
-		i, ok := index[file]
-		if !ok {
-			i = len(doc.Suites)
-			index[file] = i
-			doc.Suites = append(doc.Suites, junitSuite{Name: file})
-		}
-		s := &doc.Suites[i]
-		c := junitCase{Classname: file, Name: r.Name, File: r.File, Line: r.Line, Time: secs(r.Duration.Seconds())}
-		first := r.Message
-		if n := strings.IndexByte(first, '\n'); n >= 0 {
-			first = first[:n]
-		}
-		body := r.Message
-		if r.Trace != "" {
-			body += "\n" + r.Trace
-		}
-		switch r.Status {
-		case StatusFailure:
-			c.Failure = &junitProblem{Message: first, Type: "failure", Body: body}
-			s.Failures++
-			doc.Failures++
-		case StatusError:
-			c.Error = &junitProblem{Message: first, Type: "error", Body: body}
-			s.Errors++
-			doc.Errors++
-		case StatusPending:
-			c.Skipped = &junitProblem{Message: r.Message}
-			s.Skipped++
-			doc.Skipped++
-		}
-		s.Tests++
-		doc.Tests++
-		s.Cases = append(s.Cases, c)
+func (d *docOutput) result(r Result) {
+	if d.file != "" {
+		d.plain.result(r)
 	}
-	for i := range doc.Suites {
-		var t float64
-		for _, c := range doc.Suites[i].Cases {
-			var f float64
-			fmt.Sscan(c.Time, &f)
-			t += f
-		}
-		doc.Suites[i].Time = secs(t)
-	}
-	out, err := xml.MarshalIndent(doc, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	return append([]byte(xml.Header), append(out, '\n')...), nil
 }
 
-func (j *junitOutput) finish(rep *Report) error {
-	data, err := junitXML(rep)
+func (d *docOutput) finish(rep *Report) error {
+	data, err := d.render(rep)
+	if d.file == "" {
+		flushLua(d.plain.L)
+		if err == nil {
+			_, err = d.stdout.Write(data)
+		}
+		fmt.Fprintln(d.stderr, rep.Summary())
+		return err
+	}
 	if err == nil {
-		err = os.WriteFile(j.file, data, 0o644)
+		err = os.WriteFile(d.file, data, 0o644)
 	}
 	if err != nil {
-		err = fmt.Errorf("cannot write JUnit report: %w", err)
-		j.plain.note = "ljdns test: " + err.Error()
+		err = fmt.Errorf("cannot write %s report: %w", d.kind, err)
+		d.plain.note = "ljdns test: " + err.Error()
 	} else {
-		j.plain.note = "JUnit report written to " + j.file
+		d.plain.note = d.kind + " report written to " + d.file
 	}
-	if ferr := j.plain.finish(rep); err == nil {
+	if ferr := d.plain.finish(rep); err == nil {
 		err = ferr
 	}
 	return err

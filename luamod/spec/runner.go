@@ -13,6 +13,8 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/pm"
+
+	"ljdns/luabind"
 )
 
 // Status is the outcome of one test.
@@ -30,6 +32,8 @@ const (
 // (a spec file that fails to load or defines no test, a failing teardown).
 type Result struct {
 	Name     string        // full name: describe names and the it name joined by spaces; the file for file errors
+	Short    string        // the test's own name (the it's first argument)
+	Test     bool          // the result of a test, not an error of a file, helper or hook
 	File     string        // spec file
 	Line     int           // line of the it (0 when unknown)
 	Status   Status        // outcome
@@ -104,6 +108,7 @@ type Options struct {
 	Stderr          io.Writer       // notes; default os.Stderr
 	OnResult        func(Result)    // called with each result as it happens
 	Context         context.Context // when cancelled (Ctrl-C) the running test errors and the run stops
+	Timeout         time.Duration   // limit for each piece of spec code run (test, hook, describe body, file chunk); 0: none
 }
 
 func (o *Options) defaults() {
@@ -155,11 +160,18 @@ func Run(L *lua.LState, opts Options) (*Report, error) {
 	var current Result // the test running now (named in an interruption)
 	started := L.NewFunction(func(L *lua.LState) int {
 		current = Result{Name: L.CheckString(1), File: L.OptString(2, ""), Line: L.OptInt(3, 0)}
+		out.testStart(current)
 		return 0
 	})
+	t := &timer{test: luabind.NewInterrupt(), limit: opts.Timeout}
+	if opts.Context != nil {
+		stop := context.AfterFunc(opts.Context, t.interrupt)
+		defer stop()
+	}
 	core := r.core
 	L.SetField(core, "emit", emit)
 	L.SetField(core, "started", started)
+	L.SetField(core, "timed", L.NewFunction(t.call))
 	L.SetField(core, "options", optionsTable(L, &opts))
 	L.SetField(core, "active", lua.LTrue)
 	defer L.SetField(core, "active", lua.LFalse)
@@ -193,23 +205,26 @@ func Run(L *lua.LState, opts Options) (*Report, error) {
 		reportError(L, core, strings.Join(opts.Roots, " "), "",
 			fmt.Sprintf("no spec files found in %s (pattern %s)", strings.Join(opts.Roots, ", "), strings.Join(opts.Patterns, ", ")))
 	}
-	if opts.Context != nil {
-		L.SetContext(opts.Context)
-	}
 	for _, f := range files {
 		if opts.Context != nil && opts.Context.Err() != nil {
 			break
 		}
 		rep.Files = append(rep.Files, f)
+		if !opts.List {
+			out.fileStart(f)
+		}
+		fstart := time.Now()
 		if err := callCore(L, core, "run_file", lua.LString(f)); err != nil {
 			if opts.Context != nil && opts.Context.Err() != nil {
 				break
 			}
 			reportError(L, core, f, f, "runner error: "+err.Error())
 		}
+		if !opts.List {
+			out.fileEnd(f, time.Since(fstart))
+		}
 	}
 	if opts.Context != nil {
-		L.RemoveContext()
 		if err := opts.Context.Err(); err != nil {
 			rep.Interrupted = true
 			n := len(rep.Results)
@@ -261,6 +276,8 @@ func toResult(t *lua.LTable) Result {
 	}
 	return Result{
 		Name:     str("name"),
+		Short:    str("short"),
+		Test:     t.RawGetString("short") != lua.LNil,
 		File:     str("file"),
 		Line:     int(num("line")),
 		Status:   Status(str("status")),

@@ -3,6 +3,7 @@ package spec_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"encoding/xml"
 	"io"
 	"os"
@@ -89,6 +90,9 @@ func TestSpecs(t *testing.T) {
 	opts, err := spec.Configure(L, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if opts.Timeout == 0 {
+		opts.Timeout = 2 * time.Minute // a hanging spec fails instead of hanging go test
 	}
 	rep, out := run(t, L, opts)
 	if len(rep.Results) == 0 {
@@ -263,16 +267,42 @@ func TestTAP(t *testing.T) {
 	}
 }
 
+// junitDoc is the part of busted's JUnit document the tests read.
+type junitDoc struct {
+	Tests    int `xml:"tests,attr"`
+	Failures int `xml:"failures,attr"`
+	Errors   int `xml:"errors,attr"`
+	Skip     int `xml:"skip,attr"`
+	Suites   []struct {
+		Name   string   `xml:"name,attr"`
+		Tests  int      `xml:"tests,attr"`
+		Errors []string `xml:"error"`
+		Cases  []struct {
+			Classname string  `xml:"classname,attr"`
+			Name      string  `xml:"name,attr"`
+			Failure   *string `xml:"failure"`
+			Error     *string `xml:"error"`
+			Skipped   *string `xml:"skipped"`
+		} `xml:"testcase"`
+	} `xml:"testsuite"`
+}
+
+// TestJUnit checks -o junit as busted writes it: the document alone on
+// stdout (the summary line goes to stderr), one testsuite "Run 1 of 1",
+// testcases with classname file:line; errors not tied to a test sit in the
+// suite.
 func TestJUnit(t *testing.T) {
 	atRoot(t)
-	file := filepath.Join(t.TempDir(), "junit.xml")
-	rep, out := run(t, newState(t), spec.Options{Output: "junit", OutputFile: file}, "pass", "fail", "misc")
-	if got, want := lastLine(out), rep.Summary(); got != want {
-		t.Errorf("last line %q, want %q", got, want)
-	}
-	data, err := os.ReadFile(file)
+	var stdout, stderr bytes.Buffer
+	opts := spec.Options{Output: "junit", Stdout: &stdout, Stderr: &stderr,
+		Roots: []string{fixtures + "pass.fixture.lua", fixtures + "fail.fixture.lua", fixtures + "misc.fixture.lua"}}
+	rep, err := spec.Run(newState(t), opts)
 	if err != nil {
 		t.Fatal(err)
+	}
+	data := stdout.Bytes()
+	if !bytes.HasPrefix(data, []byte("<testsuites ")) {
+		t.Fatalf("stdout must hold only the XML document:\n%s", data)
 	}
 	dec := xml.NewDecoder(bytes.NewReader(data))
 	for {
@@ -282,35 +312,188 @@ func TestJUnit(t *testing.T) {
 			t.Fatalf("not well-formed XML: %v\n%s", err, data)
 		}
 	}
-	var doc struct {
-		Tests    int `xml:"tests,attr"`
-		Failures int `xml:"failures,attr"`
-		Errors   int `xml:"errors,attr"`
-		Skipped  int `xml:"skipped,attr"`
-		Suites   []struct {
-			Name  string `xml:"name,attr"`
-			Cases []struct {
-				Name    string `xml:"name,attr"`
-				Failure *struct {
-					Message string `xml:"message,attr"`
-					Body    string `xml:",chardata"`
-				} `xml:"failure"`
-			} `xml:"testcase"`
-		} `xml:"testsuite"`
+	if got, want := strings.TrimSpace(stderr.String()), rep.Summary(); got != want {
+		t.Errorf("stderr %q, want the summary %q", got, want)
 	}
+	var doc junitDoc
 	if err := xml.Unmarshal(data, &doc); err != nil {
 		t.Fatal(err)
 	}
 	p, f, e, n := rep.Counts()
-	if doc.Tests != p+f+e+n || doc.Failures != f || doc.Errors != e || doc.Skipped != n {
+	// misc has two errors that are not tests (a describe body, a teardown)
+	if doc.Tests != p+f+e+n-2 || doc.Failures != f || doc.Errors != e || doc.Skip != n {
 		t.Errorf("testsuites counts %+v, report %d/%d/%d/%d", doc, p, f, e, n)
 	}
-	if len(doc.Suites) != 3 || doc.Suites[0].Name != fixtures+"pass.fixture.lua" {
-		t.Fatalf("want one testsuite per file, got %+v", doc.Suites)
+	if len(doc.Suites) != 1 || doc.Suites[0].Name != "Run 1 of 1" || len(doc.Suites[0].Errors) != 2 {
+		t.Fatalf("want one testsuite \"Run 1 of 1\" with the two errors of misc, got %+v", doc.Suites)
 	}
-	c := doc.Suites[1].Cases[0]
-	if c.Name != "failing fails an assertion" || c.Failure == nil || !strings.Contains(c.Failure.Body, "Passed in:\n(number) 2") {
+	c := doc.Suites[0].Cases[3]
+	if c.Name != "failing fails an assertion" || c.Classname != fixtures+"fail.fixture.lua:3" ||
+		c.Failure == nil || !strings.Contains(*c.Failure, "Passed in:\n(number) 2") {
 		t.Errorf("failure case %+v", c)
+	}
+	if c := doc.Suites[0].Cases[4]; c.Error == nil || !strings.Contains(*c.Error, "boom") {
+		t.Errorf("error case %+v", c)
+	}
+	if c := doc.Suites[0].Cases[6]; c.Skipped == nil {
+		t.Errorf("pending case %+v", c)
+	}
+
+	// with --output-file the document goes to the file, the plain report to stdout
+	file := filepath.Join(t.TempDir(), "junit.xml")
+	rep, out := run(t, newState(t), spec.Options{Output: "junit", OutputFile: file}, "pass", "fail")
+	if got, want := lastLine(out), rep.Summary(); got != want {
+		t.Errorf("last line %q, want %q", got, want)
+	}
+	data, err = os.ReadFile(file)
+	if err != nil || xml.Unmarshal(data, &doc) != nil || doc.Tests != 6 {
+		t.Errorf("JUnit file: %v\n%s", err, data)
+	}
+}
+
+// TestJSON checks -o json: busted's object of pendings, successes,
+// failures and errors on one line of stdout.
+func TestJSON(t *testing.T) {
+	atRoot(t)
+	var stdout, stderr bytes.Buffer
+	rep, err := spec.Run(newState(t), spec.Options{Output: "json", Stdout: &stdout, Stderr: &stderr,
+		Roots: []string{fixtures + "pass.fixture.lua", fixtures + "fail.fixture.lua", fixtures + "misc.fixture.lua"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Pendings, Successes, Failures, Errors []struct {
+			Name    string
+			Message *string
+			IsError bool
+			Trace   struct {
+				ShortSrc    string `json:"short_src"`
+				CurrentLine int    `json:"currentline"`
+			}
+			Element struct{ Name, Descriptor string }
+		}
+		Duration float64
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil {
+		t.Fatalf("%v\n%s", err, stdout.String())
+	}
+	p, f, e, n := rep.Counts()
+	if len(doc.Successes) != p || len(doc.Failures) != f || len(doc.Errors) != e || len(doc.Pendings) != n {
+		t.Errorf("lists %d/%d/%d/%d, report %d/%d/%d/%d", len(doc.Successes), len(doc.Failures),
+			len(doc.Errors), len(doc.Pendings), p, f, e, n)
+	}
+	fail := doc.Failures[0]
+	if fail.Name != "failing fails an assertion" || fail.Element.Name != "fails an assertion" ||
+		fail.Element.Descriptor != "it" || fail.Trace.ShortSrc != fixtures+"fail.fixture.lua" ||
+		fail.Trace.CurrentLine != 3 || fail.Message == nil || !strings.Contains(*fail.Message, "Expected objects to be the same.") {
+		t.Errorf("failure entry %+v", fail)
+	}
+	if !doc.Errors[0].IsError || doc.Successes[0].Message != nil {
+		t.Errorf("errors carry isError, successes no message: %+v %+v", doc.Errors[0], doc.Successes[0])
+	}
+	if got, want := strings.TrimSpace(stderr.String()), rep.Summary(); got != want {
+		t.Errorf("stderr %q, want the summary %q", got, want)
+	}
+}
+
+// TestGTest checks -o gtest: busted's Google Test layout, written as the
+// tests run.
+func TestGTest(t *testing.T) {
+	atRoot(t)
+	rep, out := run(t, newState(t), spec.Options{Output: "gtest"}, "fail")
+	want := "[==========] Running tests from scanned files.\n" +
+		"[----------] Global test environment setup.\n" +
+		"[----------] Running tests from " + fixtures + "fail.fixture.lua\n" +
+		"[ RUN      ] " + fixtures + "fail.fixture.lua:3: failing fails an assertion\n" +
+		fixtures + "fail.fixture.lua:4: Expected objects to be the same.\nPassed in:\n(number) 2\nExpected:\n(number) 1\n" +
+		"[  FAILED  ] " + fixtures + "fail.fixture.lua:3: failing fails an assertion ("
+	if !strings.HasPrefix(out, want) {
+		t.Errorf("output does not start with\n%s\ngot\n%s", want, out)
+	}
+	for _, want := range []string{
+		"[  ERROR   ] " + fixtures + "fail.fixture.lua:6: failing raises an error (",
+		"[       OK ] " + fixtures + "fail.fixture.lua:9: failing still runs after a failure (",
+		"[----------] 3 tests from " + fixtures + "fail.fixture.lua (",
+		"[==========] 3 tests from 1 test file ran. (",
+		"[  PASSED  ] 1 test.\n[  FAILED  ] 1 test, listed below:\n[  FAILED  ] " + fixtures + "fail.fixture.lua:3: failing fails an assertion\n",
+		"[  ERROR   ] 1 error, listed below:\n",
+		"\n 1 FAILED TEST\n 1 ERROR\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if got, want := lastLine(out), rep.Summary(); got != want {
+		t.Errorf("last line %q, want %q", got, want)
+	}
+}
+
+// TestEachFailureItsOwn is issue 11's report: after a failing test, the
+// next failing test was reported as "Error: prelude:28: context canceled",
+// and pcall, has_error and earlier coroutines were broken the same way.
+func TestEachFailureItsOwn(t *testing.T) {
+	atRoot(t)
+	rep, out := run(t, newState(t), spec.Options{}, "twofail")
+	if got, want := lastLine(out), "0 passed, 2 failed, 0 errors, 0 pending"; got != want {
+		t.Fatalf("last line %q, want %q\n%s", got, want, out)
+	}
+	for _, r := range rep.Results {
+		if !strings.Contains(r.Message, "Expected objects to be equal.") {
+			t.Errorf("%s: %q", r.Name, r.Message)
+		}
+	}
+	rep, out = run(t, newState(t), spec.Options{}, "afterfail")
+	if got, want := counts(rep), [4]int{4, 1, 1, 0}; got != want {
+		t.Errorf("counts %v, want %v\n%s", got, want, out)
+	}
+	if strings.Contains(out, "context canceled") {
+		t.Errorf("a test saw the previous test's context:\n%s", out)
+	}
+}
+
+// TestMessages checks failures and errors as busted and luassert print them.
+func TestMessages(t *testing.T) {
+	atRoot(t)
+	rep, out := run(t, newState(t), spec.Options{}, "messages")
+	if got, want := counts(rep), [4]int{0, 6, 2, 0}; got != want {
+		t.Errorf("counts %v, want %v (assert(false, msg) is a failure)\n%s", got, want, out)
+	}
+	file := fixtures + "messages.fixture.lua"
+	for name, want := range map[string]string{
+		"messages assert false":       file + ":4: plain assert",
+		"messages assert false table": "{\n  code = 7\n}",
+		"messages is_true":            file + ":6: Expected objects to be the same.\nPassed in:\n(boolean) false\nExpected:\n(boolean) true",
+		"messages is_nil":             file + ":7: Expected objects to be the same.\nPassed in:\n(number) 1\nExpected:\ntype nil",
+		"messages same tables": file + ":8: Expected objects to be the same.\nPassed in:\n(table) {\n  [1] = 1\n *[2] = {\n   *[a] = 'y'\n" +
+			"    [b] = 2 } }\nExpected:\n(table) {\n  [1] = 1\n *[2] = {\n   *[a] = 'x'\n    [b] = 2 } }",
+		"messages number":      file + ":9: Expected objects to be equal.\nPassed in:\n(number) 2\nExpected:\n(number) 0.5",
+		"messages error table": "{\n  code = 42,\n  list = {\n    1,\n    2\n  },\n  msg = \"boom\"\n}",
+		"messages error nil":   "Nil error",
+	} {
+		if got := find(t, rep, name).Message; got != want {
+			t.Errorf("%s: message\n%s\nwant\n%s", name, got, want)
+		}
+	}
+}
+
+// TestTimeout runs spec code that never ends with a timeout: each piece
+// errors once the limit has passed, and the tests after it run.
+func TestTimeout(t *testing.T) {
+	atRoot(t)
+	rep, out := run(t, newState(t), spec.Options{Timeout: 200 * time.Millisecond}, "hang")
+	if got, want := counts(rep), [4]int{1, 0, 5, 0}; got != want {
+		t.Fatalf("counts %v, want %v\n%s", got, want, out)
+	}
+	for _, r := range rep.Results[:5] {
+		if !strings.Contains(r.Message, "timed out after 200ms") {
+			t.Errorf("%s: %q", r.Name, r.Message)
+		}
+	}
+	if o, err := spec.Configure(newState(t), []string{"--timeout=1.5"}); err != nil || o.Timeout != 1500*time.Millisecond {
+		t.Errorf("--timeout=1.5: %v %v", o.Timeout, err)
+	}
+	if _, err := spec.Configure(newState(t), []string{"--timeout", "soon"}); err == nil {
+		t.Error("--timeout soon should be refused")
 	}
 }
 

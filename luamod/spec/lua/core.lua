@@ -15,6 +15,9 @@ local concat, insert = table.concat, table.insert
 local core = {
   emit = function() end, -- set by the Go runner
   started = function() end, -- set by the Go runner: a test begins (name, file, line)
+  -- set by the Go runner: timed(f, ...) runs f(...) in a coroutine of its own
+  -- under the run's timeout; true and f's results, or false and a message
+  timed = function(f, ...) return true, f(...) end,
   options = { tags = {}, exclude_tags = {}, filter = {}, filter_out = {}, auto_insulate = true },
   active = false, -- true while a run is in progress (busted.runner() is then a no-op)
 }
@@ -162,20 +165,70 @@ local function handler(e)
   return e
 end
 
+-- guard is the body of every protected call of spec code.
+local function guard(fn, ...)
+  return xpcall(fn, handler, ...)
+end
+
+-- protected is xpcall(fn, handler, ...) through core.timed: spec code that
+-- runs past the timeout (or is interrupted) ends with an error message.
+local function protected(fn, ...)
+  local done, ok, e = core.timed(guard, fn, ...)
+  if not done then return false, ok end
+  return ok, e
+end
+
+-- pretty renders an error table as busted prints one (penlight's
+-- pretty.write): one entry per line, two spaces per level, the array part
+-- first, then the other keys in order, strings in double quotes.
+local function pretty(v, indent, seen)
+  if type(v) == 'string' then return string.format('%q', v) end
+  if type(v) ~= 'table' then return tostring(v) end
+  if seen[v] then return '<cycle>' end
+  if next(v) == nil then return '{}' end
+  seen[v] = true
+  local inner = indent .. '  '
+  local items = {}
+  local n = #v
+  for i = 1, n do items[#items + 1] = inner .. pretty(v[i], inner, seen) end
+  local keys = {}
+  for k in next, v, nil do
+    if not (type(k) == 'number' and k >= 1 and k <= n and k % 1 == 0) then keys[#keys + 1] = k end
+  end
+  table.sort(keys, function(a, b)
+    if type(a) ~= type(b) then return type(a) < type(b) end
+    if type(a) == 'number' or type(a) == 'string' then return a < b end
+    return tostring(a) < tostring(b)
+  end)
+  for _, k in ipairs(keys) do
+    local key
+    if type(k) == 'string' and k:match('^[%a_][%w_]*$') then key = k
+    elseif type(k) == 'string' then key = '[' .. string.format('%q', k) .. ']'
+    else key = '[' .. tostring(k) .. ']' end
+    items[#items + 1] = inner .. key .. ' = ' .. pretty(v[k], inner, seen)
+  end
+  seen[v] = nil
+  return '{\n' .. concat(items, ',\n') .. '\n' .. indent .. '}'
+end
+
+-- message_of is the report text of an error value: strings and values with
+-- __tostring as text, tables as pretty prints them, nil as busted says it.
 local function message_of(e)
   if type(e) == 'string' then return e end
-  if e == nil then return 'nil' end
-  local ok, s = pcall(tostring, e)
-  if ok and type(s) == 'string' then
-    if type(e) == 'table' and getmetatable(e) == nil then return 'error object: ' .. luassert.format_value(e) end
-    return s
+  if e == nil then return 'Nil error' end
+  local mt = getmetatable(e)
+  if type(e) == 'table' and not (type(mt) == 'table' and mt.__tostring) then
+    local ok, s = pcall(pretty, e, '', {})
+    if ok then return s end
   end
+  local ok, s = pcall(tostring, e)
+  if ok and type(s) == 'string' then return s end
   return '(error object is a ' .. type(e) .. ' value)'
 end
 
 local function classify(e)
   if getmetatable(e) == pending_mt then return 'pending', e.message end
-  if luassert.is_failure(e) then return 'failure', e end
+  if luassert.is_failure(e) then return 'failure', message_of(e) end
   return 'error', message_of(e)
 end
 
@@ -201,7 +254,7 @@ local function block(kind)
     local esnap = b.expose and snapshot()
     local prev = current
     current = b
-    local ok, e = xpcall(fn, handler)
+    local ok, e = protected(fn)
     current = prev
     if frame then
       b.diff = diff(frame.snap)
@@ -343,6 +396,7 @@ end
 local function emit(node, status, message, trace, started, name)
   core.emit({
     name = name or full_name(node),
+    short = node.kind == 'test' and node.name or nil,
     file = node.file,
     line = node.line or 0,
     status = status,
@@ -355,7 +409,7 @@ end
 local function call(fn, ...)
   core.last_trace = nil
   luassert.reset_failure()
-  local ok, e = xpcall(fn, handler, ...)
+  local ok, e = protected(fn, ...)
   if ok then return true end
   local status, msg = classify(e)
   return false, status, msg, core.last_trace
@@ -507,7 +561,7 @@ function core.run_file(path)
   local ok, e, tr
   core.last_trace = nil
   luassert.reset_failure()
-  ok, e = xpcall(chunk, handler)
+  ok, e = protected(chunk)
   tr = core.last_trace
   current = nil
   if not ok then
@@ -541,7 +595,7 @@ function core.run_helper(path)
     return false
   end
   core.last_trace = nil
-  local ok, e = xpcall(chunk, handler)
+  local ok, e = protected(chunk)
   if not ok then
     emit(node, 'error', 'helper raised an error: ' .. message_of(e), core.last_trace, started, 'helper ' .. path)
     return false

@@ -57,95 +57,107 @@ M.fail = fail
 -- Parameters and formatters
 ---------------------------------------------------------------------------
 
-local parameters = { TableFormatLevel = 3, TableErrorHighlightColor = '' }
+local parameters = { TableFormatLevel = 3, TableFormatShowRecursion = false,
+  TableErrorHighlightCharacter = '*', TableErrorHighlightColor = 'none' }
 local formatters = {}
 
-local function escape(s)
-  return (s:gsub('[%z\1-\31\127-\255\\]', function(c)
-    if c == '\\' then return '\\\\' end
-    if c == '\n' then return '\\n' end
-    if c == '\t' then return '\\t' end
-    return format('\\%03d', c:byte())
-  end))
+-- num renders a number as luassert does: all 17 significant digits
+-- (%.20g), and NaN, Inf, -Inf.
+local function num(v)
+  if v ~= v then return 'NaN' end
+  if v == math.huge then return 'Inf' end
+  if v == -math.huge then return '-Inf' end
+  return format('%.20g', v)
 end
 
-local function key_order(a, b)
-  local ta, tb = type(a), type(b)
-  if ta ~= tb then return ta < tb end
-  if ta == 'number' or ta == 'string' then return a < b end
-  return tostring(a) < tostring(b)
+local function tostr(v)
+  if type(v) == 'number' then return num(v) end
+  return tostring(v)
 end
 
-local format_value
+-- Table keys are listed as luassert lists them: the array part in order,
+-- then numbers, booleans (true first), strings, tables, functions,
+-- userdata, threads; numbers and strings sorted within their kind.
+local key_rank = { number = 1, boolean = 2, string = 3, table = 4, ['function'] = 5, userdata = 6, thread = 7 }
 
-local function format_key(k)
-  if type(k) == 'string' and k:match('^[%a_][%w_]*$') then return k end
-  if type(k) == 'string' then return "['" .. escape(k) .. "']" end
-  return '[' .. tostring(k) .. ']'
-end
-
-local function format_table(t, depth, crumbs, ci, seen)
-  if seen[t] then return '{ <cycle> }' end
+local function sorted_keys(t)
   local keys = {}
   for k in next, t, nil do keys[#keys + 1] = k end
-  if #keys == 0 then return '{ }' end
-  if depth >= parameters.TableFormatLevel and parameters.TableFormatLevel >= 0 then
-    return '{ ... more }'
+  local len = #t
+  local function rank(k)
+    if type(k) == 'number' and k >= 1 and k <= len and math.floor(k) == k then return 0 end
+    return key_rank[type(k)] or 8
   end
-  sort(keys, key_order)
-  seen[t] = true
-  local indent = ('  '):rep(depth + 1)
-  local lines = {}
-  for _, k in ipairs(keys) do
-    local mark = ' '
-    local sub, subci = nil, nil
-    if crumbs and ci >= 1 and rawequal(crumbs[ci], k) or (crumbs and ci >= 1 and crumbs[ci] == k) then
-      mark, sub, subci = '*', crumbs, ci - 1
+  sort(keys, function(a, b)
+    local ra, rb = rank(a), rank(b)
+    if ra ~= rb then return ra < rb end
+    local ta = type(a)
+    if ta == 'number' or ta == 'string' then return a < b end
+    if ta == 'boolean' then return a and not b end
+    return tostring(a) < tostring(b)
+  end)
+  return keys
+end
+
+-- format_table renders t as "{\n  [k] = v ... }", two spaces per level,
+-- string values in single quotes; the keys on the path to a difference
+-- (crumbs, innermost first) are marked with TableErrorHighlightCharacter.
+local function format_table(t, crumbs)
+  crumbs = crumbs or {}
+  local tmax = parameters.TableFormatLevel or 3
+  local showrec = parameters.TableFormatShowRecursion
+  local errchar = parameters.TableErrorHighlightCharacter or ''
+  local active = {}
+  local function ft(t, l, marked)
+    if active[t] and (showrec or tmax < 0) then return '{ ... recursive }' end
+    if next(t) == nil then return '{ }' end
+    if l > tmax and tmax >= 0 then return '{ ... more }' end
+    active[t] = true
+    local out = { '{' }
+    local crumb = crumbs[#crumbs - l + 1]
+    for _, k in ipairs(sorted_keys(t)) do
+      local v = rawget(t, k)
+      local hit = marked and crumb ~= nil and (rawequal(crumb, k) or crumb == k)
+      if type(v) == 'table' then
+        v = ft(v, l + 1, hit)
+      elseif type(v) == 'string' then
+        v = "'" .. v .. "'"
+      else
+        v = tostr(v)
+      end
+      local ch = hit and errchar or ''
+      out[#out + 1] = '\n' .. (' '):rep(l * 2 - #ch) .. ch .. '[' .. tostr(k) .. '] = ' .. v
     end
-    local v = rawget(t, k)
-    local text
-    if type(v) == 'table' then
-      text = format_table(v, depth + 1, sub, subci or 0, seen)
-    else
-      text = format_value(v, true)
-    end
-    lines[#lines + 1] = indent .. mark .. format_key(k) .. ' = ' .. text
+    active[t] = nil
+    return concat(out) .. ' }'
   end
-  seen[t] = nil
-  return '{\n' .. concat(lines, '\n') .. ' }'
+  return '(table) ' .. ft(t, 1, true)
 end
 
 -- format_value renders a value the way luassert messages show it:
--- "(number) 1", "(string) 'abc'", "(nil)", "(table) { ... }".
-function format_value(v, bare)
+-- "(number) 1", "(string) 'abc'", "(nil)", "(table) { ... }". Formatters
+-- added with assert:add_formatter are tried first, newest first.
+local function format_value(v, fmtargs)
   for i = #formatters, 1, -1 do
-    local out = formatters[i](v)
+    local out = formatters[i](v, fmtargs)
     if out ~= nil then return out end
   end
   local t = type(v)
-  local body
-  if t == 'nil' then
-    return bare and 'nil' or '(nil)'
-  elseif t == 'string' then
-    body = "'" .. escape(v) .. "'"
-  elseif t == 'table' then
-    body = format_table(v, 0, nil, 0, {})
-  elseif t == 'number' or t == 'boolean' then
-    body = tostring(v)
-  else
-    local ok, s = pcall(tostring, v)
-    body = ok and tostring(s) or t
+  if t == 'nil' then return '(nil)' end
+  if t == 'string' then return "(string) '" .. v .. "'" end
+  if t == 'number' then return '(number) ' .. num(v) end
+  if t == 'boolean' then return '(boolean) ' .. tostring(v) end
+  if t == 'table' then return format_table(v, fmtargs and fmtargs.crumbs) end
+  if t == 'function' then
+    local info = getinfo(v, 'S')
+    return tostring(v) .. ' @ line ' .. tostring(info and info.linedefined) .. ' in ' .. tostring(info and info.source)
   end
-  if bare then return body end
-  return '(' .. t .. ') ' .. body
+  local ok, s = pcall(tostring, v)
+  return '(' .. t .. ") '" .. (ok and tostring(s) or t) .. "'"
 end
 
 local function format_arg(v, fmtargs)
-  if type(v) == 'table' and fmtargs and fmtargs.crumbs then
-    local c = fmtargs.crumbs
-    return '(table) ' .. format_table(v, 0, c, #c, {})
-  end
-  return format_value(v)
+  return format_value(v, fmtargs)
 end
 M.format_value = format_value
 
@@ -565,29 +577,28 @@ builtin({ 'falsy' }, 'assertion.falsy', 2, function(state, a)
   return a[1] == nil or a[1] == false, fmtall(a[1])
 end)
 
-builtin({ 'true' }, 'assertion.value', 2, function(state, a)
-  return a[1] == true, { '(boolean) true', format_value(a[1]) }
+-- is_true, is_nil, is_number, ... report as luassert does: "Expected
+-- objects to be the same." with the value passed in and what was expected
+-- (a value, or "type T" unformatted).
+builtin({ 'true' }, 'assertion.same', 2, function(state, a)
+  return a[1] == true, { format_value(a[1]), '(boolean) true' }
 end)
 
-builtin({ 'false' }, 'assertion.value', 2, function(state, a)
-  return a[1] == false, { '(boolean) false', format_value(a[1]) }
+builtin({ 'false' }, 'assertion.same', 2, function(state, a)
+  return a[1] == false, { format_value(a[1]), '(boolean) false' }
 end)
 
-builtin({ 'nil' }, 'assertion.value', 2, function(state, a)
-  return a[1] == nil, { '(nil)', format_value(a[1]) }
-end)
-
-for _, t in ipairs({ 'boolean', 'number', 'string', 'table', 'function', 'userdata', 'thread' }) do
-  builtin({ t }, 'assertion.type', 2, function(state, a)
-    return type(a[1]) == t, { t, format_value(a[1]) }
+for _, t in ipairs({ 'nil', 'boolean', 'number', 'string', 'table', 'function', 'userdata', 'thread' }) do
+  builtin({ t }, 'assertion.same', 2, function(state, a)
+    return type(a[1]) == t, { format_value(a[1]), 'type ' .. t }
   end)
 end
 
-builtin({ 'callable' }, 'assertion.type', 2, function(state, a)
+builtin({ 'callable' }, 'assertion.same', 2, function(state, a)
   local v = a[1]
   local ok = type(v) == 'function' or (getmetatable(v) ~= nil and type(getmetatable(v)) == 'table'
     and getmetatable(v).__call ~= nil)
-  return ok, { 'callable', format_value(v) }
+  return ok, { format_value(v), 'type callable' }
 end)
 
 builtin({ 'near' }, 'assertion.near', 4, function(state, a)
@@ -785,8 +796,15 @@ local function run_assertion(state, name, ...)
     text = say(state.mod and def.positive or def.negative, vars)
   end
   text = text or ('assertion ' .. name .. ' failed!')
-  if state.failure_message ~= nil then
-    text = tostring(state.failure_message) .. '\n' .. text
+  local fm = state.failure_message
+  if fm ~= nil then
+    local mt = getmetatable(fm)
+    if type(fm) == 'string' or type(fm) == 'number' or (type(mt) == 'table' and mt.__tostring) then
+      fm = tostring(fm)
+    else
+      fm = format_value(fm)
+    end
+    text = fm .. '\n' .. text
   end
   fail(text)
 end
@@ -825,13 +843,16 @@ state_mt.__index = function(self, key)
   return self
 end
 
--- assert(v, msg, ...) is Lua's assert (returns all its arguments).
+-- assert(v, msg, ...) is Lua's assert (returns all its arguments); as in
+-- busted, a false v is a failure of the test, not an error. A message that
+-- is not a string is raised as it is (the report prints tables).
 local assert_mt = {
   __call = function(_, v, ...)
     if not v then
       local msg = (...)
       if msg == nil then msg = 'assertion failed!' end
-      if type(msg) == 'string' then error(where() .. msg, 0) end
+      if type(msg) == 'string' or type(msg) == 'number' then fail(tostring(msg)) end
+      last_failure = msg
       error(msg, 0)
     end
     return v, ...

@@ -1,0 +1,26 @@
+-- Fixture for luamod/spec tests: what runs after a failing or erroring
+-- test still works (pcall, has_error, coroutines made earlier).
+local co = coroutine.wrap(function() for i = 1, 10 do coroutine.yield(i) end end)
+
+describe('after a failure', function()
+  it('fails', function() co(); assert.are.equal(1, 2) end)
+  it('pcall still catches', function()
+    local ok, err = pcall(function() error('inner', 0) end)
+    assert.is_false(ok)
+    assert.are.equal('inner', err)
+  end)
+  it('has_error still works', function()
+    assert.has_error(function() error('x', 0) end, 'x')
+  end)
+  it('errors', function() error('boom') end)
+  it('a coroutine made in an earlier test resumes', function()
+    assert.are.equal(2, co())
+  end)
+  it('nbio runs', function()
+    local nb = require('dns.nbio')
+    local done = false
+    nb.go(function() nb.sleep(0.001); done = true end)
+    assert.is_true(nb.run(5))
+    assert.is_true(done)
+  end)
+end)
