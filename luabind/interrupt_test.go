@@ -67,7 +67,7 @@ func TestSharedContext(t *testing.T) {
 	}
 	i.Fire(errors.New("interrupted"))
 	i.Reset()
-	if st, err, vals := L.Resume(co); st != lua.ResumeOK || vals[0] != lua.LNumber(2) {
+	if st, err, vals := L.Resume(co, nil); st != lua.ResumeOK || vals[0] != lua.LNumber(2) {
 		t.Fatalf("resume after an interruption: %v %v %v", st, err, vals)
 	}
 	other := luabind.NewThread(L)
