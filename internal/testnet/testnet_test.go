@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -167,5 +169,32 @@ func TestKresdForwards(t *testing.T) {
 	r := query(t, kr.Addr(), "udp", "www.example.test", dns.TypeA)
 	if r.Rcode != dns.RcodeSuccess || len(r.Answer) != 2 || !r.RecursionAvailable {
 		t.Fatalf("%v", r)
+	}
+}
+
+// TestIsolateSkipsWhereRefused: without a usable unshare a test that calls
+// Isolate skips with a message and its body never runs.
+func TestIsolateSkipsWhereRefused(t *testing.T) {
+	if InNamespace() {
+		t.Skip("runs the test binary outside a namespace")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "-test.run=^TestIsolateLoopbackOnly$", "-test.v=true")
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, "PATH=") && !strings.HasPrefix(e, EnvNetns+"=") {
+			cmd.Env = append(cmd.Env, e)
+		}
+	}
+	cmd.Env = append(cmd.Env, "PATH="+t.TempDir())
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "--- SKIP: TestIsolateLoopbackOnly") || !strings.Contains(string(out), "unshare") ||
+		strings.Contains(string(out), "netns|") {
+		t.Fatalf("no skip with a message about unshare:\n%s", out)
 	}
 }
