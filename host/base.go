@@ -43,10 +43,15 @@ func installBase(L *lua.LState) {
 	math.RawSetString("huge", lua.LNumber(posInf))
 
 	tbl := L.GetGlobal("table").(*lua.LTable)
-	tbl.RawSetString("new", L.NewFunction(tableNew))
-	tbl.RawSetString("clear", L.NewFunction(tableClear))
+	for name, fn := range map[string]lua.LGFunction{"new": tableNew, "clear": tableClear} {
+		f := L.NewFunction(fn)
+		tbl.RawSetString(name, f)
+		// LuaJIT: require('table.new') returns the function
+		L.PreloadModule("table."+name, func(L *lua.LState) int { L.Push(f); return 1 })
+	}
 
 	L.SetField(L.GetGlobal("os"), "exit", L.NewFunction(osExit))
+	L.SetField(L.GetGlobal("os"), "date", L.NewFunction(osDate))
 
 	jit := L.NewTable()
 	jit.RawSetString("os", lua.LString("Linux"))

@@ -86,7 +86,7 @@ func strFormat(L *lua.LState) int {
 			n := checkFormatNumber(L, arg-1, v)
 			out.WriteString(strconv.FormatFloat(n, 'x', -1, 64))
 		case 's':
-			out.WriteString(fmt.Sprintf("%"+spec+"s", ToString(L, v)))
+			formatBytes(&out, spec, ToString(L, v))
 		case 'q':
 			out.WriteString(quoteLua(ToString(L, v)))
 		default:
@@ -148,4 +148,37 @@ func quoteLua(s string) string {
 	}
 	sb.WriteByte('"')
 	return sb.String()
+}
+
+// formatBytes writes s as C's printf("%<spec>s") does: precision and
+// width count bytes (Go's fmt counts runes, which shifts columns of
+// UTF-8 or binary text).
+func formatBytes(out *strings.Builder, spec, s string) {
+	left := false
+	i := 0
+	for i < len(spec) && strings.IndexByte("-+ #0", spec[i]) >= 0 {
+		left = left || spec[i] == '-'
+		i++
+	}
+	width := 0
+	for ; i < len(spec) && spec[i] >= '0' && spec[i] <= '9'; i++ {
+		width = width*10 + int(spec[i]-'0')
+	}
+	if i < len(spec) && spec[i] == '.' {
+		prec := 0
+		for i++; i < len(spec) && spec[i] >= '0' && spec[i] <= '9'; i++ {
+			prec = prec*10 + int(spec[i]-'0')
+		}
+		if prec < len(s) {
+			s = s[:prec]
+		}
+	}
+	pad := strings.Repeat(" ", max(0, width-len(s)))
+	if left {
+		out.WriteString(s)
+		out.WriteString(pad)
+		return
+	}
+	out.WriteString(pad)
+	out.WriteString(s)
 }

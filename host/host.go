@@ -44,8 +44,12 @@ type Options struct {
 //go:embed prelude.lua
 var preludeFS embed.FS
 
-// defaultPath is prepended to package.path (API.md §3.6).
-const defaultPath = "./?.lua;./?/init.lua"
+// defaultPath is package.path without LUA_PATH: the current directory
+// (API.md §3.6), then the system Lua 5.1 directories luajit searches, so
+// pure-Lua rocks installed there load.
+const defaultPath = "./?.lua;./?/init.lua;" +
+	"/usr/local/share/lua/5.1/?.lua;/usr/local/share/lua/5.1/?/init.lua;" +
+	"/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua"
 
 // New returns a fresh Lua state with everything ljdns provides.
 func New(opts Options) *lua.LState {
@@ -61,6 +65,7 @@ func New(opts Options) *lua.LState {
 	}
 	installLoader(L, opts.Scripts)
 	installBase(L)
+	installStdlib(L)
 	installCoroutine(L)
 	installPatterns(L)
 	setPackagePath(L)

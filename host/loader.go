@@ -15,8 +15,9 @@ import (
 
 // LoadString compiles Lua source through the one ljdns chunk loader:
 // LuaJIT escapes are rewritten, `==`/`~=` get cross-type __eq semantics,
-// and a leading #! line is skipped. name is the chunk name used in errors.
+// and a leading UTF-8 byte order mark and #! line are skipped. name is the chunk name used in errors.
 func LoadString(L *lua.LState, src, name string) (*lua.LFunction, error) {
+	src = strings.TrimPrefix(src, "\xef\xbb\xbf") // a UTF-8 BOM, skipped by LuaJIT's lexer
 	if strings.HasPrefix(src, "#") {
 		if i := strings.IndexByte(src, '\n'); i >= 0 {
 			src = "--" + src[i:]
@@ -51,7 +52,34 @@ func LoadFile(L *lua.LState, path string) (*lua.LFunction, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot open %s: %v", path, unwrapPathErr(err))
 	}
+	if name != "stdin" {
+		markFileChunk(L, name)
+	}
 	return LoadString(L, string(data), name)
+}
+
+// fileChunksKey names the registry table of chunk names that are files.
+const fileChunksKey = "ljdns.filechunks"
+
+// markFileChunk records that the chunk name is a file's path, so that
+// debug.getinfo reports its source as "@path", as Lua does.
+func markFileChunk(L *lua.LState, name string) {
+	reg := L.G.Registry
+	set, ok := reg.RawGetString(fileChunksKey).(*lua.LTable)
+	if !ok {
+		set = L.NewTable()
+		reg.RawSetString(fileChunksKey, set)
+	}
+	set.RawSetString(name, lua.LTrue)
+}
+
+// chunkSource is the Lua source name of a chunk shown as name: "@name"
+// for a file, name itself otherwise.
+func chunkSource(L *lua.LState, name string) string {
+	if set, ok := L.G.Registry.RawGetString(fileChunksKey).(*lua.LTable); ok && set.RawGetString(name) != lua.LNil {
+		return "@" + name
+	}
+	return name
 }
 
 func unwrapPathErr(err error) error {
@@ -198,6 +226,7 @@ func searchLua(L *lua.LState, scripts fs.FS) int {
 	if scripts != nil {
 		for _, cand := range []string{file + ".lua", file + "/init.lua"} {
 			if data, err := fs.ReadFile(scripts, cand); err == nil {
+				markFileChunk(L, "scripts/"+cand)
 				fn, err := LoadString(L, string(data), "scripts/"+cand)
 				if err != nil {
 					L.RaiseError("error loading embedded module '%s':\n\t%v", name, err)

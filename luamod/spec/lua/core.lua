@@ -37,8 +37,8 @@ local function caller()
   for level = 2, 60 do
     local info = getinfo(level, 'Sl')
     if not info then break end
-    if info.what ~= 'G' and not internal[info.source] and (info.currentline or -1) > 0 then
-      return info.source, info.currentline
+    if info.what ~= 'G' and not internal[info.short_src] and (info.currentline or -1) > 0 then
+      return info.short_src, info.currentline
     end
   end
   return '?', 0
