@@ -25,7 +25,9 @@ const usage = `usage: ljdns [options] [script [args...]]
 
 Options:
   -e CODE   execute the string CODE
-  -l MOD    require module MOD
+  -l MOD    require module MOD (also -lMOD)
+  -v        print the version, then go on
+  -j CMD, -O[opt]  LuaJIT's JIT options: accepted and ignored
   -i        enter the interactive REPL after running the script
   -         run the script read from standard input
   -h, --help  show this help
@@ -37,7 +39,7 @@ func main() { os.Exit(run(os.Args[1:])) }
 func run(args []string) int {
 	if len(args) > 0 {
 		switch args[0] {
-		case "version", "--version", "-v":
+		case "version", "--version":
 			fmt.Println(version)
 			return 0
 		case "-h", "--help", "help":
@@ -57,29 +59,30 @@ func run(args []string) int {
 	for len(args) > 0 {
 		a := args[0]
 		switch {
-		case a == "-e" || a == "-l":
+		case a == "-e" || a == "-l" || a == "-j":
 			if len(args) < 2 {
 				fmt.Fprintf(os.Stderr, "ljdns: '%s' needs an argument\n", a)
 				return 1
 			}
-			var err error
-			if a == "-e" {
-				err = doString(L, args[1], "(command line)")
-			} else {
-				err = doString(L, "require(...)", "(command line)", lua.LString(args[1]))
-			}
-			if err != nil {
-				fmt.Fprintln(os.Stderr, "ljdns: "+host.FormatError(err))
+			if !option(L, a[1], args[1]) {
 				return 1
 			}
-			ran = true
+			ran = ran || a == "-e"
 			args = args[2:]
-		case strings.HasPrefix(a, "-e") && len(a) > 2:
-			if err := doString(L, a[2:], "(command line)"); err != nil {
-				fmt.Fprintln(os.Stderr, "ljdns: "+host.FormatError(err))
+		case len(a) > 2 && (a[:2] == "-e" || a[:2] == "-l" || a[:2] == "-j"):
+			// the value attached, as in lua(1) and luajit: -lmod, -joff
+			if !option(L, a[1], a[2:]) {
 				return 1
 			}
+			ran = ran || a[1] == 'e'
+			args = args[1:]
+		case a == "-v":
+			// luajit prints its version and goes on with the other options
+			fmt.Println(version)
 			ran = true
+			args = args[1:]
+		case strings.HasPrefix(a, "-O"):
+			// luajit's optimisation flags: accepted, nothing to tune here
 			args = args[1:]
 		case a == "-i":
 			interactive = true
@@ -107,6 +110,23 @@ done:
 		return runScript(L, "-", nil, false)
 	}
 	return 0
+}
+
+// option runs -e CODE or -l MOD (-j CMD, a luajit JIT command, is
+// accepted and ignored). It reports false after printing an error.
+func option(L *lua.LState, opt byte, val string) bool {
+	var err error
+	switch opt {
+	case 'e':
+		err = doString(L, val, "(command line)")
+	case 'l':
+		err = doString(L, "require(...)", "(command line)", lua.LString(val))
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ljdns: "+host.FormatError(err))
+		return false
+	}
+	return true
 }
 
 func finish(L *lua.LState, status int, interactive bool) int {
