@@ -1,0 +1,345 @@
+package testnet
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Variant names one case the hierarchy serves: a three-level name under the rig's own root,
+// secure, insecure or broken in one way. Hierarchy.Names maps each to its name.
+type Variant string
+
+// The variants BuildHierarchy builds. Every name but SecureNSEC3's sits under example.
+// (RSASHA256, NSEC3 with opt-out), which sits under the root (ECDSAP256SHA256, NSEC).
+const (
+	Secure       Variant = "secure"     // www.secure.example.: ECDSAP256SHA256, NSEC
+	SecureNSEC3  Variant = "secure3"    // www.secure.lab.: RSASHA256 KSK+ZSK, NSEC3; lab. is ECDSA, salted NSEC3
+	Insecure     Variant = "insecure"   // www.insecure.example.: unsigned; no DS, covered by an opt-out NSEC3
+	Expired      Variant = "expired"    // www.expired.example.: every RRSIG expired 30 days ago
+	NotYetValid  Variant = "future"     // www.future.example.: every RRSIG incepts in 30 days
+	DSMismatch   Variant = "dsmismatch" // www.dsmismatch.example.: the parent's DS is for a key the zone lacks
+	Stripped     Variant = "stripped"   // www.stripped.example.: signed, then every RRSIG removed; DS in the parent
+	Lame         Variant = "lame"       // www.lame.example.: NS is a server that does not serve the zone (REFUSED)
+	Unresponsive Variant = "dead"       // www.dead.example.: NS is a socket that reads queries and never answers
+	TCPOnly      Variant = "tcponly"    // www.tcponly.example.: signed; UDP answers TC=1, TCP is served
+)
+
+// Variants lists every Variant in a fixed order.
+var Variants = []Variant{Secure, SecureNSEC3, Insecure, Expired, NotYetValid, DSMismatch, Stripped,
+	Lame, Unresponsive, TCPOnly}
+
+// The roles of the hierarchy's servers, keys of Hierarchy.Servers.
+const (
+	RoleRoot    = "root"     // knotd serving "."
+	RoleExample = "example"  // knotd serving example.
+	RoleLab     = "lab"      // nsd serving lab.
+	RoleSLDKnot = "sld-knot" // knotd serving every second-level zone under example.
+	RoleSLDNSD  = "sld-nsd"  // nsd serving secure.lab.; the lame delegation points here too
+)
+
+// RootNS is the name of the hierarchy's root server, the one name of its root hints.
+const RootNS = "ns.root."
+
+// HierarchyOptions tunes BuildHierarchy. The zero value is the usual hierarchy.
+type HierarchyOptions struct {
+	Now      time.Time     // the time signatures are made around; zero: time.Now()
+	Validity time.Duration // how long good signatures last from an hour before Now; zero: 30 days
+}
+
+// HierarchyZone is one zone of the hierarchy as written to disk.
+type HierarchyZone struct {
+	Name    string         // origin, fully qualified
+	Variant Variant        // the case it carries ("" for the root and the TLDs)
+	Role    string         // the server that serves it; "" for none (lame, unresponsive)
+	NS      netip.AddrPort // the address of its name server, as the parent's glue gives it
+	File    string         // the zone file served ("" when none)
+	Signed  bool           // RRSIGs were made for it (even if later stripped)
+	Keys    []Key          // the keys it is signed with
+	DS      []string       // the DS RRs its parent publishes (a foreign key's for DSMismatch)
+}
+
+// Hierarchy is a DNS tree on loopback addresses: a root, the TLDs example. and lab. and their
+// second-level zones, each level on servers of its own, signed with ldns tools.
+type Hierarchy struct {
+	Dir        string                   // where zones, keys and anchors are written
+	Roots      []netip.AddrPort         // root server addresses (root hints for RootNS)
+	AnchorDS   string                   // path: the root KSK's DS RR in zone-file form (kresd trust_anchors.add_file)
+	AnchorBind string                   // path: a BIND trust-anchors { . static-ds ...; }; clause (delv -a)
+	RootDS     string                   // the root KSK's DS RR, one line (kresd trust_anchors.add)
+	Names      map[Variant]string       // the name of each variant (www.<zone>)
+	Zones      map[string]HierarchyZone // by origin
+	Servers    map[string]*Peer         // by role (RoleRoot, ...); nil before the servers are started
+	Dead       netip.AddrPort           // the never-answering socket Unresponsive's NS points at
+	TCPProxy   netip.AddrPort           // the TCP-only front end TCPOnly's NS points at
+}
+
+// hierarchyAddrs are the addresses a hierarchy uses: one per role, the dead socket and the proxy.
+type hierarchyAddrs struct {
+	roles          map[string]netip.AddrPort
+	dead, tcpProxy netip.AddrPort
+}
+
+// hzone is a zone being built: its place in the tree and how it is signed and broken.
+type hzone struct {
+	HierarchyZone
+	parent *hzone
+	kids   []*hzone
+	alg    Algorithm // "" for an unsigned zone
+	split  bool      // a KSK and a ZSK rather than one combined key
+	sign   SignOptions
+	extra  []string // records beyond SOA, NS and the name server's address
+	served bool     // written and loaded by a rig server
+}
+
+// nsName is the name of z's name server: ns.<zone>, or RootNS for the root.
+func (z *hzone) nsName() string {
+	if z.Name == "." {
+		return RootNS
+	}
+	return "ns." + z.Name
+}
+
+// BuildHierarchy writes, signs and serves the hierarchy in a directory of t's, and stops its
+// servers when t ends. It must run inside an Isolate()d test: it binds 127.0.0.x:53.
+func BuildHierarchy(t testing.TB, o HierarchyOptions) *Hierarchy {
+	t.Helper()
+	a := hierarchyAddrs{roles: map[string]netip.AddrPort{}}
+	for _, r := range []string{RoleRoot, RoleExample, RoleLab, RoleSLDKnot, RoleSLDNSD} {
+		a.roles[r] = FreeAddr(t)
+	}
+	a.dead, a.tcpProxy = FreeAddr(t), FreeAddr(t)
+	h := writeHierarchy(t, t.TempDir(), a, o)
+	h.serve(t, a)
+	return h
+}
+
+// writeHierarchy generates and signs every zone of the hierarchy in dir and writes the trust
+// anchors, without starting anything.
+func writeHierarchy(t testing.TB, dir string, a hierarchyAddrs, o HierarchyOptions) *Hierarchy {
+	t.Helper()
+	if o.Now.IsZero() {
+		o.Now = time.Now()
+	}
+	if o.Validity == 0 {
+		o.Validity = 30 * 24 * time.Hour
+	}
+	good := SignOptions{Inception: o.Now.Add(-time.Hour), Expiration: o.Now.Add(o.Validity)}
+	day := 24 * time.Hour
+
+	zone := func(parent *hzone, name string, v Variant, role string, ns netip.AddrPort, alg Algorithm) *hzone {
+		z := &hzone{HierarchyZone: HierarchyZone{Name: name, Variant: v, Role: role, NS: ns},
+			parent: parent, alg: alg, sign: good, served: role != ""}
+		if parent != nil {
+			parent.kids = append(parent.kids, z)
+		}
+		if v != "" {
+			z.extra = []string{"www." + name + " A 192.0.2.1", "www." + name + ` TXT "` + string(v) + `"`}
+		}
+		return z
+	}
+	root := zone(nil, ".", "", RoleRoot, a.roles[RoleRoot], ECDSAP256SHA256)
+	root.split = true
+	example := zone(root, "example.", "", RoleExample, a.roles[RoleExample], RSASHA256)
+	example.split = true
+	example.sign.NSEC3, example.sign.OptOut = true, true
+	lab := zone(root, "lab.", "", RoleLab, a.roles[RoleLab], ECDSAP256SHA256)
+	lab.sign.NSEC3, lab.sign.Salt = true, "aabbccdd"
+
+	sld := a.roles[RoleSLDKnot]
+	zone(example, "secure.example.", Secure, RoleSLDKnot, sld, ECDSAP256SHA256)
+	secure3 := zone(lab, "secure.lab.", SecureNSEC3, RoleSLDNSD, a.roles[RoleSLDNSD], RSASHA256)
+	secure3.split, secure3.sign.NSEC3 = true, true
+	zone(example, "insecure.example.", Insecure, RoleSLDKnot, sld, "")
+	zone(example, "expired.example.", Expired, RoleSLDKnot, sld, ECDSAP256SHA256).sign =
+		SignOptions{Inception: o.Now.Add(-60 * day), Expiration: o.Now.Add(-30 * day)}
+	zone(example, "future.example.", NotYetValid, RoleSLDKnot, sld, ECDSAP256SHA256).sign =
+		SignOptions{Inception: o.Now.Add(30 * day), Expiration: o.Now.Add(60 * day)}
+	zone(example, "dsmismatch.example.", DSMismatch, RoleSLDKnot, sld, ECDSAP256SHA256)
+	zone(example, "stripped.example.", Stripped, RoleSLDKnot, sld, ECDSAP256SHA256)
+	// Lame: the glue names the nsd that serves secure.lab. only; it answers REFUSED.
+	zone(example, "lame.example.", Lame, "", a.roles[RoleSLDNSD], "")
+	zone(example, "dead.example.", Unresponsive, "", a.dead, "")
+	// TCP-only: knotd serves the zone, but the delegation leads to the proxy in front of it.
+	zone(example, "tcponly.example.", TCPOnly, RoleSLDKnot, a.tcpProxy, ECDSAP256SHA256)
+
+	h := &Hierarchy{Dir: dir, Roots: []netip.AddrPort{a.roles[RoleRoot]}, Names: map[Variant]string{},
+		Zones: map[string]HierarchyZone{}, Dead: a.dead, TCPProxy: a.tcpProxy}
+	var build func(z *hzone)
+	build = func(z *hzone) {
+		for _, k := range z.kids {
+			build(k)
+		}
+		z.write(t, dir)
+		h.Zones[z.Name] = z.HierarchyZone
+		if z.Variant != "" {
+			h.Names[z.Variant] = "www." + z.Name
+		}
+	}
+	build(root)
+	h.writeAnchors(t, root)
+	return h
+}
+
+// write generates z's zone file in its own directory under dir, makes its keys and signs it.
+// Its children are already written, so their DS records are known.
+func (z *hzone) write(t testing.TB, dir string) {
+	t.Helper()
+	zdir := filepath.Join(dir, strings.TrimSuffix(z.Name, "."))
+	if z.Name == "." {
+		zdir = filepath.Join(dir, "root")
+	}
+	if err := os.MkdirAll(zdir, 0o755); err != nil {
+		t.Fatalf("testnet: %v", err)
+	}
+	if z.alg != "" {
+		ksk := GenerateKey(t, zdir, z.Name, z.alg, true)
+		z.Keys = append(z.Keys, ksk)
+		if z.split {
+			z.Keys = append(z.Keys, GenerateKey(t, zdir, z.Name, z.alg, false))
+		}
+		z.Signed = true
+		z.DS = []string{ksk.DS}
+		if z.Variant == DSMismatch {
+			// The parent gets the DS of a key of the same algorithm that the zone never sees.
+			other := GenerateKey(t, filepath.Join(zdir, "unused"), z.Name, z.alg, true)
+			z.DS = []string{other.DS}
+		}
+	}
+	if !z.served {
+		return
+	}
+	// An opt-out parent leaves its unsigned delegations out of the NSEC3 chain: they are added
+	// after signing, so an opt-out NSEC3 covers them rather than matching them (RFC 5155 6).
+	late := func(k *hzone) bool { return z.sign.OptOut && len(k.DS) == 0 }
+	var b strings.Builder
+	fmt.Fprintf(&b, "$TTL 300\n%s SOA %s hostmaster.%s 1 3600 600 86400 60\n", z.Name, z.nsName(),
+		strings.TrimPrefix(z.Name, "."))
+	fmt.Fprintf(&b, "%s NS %s\n%s A %s\n", z.Name, z.nsName(), z.nsName(), z.NS.Addr())
+	for _, r := range z.extra {
+		b.WriteString(r + "\n")
+	}
+	for _, k := range z.kids {
+		if !late(k) {
+			b.WriteString(k.delegation())
+		}
+	}
+	unsigned := filepath.Join(zdir, "zone")
+	writeFile(t, unsigned, b.String())
+	z.File = unsigned
+	if z.Signed {
+		z.File = filepath.Join(zdir, "zone.signed")
+		SignZone(t, unsigned, z.File, z.Name, z.sign, z.Keys...)
+		if z.Variant == Stripped {
+			stripped := filepath.Join(zdir, "zone.stripped")
+			StripRRSIG(t, z.File, stripped)
+			z.File = stripped
+		}
+	}
+	var tail strings.Builder
+	for _, k := range z.kids {
+		if late(k) {
+			tail.WriteString(k.delegation())
+		}
+	}
+	if tail.Len() > 0 {
+		appendFile(t, z.File, tail.String())
+	}
+}
+
+// delegation is the parent's side of the cut at z: NS, glue and DS.
+func (z *hzone) delegation() string {
+	s := fmt.Sprintf("%s NS %s\n%s A %s\n", z.Name, z.nsName(), z.nsName(), z.NS.Addr())
+	for _, ds := range z.DS {
+		s += ds + "\n"
+	}
+	return s
+}
+
+// writeAnchors writes the root KSK's DS as the trust anchor files.
+func (h *Hierarchy) writeAnchors(t testing.TB, root *hzone) {
+	t.Helper()
+	f := strings.Fields(root.DS[0])
+	i := slices.Index(f, "DS")
+	if i < 0 || len(f) != i+5 {
+		t.Fatalf("testnet: unexpected DS record %q", root.DS[0])
+	}
+	tag, alg, digestType, digest := f[i+1], f[i+2], f[i+3], f[i+4]
+	h.RootDS = fmt.Sprintf(". 3600 IN DS %s %s %s %s", tag, alg, digestType, digest)
+	h.AnchorDS = filepath.Join(h.Dir, "root.ds")
+	writeFile(t, h.AnchorDS, h.RootDS+"\n")
+	h.AnchorBind = filepath.Join(h.Dir, "root.anchor.conf")
+	writeFile(t, h.AnchorBind, fmt.Sprintf("trust-anchors {\n\t. static-ds %s %s %s \"%s\";\n};\n",
+		tag, alg, digestType, digest))
+}
+
+// serve starts a knotd or nsd for every role and the rig's own dead socket and TCP proxy.
+func (h *Hierarchy) serve(t testing.TB, a hierarchyAddrs) {
+	t.Helper()
+	zones := map[string][]Zone{}
+	for _, z := range h.Zones {
+		if z.Role != "" {
+			zones[z.Role] = append(zones[z.Role], Zone{Name: z.Name, File: z.File})
+		}
+	}
+	h.Servers = map[string]*Peer{}
+	for _, role := range []string{RoleRoot, RoleExample, RoleLab, RoleSLDKnot, RoleSLDNSD} {
+		zs := zones[role]
+		slices.SortFunc(zs, func(x, y Zone) int { return strings.Compare(x.Name, y.Name) })
+		addrs := []netip.AddrPort{a.roles[role]}
+		switch role {
+		case RoleLab, RoleSLDNSD:
+			h.Servers[role] = StartNSD(t, NSDConfig{Addrs: addrs, Zones: zs})
+		default:
+			h.Servers[role] = StartKnot(t, KnotConfig{Addrs: addrs, Zones: zs})
+		}
+	}
+	Blackhole(t, a.dead)
+	TCPOnlyProxy(t, a.tcpProxy, a.roles[RoleSLDKnot])
+}
+
+// KresdConfig is the Lua that points a kresd at the hierarchy: its root hints instead of the
+// real ones, local name server addresses allowed, and the rig's root trust anchor, read-only.
+func (h *Hierarchy) KresdConfig() string {
+	var addrs []string
+	for _, a := range h.Roots {
+		addrs = append(addrs, fmt.Sprintf("%q", a.Addr().String()))
+	}
+	return fmt.Sprintf(`modules.load('hints > iterate')
+hints.root({[%q] = {%s}})
+option('ALLOW_LOCAL', true)
+trust_anchors.add_file(%q, true)
+`, RootNS, strings.Join(addrs, ", "), h.AnchorDS)
+}
+
+// StartKresd starts a kresd on a free address that resolves through the hierarchy.
+func (h *Hierarchy) StartKresd(t testing.TB) *Peer {
+	t.Helper()
+	return StartKresd(t, KresdConfig{Addrs: []netip.AddrPort{FreeAddr(t)}, Config: h.KresdConfig()})
+}
+
+func writeFile(t testing.TB, path, s string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		t.Fatalf("testnet: %v", err)
+	}
+}
+
+func appendFile(t testing.TB, path, s string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err == nil {
+		_, err = f.WriteString(s)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		t.Fatalf("testnet: %v", err)
+	}
+}
