@@ -27,7 +27,7 @@ const (
 	Stripped     Variant = "stripped"   // www.stripped.example.: signed, then every RRSIG removed; DS in the parent
 	Lame         Variant = "lame"       // www.lame.example.: NS is a server that does not serve the zone (REFUSED)
 	Unresponsive Variant = "dead"       // www.dead.example.: NS is a socket that reads queries and never answers
-	TCPOnly      Variant = "tcponly"    // www.tcponly.example.: signed; UDP answers TC=1, TCP is served
+	TCPOnly      Variant = "tcponly"    // www.tcponly.example.: signed; its knotd answers UDP with TC=1 only
 )
 
 // Variants lists every Variant in a fixed order.
@@ -41,6 +41,7 @@ const (
 	RoleLab     = "lab"      // nsd serving lab.
 	RoleSLDKnot = "sld-knot" // knotd serving every second-level zone under example.
 	RoleSLDNSD  = "sld-nsd"  // nsd serving secure.lab.; the lame delegation points here too
+	RoleTCPOnly = "tcponly"  // knotd with mod-noudp serving tcponly.example.
 )
 
 // RootNS is the name of the hierarchy's root server, the one name of its root hints.
@@ -76,13 +77,15 @@ type Hierarchy struct {
 	Zones      map[string]HierarchyZone // by origin
 	Servers    map[string]*Peer         // by role (RoleRoot, ...); nil before the servers are started
 	Dead       netip.AddrPort           // the never-answering socket Unresponsive's NS points at
-	TCPProxy   netip.AddrPort           // the TCP-only front end TCPOnly's NS points at
 }
 
-// hierarchyAddrs are the addresses a hierarchy uses: one per role, the dead socket and the proxy.
+// roles lists the server roles in the order they start.
+var roles = []string{RoleRoot, RoleExample, RoleLab, RoleSLDKnot, RoleSLDNSD, RoleTCPOnly}
+
+// hierarchyAddrs are the addresses a hierarchy uses: one per role and the dead socket.
 type hierarchyAddrs struct {
-	roles          map[string]netip.AddrPort
-	dead, tcpProxy netip.AddrPort
+	roles map[string]netip.AddrPort
+	dead  netip.AddrPort
 }
 
 // hzone is a zone being built: its place in the tree and how it is signed and broken.
@@ -109,11 +112,12 @@ func (z *hzone) nsName() string {
 // servers when t ends. It must run inside an Isolate()d test: it binds 127.0.0.x:53.
 func BuildHierarchy(t testing.TB, o HierarchyOptions) *Hierarchy {
 	t.Helper()
+	requireNamespace(t, "the hierarchy")
 	a := hierarchyAddrs{roles: map[string]netip.AddrPort{}}
-	for _, r := range []string{RoleRoot, RoleExample, RoleLab, RoleSLDKnot, RoleSLDNSD} {
+	for _, r := range roles {
 		a.roles[r] = FreeAddr(t)
 	}
-	a.dead, a.tcpProxy = FreeAddr(t), FreeAddr(t)
+	a.dead = FreeAddr(t)
 	h := writeHierarchy(t, t.TempDir(), a, o)
 	h.serve(t, a)
 	return h
@@ -165,11 +169,10 @@ func writeHierarchy(t testing.TB, dir string, a hierarchyAddrs, o HierarchyOptio
 	// Lame: the glue names the nsd that serves secure.lab. only; it answers REFUSED.
 	zone(example, "lame.example.", Lame, "", a.roles[RoleSLDNSD], "")
 	zone(example, "dead.example.", Unresponsive, "", a.dead, "")
-	// TCP-only: knotd serves the zone, but the delegation leads to the proxy in front of it.
-	zone(example, "tcponly.example.", TCPOnly, RoleSLDKnot, a.tcpProxy, ECDSAP256SHA256)
+	zone(example, "tcponly.example.", TCPOnly, RoleTCPOnly, a.roles[RoleTCPOnly], ECDSAP256SHA256)
 
 	h := &Hierarchy{Dir: dir, Roots: []netip.AddrPort{a.roles[RoleRoot]}, Names: map[Variant]string{},
-		Zones: map[string]HierarchyZone{}, Dead: a.dead, TCPProxy: a.tcpProxy}
+		Zones: map[string]HierarchyZone{}, Dead: a.dead}
 	var build func(z *hzone)
 	build = func(z *hzone) {
 		for _, k := range z.kids {
@@ -207,7 +210,11 @@ func (z *hzone) write(t testing.TB, dir string) {
 		z.DS = []string{ksk.DS}
 		if z.Variant == DSMismatch {
 			// The parent gets the DS of a key of the same algorithm that the zone never sees.
-			other := GenerateKey(t, filepath.Join(zdir, "unused"), z.Name, z.alg, true)
+			unused := filepath.Join(zdir, "unused")
+			if err := os.Mkdir(unused, 0o755); err != nil {
+				t.Fatalf("testnet: %v", err)
+			}
+			other := GenerateKey(t, unused, z.Name, z.alg, true)
 			z.DS = []string{other.DS}
 		}
 	}
@@ -278,7 +285,7 @@ func (h *Hierarchy) writeAnchors(t testing.TB, root *hzone) {
 		tag, alg, digestType, digest))
 }
 
-// serve starts a knotd or nsd for every role and the rig's own dead socket and TCP proxy.
+// serve starts a knotd or nsd for every role, and the dead socket.
 func (h *Hierarchy) serve(t testing.TB, a hierarchyAddrs) {
 	t.Helper()
 	zones := map[string][]Zone{}
@@ -288,7 +295,7 @@ func (h *Hierarchy) serve(t testing.TB, a hierarchyAddrs) {
 		}
 	}
 	h.Servers = map[string]*Peer{}
-	for _, role := range []string{RoleRoot, RoleExample, RoleLab, RoleSLDKnot, RoleSLDNSD} {
+	for _, role := range roles {
 		zs := zones[role]
 		slices.SortFunc(zs, func(x, y Zone) int { return strings.Compare(x.Name, y.Name) })
 		addrs := []netip.AddrPort{a.roles[role]}
@@ -296,11 +303,10 @@ func (h *Hierarchy) serve(t testing.TB, a hierarchyAddrs) {
 		case RoleLab, RoleSLDNSD:
 			h.Servers[role] = StartNSD(t, NSDConfig{Addrs: addrs, Zones: zs})
 		default:
-			h.Servers[role] = StartKnot(t, KnotConfig{Addrs: addrs, Zones: zs})
+			h.Servers[role] = StartKnot(t, KnotConfig{Addrs: addrs, Zones: zs, TCPOnly: role == RoleTCPOnly})
 		}
 	}
 	Blackhole(t, a.dead)
-	TCPOnlyProxy(t, a.tcpProxy, a.roles[RoleSLDKnot])
 }
 
 // KresdConfig is the Lua that points a kresd at the hierarchy: its root hints instead of the
@@ -321,13 +327,6 @@ trust_anchors.add_file(%q, true)
 func (h *Hierarchy) StartKresd(t testing.TB) *Peer {
 	t.Helper()
 	return StartKresd(t, KresdConfig{Addrs: []netip.AddrPort{FreeAddr(t)}, Config: h.KresdConfig()})
-}
-
-func writeFile(t testing.TB, path, s string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
-		t.Fatalf("testnet: %v", err)
-	}
 }
 
 func appendFile(t testing.TB, path, s string) {
