@@ -310,23 +310,28 @@ func (h *Hierarchy) serve(t testing.TB, a hierarchyAddrs) {
 }
 
 // KresdConfig is the Lua that points a kresd at the hierarchy: its root hints instead of the
-// real ones, local name server addresses allowed, and the rig's root trust anchor, read-only.
-func (h *Hierarchy) KresdConfig() string {
+// real ones and local name server addresses allowed (option ALLOW_LOCAL: kresd otherwise
+// ignores name servers in 127/8). With validate, the rig's root DS is its trust anchor,
+// read-only; without, it has no trust anchor at all (not even the distribution's root key,
+// which the sandbox loads by default) and passes data and signatures through unvalidated.
+func (h *Hierarchy) KresdConfig(validate bool) string {
 	var addrs []string
 	for _, a := range h.Roots {
 		addrs = append(addrs, fmt.Sprintf("%q", a.Addr().String()))
 	}
-	return fmt.Sprintf(`modules.load('hints > iterate')
-hints.root({[%q] = {%s}})
-option('ALLOW_LOCAL', true)
-trust_anchors.add_file(%q, true)
-`, RootNS, strings.Join(addrs, ", "), h.AnchorDS)
+	ta := "trust_anchors.remove('.')\n"
+	if validate {
+		ta = fmt.Sprintf("trust_anchors.add_file(%q, true)\n", h.AnchorDS)
+	}
+	return fmt.Sprintf("modules.load('hints > iterate')\nhints.root({[%q] = {%s}})\noption('ALLOW_LOCAL', true)\n%s",
+		RootNS, strings.Join(addrs, ", "), ta)
 }
 
-// StartKresd starts a kresd on a free address that resolves through the hierarchy.
-func (h *Hierarchy) StartKresd(t testing.TB) *Peer {
+// StartKresd starts a kresd on a free address that resolves through the hierarchy, validating
+// with the rig's trust anchor or not at all (see KresdConfig).
+func (h *Hierarchy) StartKresd(t testing.TB, validate bool) *Peer {
 	t.Helper()
-	return StartKresd(t, KresdConfig{Addrs: []netip.AddrPort{FreeAddr(t)}, Config: h.KresdConfig()})
+	return StartKresd(t, KresdConfig{Addrs: []netip.AddrPort{FreeAddr(t)}, Config: h.KresdConfig(validate)})
 }
 
 func appendFile(t testing.TB, path, s string) {
