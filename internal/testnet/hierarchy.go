@@ -309,29 +309,27 @@ func (h *Hierarchy) serve(t testing.TB, a hierarchyAddrs) {
 	Blackhole(t, a.dead)
 }
 
-// KresdConfig is the Lua that points a kresd at the hierarchy: its root hints instead of the
-// real ones and local name server addresses allowed (option ALLOW_LOCAL: kresd otherwise
-// ignores name servers in 127/8). With validate, the rig's root DS is its trust anchor,
-// read-only; without, it has no trust anchor at all (not even the distribution's root key,
-// which the sandbox loads by default) and passes data and signatures through unvalidated.
-func (h *Hierarchy) KresdConfig(validate bool) string {
-	var addrs []string
+// KresdConfig is the configuration of a kresd that resolves through the hierarchy: its root
+// hints instead of the real ones, and local name server addresses allowed (option ALLOW_LOCAL:
+// kresd otherwise ignores name servers in 127/8). With validate, the rig's root DS is its
+// trust anchor, read-only; without, it has none and passes data and signatures on unvalidated.
+func (h *Hierarchy) KresdConfig(validate bool) KresdConfig {
+	c := KresdConfig{Addrs: []netip.AddrPort{}, Config: "option('ALLOW_LOCAL', true)\n",
+		RootHints: map[string][]netip.Addr{}}
 	for _, a := range h.Roots {
-		addrs = append(addrs, fmt.Sprintf("%q", a.Addr().String()))
+		c.RootHints[RootNS] = append(c.RootHints[RootNS], a.Addr())
 	}
-	ta := "trust_anchors.remove('.')\n"
 	if validate {
-		ta = fmt.Sprintf("trust_anchors.add_file(%q, true)\n", h.AnchorDS)
+		c.TrustAnchorFile = h.AnchorDS
 	}
-	return fmt.Sprintf("modules.load('hints > iterate')\nhints.root({[%q] = {%s}})\noption('ALLOW_LOCAL', true)\n%s",
-		RootNS, strings.Join(addrs, ", "), ta)
+	return c
 }
 
 // StartKresd starts a kresd on a free address that resolves through the hierarchy, validating
 // with the rig's trust anchor or not at all (see KresdConfig).
 func (h *Hierarchy) StartKresd(t testing.TB, validate bool) *Peer {
 	t.Helper()
-	return StartKresd(t, KresdConfig{Addrs: []netip.AddrPort{FreeAddr(t)}, Config: h.KresdConfig(validate)})
+	return StartKresd(t, h.KresdConfig(validate))
 }
 
 func appendFile(t testing.TB, path, s string) {

@@ -60,7 +60,11 @@ func TestWriteHierarchy(t *testing.T) {
 
 	broken := map[Variant]string{Expired: "expired", NotYetValid: "not incepted", Stripped: "no signatures|missing"}
 	for name, z := range h.Zones {
-		t.Run(strings.TrimSuffix(name, ".")+"/verify", func(t *testing.T) {
+		label := strings.TrimSuffix(name, ".")
+		if label == "" {
+			label = "root"
+		}
+		t.Run(label, func(t *testing.T) {
 			switch {
 			case z.File == "":
 				if z.Role != "" {
