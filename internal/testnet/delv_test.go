@@ -141,6 +141,21 @@ func TestHierarchyDelv(t *testing.T) {
 		}
 	}
 	dead := launch(Unresponsive)
+
+	// The root kresd primes from is the rig's: its NS is RootNS, validated with the rig's anchor.
+	m := new(dns.Msg)
+	m.SetQuestion(".", dns.TypeNS)
+	m.SetEdns0(1232, true)
+	r, _, err := (&dns.Client{Timeout: delvGuard}).Exchange(m, kv.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Answer) == 0 || !r.AuthenticatedData || !slices.ContainsFunc(r.Answer, func(rr dns.RR) bool {
+		ns, ok := rr.(*dns.NS)
+		return ok && ns.Ns == RootNS
+	}) {
+		t.Errorf("the validating kresd's root:\n%v", r)
+	}
 	for _, v := range Variants {
 		t.Run(string(v), func(t *testing.T) {
 			c := dead
