@@ -183,7 +183,7 @@ func registerView(L *lua.LState) {
 		"__eq": func(L *lua.LState) int {
 			a, _ := Test[*View](L, 1)
 			b, _ := Test[*View](L, 2)
-			return Bool(L, a != nil && b != nil && a.Mem == b.Mem && a.Off == b.Off)
+			return Bool(L, a != nil && b != nil && sameMemory(a.Mem, b.Mem) && a.Off == b.Off)
 		},
 		"__tostring": func(L *lua.LState) int {
 			v := Check[*View](L, 1, ViewTypeName)
@@ -191,6 +191,12 @@ func registerView(L *lua.LState) {
 			return 1
 		},
 	}})
+}
+
+// sameMemory reports whether two memories hold the same bytes: one Memory,
+// or two made over one byte array (as a packet's wire is on each access).
+func sameMemory(a, b *Memory) bool {
+	return a == b || len(a.B) > 0 && len(b.B) > 0 && unsafe.SliceData(a.B) == unsafe.SliceData(b.B)
 }
 
 // ToBytes returns the bytes of a Lua string or ByteSource userdata. For

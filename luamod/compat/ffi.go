@@ -6,6 +6,7 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
+	"ljdns/dnsmsg"
 	"ljdns/luabind"
 	"ljdns/luamod/dns"
 )
@@ -205,7 +206,7 @@ func ffiCastCT(L *lua.LState, ct *CType, i int) int {
 	}
 	if ct.Name == "knot_dname_t" && x != lua.LNil { // dname pointers are dname objects
 		if n, ok := dns.ToName(x); ok {
-			if _, isName := luabind.As[*dns.Name](x); isName {
+			if _, isName := luabind.As[*dnsmsg.Name](x); isName {
 				L.Push(x)
 			} else {
 				dns.PushName(L, n)

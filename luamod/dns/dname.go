@@ -5,6 +5,7 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
+	"ljdns/dnsmsg"
 	"ljdns/luabind"
 )
 
@@ -65,10 +66,10 @@ func init() {
 }
 
 // checkNameArg returns argument n as a Name, accepting wire strings.
-func checkNameArg(L *lua.LState, n int) *Name { return CheckName(L, n) }
+func checkNameArg(L *lua.LState, n int) *dnsmsg.Name { return CheckName(L, n) }
 
 func nameIndex(L *lua.LState) int {
-	n := luabind.Check[*Name](L, 1, NameTypeName)
+	n := luabind.Check[*dnsmsg.Name](L, 1, NameTypeName)
 	k := L.Get(2)
 	if s, ok := k.(lua.LString); ok && s == "bytes" {
 		if len(n.Wire) == 0 {
@@ -93,7 +94,7 @@ func nameLen(L *lua.LState) int {
 }
 
 func nameLabelsL(L *lua.LState) int {
-	L.Push(lua.LNumber(nameLabels(checkNameArg(L, 1).Wire)))
+	L.Push(lua.LNumber(dnsmsg.LabelCount(checkNameArg(L, 1).Wire)))
 	return 1
 }
 
@@ -109,22 +110,20 @@ func nameToWire(L *lua.LState) int {
 func nameSplit(L *lua.LState) int {
 	w := checkNameArg(L, 1).Wire
 	t := L.NewTable()
-	var offs [128]uint8
-	for i, n := 0, labelOffsets(w, &offs); i < n; i++ {
-		o := int(offs[i])
-		t.Append(lua.LString(w[o+1 : o+1+int(w[o])]))
+	for _, l := range dnsmsg.SplitName(w) {
+		t.Append(lua.LString(l))
 	}
 	L.Push(t)
 	return 1
 }
 
 func nameLower(L *lua.LState) int {
-	PushName(L, &Name{Wire: lowerName(checkNameArg(L, 1).Wire)})
+	PushName(L, &dnsmsg.Name{Wire: dnsmsg.LowerName(checkNameArg(L, 1).Wire)})
 	return 1
 }
 
 func nameCopy(L *lua.LState) int {
-	PushName(L, &Name{Wire: append([]byte(nil), checkNameArg(L, 1).Wire...)})
+	PushName(L, &dnsmsg.Name{Wire: append([]byte(nil), checkNameArg(L, 1).Wire...)})
 	return 1
 }
 
@@ -154,7 +153,7 @@ func nameEq(L *lua.LState) int {
 }
 
 func nameCompare2(L *lua.LState) int {
-	return CompareNames(checkNameArg(L, 1).Wire, checkNameArg(L, 2).Wire)
+	return dnsmsg.CompareNames(checkNameArg(L, 1).Wire, checkNameArg(L, 2).Wire)
 }
 
 func nameWithinL(L *lua.LState) int {
@@ -162,32 +161,31 @@ func nameWithinL(L *lua.LState) int {
 	if L.Get(2) == lua.LNil {
 		L.ArgError(2, "parent expected")
 	}
-	return luabind.Bool(L, nameWithin(d.Wire, checkNameArg(L, 2).Wire))
+	return luabind.Bool(L, dnsmsg.NameWithin(d.Wire, checkNameArg(L, 2).Wire))
 }
 
 func nameParentOf(L *lua.LState) int {
 	d := checkNameArg(L, 1)
-	c := luabind.Check[*Name](L, 2, NameTypeName)
-	return luabind.Bool(L, nameWithin(c.Wire, d.Wire))
+	c := luabind.Check[*dnsmsg.Name](L, 2, NameTypeName)
+	return luabind.Bool(L, dnsmsg.NameWithin(c.Wire, d.Wire))
 }
 
 func nameWildcard(L *lua.LState) int {
-	w := checkNameArg(L, 1).Wire
-	return luabind.Bool(L, len(w) >= 2 && w[0] == 1 && w[1] == '*')
+	return luabind.Bool(L, dnsmsg.IsWildcard(checkNameArg(L, 1).Wire))
 }
 
 // nameParse is dns.dname.parse(text).
 func nameParse(L *lua.LState) int {
 	s, ok := L.Get(1).(lua.LString)
 	if !ok {
-		if n, isName := luabind.As[*Name](L.Get(1)); isName {
+		if n, isName := luabind.As[*dnsmsg.Name](L.Get(1)); isName {
 			PushName(L, n)
 			return 1
 		}
 		L.Push(lua.LNil)
 		return 1
 	}
-	n, err := NameFromText(string(s))
+	n, err := dnsmsg.NameFromText(string(s))
 	if err != nil {
 		L.Push(lua.LNil)
 		return 1
@@ -202,17 +200,17 @@ func nameNew(L *lua.LState) int {
 	if v == lua.LNil {
 		L.ArgError(1, "wire name expected, got nil")
 	}
-	if n, ok := luabind.As[*Name](v); ok {
+	if n, ok := luabind.As[*dnsmsg.Name](v); ok {
 		w := n.Wire
 		if l, isNum := L.Get(2).(lua.LNumber); isNum && int(l) >= 0 && int(l) < len(w) {
 			w = w[:int(l)]
 		}
-		nw, err := NameFromWire(w)
+		nw, err := dnsmsg.NameFromWire(w)
 		if err != nil {
 			L.Push(lua.LNil)
 			return 1
 		}
-		PushName(L, &Name{Wire: nw})
+		PushName(L, &dnsmsg.Name{Wire: nw})
 		return 1
 	}
 	b, ok := luabind.ToBytes(v)
@@ -222,11 +220,11 @@ func nameNew(L *lua.LState) int {
 	if l, isNum := L.Get(2).(lua.LNumber); isNum && int(l) >= 0 && int(l) < len(b) {
 		b = b[:int(l)]
 	}
-	w, err := NameFromWire(b)
+	w, err := dnsmsg.NameFromWire(b)
 	if err != nil {
 		L.Push(lua.LNil)
 		return 1
 	}
-	PushName(L, &Name{Wire: w})
+	PushName(L, &dnsmsg.Name{Wire: w})
 	return 1
 }

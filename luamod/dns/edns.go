@@ -1,67 +1,15 @@
 package dns
 
 import (
-	"encoding/binary"
-
 	lua "github.com/yuin/gopher-lua"
 
+	"ljdns/dnsmsg"
 	"ljdns/luabind"
 )
 
-// NewOPT returns an OPT RR (RFC 6891) with the given version and UDP
-// payload, DO clear and an empty option list.
-func NewOPT(version int, payload int) *RRSet {
-	return &RRSet{Owner: &Name{Wire: []byte{0}}, Type: TypeOPT, Class: uint16(payload),
-		TTL: uint32(version&0xFF) << 16, RData: [][]byte{{}}}
-}
-
-// ednsOptions returns the option list (the first RDATA).
-func ednsOptions(rr *RRSet) []byte {
-	if rr == nil || len(rr.RData) == 0 {
-		return nil
-	}
-	return rr.RData[0]
-}
-
-// ednsOption returns the data of option code.
-func ednsOption(rr *RRSet, code int) ([]byte, bool) {
-	b := ednsOptions(rr)
-	for len(b) >= 4 {
-		c, l := int(binary.BigEndian.Uint16(b)), int(binary.BigEndian.Uint16(b[2:]))
-		if 4+l > len(b) {
-			return nil, false
-		}
-		if c == code {
-			return b[4 : 4+l], true
-		}
-		b = b[4+l:]
-	}
-	return nil, false
-}
-
-// ednsSetOption adds option code (replacing one with the same code).
-func ednsSetOption(rr *RRSet, code int, data []byte) {
-	b := ednsOptions(rr)
-	out := make([]byte, 0, len(b)+4+len(data))
-	for len(b) >= 4 {
-		c, l := int(binary.BigEndian.Uint16(b)), int(binary.BigEndian.Uint16(b[2:]))
-		if 4+l > len(b) {
-			break
-		}
-		if c != code {
-			out = append(out, b[:4+l]...)
-		}
-		b = b[4+l:]
-	}
-	out = binary.BigEndian.AppendUint16(out, uint16(code))
-	out = binary.BigEndian.AppendUint16(out, uint16(len(data)))
-	out = append(out, data...)
-	rr.RData = [][]byte{out}
-}
-
 // optRRArg returns argument n as an rrset or nil.
-func optRRArg(L *lua.LState, n int) *RRSet {
-	rr, _ := luabind.As[*RRSet](L.Get(n))
+func optRRArg(L *lua.LState, n int) *dnsmsg.RRSet {
+	rr, _ := luabind.As[*dnsmsg.RRSet](L.Get(n))
 	return rr
 }
 
@@ -70,20 +18,20 @@ var ednsFuncs map[string]lua.LGFunction
 func init() {
 	ednsFuncs = map[string]lua.LGFunction{
 		"rrset": func(L *lua.LState) int {
-			PushRRSet(L, NewOPT(luabind.OptInt(L, 1, 0), luabind.OptInt(L, 2, 4096)))
+			PushRRSet(L, dnsmsg.NewOPT(luabind.OptInt(L, 1, 0), luabind.OptInt(L, 2, 4096)))
 			return 1
 		},
 		"init": func(L *lua.LState) int {
 			rr := CheckRRSet(L, 1)
-			*rr = *NewOPT(luabind.OptInt(L, 2, 0), luabind.OptInt(L, 3, 4096))
+			*rr = *dnsmsg.NewOPT(luabind.OptInt(L, 2, 0), luabind.OptInt(L, 3, 4096))
 			return 0
 		},
 		"version": func(L *lua.LState) int {
 			rr := CheckRRSet(L, 1)
 			if L.Get(2) != lua.LNil {
-				rr.TTL = rr.TTL&^0x00FF0000 | uint32(luabind.CheckInt(L, 2)&0xFF)<<16
+				dnsmsg.SetOPTVersion(rr, luabind.CheckInt(L, 2))
 			}
-			L.Push(lua.LNumber(rr.TTL >> 16 & 0xFF))
+			L.Push(lua.LNumber(dnsmsg.OPTVersion(rr)))
 			return 1
 		},
 		"payload": func(L *lua.LState) int {
@@ -97,16 +45,12 @@ func init() {
 		"dobit": func(L *lua.LState) int {
 			rr := optRRArg(L, 1)
 			if L.GetTop() < 2 {
-				return luabind.Bool(L, rr != nil && rr.TTL&0x8000 != 0)
+				return luabind.Bool(L, dnsmsg.OPTDo(rr))
 			}
 			if rr == nil {
 				return luabind.Bool(L, false)
 			}
-			if luabind.Truthy(L, 2) {
-				rr.TTL |= 0x8000
-			} else {
-				rr.TTL &^= 0x8000
-			}
+			dnsmsg.SetOPTDo(rr, luabind.Truthy(L, 2))
 			return luabind.Bool(L, true)
 		},
 		"flags": func(L *lua.LState) int {
@@ -119,14 +63,14 @@ func init() {
 			return 1
 		},
 		"has": func(L *lua.LState) int {
-			_, ok := ednsOption(optRRArg(L, 1), luabind.CheckInt(L, 2))
+			_, ok := dnsmsg.EDNSOption(optRRArg(L, 1), luabind.CheckInt(L, 2))
 			return luabind.Bool(L, ok)
 		},
 		"option": func(L *lua.LState) int {
 			rr := optRRArg(L, 1)
 			code := luabind.CheckInt(L, 2)
 			if L.GetTop() < 3 || L.Get(3) == lua.LNil {
-				if d, ok := ednsOption(rr, code); ok {
+				if d, ok := dnsmsg.EDNSOption(rr, code); ok {
 					L.Push(lua.LString(d))
 					return 1
 				}
@@ -142,8 +86,8 @@ func init() {
 				L.Push(lua.LFalse)
 				return 1
 			}
-			ednsSetOption(rr, code, data)
-			_, ok := ednsOption(rr, code)
+			dnsmsg.SetEDNSOption(rr, code, data)
+			_, ok := dnsmsg.EDNSOption(rr, code)
 			return luabind.Bool(L, ok)
 		},
 	}

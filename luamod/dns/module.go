@@ -1,5 +1,7 @@
 // Package dns implements the Lua modules `dns`, `dns.utils` and
-// `dns.rrparser` of ljdns (API.md §2.1–2.3). See README.md for the Lua API.
+// `dns.rrparser` of ljdns (API.md §2.1–2.3): the binding over the plain-Go
+// DNS core ljdns/dnsmsg and its zone scanner ljdns/dnsmsg/zone. See
+// README.md for the Lua API.
 package dns
 
 import (
@@ -7,6 +9,7 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
+	"ljdns/dnsmsg"
 	"ljdns/luabind"
 )
 
@@ -33,7 +36,7 @@ func Loader(L *lua.LState) int {
 		"torrset":  identity,
 		"topacket": identity,
 		"strerr": func(L *lua.LState) int {
-			L.Push(lua.LString(StrError(luabind.CheckInt(L, 1))))
+			L.Push(lua.LString(dnsmsg.StrError(luabind.CheckInt(L, 1))))
 			return 1
 		},
 		"hexdump": utilsHexdump,
@@ -42,28 +45,23 @@ func Loader(L *lua.LState) int {
 
 	// constants and their inverse maps
 	tostr := L.NewTable()
-	for _, c := range []struct {
-		name string
-		tbl  []constEntry
-	}{{"class", classConsts}, {"type", typeConsts}, {"section", sectionConsts},
-		{"opcode", opcodeConsts}, {"rcode", rcodeConsts}, {"rcode_tsig", rcodeTSIGConsts},
-		{"option", optionConsts}} {
+	for _, c := range dnsmsg.ConstTables {
 		fwd, inv := L.NewTable(), L.NewTable()
-		for _, e := range c.tbl {
-			fwd.RawSetString(e.name, lua.LNumber(e.val))
-			inv.RawSetInt(e.val, lua.LString(e.name))
+		for _, e := range c.Entries {
+			fwd.RawSetString(e.Name, lua.LNumber(e.Value))
+			inv.RawSetInt(e.Value, lua.LString(e.Name))
 		}
-		mod.RawSetString(c.name, fwd)
-		tostr.RawSetString(c.name, inv)
+		mod.RawSetString(c.Name, fwd)
+		tostr.RawSetString(c.Name, inv)
 	}
 	typeInv := tostr.RawGetString("type").(*lua.LTable)
-	for t, s := range typeNames {
+	for t, s := range dnsmsg.TypeNames() {
 		typeInv.RawSetInt(int(t), lua.LString(s))
 	}
 	typeInvMeta := L.NewTable()
 	typeInvMeta.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
 		if n, ok := L.Get(2).(lua.LNumber); ok && float64(n) == float64(int(n)) && n >= 0 {
-			L.Push(lua.LString(TypeString(uint16(int(n)))))
+			L.Push(lua.LString(dnsmsg.TypeString(uint16(int(n)))))
 			return 1
 		}
 		L.Push(lua.LNil)
@@ -74,14 +72,14 @@ func Loader(L *lua.LState) int {
 	typeMore := luabind.NewModule(L, "dns.type", map[string]lua.LGFunction{
 		"ismeta": func(L *lua.LState) int {
 			t := luabind.CheckInt(L, 1)
-			return luabind.Bool(L, (t > 127 && t <= 255) || t == int(TypeOPT))
+			return luabind.Bool(L, (t > 127 && t <= 255) || t == int(dnsmsg.TypeOPT))
 		},
 	})
 	// The other uppercase mnemonics miekg/dns knows (CAA, SVCB, HTTPS, ...)
 	// are found by indexing too, but pairs(dns.type) still yields exactly
 	// API.md's table (dnssec.denial builds its bitmap from it).
 	fwdType := mod.RawGetString("type").(*lua.LTable)
-	for t, s := range typeNames {
+	for t, s := range dnsmsg.TypeNames() {
 		if s == strings.ToUpper(s) && fwdType.RawGetString(s) == lua.LNil {
 			typeMore.RawSetString(s, lua.LNumber(t))
 		}

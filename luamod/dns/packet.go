@@ -2,10 +2,10 @@ package dns
 
 import (
 	"bytes"
-	"encoding/binary"
 
 	lua "github.com/yuin/gopher-lua"
 
+	"ljdns/dnsmsg"
 	"ljdns/luabind"
 )
 
@@ -14,7 +14,7 @@ const SectionTypeName = "dns.section"
 
 // sectionView is pkt:section(id): a live view of one section's records.
 type sectionView struct {
-	p *Packet
+	p *dnsmsg.Packet
 	s int
 }
 
@@ -25,7 +25,7 @@ func registerPacket(L *lua.LState) {
 		"__tostring": func(L *lua.LState) int { L.Push(lua.LString(CheckPacket(L, 1).String())); return 1 },
 		"__len":      func(L *lua.LState) int { L.Push(lua.LNumber(CheckPacket(L, 1).Size)); return 1 },
 		"__ipairs": func(L *lua.LState) int {
-			pushSectionIpairs(L, &sectionView{CheckPacket(L, 1), SectionAN})
+			pushSectionIpairs(L, &sectionView{CheckPacket(L, 1), dnsmsg.SectionAN})
 			return 3
 		},
 	}})
@@ -96,11 +96,11 @@ var packetMethods map[string]lua.LGFunction
 
 func init() {
 	packetMethods = map[string]lua.LGFunction{
-		"id":             hdrField(0),
-		"qdcount":        hdrField(offQD),
-		"ancount":        hdrField(offAN),
-		"nscount":        hdrField(offNS),
-		"arcount":        hdrField(offAR),
+		"id":             hdrField(dnsmsg.OffID),
+		"qdcount":        hdrField(dnsmsg.OffQDCount),
+		"ancount":        hdrField(dnsmsg.OffANCount),
+		"nscount":        hdrField(dnsmsg.OffNSCount),
+		"arcount":        hdrField(dnsmsg.OffARCount),
 		"opcode":         pktOpcode,
 		"rcode":          pktRcode,
 		"question":       pktQuestion,
@@ -124,15 +124,15 @@ func init() {
 }
 
 func init() {
-	for _, f := range flagBits {
-		packetMethods[f.name] = pktFlag(f.name)
+	for _, f := range dnsmsg.FlagNames() {
+		packetMethods[f] = pktFlag(f)
 	}
 }
 
 // packetNew is dns.packet(size [, wire]).
 func packetNew(L *lua.LState) int {
 	size := luabind.CheckInt(L, 1)
-	if size < hdrLen || size >= 65536 {
+	if size < dnsmsg.HeaderLen || size >= 65536 {
 		L.RaiseError("packet size must be <12, 65535>")
 	}
 	if L.Get(2) != lua.LNil {
@@ -140,10 +140,10 @@ func packetNew(L *lua.LState) int {
 		if len(wire) < size {
 			L.RaiseError("wire shorter than packet size (%d < %d)", len(wire), size)
 		}
-		PushPacket(L, NewPacketFrom(size, wire))
+		PushPacket(L, dnsmsg.NewPacketFrom(size, wire))
 		return 1
 	}
-	p := NewPacket(size)
+	p := dnsmsg.NewPacket(size)
 	PushPacket(L, p)
 	return 1
 }
@@ -157,28 +157,28 @@ func packetIndex(L *lua.LState) int {
 			L.Push(lua.LNumber(p.Size))
 			return 1
 		case "max_size":
-			L.Push(lua.LNumber(len(p.Mem.B)))
+			L.Push(lua.LNumber(p.MaxSize()))
 			return 1
 		case "wire":
-			luabind.PushView(L, luabind.ViewOf(p.Mem, 0))
+			luabind.PushView(L, luabind.ViewOf(&luabind.Memory{B: p.Buf}, 0))
 			return 1
 		case "opt_rr":
-			pushOptRRSet(L, p.opt)
+			pushOptRRSet(L, p.OPT())
 			return 1
 		case "tsig_rr":
-			pushOptRRSet(L, p.tsig)
+			pushOptRRSet(L, p.TSIG())
 			return 1
 		case "parsed":
-			L.Push(lua.LNumber(p.parsed))
+			L.Push(lua.LNumber(p.Parsed()))
 			return 1
 		case "qname_size":
-			L.Push(lua.LNumber(p.qnameSize))
+			L.Push(lua.LNumber(p.QNameSize()))
 			return 1
 		case "rrset_count":
-			L.Push(lua.LNumber(len(p.rrs)))
+			L.Push(lua.LNumber(p.RecordCount()))
 			return 1
 		case "cur_section":
-			L.Push(lua.LNumber(p.section))
+			L.Push(lua.LNumber(p.Section()))
 			return 1
 		}
 	}
@@ -186,7 +186,7 @@ func packetIndex(L *lua.LState) int {
 	return 1
 }
 
-func pushOptRRSet(L *lua.LState, rr *RRSet) {
+func pushOptRRSet(L *lua.LState, rr *dnsmsg.RRSet) {
 	if rr == nil {
 		L.Push(lua.LNil)
 		return
@@ -199,8 +199,8 @@ func packetNewIndex(L *lua.LState) int {
 	switch L.Get(2).String() {
 	case "size":
 		n := luabind.CheckInt(L, 3)
-		if n < 0 || n > len(p.Mem.B) {
-			L.RaiseError("packet size %d out of range <0, %d>", n, len(p.Mem.B))
+		if n < 0 || n > p.MaxSize() {
+			L.RaiseError("packet size %d out of range <0, %d>", n, p.MaxSize())
 		}
 		p.Size = n
 	default:
@@ -214,9 +214,9 @@ func hdrField(off int) lua.LGFunction {
 	return func(L *lua.LState) int {
 		p := CheckPacket(L, 1)
 		if L.Get(2) != lua.LNil {
-			p.setU16(off, luabind.CheckInt(L, 2))
+			p.SetHeaderField(off, uint16(luabind.CheckInt(L, 2)))
 		}
-		L.Push(lua.LNumber(binary.BigEndian.Uint16(p.Mem.B[off:])))
+		L.Push(lua.LNumber(p.HeaderField(off)))
 		return 1
 	}
 }
@@ -235,7 +235,7 @@ func pktFlag(name string) lua.LGFunction {
 func pktOpcode(L *lua.LState) int {
 	p := CheckPacket(L, 1)
 	if L.Get(2) != lua.LNil {
-		p.Mem.B[2] = p.Mem.B[2]&^0x78 | byte(luabind.CheckInt(L, 2)&0x0F)<<3
+		p.SetOpcode(luabind.CheckInt(L, 2))
 	}
 	L.Push(lua.LNumber(p.Opcode()))
 	return 1
@@ -244,16 +244,8 @@ func pktOpcode(L *lua.LState) int {
 func pktRcode(L *lua.LState) int {
 	p := CheckPacket(L, 1)
 	if L.Get(2) != lua.LNil {
-		v := luabind.CheckInt(L, 2)
-		if v > 15 && p.opt == nil {
-			L.RaiseError("cannot use extended without OPT in packet")
-		}
-		p.Mem.B[3] = p.Mem.B[3]&^0x0F | byte(v&0x0F)
-		if p.opt != nil {
-			p.opt.TTL = p.opt.TTL&0x00FFFFFF | uint32(v>>4&0xFF)<<24
-			if p.optOff >= 0 && p.optOff+9 <= p.Size {
-				binary.BigEndian.PutUint32(p.Mem.B[p.optOff+5:], p.opt.TTL)
-			}
+		if err := p.SetRcode(luabind.CheckInt(L, 2)); err != nil {
+			L.RaiseError("%s", err.Error())
 		}
 	}
 	L.Push(lua.LNumber(p.Rcode()))
@@ -264,7 +256,7 @@ func pktQuestion(L *lua.LState) int {
 	p := CheckPacket(L, 1)
 	qn := CheckName(L, 2)
 	qt := luabind.CheckInt(L, 3)
-	qc := luabind.OptInt(L, 4, int(ClassINET))
+	qc := luabind.OptInt(L, 4, int(dnsmsg.ClassINET))
 	ok, err := p.SetQuestion(qn.Wire, uint16(qt), uint16(qc))
 	if err != nil {
 		L.RaiseError("%s", err.Error())
@@ -278,7 +270,7 @@ func pktQname(L *lua.LState) int {
 		L.Push(lua.LNil)
 		return 1
 	}
-	PushName(L, &Name{Wire: qn})
+	PushName(L, &dnsmsg.Name{Wire: qn})
 	return 1
 }
 
@@ -300,7 +292,7 @@ func pktQField(which int) lua.LGFunction {
 func pktBegin(L *lua.LState) int {
 	p := CheckPacket(L, 1)
 	s := luabind.CheckInt(L, 2)
-	if s < 0 || s > SectionAR {
+	if s < 0 || s > dnsmsg.SectionAR {
 		L.ArgError(2, "section must be 0..2")
 	}
 	if err := p.Begin(s); err != nil {
@@ -312,7 +304,7 @@ func pktBegin(L *lua.LState) int {
 
 func pktPut(L *lua.LState) int {
 	p := CheckPacket(L, 1)
-	rr, ok := luabind.As[*RRSet](L.Get(2))
+	rr, ok := luabind.As[*dnsmsg.RRSet](L.Get(2))
 	if !ok {
 		return luabind.Bool(L, false)
 	}
@@ -322,11 +314,11 @@ func pktPut(L *lua.LState) int {
 func pktSection(L *lua.LState) int {
 	p := CheckPacket(L, 1)
 	if L.Get(2) == lua.LNil {
-		L.Push(lua.LNumber(p.section))
+		L.Push(lua.LNumber(p.Section()))
 		return 1
 	}
 	s := luabind.CheckInt(L, 2)
-	if s < 0 || s > SectionAR {
+	if s < 0 || s > dnsmsg.SectionAR {
 		L.ArgError(2, "section must be 0..2")
 	}
 	registerTypes(L)
@@ -346,7 +338,7 @@ func pktParse(L *lua.LState) int {
 
 func pktParseQuestion(L *lua.LState) int {
 	if code := CheckPacket(L, 1).ParseQuestion(); code != 0 {
-		return luabind.Fail(L, "%s", StrError(code))
+		return luabind.Fail(L, "%s", dnsmsg.StrError(code))
 	}
 	return luabind.Bool(L, true)
 }
@@ -354,23 +346,13 @@ func pktParseQuestion(L *lua.LState) int {
 func pktParseSection(L *lua.LState) int {
 	p := CheckPacket(L, 1)
 	s := luabind.CheckInt(L, 2)
-	if s < 0 || s > SectionAR {
+	if s < 0 || s > dnsmsg.SectionAR {
 		L.ArgError(2, "section must be 0..2")
 	}
 	if code := p.ParseSection(s); code != 0 {
-		return luabind.Fail(L, "%s", StrError(code))
+		return luabind.Fail(L, "%s", dnsmsg.StrError(code))
 	}
 	return luabind.Bool(L, true)
-}
-
-// Copy returns a parsed copy of p, or nil if p does not parse.
-func (p *Packet) Copy() *Packet {
-	c := &Packet{Mem: &luabind.Memory{B: make([]byte, len(p.Mem.B))}, Size: p.Size}
-	copy(c.Mem.B, p.Mem.B[:p.Size])
-	if c.Parse(false) != 0 {
-		return nil
-	}
-	return c
 }
 
 func pktCopy(L *lua.LState) int {
@@ -383,37 +365,14 @@ func pktCopy(L *lua.LState) int {
 	return 1
 }
 
-// Answers reports whether p is a response matching query q.
-func (p *Packet) Answers(q *Packet) bool {
-	if !p.Flag("qr") || p.ID() != q.ID() {
-		return false
-	}
-	n1, t1, c1, ok1 := p.Question()
-	n2, t2, c2, ok2 := q.Question()
-	return ok1 == ok2 && t1 == t2 && c1 == c2 && bytes.Equal(n1, n2)
-}
-
 func pktAnswers(L *lua.LState) int {
 	return luabind.Bool(L, CheckPacket(L, 1).Answers(CheckPacket(L, 2)))
 }
 
 func pktToAnswer(L *lua.LState) int {
-	p := CheckPacket(L, 1)
-	a := CheckPacket(L, 2)
-	if a == p {
-		L.RaiseError("cannot answer into the query packet")
+	if err := CheckPacket(L, 1).ToAnswer(CheckPacket(L, 2)); err != nil {
+		L.RaiseError("%s", err.Error())
 	}
-	if len(a.Mem.B) < p.Size {
-		L.RaiseError("answer packet too small (%d < %d)", len(a.Mem.B), p.Size)
-	}
-	a.Clear()
-	if qn, qt, qc, ok := p.Question(); ok {
-		if _, err := a.SetQuestion(qn, qt, qc); err != nil {
-			L.RaiseError("%s", err.Error())
-		}
-	}
-	a.setU16(0, int(p.ID()))
-	a.SetFlag("qr", true)
 	return luabind.Bool(L, true)
 }
 

@@ -1,10 +1,9 @@
 package dns
 
 import (
-	"encoding/binary"
-
 	lua "github.com/yuin/gopher-lua"
 
+	"ljdns/dnsmsg"
 	"ljdns/luabind"
 )
 
@@ -15,7 +14,7 @@ func rdataParseL(L *lua.LState) int {
 		L.Push(lua.LNil)
 		return 1
 	}
-	_, rd, err := ParseRData(string(s))
+	_, rd, err := dnsmsg.ParseRData(string(s))
 	if err != nil {
 		L.Push(lua.LNil)
 		return 1
@@ -32,7 +31,7 @@ func rdataTyped(typ string) lua.LGFunction {
 			L.Push(lua.LNil)
 			return 1
 		}
-		_, rd, err := ParseRData(typ + " " + string(s))
+		_, rd, err := dnsmsg.ParseRData(typ + " " + string(s))
 		if err != nil {
 			L.Push(lua.LNil)
 			return 1
@@ -50,8 +49,7 @@ func rdataMX(L *lua.LState) int {
 			L.Push(lua.LNil)
 			return 1
 		}
-		b := binary.BigEndian.AppendUint16(nil, uint16(luabind.CheckInt(L, 1)))
-		L.Push(lua.LString(append(b, n.Wire...)))
+		L.Push(lua.LString(dnsmsg.MXRData(uint16(luabind.CheckInt(L, 1)), n.Wire)))
 		return 1
 	}
 	return rdataTyped("MX")(L)
@@ -59,43 +57,32 @@ func rdataMX(L *lua.LState) int {
 
 // rdataSRV is dns.rdata.srv(a, b, c, target): three 16-bit fields in argument order.
 func rdataSRV(L *lua.LState) int {
-	var b []byte
-	for i := 1; i <= 3; i++ {
-		b = binary.BigEndian.AppendUint16(b, uint16(luabind.CheckInt(L, i)))
+	var f [3]uint16
+	for i := range f {
+		f[i] = uint16(luabind.CheckInt(L, i+1))
 	}
 	n, ok := ToName(L.Get(4))
 	if !ok {
 		L.Push(lua.LNil)
 		return 1
 	}
-	L.Push(lua.LString(append(b, n.Wire...)))
+	L.Push(lua.LString(dnsmsg.SRVRData(f[0], f[1], f[2], n.Wire)))
 	return 1
-}
-
-// soaFields splits SOA RDATA: both names and the five 32-bit fields.
-func soaFields(rd []byte) (mname, rname []byte, nums [5]uint32, ok bool) {
-	r := &rdReader{b: rd}
-	mname = r.name()
-	rname = r.name()
-	for i := range nums {
-		nums[i] = r.u32()
-	}
-	return mname, rname, nums, !r.bad
 }
 
 func soaGetter(which int) lua.LGFunction {
 	return func(L *lua.LState) int {
 		rd := luabind.CheckBytes(L, 1, 0)
-		m, r, nums, ok := soaFields(rd)
+		m, r, nums, ok := dnsmsg.SOAFields(rd)
 		if !ok {
 			L.Push(lua.LNil)
 			return 1
 		}
 		switch which {
 		case -2:
-			PushName(L, &Name{Wire: append([]byte(nil), m...)})
+			PushName(L, &dnsmsg.Name{Wire: append([]byte(nil), m...)})
 		case -1:
-			PushName(L, &Name{Wire: append([]byte(nil), r...)})
+			PushName(L, &dnsmsg.Name{Wire: append([]byte(nil), r...)})
 		default:
 			L.Push(lua.LNumber(nums[which]))
 		}

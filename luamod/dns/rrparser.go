@@ -26,8 +26,9 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
+	"ljdns/dnsmsg"
+	"ljdns/dnsmsg/zone"
 	"ljdns/luabind"
-	"ljdns/luamod/dns/zone"
 )
 
 // rrparserModule is dns.rrparser (API.md §2.3): the streaming zone parser,
@@ -149,8 +150,8 @@ func rrparserLoader(L *lua.LState) int {
 		"new":        rpNew,
 		"file":       rpFile,
 		"parse_file": rpFile,
-		"set":        func(L *lua.LState) int { PushSortedSet(L, NewSortedSet()); return 1 },
-		"nameset":    func(L *lua.LState) int { PushNameSet(L, NewNameSet()); return 1 },
+		"set":        func(L *lua.LState) int { PushSortedSet(L, dnsmsg.NewSortedSet()); return 1 },
+		"nameset":    func(L *lua.LState) int { PushNameSet(L, dnsmsg.NewNameSet()); return 1 },
 	})
 	st := L.NewTable()
 	for k, v := range map[string]int{"NONE": ParserNone, "DATA": ParserData, "ERROR": ParserError,
@@ -201,7 +202,7 @@ func optOrigin(L *lua.LState, n int) string {
 // rpNew is rrparser.new([origin [, class [, ttl]]]).
 func rpNew(L *lua.LState) int {
 	origin := optOrigin(L, 1)
-	class := uint16(luabind.OptInt(L, 2, int(ClassINET)))
+	class := uint16(luabind.OptInt(L, 2, int(dnsmsg.ClassINET)))
 	ttl := uint32(luabind.OptNumber(L, 3, zone.DefaultTTL))
 	p, err := NewParser(origin, class, ttl)
 	if err != nil {
@@ -332,7 +333,7 @@ func rpIndex(L *lua.LState) int {
 // the array; its message is the second result.
 func rpFile(L *lua.LState) int {
 	path := L.CheckString(1)
-	sc, err := zone.NewFileScanner(path, optOrigin(L, 2), ClassINET, zone.DefaultTTL)
+	sc, err := zone.NewFileScanner(path, optOrigin(L, 2), dnsmsg.ClassINET, zone.DefaultTTL)
 	if err != nil {
 		L.RaiseError("rrparser.file: %v", err)
 	}

@@ -1,10 +1,9 @@
 package dns
 
 import (
-	"bytes"
-
 	lua "github.com/yuin/gopher-lua"
 
+	"ljdns/dnsmsg"
 	"ljdns/luabind"
 )
 
@@ -44,28 +43,28 @@ func init() {
 }
 
 // optOwner converts an owner argument (dname, wire, nil) or raises.
-func optOwner(L *lua.LState, n int) *Name {
+func optOwner(L *lua.LState, n int) *dnsmsg.Name {
 	v := L.Get(n)
 	if v == lua.LNil {
 		return nil
 	}
-	if nm, ok := luabind.As[*Name](v); ok {
-		return &Name{Wire: append([]byte(nil), nm.Wire...)}
+	if nm, ok := luabind.As[*dnsmsg.Name](v); ok {
+		return &dnsmsg.Name{Wire: append([]byte(nil), nm.Wire...)}
 	}
 	b, ok := luabind.ToBytes(v)
 	if !ok {
 		L.ArgError(n, "owner must be a dname, a wire string or nil")
 	}
-	w, err := NameFromWire(b)
+	w, err := dnsmsg.NameFromWire(b)
 	if err != nil {
 		L.ArgError(n, "malformed owner name")
 	}
-	return &Name{Wire: w}
+	return &dnsmsg.Name{Wire: w}
 }
 
 // rrsetNew is dns.rrset(owner, type [, class]).
 func rrsetNew(L *lua.LState) int {
-	rr := &RRSet{Owner: optOwner(L, 1), Type: uint16(luabind.OptInt(L, 2, 0)), Class: uint16(luabind.OptInt(L, 3, int(ClassINET)))}
+	rr := &dnsmsg.RRSet{Owner: optOwner(L, 1), Type: uint16(luabind.OptInt(L, 2, 0)), Class: uint16(luabind.OptInt(L, 3, int(dnsmsg.ClassINET)))}
 	PushRRSet(L, rr)
 	return 1
 }
@@ -122,7 +121,7 @@ func rrsetNewIndex(L *lua.LState) int {
 func rrsetOwner(L *lua.LState) int {
 	rr := CheckRRSet(L, 1)
 	if rr.Owner == nil {
-		PushName(L, &Name{})
+		PushName(L, &dnsmsg.Name{})
 		return 1
 	}
 	PushName(L, rr.Owner)
@@ -153,7 +152,7 @@ func rrsetAdd(L *lua.LState) int {
 		}
 		b = b[:int(l)]
 	}
-	if len(b) > maxRDLen {
+	if len(b) > dnsmsg.MaxRDataLen {
 		L.Push(lua.LFalse)
 		return 1
 	}
@@ -166,7 +165,7 @@ func rrsetAdd(L *lua.LState) int {
 }
 
 // rdIndex returns argument n as a 0-based RDATA index, raising when out of range.
-func rdIndex(L *lua.LState, rr *RRSet, n int) int {
+func rdIndex(L *lua.LState, rr *dnsmsg.RRSet, n int) int {
 	i := luabind.OptInt(L, n, 0)
 	if i < 0 || i >= len(rr.RData) {
 		L.RaiseError("rdata index %d out of range (count %d)", i, len(rr.RData))
@@ -190,9 +189,9 @@ func rrsetGet(L *lua.LState) int {
 	i := rdIndex(L, rr, 2)
 	t := L.NewTable()
 	if rr.Owner == nil {
-		PushName(L, &Name{})
+		PushName(L, &dnsmsg.Name{})
 	} else {
-		PushName(L, &Name{Wire: append([]byte(nil), rr.Owner.Wire...)})
+		PushName(L, &dnsmsg.Name{Wire: append([]byte(nil), rr.Owner.Wire...)})
 	}
 	t.RawSetString("owner", L.Get(-1))
 	L.Pop(1)
@@ -206,7 +205,7 @@ func rrsetGet(L *lua.LState) int {
 
 func rrsetInit(L *lua.LState) int {
 	rr := CheckRRSet(L, 1)
-	*rr = RRSet{Owner: optOwner(L, 2), Type: uint16(luabind.OptInt(L, 3, 0)), Class: uint16(luabind.OptInt(L, 4, int(ClassINET)))}
+	*rr = dnsmsg.RRSet{Owner: optOwner(L, 2), Type: uint16(luabind.OptInt(L, 3, 0)), Class: uint16(luabind.OptInt(L, 4, int(dnsmsg.ClassINET)))}
 	L.Push(L.Get(1))
 	return 1
 }
@@ -214,7 +213,7 @@ func rrsetInit(L *lua.LState) int {
 func rrsetCopy(L *lua.LState) int {
 	rr := CheckRRSet(L, 1)
 	c := rr.Copy()
-	if dst, ok := luabind.As[*RRSet](L.Get(2)); ok {
+	if dst, ok := luabind.As[*dnsmsg.RRSet](L.Get(2)); ok {
 		*dst = *c
 		L.Push(L.Get(2))
 		return 1
@@ -247,17 +246,17 @@ func rrsetToStringI(L *lua.LState) int {
 	if i < 0 || i >= len(rr.RData) {
 		return luabind.Fail(L, "rdata index %d out of range", i)
 	}
-	L.Push(lua.LString(RDataText(rr.Type, rr.RData[i])))
+	L.Push(lua.LString(dnsmsg.RDataText(rr.Type, rr.RData[i])))
 	return 1
 }
 
 func rrsetLt(L *lua.LState) int {
-	return luabind.Bool(L, lessRRSet(CheckRRSet(L, 1), CheckRRSet(L, 2)))
+	return luabind.Bool(L, dnsmsg.LessRRSet(CheckRRSet(L, 1), CheckRRSet(L, 2)))
 }
 
 func rrsetEquals(L *lua.LState) int {
 	a, b := CheckRRSet(L, 1), CheckRRSet(L, 2)
-	return luabind.Bool(L, a.Type == b.Type && bytes.Equal(a.OwnerWire(), b.OwnerWire()))
+	return luabind.Bool(L, dnsmsg.SameSet(a, b))
 }
 
 // rrsetIpairs is __ipairs: (i, rdata) with i from 0.

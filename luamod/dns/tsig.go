@@ -3,6 +3,7 @@ package dns
 import (
 	lua "github.com/yuin/gopher-lua"
 
+	"ljdns/dnsmsg"
 	"ljdns/luabind"
 )
 
@@ -12,10 +13,10 @@ const TSIGTypeName = "dns.tsig"
 func registerTSIG(L *lua.LState) {
 	luabind.RegisterType(L, luabind.TypeSpec{Name: TSIGTypeName, Methods: tsigMethods, Meta: map[string]lua.LGFunction{
 		"__index": func(L *lua.LState) int {
-			t := luabind.Check[*TSIG](L, 1, TSIGTypeName)
+			t := luabind.Check[*dnsmsg.TSIG](L, 1, TSIGTypeName)
 			switch L.Get(2).String() {
 			case "name":
-				L.Push(lua.LString((&Name{Wire: t.Name}).String()))
+				L.Push(lua.LString((&dnsmsg.Name{Wire: t.Name}).String()))
 			case "algorithm":
 				L.Push(lua.LString(t.Algorithm))
 			default:
@@ -24,8 +25,8 @@ func registerTSIG(L *lua.LState) {
 			return 1
 		},
 		"__tostring": func(L *lua.LState) int {
-			t := luabind.Check[*TSIG](L, 1, TSIGTypeName)
-			L.Push(lua.LString("tsig: " + (&Name{Wire: t.Name}).String() + " " + t.Algorithm))
+			t := luabind.Check[*dnsmsg.TSIG](L, 1, TSIGTypeName)
+			L.Push(lua.LString("tsig: " + (&dnsmsg.Name{Wire: t.Name}).String() + " " + t.Algorithm))
 			return 1
 		},
 	}})
@@ -33,20 +34,20 @@ func registerTSIG(L *lua.LState) {
 
 var tsigMethods = map[string]lua.LGFunction{
 	"copy": func(L *lua.LState) int {
-		luabind.Push(L, TSIGTypeName, luabind.Check[*TSIG](L, 1, TSIGTypeName).Copy())
+		luabind.Push(L, TSIGTypeName, luabind.Check[*dnsmsg.TSIG](L, 1, TSIGTypeName).Copy())
 		return 1
 	},
 	"sign": func(L *lua.LState) int {
-		t := luabind.Check[*TSIG](L, 1, TSIGTypeName)
+		t := luabind.Check[*dnsmsg.TSIG](L, 1, TSIGTypeName)
 		p := CheckPacket(L, 2)
-		fudge := luabind.OptInt(L, 3, defaultFudge)
+		fudge := luabind.OptInt(L, 3, dnsmsg.DefaultFudge)
 		if err := t.Sign(p, uint16(fudge)); err != nil {
 			return luabind.FailErr(L, "", err)
 		}
 		return luabind.Bool(L, true)
 	},
 	"verify": func(L *lua.LState) int {
-		t := luabind.Check[*TSIG](L, 1, TSIGTypeName)
+		t := luabind.Check[*dnsmsg.TSIG](L, 1, TSIGTypeName)
 		if code := t.Verify(CheckPacket(L, 2)); code != 0 {
 			L.Push(lua.LFalse)
 			L.Push(lua.LNumber(code))
@@ -58,7 +59,7 @@ var tsigMethods = map[string]lua.LGFunction{
 
 // tsigNew is dns.tsig('name:alg:base64secret').
 func tsigNew(L *lua.LState) int {
-	t, err := ParseTSIGKey(L.CheckString(1))
+	t, err := dnsmsg.ParseTSIGKey(L.CheckString(1))
 	if err != nil {
 		return luabind.FailErr(L, "", err)
 	}

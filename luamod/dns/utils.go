@@ -3,7 +3,6 @@ package dns
 import (
 	crand "crypto/rand"
 	"encoding/binary"
-	"fmt"
 	"net/netip"
 	"os"
 	"strconv"
@@ -11,6 +10,7 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
+	"ljdns/dnsmsg"
 	"ljdns/luabind"
 )
 
@@ -90,49 +90,18 @@ func utilsN32(L *lua.LState) int {
 	return 1
 }
 
-// DnameLen is the wire length of the name starting at b: labels plus the
-// root byte, or plus 2 when it ends in a compression pointer.
-func DnameLen(b []byte) int {
-	i := 0
-	for i < len(b) {
-		l := int(b[i])
-		switch {
-		case l == 0:
-			return i + 1
-		case l >= 0xC0:
-			return i + 2
-		}
-		i += 1 + l
-	}
-	return min(i, len(b)) + 1
-}
-
 func utilsDnameLen(L *lua.LState) int {
-	L.Push(lua.LNumber(DnameLen(luabind.CheckBytes(L, 1, 0))))
+	L.Push(lua.LNumber(dnsmsg.DnameLen(luabind.CheckBytes(L, 1, 0))))
 	return 1
 }
 
 func utilsDnameCmp(L *lua.LState) int {
-	L.Push(lua.LNumber(CompareNames(CheckName(L, 1).Wire, CheckName(L, 2).Wire)))
+	L.Push(lua.LNumber(dnsmsg.CompareNames(CheckName(L, 1).Wire, CheckName(L, 2).Wire)))
 	return 1
 }
 
-// SearchKey returns the LMDB key of (owner, type): labels root-most first,
-// each followed by a zero byte, then the type in network order.
-func SearchKey(owner []byte, t uint16) []byte {
-	var offs [128]uint8
-	n := labelOffsets(owner, &offs)
-	key := make([]byte, 0, len(owner)+2)
-	for i := n - 1; i >= 0; i-- {
-		o := int(offs[i])
-		key = append(key, owner[o+1:o+1+int(owner[o])]...)
-		key = append(key, 0)
-	}
-	return binary.BigEndian.AppendUint16(key, t)
-}
-
 func utilsSearchKey(L *lua.LState) int {
-	key := SearchKey(CheckName(L, 1).Wire, uint16(luabind.CheckInt(L, 2)))
+	key := dnsmsg.SearchKey(CheckName(L, 1).Wire, uint16(luabind.CheckInt(L, 2)))
 	if v, ok := luabind.As[*luabind.View](L.Get(3)); ok {
 		dst := v.LuaBytes()
 		if len(dst) < len(key) || v.ReadOnly {
@@ -163,35 +132,13 @@ func utilsHash128(L *lua.LState) int {
 	return 1
 }
 
-// Hexdump formats b as API.md §1.7 describes.
-func Hexdump(b []byte) string {
-	var sb strings.Builder
-	for off := 0; off < len(b); off += 16 {
-		chunk := b[off:min(off+16, len(b))]
-		fmt.Fprintf(&sb, "%08X  ", off)
-		for _, c := range chunk {
-			fmt.Fprintf(&sb, "%02X ", c)
-		}
-		sb.WriteString(strings.Repeat("   ", 16-len(chunk)))
-		sb.WriteByte(' ')
-		for _, c := range chunk {
-			if c < 0x20 || c == 0x7F {
-				c = '.'
-			}
-			sb.WriteByte(c)
-		}
-		sb.WriteByte('\n')
-	}
-	return sb.String()
-}
-
 // utilsHexdump writes the dump through io.write and returns nothing.
 func utilsHexdump(L *lua.LState) int {
 	if L.Get(1) == lua.LNil {
 		L.Push(lua.LNil)
 		return 1
 	}
-	s := Hexdump(luabind.CheckBytes(L, 1, 2))
+	s := dnsmsg.Hexdump(luabind.CheckBytes(L, 1, 2))
 	if io, ok := L.GetGlobal("io").(*lua.LTable); ok {
 		if w, ok := io.RawGetString("write").(*lua.LFunction); ok {
 			L.Push(w)

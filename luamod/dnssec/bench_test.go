@@ -10,7 +10,7 @@ import (
 	"fmt"
 	"testing"
 
-	"ljdns/luamod/dns"
+	"ljdns/dnsmsg"
 )
 
 // benchKeys returns the keys measured: the two sample keys (as
@@ -43,8 +43,8 @@ func benchKeys(b *testing.B) []struct {
 }
 
 // benchRRSet is a two-record A RRset, like the spec's.
-func benchRRSet() *dns.RRSet {
-	return &dns.RRSet{Owner: &dns.Name{Wire: []byte("\x03www\x07example\x03com\x00")}, Type: 1, Class: 1, TTL: 3600,
+func benchRRSet() *dnsmsg.RRSet {
+	return &dnsmsg.RRSet{Owner: &dnsmsg.Name{Wire: []byte("\x03www\x07example\x03com\x00")}, Type: 1, Class: 1, TTL: 3600,
 		RData: [][]byte{{192, 0, 2, 1}, {192, 0, 2, 2}}}
 }
 

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"slices"
 
-	"ljdns/luamod/dns"
+	"ljdns/dnsmsg"
 )
 
 // classIN is the class of the NSEC records made here.
@@ -33,9 +33,9 @@ func TypeBitmap(types []uint16) []byte {
 }
 
 // nsec builds an NSEC RRset owned by owner.
-func nsec(owner, next []byte, ttl uint32, types []uint16) *dns.RRSet {
+func nsec(owner, next []byte, ttl uint32, types []uint16) *dnsmsg.RRSet {
 	rd := append(bytes.Clone(next), TypeBitmap(types)...)
-	return &dns.RRSet{Owner: &dns.Name{Wire: bytes.Clone(owner)}, Type: typeNSEC, Class: classIN, TTL: ttl, RData: [][]byte{rd}}
+	return &dnsmsg.RRSet{Owner: &dnsmsg.Name{Wire: bytes.Clone(owner)}, Type: typeNSEC, Class: classIN, TTL: ttl, RData: [][]byte{rd}}
 }
 
 // Denial returns an NSEC "black lie" for name (the on-line signing trick of
@@ -44,7 +44,7 @@ func nsec(owner, next []byte, ttl uint32, types []uint16) *dns.RRSet {
 // holds only NSEC and RRSIG (the name "exists" but is empty); otherwise it
 // holds every type of all except qtype (the "shotgun" bitmap), so the
 // answer proves NODATA for qtype only.
-func Denial(name []byte, qtype uint16, ttl uint32, nxdomain bool, all []uint16) *dns.RRSet {
+func Denial(name []byte, qtype uint16, ttl uint32, nxdomain bool, all []uint16) *dnsmsg.RRSet {
 	var types []uint16
 	if nxdomain {
 		types = []uint16{typeRRSIG, typeNSEC}
@@ -67,7 +67,7 @@ func Denial(name []byte, qtype uint16, ttl uint32, nxdomain bool, all []uint16) 
 // as next name and a bitmap of NSEC and RRSIG. It proves that name does not
 // exist without revealing any other name of the zone. For the root name
 // (which always exists) it returns nil.
-func Cover(name []byte, ttl uint32) *dns.RRSet {
+func Cover(name []byte, ttl uint32) *dnsmsg.RRSet {
 	prev := Predecessor(name)
 	if prev == nil {
 		return nil

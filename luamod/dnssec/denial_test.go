@@ -7,7 +7,7 @@ import (
 
 	mdns "github.com/miekg/dns"
 
-	"ljdns/luamod/dns"
+	"ljdns/dnsmsg"
 )
 
 func TestTypeBitmap(t *testing.T) {
@@ -66,19 +66,19 @@ func TestPredecessorSuccessor(t *testing.T) {
 				t.Fatalf("%s: neighbour %q is not a valid name", name, n)
 			}
 		}
-		if dns.CompareNames(p, w) >= 0 {
-			t.Errorf("%s: predecessor %s does not sort before", name, (&dns.Name{Wire: p}).String())
+		if dnsmsg.CompareNames(p, w) >= 0 {
+			t.Errorf("%s: predecessor %s does not sort before", name, (&dnsmsg.Name{Wire: p}).String())
 		}
-		if dns.CompareNames(w, s) >= 0 {
-			t.Errorf("%s: successor %s does not sort after", name, (&dns.Name{Wire: s}).String())
+		if dnsmsg.CompareNames(w, s) >= 0 {
+			t.Errorf("%s: successor %s does not sort after", name, (&dnsmsg.Name{Wire: s}).String())
 		}
 		// Names near w must not fall strictly between w and its neighbours.
 		for _, near := range []string{"a." + name, "\\000." + name, "zz." + name} {
-			nw, err := dns.NameFromText(near)
+			nw, err := dnsmsg.NameFromText(near)
 			if err != nil {
 				continue // too long
 			}
-			if dns.CompareNames(lowerName(nw.Wire), s) < 0 {
+			if dnsmsg.CompareNames(lowerName(nw.Wire), s) < 0 {
 				t.Errorf("%s: %s sorts between the name and its successor", name, near)
 			}
 		}
@@ -93,7 +93,7 @@ func TestPredecessorSuccessor(t *testing.T) {
 		// last octet of a full label is '@': skip the uppercase range
 		{lab(62, 'a') + "@." + lab(63, 'b') + "." + lab(63, 'c') + "." + lab(61, 'd') + ".", lab(62, 'a') + "["},
 	} {
-		n, err := dns.NameFromText(c.name)
+		n, err := dnsmsg.NameFromText(c.name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -101,7 +101,7 @@ func TestPredecessorSuccessor(t *testing.T) {
 		if l, err := wireNameLen(succ); err != nil || l != len(succ) || len(succ) > 255 {
 			t.Fatalf("%d-byte name: bad successor %q", len(n.Wire), succ)
 		}
-		if dns.CompareNames(n.Wire, succ) >= 0 {
+		if dnsmsg.CompareNames(n.Wire, succ) >= 0 {
 			t.Errorf("%d-byte name: successor does not sort after", len(n.Wire))
 		}
 		if c.want != "" && string(succ[1:1+succ[0]]) != c.want {
@@ -113,7 +113,7 @@ func TestPredecessorSuccessor(t *testing.T) {
 	rest := wire(t, lab(63, 'b')+"."+lab(63, 'c')+"."+lab(61, 'd')+".")
 	w = append(w, rest...)
 	succ := Successor(w)
-	if dns.CompareNames(w, succ) >= 0 || dns.CompareNames(rest, succ) >= 0 {
+	if dnsmsg.CompareNames(w, succ) >= 0 || dnsmsg.CompareNames(rest, succ) >= 0 {
 		t.Errorf("successor of a 0xff label: %q", succ)
 	}
 	if Predecessor([]byte{0}) != nil {
@@ -157,7 +157,7 @@ func TestDenial(t *testing.T) {
 		t.Errorf("shotgun bitmap %x", bm)
 	}
 	c := Cover(wire(t, "b.example.com."), 60)
-	if dns.CompareNames(c.Owner.Wire, wire(t, "b.example.com.")) >= 0 || dns.CompareNames(c.Owner.Wire, wire(t, "a.example.com.")) <= 0 {
+	if dnsmsg.CompareNames(c.Owner.Wire, wire(t, "b.example.com.")) >= 0 || dnsmsg.CompareNames(c.Owner.Wire, wire(t, "a.example.com.")) <= 0 {
 		t.Errorf("cover owner %s", c.Owner.String())
 	}
 	if Cover([]byte{0}, 0) != nil {

@@ -3,7 +3,7 @@ package dnssec
 import (
 	"testing"
 
-	"ljdns/luamod/dns"
+	"ljdns/dnsmsg"
 )
 
 // FuzzParse feeds arbitrary bytes to every parser of externally supplied
@@ -16,7 +16,7 @@ func FuzzParse(f *testing.F) {
 	ecKey := NewKey()
 	ecKey.SetAlgorithm(AlgECDSAP256SHA256)
 	ecKey.SetPrivateKey(ec.pem)
-	rr := &dns.RRSet{Owner: &dns.Name{Wire: []byte("\x07example\x00")}, Type: 1, Class: 1, TTL: 60,
+	rr := &dnsmsg.RRSet{Owner: &dnsmsg.Name{Wire: []byte("\x07example\x00")}, Type: 1, Class: 1, TTL: 60,
 		RData: [][]byte{{1, 2, 3, 4}}}
 	sig, _ := ecKey.SignRRSet(rr, 0, 1<<31, nil)
 	for _, seed := range [][]byte{ec.rdata, rs.rdata, ec.pem, rs.pem, sig, ec.output, rs.pub,

@@ -19,7 +19,7 @@ import (
 	mdns "github.com/miekg/dns"
 	lua "github.com/yuin/gopher-lua"
 
-	"ljdns/luamod/dns"
+	"ljdns/dnsmsg"
 )
 
 // sampleKey mirrors one entry of sample_keys in spec/helper.lua.
@@ -169,7 +169,7 @@ func genKey(t testing.TB, a uint8) *Key {
 
 // wire parses a presentation name.
 func wire(t testing.TB, s string) []byte {
-	n, err := dns.NameFromText(s)
+	n, err := dnsmsg.NameFromText(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,8 +177,8 @@ func wire(t testing.TB, s string) []byte {
 }
 
 // rrsetOf builds an RRSet from zone lines (all of one owner and type).
-func rrsetOf(t testing.TB, lines ...string) *dns.RRSet {
-	var set *dns.RRSet
+func rrsetOf(t testing.TB, lines ...string) *dnsmsg.RRSet {
+	var set *dnsmsg.RRSet
 	for _, l := range lines {
 		rr, err := mdns.NewRR(l)
 		if err != nil {
@@ -193,7 +193,7 @@ func rrsetOf(t testing.TB, lines ...string) *dns.RRSet {
 		own := wire(t, h.Name)
 		rd := buf[len(own)+10 : off]
 		if set == nil {
-			set = &dns.RRSet{Owner: &dns.Name{Wire: own}, Type: h.Rrtype, Class: h.Class, TTL: h.Ttl}
+			set = &dnsmsg.RRSet{Owner: &dnsmsg.Name{Wire: own}, Type: h.Rrtype, Class: h.Class, TTL: h.Ttl}
 		}
 		set.Add(rd)
 	}

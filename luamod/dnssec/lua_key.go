@@ -7,6 +7,7 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
+	"ljdns/dnsmsg"
 	"ljdns/luabind"
 	"ljdns/luamod/dns"
 )
@@ -122,7 +123,7 @@ func keyName(L *lua.LState) int {
 		L.Push(lua.LNil)
 		return 1
 	}
-	dns.PushName(L, &dns.Name{Wire: bytes.Clone(k.Owner)})
+	dns.PushName(L, &dnsmsg.Name{Wire: bytes.Clone(k.Owner)})
 	return 1
 }
 

@@ -6,6 +6,7 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
+	"ljdns/dnsmsg"
 	"ljdns/luabind"
 	"ljdns/luamod/dns"
 )
@@ -77,7 +78,7 @@ func signerReset(L *lua.LState) int {
 // signerAdd is s:add(bytes [, len]) or s:add(rrset) -> true | nil, err.
 func signerAdd(L *lua.LState) int {
 	s := checkSigner(L, 1)
-	if rr, ok := luabind.Test[*dns.RRSet](L, 2); ok {
+	if rr, ok := luabind.Test[*dnsmsg.RRSet](L, 2); ok {
 		if rr.Owner == nil || len(rr.Owner.Wire) == 0 {
 			return luabind.Fail(L, "dnssec: cannot add an RRset without owner")
 		}
@@ -102,7 +103,7 @@ func signerGet(L *lua.LState) int {
 // -> true | nil, err.
 func signerVerify(L *lua.LState) int {
 	s := checkSigner(L, 1)
-	rr, ok := luabind.Test[*dns.RRSet](L, 2)
+	rr, ok := luabind.Test[*dnsmsg.RRSet](L, 2)
 	if !ok {
 		if err := s.Verify(luabind.CheckBytes(L, 2, 3)); err != nil {
 			return luabind.FailErr(L, "", err)
@@ -158,7 +159,7 @@ func signerSign(L *lua.LState) int {
 	if err != nil {
 		return luabind.FailErr(L, "", err)
 	}
-	out := &dns.RRSet{Owner: &dns.Name{Wire: append([]byte(nil), rr.Owner.Wire...)},
+	out := &dnsmsg.RRSet{Owner: &dnsmsg.Name{Wire: append([]byte(nil), rr.Owner.Wire...)},
 		Type: typeRRSIG, Class: rr.Class, TTL: rr.TTL, RData: [][]byte{rd}}
 	dns.PushRRSet(L, out)
 	return 1

@@ -5,6 +5,7 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
+	"ljdns/dnsmsg"
 	"ljdns/luabind"
 	"ljdns/luamod/dns"
 )
@@ -167,7 +168,7 @@ func dnssecDenial(L *lua.LState) int {
 	if len(name.Wire) == 0 {
 		L.ArgError(1, "owner name expected")
 	}
-	var rr *dns.RRSet
+	var rr *dnsmsg.RRSet
 	switch {
 	case cover:
 		if rr = Cover(name.Wire, ttl); rr == nil {

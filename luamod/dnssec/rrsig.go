@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"slices"
 
-	"ljdns/luamod/dns"
+	"ljdns/dnsmsg"
 )
 
 // Type numbers this file needs.
@@ -93,7 +93,7 @@ func (r *RRSIG) appendHeader(b []byte) []byte {
 // AppendRRSet appends rr in RFC 4034 §3.1.8.1 signing form: for each RDATA
 // in canonical order (after canonicalisation, duplicates removed) owner |
 // type | class | ttl | rdlength | rdata, where owner is lowercased wire.
-func AppendRRSet(b []byte, rr *dns.RRSet, owner []byte, ttl uint32) []byte {
+func AppendRRSet(b []byte, rr *dnsmsg.RRSet, owner []byte, ttl uint32) []byte {
 	var small [8][]byte // most sets are small: no allocation for them
 	rds := small[:0]
 	for _, rd := range rr.RData {
@@ -124,7 +124,7 @@ func AppendRRSet(b []byte, rr *dns.RRSet, owner []byte, ttl uint32) []byte {
 // SignRRSet returns RRSIG RDATA over rr made with the private key. The
 // signer name defaults to the key's owner, then to rr's owner; inception
 // and expiration are absolute times (seconds since the epoch).
-func (k *Key) SignRRSet(rr *dns.RRSet, inception, expiration uint32, signer []byte) ([]byte, error) {
+func (k *Key) SignRRSet(rr *dnsmsg.RRSet, inception, expiration uint32, signer []byte) ([]byte, error) {
 	if k.priv == nil {
 		return nil, ErrNoPrivate
 	}
@@ -167,7 +167,7 @@ func (k *Key) SignRRSet(rr *dns.RRSet, inception, expiration uint32, signer []by
 // match, the validity window must contain now (RFC 1982 serial
 // arithmetic) and the signature must verify. An owner with more labels
 // than the RRSIG's Labels field is verified as a wildcard expansion.
-func (k *Key) VerifyRRSet(rr *dns.RRSet, rrsig []byte, now uint32) error {
+func (k *Key) VerifyRRSet(rr *dnsmsg.RRSet, rrsig []byte, now uint32) error {
 	var r RRSIG
 	if err := parseRRSIG(rrsig, &r); err != nil {
 		return err

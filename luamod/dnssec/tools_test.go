@@ -15,7 +15,7 @@ import (
 
 	mdns "github.com/miekg/dns"
 
-	"ljdns/luamod/dns"
+	"ljdns/dnsmsg"
 )
 
 // needTool skips the test unless every named program is installed.
@@ -64,7 +64,7 @@ func rdataOf(t *testing.T, rr mdns.RR) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	own, err := dns.NameFromText(rr.Header().Name)
+	own, err := dnsmsg.NameFromText(rr.Header().Name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +259,7 @@ ns.sub	IN A 192.0.2.3
 func verifySigned(t *testing.T, signed string) int {
 	t.Helper()
 	rrs := parseRRs(t, signed)
-	sets := map[string]*dns.RRSet{}
+	sets := map[string]*dnsmsg.RRSet{}
 	var keys []*Key
 	var sigs []*mdns.RRSIG
 	for _, rr := range rrs {
@@ -277,7 +277,7 @@ func verifySigned(t *testing.T, signed string) int {
 		}
 		id := fmt.Sprintf("%s/%d", strings.ToLower(h.Name), h.Rrtype)
 		if sets[id] == nil {
-			sets[id] = &dns.RRSet{Owner: &dns.Name{Wire: wireOf(t, h.Name)}, Type: h.Rrtype, Class: h.Class, TTL: h.Ttl}
+			sets[id] = &dnsmsg.RRSet{Owner: &dnsmsg.Name{Wire: wireOf(t, h.Name)}, Type: h.Rrtype, Class: h.Class, TTL: h.Ttl}
 		}
 		sets[id].Add(rdataOf(t, rr))
 	}

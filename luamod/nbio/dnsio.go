@@ -8,6 +8,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 	"golang.org/x/sys/unix"
 
+	"ljdns/dnsmsg"
 	"ljdns/luabind"
 	"ljdns/luamod/dns"
 )
@@ -150,23 +151,23 @@ func nbUDPRecv(L *lua.LState) int {
 	})
 }
 
-func udpRecvTry(L *lua.LState, k *Socket, p *dns.Packet, a *luabind.Sockaddr) int {
+func udpRecvTry(L *lua.LState, k *Socket, p *dnsmsg.Packet, a *luabind.Sockaddr) int {
 	if k.fd < 0 {
 		return luabind.Fail(L, "closed")
 	}
-	if n, ok := k.popQueued(p.Mem.B, a); ok {
+	if n, ok := k.popQueued(p.Buf, a); ok {
 		p.Size = n
 		L.Push(lua.LNumber(n))
 		return 1
 	}
 	var n int
 	var err error
-	if len(p.Mem.B) <= recvSlot {
+	if len(p.Buf) <= recvSlot {
 		if err = k.readBatch(); err == nil {
-			n, _ = k.popQueued(p.Mem.B, a)
+			n, _ = k.popQueued(p.Buf, a)
 		}
 	} else {
-		n, err = rawRecvfrom(k.fd, p.Mem.B, a)
+		n, err = rawRecvfrom(k.fd, p.Buf, a)
 	}
 	switch err {
 	case nil:
@@ -203,12 +204,12 @@ func nbUDPXchg(L *lua.LState) int {
 				return luabind.FailErr(L, "", err)
 			}
 		}
-		if n, ok := k.popQueued(r.Mem.B, nil); ok {
+		if n, ok := k.popQueued(r.Buf, nil); ok {
 			r.Size = n
 			L.Push(lua.LNumber(n))
 			return 1
 		}
-		n, err := rawRecvfrom(k.fd, r.Mem.B, nil)
+		n, err := rawRecvfrom(k.fd, r.Buf, nil)
 		switch err {
 		case nil:
 			r.Size = n
@@ -263,7 +264,7 @@ func nbTCPRecv(L *lua.LState) int {
 					if l < 12 {
 						return luabind.Fail(L, "message too short")
 					}
-					copy(p.Mem.B, in[2:2+l])
+					copy(p.Buf, in[2:2+l])
 					p.Size = l
 					L.Push(lua.LNumber(l))
 					return 1
@@ -298,7 +299,7 @@ type pipeline struct {
 
 // xchg is one exchange waiting for its response.
 type xchg struct {
-	r    *dns.Packet
+	r    *dnsmsg.Packet
 	w    *waiter
 	n    int
 	err  string
@@ -320,7 +321,7 @@ func (pl *pipeline) deliver(msg []byte, self *xchg) {
 	if len(msg) > x.r.MaxSize() {
 		x.err = "dns.nbio: message size " + itoa(len(msg)) + " exceeds max_size " + itoa(x.r.MaxSize())
 	} else {
-		copy(x.r.Mem.B, msg)
+		copy(x.r.Buf, msg)
 		x.r.Size = len(msg)
 		x.n = len(msg)
 	}

@@ -6,17 +6,18 @@ package sift
 import (
 	lua "github.com/yuin/gopher-lua"
 
+	"ljdns/dnsmsg"
+	"ljdns/dnsmsg/zone"
 	"ljdns/luamod/dns"
-	"ljdns/luamod/dns/zone"
 )
 
 // setSink collects single-RDATA rrsets into an (unsorted) sorted set.
 type setSink struct {
-	s *dns.SortedSet
+	s *dnsmsg.SortedSet
 	n int
 }
 
-func siftSet(L *lua.LState) int { return pushSink(L, &setSink{s: dns.NewSortedSet()}) }
+func siftSet(L *lua.LState) int { return pushSink(L, &setSink{s: dnsmsg.NewSortedSet()}) }
 
 func (s *setSink) put(L *lua.LState, r *zone.Record) bool {
 	s.s.AppendRecord(r.Owner, r.Type, r.Class, r.TTL, r.RData)
@@ -33,11 +34,11 @@ func (s *setSink) finish(L *lua.LState) int {
 
 // nameSetSink collects owners into a name set, sorted when finalised.
 type nameSetSink struct {
-	ns *dns.NameSet
+	ns *dnsmsg.NameSet
 	n  int
 }
 
-func siftNameSet(L *lua.LState) int { return pushSink(L, &nameSetSink{ns: dns.NewNameSet()}) }
+func siftNameSet(L *lua.LState) int { return pushSink(L, &nameSetSink{ns: dnsmsg.NewNameSet()}) }
 
 func (s *nameSetSink) put(L *lua.LState, r *zone.Record) bool {
 	s.ns.Put(r.Owner)

@@ -8,7 +8,7 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
-	"ljdns/luamod/dns/zone"
+	"ljdns/dnsmsg/zone"
 )
 
 // benchZone returns n records of zone text in the style of genzone.py.
@@ -50,15 +50,6 @@ func BenchmarkCompileFilter(b *testing.B) {
 		if _, err := CompileFilter([]string{"*.example.com", "type~=RRSIG", "ttl<=3600", `rdata~=\x02cz`}); err != nil {
 			b.Fatal(err)
 		}
-	}
-}
-
-func BenchmarkSearchKey(b *testing.B) {
-	owner := []byte("\x07h000258\x04dept\x07example\x03com\x00")
-	buf := make([]byte, 0, 64)
-	b.ReportAllocs()
-	for b.Loop() {
-		buf = AppendSearchKey(buf[:0], owner, 28)
 	}
 }
 

@@ -10,8 +10,8 @@ import (
 	"strconv"
 	"strings"
 
-	"ljdns/luamod/dns"
-	"ljdns/luamod/dns/zone"
+	"ljdns/dnsmsg"
+	"ljdns/dnsmsg/zone"
 )
 
 // Filter is a compiled filter: the AND of its terms. The zero Filter
@@ -210,7 +210,7 @@ func compileOwner(t, value string, op int) (term, error) {
 	if value == "" {
 		return term{}, unknownFilter(t)
 	}
-	n, err := dns.NameFromText(value)
+	n, err := dnsmsg.NameFromText(value)
 	if err != nil || n == nil {
 		return term{}, unknownFilter(t)
 	}
@@ -237,7 +237,7 @@ func compileRData(value string, op int) (term, error) {
 			return term{}, &InvalidRDataError{Value: value}
 		}
 		text := value[p+1 : len(value)-1]
-		got, wire, err := dns.ParseRData(name + " " + text)
+		got, wire, err := dnsmsg.ParseRData(name + " " + text)
 		if err != nil || got != typ {
 			return term{}, &InvalidRDataError{Value: value}
 		}

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"ljdns/luamod/dns"
-	"ljdns/luamod/dns/zone"
+	"ljdns/dnsmsg"
+	"ljdns/dnsmsg/zone"
 )
 
 const filterZone = `$ORIGIN example.com.
@@ -43,7 +43,7 @@ func matching(t testing.TB, f *Filter) []string {
 	var out []string
 	for _, r := range records(t) {
 		if f.Match(&r) {
-			out = append(out, (&dns.Name{Wire: r.Owner}).String()+" "+dns.TypeString(r.Type))
+			out = append(out, (&dnsmsg.Name{Wire: r.Owner}).String()+" "+dnsmsg.TypeString(r.Type))
 		}
 	}
 	return out
@@ -142,16 +142,6 @@ func TestSplitExpr(t *testing.T) {
 	}
 	if _, _, _, ok := splitExpr("A(1.2.3.4)"); ok {
 		t.Error("A(1.2.3.4) has no operator")
-	}
-}
-
-func TestSearchKey(t *testing.T) {
-	got := AppendSearchKey(nil, []byte("\x05query\x03com\x00"), 28)
-	if want := "com\x00query\x00\x00\x1c"; string(got) != want {
-		t.Fatalf("got %q want %q", got, want)
-	}
-	if got := AppendSearchKey(nil, []byte{0}, 6); string(got) != "\x00\x06" {
-		t.Fatalf("root: got %q", got)
 	}
 }
 

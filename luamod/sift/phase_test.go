@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"ljdns/luamod/dns/zone"
+	"ljdns/dnsmsg/zone"
 )
 
 // TestPhases times the phases of a zone → store load on $SIFT_ZONE (a

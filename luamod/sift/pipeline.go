@@ -6,7 +6,7 @@ package sift
 import (
 	"sync"
 
-	"ljdns/luamod/dns/zone"
+	"ljdns/dnsmsg/zone"
 )
 
 // Pipeline sizes.

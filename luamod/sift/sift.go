@@ -15,9 +15,10 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
+	"ljdns/dnsmsg"
+	"ljdns/dnsmsg/zone"
 	"ljdns/luabind"
 	"ljdns/luamod/dns"
-	"ljdns/luamod/dns/zone"
 )
 
 // Registry names of the upvalue objects behind built-in filters and sinks.
@@ -112,12 +113,12 @@ func (d *domainSource) Next() bool {
 			continue
 		}
 		line = line[:len(line)-1]
-		n, err := dns.NameFromText(string(line))
+		n, err := dnsmsg.NameFromText(string(line))
 		if err != nil || n == nil {
 			continue
 		}
 		d.buf = append(d.buf[:0], n.Wire...)
-		d.rec = zone.Record{Owner: d.buf, Type: dns.TypeA, Class: dns.ClassINET, RData: zeroA}
+		d.rec = zone.Record{Owner: d.buf, Type: dnsmsg.TypeA, Class: dnsmsg.ClassINET, RData: zeroA}
 		return true
 	}
 	return false
@@ -285,7 +286,7 @@ func (c *luaCaller) call(fn lua.LValue, r *zone.Record) lua.LValue {
 	L := c.L
 	if c.owner == nil || !bytes.Equal(c.wire, r.Owner) {
 		c.wire = append(c.wire[:0], r.Owner...)
-		dns.PushName(L, &dns.Name{Wire: append([]byte(nil), r.Owner...)})
+		dns.PushName(L, &dnsmsg.Name{Wire: append([]byte(nil), r.Owner...)})
 		c.owner = L.Get(-1)
 		L.Pop(1)
 	}
@@ -345,7 +346,7 @@ func recordFromArgs(L *lua.LState) zone.Record {
 	if !ok {
 		L.ArgError(1, dns.NameTypeName+" expected, got "+luabind.TypeName(L.Get(1)))
 	}
-	r := zone.Record{Owner: owner.Wire, Class: dns.ClassINET}
+	r := zone.Record{Owner: owner.Wire, Class: dnsmsg.ClassINET}
 	r.Type = uint16(luabind.OptInt(L, 2, 0))
 	r.TTL = uint32(luabind.OptInt(L, 3, 0))
 	if L.Get(4) != lua.LNil {

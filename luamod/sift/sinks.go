@@ -14,9 +14,10 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
+	"ljdns/dnsmsg"
+	"ljdns/dnsmsg/zone"
 	"ljdns/luabind"
 	"ljdns/luamod/dns"
-	"ljdns/luamod/dns/zone"
 )
 
 // goSink is a built-in sink.
@@ -81,7 +82,7 @@ func siftPrinter(L *lua.LState) int { return pushSink(L, &printerSink{}) }
 func (p *printerSink) put(L *lua.LState, r *zone.Record) bool {
 	if p.owner == nil || !bytes.Equal(p.wire, r.Owner) {
 		p.wire = append(p.wire[:0], r.Owner...)
-		p.owner = []byte((&dns.Name{Wire: r.Owner}).String())
+		p.owner = []byte((&dnsmsg.Name{Wire: r.Owner}).String())
 	}
 	p.buf = appendRRLine(p.buf, p.owner, r.Type, r.TTL, r.RData)
 	p.count++
@@ -124,9 +125,9 @@ func appendRRLine(b, owner []byte, t uint16, ttl uint32, rd []byte) []byte {
 	}
 	b = strconv.AppendUint(b, uint64(ttl), 10)
 	b = append(b, '\t')
-	b = append(b, dns.TypeString(t)...)
+	b = append(b, dnsmsg.TypeString(t)...)
 	b = append(b, '\t')
-	b = append(b, dns.RDataText(t, rd)...)
+	b = append(b, dnsmsg.RDataText(t, rd)...)
 	return append(b, '\n')
 }
 
@@ -155,11 +156,11 @@ func (s *tableSink) finish(L *lua.LState) int {
 // rrArena makes single-RDATA rrsets with few allocations: structures come
 // from chunks, bytes from a slab, and consecutive records share the owner.
 type rrArena struct {
-	sets  []dns.RRSet
-	names []dns.Name
+	sets  []dnsmsg.RRSet
+	names []dnsmsg.Name
 	rds   [][]byte
 	slab  []byte
-	last  *dns.Name
+	last  *dnsmsg.Name
 }
 
 const arenaChunk = 4096
@@ -175,29 +176,29 @@ func (a *rrArena) bytes(b []byte) []byte {
 
 // name returns an owner name for wire w, shared with the previous call
 // when equal.
-func (a *rrArena) name(w []byte) *dns.Name {
+func (a *rrArena) name(w []byte) *dnsmsg.Name {
 	if a.last != nil && bytes.Equal(a.last.Wire, w) {
 		return a.last
 	}
 	if len(a.names) == cap(a.names) {
-		a.names = make([]dns.Name, 0, arenaChunk)
+		a.names = make([]dnsmsg.Name, 0, arenaChunk)
 	}
-	a.names = append(a.names, dns.Name{Wire: a.bytes(w)})
+	a.names = append(a.names, dnsmsg.Name{Wire: a.bytes(w)})
 	a.last = &a.names[len(a.names)-1]
 	return a.last
 }
 
 // rrset returns a new rrset holding a copy of r.
-func (a *rrArena) rrset(r *zone.Record) *dns.RRSet {
+func (a *rrArena) rrset(r *zone.Record) *dnsmsg.RRSet {
 	if len(a.sets) == cap(a.sets) {
-		a.sets = make([]dns.RRSet, 0, arenaChunk)
+		a.sets = make([]dnsmsg.RRSet, 0, arenaChunk)
 	}
 	if len(a.rds) == cap(a.rds) {
 		a.rds = make([][]byte, 0, arenaChunk)
 	}
 	a.rds = append(a.rds, a.bytes(r.RData))
 	rd := a.rds[len(a.rds)-1 : len(a.rds) : len(a.rds)]
-	a.sets = append(a.sets, dns.RRSet{Owner: a.name(r.Owner), Type: r.Type, Class: r.Class, TTL: r.TTL, RData: rd})
+	a.sets = append(a.sets, dnsmsg.RRSet{Owner: a.name(r.Owner), Type: r.Type, Class: r.Class, TTL: r.TTL, RData: rd})
 	return &a.sets[len(a.sets)-1]
 }
 
@@ -216,7 +217,7 @@ func siftJSONify(L *lua.LState) int { return pushSink(L, &jsonSink{buf: []byte{'
 func (s *jsonSink) put(L *lua.LState, r *zone.Record) bool {
 	if s.owner == nil || !bytes.Equal(s.wire, r.Owner) {
 		s.wire = append(s.wire[:0], r.Owner...)
-		s.owner = []byte((&dns.Name{Wire: r.Owner}).String())
+		s.owner = []byte((&dnsmsg.Name{Wire: r.Owner}).String())
 	}
 	if s.n > 0 {
 		s.buf = append(s.buf, ',')
@@ -229,7 +230,7 @@ func (s *jsonSink) put(L *lua.LState, r *zone.Record) bool {
 	s.buf = append(s.buf, `, "TTL": `...)
 	s.buf = strconv.AppendUint(s.buf, uint64(r.TTL), 10)
 	s.buf = append(s.buf, `, "data": `...)
-	text := dns.RDataText(r.Type, r.RData)
+	text := dnsmsg.RDataText(r.Type, r.RData)
 	if len(text) > 0 && text[0] == '"' {
 		s.buf = append(s.buf, text...)
 	} else {
@@ -301,28 +302,6 @@ func siftLMDB(L *lua.LState) int {
 	return pushSink(L, s)
 }
 
-// AppendSearchKey appends the lookup key of (owner, type): the labels of
-// owner from the root side, each followed by one zero byte, then the type
-// in network order (utils.searchkey, API.md §2.2).
-func AppendSearchKey(dst, owner []byte, t uint16) []byte {
-	var offs [128]uint8
-	n := 0
-	for i := 0; i < len(owner) && owner[i] != 0 && n < len(offs); i += int(owner[i]) + 1 {
-		offs[n] = uint8(i)
-		n++
-	}
-	for j := n - 1; j >= 0; j-- {
-		o := int(offs[j])
-		l := int(owner[o])
-		if o+1+l > len(owner) {
-			continue
-		}
-		dst = append(dst, owner[o+1:o+1+l]...)
-		dst = append(dst, 0)
-	}
-	return binary.BigEndian.AppendUint16(dst, t)
-}
-
 func (s *lmdbSink) put(L *lua.LState, r *zone.Record) bool {
 	need := len(r.Owner) + 2 + 4 + len(r.RData)
 	if need > cap(s.slab)-len(s.slab) {
@@ -330,7 +309,7 @@ func (s *lmdbSink) put(L *lua.LState, r *zone.Record) bool {
 		s.chunks = append(s.chunks, nil)
 	}
 	off := len(s.slab)
-	s.slab = AppendSearchKey(s.slab, r.Owner, r.Type)
+	s.slab = dnsmsg.AppendSearchKey(s.slab, r.Owner, r.Type)
 	klen := len(s.slab) - off
 	s.slab = binary.LittleEndian.AppendUint32(s.slab, r.TTL)
 	s.slab = append(s.slab, r.RData...)

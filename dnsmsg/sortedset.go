@@ -1,0 +1,239 @@
+package dnsmsg
+
+// SortedSet is the Go side of ljdns's rrparser.set() (API.md §2.3).
+//
+//	s := dnsmsg.NewSortedSet()
+//	s.AppendRecord(ownerWire, typ, class, ttl, rdata) // compact pointer-free storage, copies its arguments
+//	s.Append(rr)                                      // or any *RRSet (kept by reference)
+//	s.Last()                                          // last element, to merge RDATA of the same RR set
+//	s.At(i)                                           // element i as an *RRSet (made on first use)
+//	s.Sort()                                          // canonical owner order, then type; stable
+//	i := s.Search(nameWire)                           // equal owner, else greatest below; -1 if none
+//
+// Ordering and searching use the canonical sort keys of sortkey.go; keys
+// live in one byte arena. Sort runs on two goroutines for large sets.
+// Elements appended after Sort are not searchable until the next Sort.
+
+import (
+	"bytes"
+)
+
+// setEnt is the sort/search record of one element: its key in the arena.
+type setEnt struct {
+	off  uint32 // key offset in keys
+	klen uint16 // key length
+	typ  uint16 // RR type
+}
+
+// SortedSet is an array of RR sets that can be sorted in canonical order
+// and binary-searched by owner. See the file comment.
+//
+// Elements added with AppendRecord are stored compactly without Go
+// pointers (one setRec plus bytes in one arena), so a million-record set
+// costs little memory and almost no GC work; an *RRSet is made for an
+// element only when it is asked for (At, Lua access) and is then the
+// element's authoritative form (changes made through it are kept).
+type SortedSet struct {
+	recs []setRec // compact elements
+	objs []*RRSet // materialised elements (nil entries: use recs); nil until needed
+	data []byte   // owner and RDATA bytes of recs
+
+	keys    []byte   // key arena
+	ents    []setEnt // keys of the first len(ents) elements, valid for searching
+	scratch []byte   // search key
+	sorted  bool     // Sort was called
+	index   keyIndex
+	hash    hashIndex
+}
+
+// setRec is the compact, pointer-free form of one element.
+type setRec struct {
+	owner uint32 // owner offset in data
+	rdata uint32 // RDATA offset in data
+	rdlen uint16
+	olen  uint8
+	typ   uint16
+	class uint16
+	ttl   uint32
+}
+
+// NewSortedSet returns an empty set.
+func NewSortedSet() *SortedSet { return &SortedSet{} }
+
+// Len returns the number of elements.
+func (s *SortedSet) Len() int { return len(s.recs) }
+
+// At returns element i (0-based) or nil when out of range. The returned
+// RR set is the element itself: changes made to it stay in the set.
+func (s *SortedSet) At(i int) *RRSet {
+	if i < 0 || i >= len(s.recs) {
+		return nil
+	}
+	s.needObjs()
+	if rr := s.objs[i]; rr != nil {
+		return rr
+	}
+	r := &s.recs[i]
+	oe, re := r.owner+uint32(r.olen), r.rdata+uint32(r.rdlen)
+	rr := &RRSet{
+		Owner: &Name{Wire: s.data[r.owner:oe:oe]},
+		Type:  r.typ, Class: r.class, TTL: r.ttl,
+		RData: [][]byte{s.data[r.rdata:re:re]},
+	}
+	s.objs[i] = rr
+	return rr
+}
+
+// needObjs makes objs as long as recs.
+func (s *SortedSet) needObjs() {
+	if len(s.objs) < len(s.recs) {
+		s.objs = append(s.objs, make([]*RRSet, len(s.recs)-len(s.objs))...)
+	}
+}
+
+// ownerAt returns the owner wire of element i without materialising it.
+func (s *SortedSet) ownerAt(i int) []byte {
+	if i < len(s.objs) && s.objs[i] != nil {
+		return s.objs[i].OwnerWire()
+	}
+	r := &s.recs[i]
+	return s.data[r.owner : r.owner+uint32(r.olen)]
+}
+
+// typeAt returns the type of element i without materialising it.
+func (s *SortedSet) typeAt(i int) uint16 {
+	if i < len(s.objs) && s.objs[i] != nil {
+		return s.objs[i].Type
+	}
+	return s.recs[i].typ
+}
+
+// Last returns the last element or nil when empty.
+func (s *SortedSet) Last() *RRSet { return s.At(len(s.recs) - 1) }
+
+// Append adds rr (by reference) at the end.
+func (s *SortedSet) Append(rr *RRSet) {
+	s.needObjs()
+	s.recs = append(s.recs, setRec{})
+	s.objs = append(s.objs, rr)
+}
+
+// AppendRecord adds a new RR set with one RDATA, copying owner (wire,
+// at most 255 bytes) and rdata (at most 65535 bytes) into the set's
+// compact storage (no allocation per record). Consecutive records with
+// the same owner share its bytes. Longer arguments are truncated.
+func (s *SortedSet) AppendRecord(owner []byte, typ, class uint16, ttl uint32, rdata []byte) {
+	owner = owner[:min(len(owner), 255)]
+	rdata = rdata[:min(len(rdata), 65535)]
+	r := setRec{typ: typ, class: class, ttl: ttl, olen: uint8(len(owner)), rdlen: uint16(len(rdata))}
+	if n := len(s.recs); n > 0 {
+		if p := &s.recs[n-1]; int(p.olen) == len(owner) && bytes.Equal(s.data[p.owner:p.owner+uint32(p.olen)], owner) {
+			r.owner = p.owner
+		} else {
+			r.owner = s.appendData(owner)
+		}
+	} else {
+		r.owner = s.appendData(owner)
+	}
+	r.rdata = s.appendData(rdata)
+	s.recs = append(s.recs, r)
+	if s.objs != nil {
+		s.objs = append(s.objs, nil)
+	}
+}
+
+// appendData copies b to the arena and returns its offset.
+func (s *SortedSet) appendData(b []byte) uint32 {
+	o := len(s.data)
+	if o+len(b) > 1<<32-1 {
+		panic("sorted set too large")
+	}
+	s.data = append(s.data, b...)
+	return uint32(o)
+}
+
+// buildKeys recomputes the key arena for every element (in current order).
+func (s *SortedSet) buildKeys() {
+	n := len(s.recs)
+	if want := len(s.data)/2 + n; cap(s.keys) < want { // owners are about half the data
+		s.keys = make([]byte, 0, want)
+	}
+	s.keys = s.keys[:0]
+	if cap(s.ents) < n {
+		s.ents = make([]setEnt, 0, n)
+	}
+	s.ents = s.ents[:0]
+	for i := 0; i < n; i++ {
+		off := len(s.keys)
+		s.keys = appendSortKey(s.keys, s.ownerAt(i))
+		if len(s.keys) > 1<<32-1 {
+			panic("sorted set too large")
+		}
+		s.ents = append(s.ents, setEnt{off: uint32(off), klen: uint16(len(s.keys) - off), typ: s.typeAt(i)})
+	}
+	s.index.build(len(s.ents), func(i int) []byte { return s.key(s.ents[i]) })
+}
+
+func (s *SortedSet) key(e setEnt) []byte { return s.keys[e.off : e.off+uint32(e.klen)] }
+
+// Sort orders the elements by owner (canonical order, RFC 4034 §6.1) and
+// then type; elements that compare equal keep their order.
+func (s *SortedSet) Sort() { s.SortWith(nil) }
+
+// SortWith sorts as Sort does, then, when reorder is not nil, calls it
+// with the permutation applied: element i of the sorted set was element
+// order[i] before. Bindings use it to carry per-element data along.
+func (s *SortedSet) SortWith(reorder func(order []int32)) {
+	s.buildKeys()
+	n := len(s.recs)
+	items := make([]keyItem, n)
+	for i, e := range s.ents {
+		items[i] = keyItem{off: e.off, klen: e.klen, typ: e.typ, idx: int32(i)}
+	}
+	sortKeyItems(items, s.keys, func(a, b int32) int {
+		return bytes.Compare(s.ownerAt(int(a)), s.ownerAt(int(b)))
+	})
+	recs := make([]setRec, n)
+	var objs []*RRSet
+	if s.objs != nil {
+		objs = make([]*RRSet, n)
+	}
+	var order []int32
+	if reorder != nil {
+		order = make([]int32, n)
+	}
+	for i, it := range items {
+		recs[i] = s.recs[it.idx]
+		if objs != nil {
+			objs[i] = s.objs[it.idx]
+		}
+		s.ents[i] = setEnt{off: it.off, klen: it.klen, typ: it.typ}
+		if order != nil {
+			order[i] = it.idx
+		}
+	}
+	s.recs, s.objs, s.sorted = recs, objs, true
+	s.index.build(len(s.ents), func(i int) []byte { return s.key(s.ents[i]) })
+	s.hash.build(len(s.ents), s.ownerAt, func(i int) bool {
+		return i == 0 || !bytes.Equal(s.key(s.ents[i]), s.key(s.ents[i-1]))
+	})
+	if reorder != nil {
+		reorder(order)
+	}
+}
+
+// Search returns the index of the first element whose owner equals name
+// (wire, canonical comparison), else of the greatest element below name, or -1.
+// Only the elements present at the last Sort are searched (all of them
+// when the set was never sorted). It does not allocate.
+func (s *SortedSet) Search(name []byte) int {
+	if s.sorted {
+		if i := s.hash.lookup(name, s.ownerAt); i >= 0 {
+			return i
+		}
+	} else if len(s.ents) != len(s.recs) {
+		s.buildKeys()
+	}
+	s.scratch = appendSortKey(s.scratch[:0], name)
+	return s.index.search(len(s.ents), s.scratch, func(i int) []byte { return s.key(s.ents[i]) })
+}
