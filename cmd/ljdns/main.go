@@ -54,6 +54,7 @@ func run(args []string) int {
 	}
 	L := newState()
 	defer L.Close()
+	setArgTable(L, append([]string{os.Args[0]}, args...), 1+scriptIndex(args))
 	interactive := false
 	ran := false
 	for len(args) > 0 {
@@ -157,18 +158,17 @@ func doString(L *lua.LState, src, name string, args ...lua.LValue) error {
 	return host.Call(L, fn, args...)
 }
 
-// runScript runs a script file (or an embedded tool) with the arg table
-// of lua(1) and returns the exit status.
+// runScript runs a script file (or an embedded tool) with args as its
+// ... and returns the exit status. A script's arg table is set beforehand
+// (setArgTable); an embedded tool gets arg[0] = its path, arg[1..] = args.
 func runScript(L *lua.LState, path string, args []string, embedded bool) int {
-	argt := L.NewTable()
-	argt.RawSetInt(-1, lua.LString(os.Args[0]))
-	argt.RawSetInt(0, lua.LString(path))
 	vals := make([]lua.LValue, len(args))
 	for i, a := range args {
-		argt.RawSetInt(i+1, lua.LString(a))
 		vals[i] = lua.LString(a)
 	}
-	L.SetGlobal("arg", argt)
+	if embedded {
+		setArgTable(L, append([]string{os.Args[0], path}, args...), 1)
+	}
 	var fn *lua.LFunction
 	var err error
 	if embedded {

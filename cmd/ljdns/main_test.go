@@ -78,6 +78,11 @@ func TestCLI(t *testing.T) {
 		{name: "arg table and varargs", args: []string{args, "a", "b"}, wantOut: "2\ttrue\ta\tb\ttrue\t2\ta\tb\n"},
 		{name: "-e", args: []string{"-e", "print(1 + 1)"}, wantOut: "2\n"},
 		{name: "-e then script", args: []string{"-e", "x = 5", writeScript(t, "print(x)")}, wantOut: "5\n"},
+		// issue 11: arg is a table with -e, as luajit's createargtable makes it
+		{name: "-e arg table", args: []string{"-e", "print(type(arg), #arg, arg[0], arg[-1] ~= nil, arg[-2])"},
+			wantOut: "table\t0\tnil\ttrue\t-e\n"},
+		{name: "-e sees the script's arg", args: []string{"-e", "print(arg[0] == nil, arg[1], arg[-2])", args, "z"},
+			wantOut: "false\tz\t-e\n"},
 		{name: "-l", args: []string{"-l", "jit", "-e", "print(type(package.loaded.jit))"}, wantOut: "table\n"},
 		{name: "script from stdin", stdin: "print('from stdin', ...)", args: []string{"-", "z"}, wantOut: "from stdin\tz\n"},
 		{name: "LUA_PATH require", args: []string{"-e", "print(require('mymod').answer)"}, wantOut: "42\n"},
@@ -164,62 +169,155 @@ func captureStderr(t *testing.T, f func()) string {
 	return <-done
 }
 
-// TestREPL drives the real binary in tmux as a person would.
-func TestREPL(t *testing.T) {
+// tmuxREPL is the real binary's REPL running in a detached tmux session.
+type tmuxREPL struct {
+	t    *testing.T
+	sock string
+}
+
+// startREPL starts `ljdns args...` in tmux with a fresh HOME (history).
+func startREPL(t *testing.T, args ...string) *tmuxREPL {
+	t.Helper()
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Skip("tmux not installed")
 	}
 	home := t.TempDir()
-	sock := filepath.Join(home, "tmux.sock")
-	tmux := func(args ...string) string {
-		out, _ := exec.Command("tmux", append([]string{"-S", sock}, args...)...).CombinedOutput()
-		return string(out)
-	}
-	if out, err := exec.Command("tmux", "-S", sock, "new-session", "-d", "-x", "120", "-y", "40",
-		"env", "HOME="+home, "TERM=xterm", binary).CombinedOutput(); err != nil {
+	r := &tmuxREPL{t: t, sock: filepath.Join(home, "tmux.sock")}
+	cmd := append([]string{"-S", r.sock, "new-session", "-d", "-x", "120", "-y", "50",
+		"env", "HOME=" + home, "TERM=xterm", binary}, args...)
+	if out, err := exec.Command("tmux", cmd...).CombinedOutput(); err != nil {
 		t.Fatalf("tmux: %v %s", err, out)
 	}
-	defer tmux("kill-server")
-	screen := func() string { return tmux("capture-pane", "-p") }
-	waitFor := func(want string) {
-		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for time.Now().Before(deadline) {
-			if strings.Contains(screen(), want) {
-				return
+	t.Cleanup(func() { r.tmux("kill-server") })
+	r.waitLine("LuaJIT-compatible", 1, strings.Contains)
+	return r
+}
+
+func (r *tmuxREPL) tmux(args ...string) string {
+	out, _ := exec.Command("tmux", append([]string{"-S", r.sock}, args...)...).CombinedOutput()
+	return string(out)
+}
+
+// screen is the pane with its history, one string per line.
+func (r *tmuxREPL) screen() []string {
+	return strings.Split(r.tmux("capture-pane", "-p", "-S", "-1000"), "\n")
+}
+
+func (r *tmuxREPL) send(keys ...string) { r.tmux(append([]string{"send-keys", "-t", "0"}, keys...)...) }
+
+// line types s and Enter.
+func (r *tmuxREPL) line(s string) { r.send(s, "Enter") }
+
+// waitLine waits until n lines of the screen match want (match(line,
+// want)); the REPL echoes what is typed after its prompt "> ", so a whole
+// line equal to want is output, never the input that asked for it.
+func (r *tmuxREPL) waitLine(want string, n int, match func(line, want string) bool) {
+	r.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		count := 0
+		for _, l := range r.screen() {
+			if match(strings.TrimRight(l, " "), want) {
+				count++
 			}
-			time.Sleep(50 * time.Millisecond)
 		}
-		t.Fatalf("screen never showed %q:\n%s", want, screen())
+		if count >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("screen never showed %q (%d times):\n%s", want, n, strings.Join(r.screen(), "\n"))
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	send := func(keys ...string) { tmux(append([]string{"send-keys", "-t", "0"}, keys...)...) }
-	waitFor("LuaJIT-compatible")
-	send("1 + 41", "Enter")
-	waitFor("42")
-	send("= 'ab' .. 'cd'", "Enter")
-	waitFor("abcd")
-	send("function twice(x)", "Enter")
-	waitFor(">>")
-	send("return 2 * x end", "Enter")
-	send("twice(21.5)", "Enter")
-	waitFor("43")
-	send("error('oops')", "Enter")
-	waitFor("oops")
-	send("while true do end", "Enter")
-	time.Sleep(300 * time.Millisecond)
-	send("C-c")
-	waitFor("interrupted")
-	send("print('still' .. ' alive')", "Enter")
-	waitFor("still alive")
-	send("Up")
-	waitFor("print('still' .. ' alive')")
-	send("C-u", "C-d")
-	deadline := time.Now().Add(5 * time.Second)
+}
+
+// equal compares a screen line with the output wanted; the terminal's echo
+// of a Ctrl-C ("^C") may precede the output on its line.
+func equal(line, want string) bool { return strings.TrimPrefix(line, "^C") == want }
+
+// output waits for the n-th line that is exactly want.
+func (r *tmuxREPL) output(want string, n int) {
+	r.t.Helper()
+	r.waitLine(want, n, equal)
+}
+
+// TestREPL drives the real binary in tmux as a person would. Every wait is
+// for a line of output that differs from what was typed.
+func TestREPL(t *testing.T) {
+	r := startREPL(t)
+	r.line("1 + 41")
+	r.output("42", 1)
+	r.line("= 'ab' .. 'cd'")
+	r.output("abcd", 1)
+	r.line("function twice(x)")
+	r.output(">> ", 0) // the continuation prompt may carry the cursor
+	r.waitLine(">>", 1, strings.HasPrefix)
+	r.line("return 2 * x end")
+	r.line("twice(21.5)")
+	r.output("43", 1)
+	// issue 11: every runtime error printed "interrupted"
+	r.line("error('oops')")
+	r.output("stdin:1: oops", 1)
+	r.line("io.stderr:write('spinning', '\\n') while true do end")
+	r.output("spinning", 1)
+	r.send("C-c")
+	r.output("interrupted", 1)
+	r.line("print('still' .. ' alive')")
+	r.output("still alive", 1)
+	r.send("Up")
+	r.output("> print('still' .. ' alive')", 2)
+	r.send("C-u", "C-d")
+	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		if !strings.Contains(tmux("list-sessions"), "windows") {
+		if !strings.Contains(r.tmux("list-sessions"), "windows") {
 			return // the REPL exited on Ctrl-D
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("REPL did not exit on Ctrl-D:\n%s", screen())
+	t.Fatalf("REPL did not exit on Ctrl-D:\n%s", strings.Join(r.screen(), "\n"))
+}
+
+// TestREPLInterrupts is issue 11's REPL list: coroutines made on one line
+// run on a later one; Ctrl-C ends nb.run() and io.read() waits; a line
+// typed while a chunk runs is not lost; a syntax error quoting EOF is an
+// error, not incomplete input; arg is a table.
+func TestREPLInterrupts(t *testing.T) {
+	r := startREPL(t)
+	r.line("nb = require('dns.nbio')")
+	r.line("nb.go(function() nb.sleep(0.01) print('slept') end)")
+	r.waitLine("thread: ", 1, strings.HasPrefix)
+	r.line("= nb.run(10)")
+	r.output("slept", 1)
+	r.output("true", 1)
+
+	r.line("u = nb.socket('inet', 'dgram') u:bind('127.0.0.1', 0) nb.go(function() u:receive() end)")
+	r.line("io.stderr:write('waiting in run', '\\n') nb.run()")
+	r.output("waiting in run", 1)
+	r.send("C-c")
+	r.output("interrupted", 1)
+
+	r.line("io.stderr:write('reading', '\\n') line = io.read()")
+	r.output("reading", 1)
+	r.send("C-c")
+	r.output("interrupted", 2)
+
+	r.line("io.stderr:write('busy', '\\n') while true do end")
+	r.output("busy", 1)
+	r.line("print('typed' .. ' ahead')") // echoed by the terminal while the chunk runs
+	r.output("print('typed' .. ' ahead')", 1)
+	r.send("C-c")
+	r.output("interrupted", 3)
+	r.output("typed ahead", 1)
+
+	r.line("x = 1 EOF EOF") // a syntax error, complete: the next line runs on its own
+	r.line("= 6 * 7 + 1")
+	r.output("43", 1)
+
+	r.line("= type(arg) .. ' ' .. #arg .. ' ' .. tostring(arg[-1] ~= nil)")
+	r.output("table 0 true", 1)
+	r.line("io.stderr:write('type a line', '\\n') got = io.read()")
+	r.output("type a line", 1)
+	r.line("from io.read")
+	r.line("= '[' .. got .. ']'")
+	r.output("[from io.read]", 1)
 }
