@@ -105,6 +105,23 @@ describe('nbio', function()
 		r:close() w:close()
 	end)
 
+	it('honours settimeout in accept and receive on the main thread', function()
+		-- issue 11 item 13: outside a coroutine the calls block, up to the timeout
+		local l = nb.socket('inet', 'stream')
+		l:bind('127.0.0.1', 0)
+		l:settimeout(20)
+		local c, err = l:accept()
+		assert.is_nil(c)
+		assert.equal('timeout', err)
+		local u = nb.socket('inet', 'dgram')
+		u:bind('127.0.0.1', 0)
+		u:settimeout(20)
+		assert.same({ nil, 'timeout' }, { u:receive() })
+		assert.same({ true, nil, 'timeout' }, { pcall(u.receive, u) })
+		assert.same({ true, nil, 'timeout' }, { pcall(l.accept, l) })
+		l:close() u:close()
+	end)
+
 	it('yields across pcall', function()
 		local r, w = socketpair('stream')
 		local res = {}
