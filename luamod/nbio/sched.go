@@ -4,8 +4,6 @@ import (
 	"container/heap"
 	"errors"
 	"fmt"
-	"runtime"
-	"strings"
 	"sync"
 	"time"
 
@@ -181,7 +179,7 @@ func (s *Sched) owner(L *lua.LState) *task {
 	t := s.cur[len(s.cur)-1]
 	for th := L; th != nil; th = th.Parent {
 		if th == t.co {
-			if !canYield() {
+			if !luabind.CanYield() {
 				return nil
 			}
 			return t
@@ -813,64 +811,4 @@ func fit(vals []lua.LValue, n int) []lua.LValue {
 		out[i] = lua.LNil
 	}
 	return out
-}
-
-// canYield is luabind.CanYield made cheap for the scheduler's hot path:
-// it follows frame pointers over a few frames and classifies return
-// addresses through a cache (VM goroutine only, like everything touching the state). A yield is
-// safe when the first gopher-lua threadRun above us comes after at most one
-// VM loop; more loops mean a metamethod or iterator called us.
-func canYield() bool {
-	var pcs [24]uintptr
-	n := returnPCs(pcs[:])
-	loops := 0
-	for _, pc := range pcs[:n] {
-		pcKindsMu.Lock()
-		kind, ok := pcKinds[pc]
-		if !ok {
-			kind = classifyPC(pc)
-			pcKinds[pc] = kind
-		}
-		pcKindsMu.Unlock()
-		switch kind {
-		case pcMainLoop:
-			loops++
-		case pcThreadRun:
-			return loops <= 1
-		}
-	}
-	if n < len(pcs) {
-		return loops <= 1
-	}
-	return luabind.CanYield()
-}
-
-const (
-	pcOther = iota
-	pcMainLoop
-	pcThreadRun
-)
-
-// pcKinds caches classifyPC (shared by every state of the process).
-var (
-	pcKinds   = map[uintptr]int{}
-	pcKindsMu sync.Mutex
-)
-
-func classifyPC(pc uintptr) int {
-	f := runtime.FuncForPC(pc - 1)
-	if f == nil {
-		return pcOther
-	}
-	name := f.Name()
-	if !strings.HasPrefix(name, "github.com/yuin/gopher-lua.") {
-		return pcOther
-	}
-	switch name[strings.LastIndexByte(name, '.')+1:] {
-	case "mainLoop", "mainLoopWithContext":
-		return pcMainLoop
-	case "threadRun":
-		return pcThreadRun
-	}
-	return pcOther
 }

@@ -1,4 +1,4 @@
-package nbio
+package luabind
 
 import "unsafe"
 

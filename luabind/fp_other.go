@@ -1,6 +1,6 @@
 //go:build !amd64
 
-package nbio
+package luabind
 
 import "runtime"
 
