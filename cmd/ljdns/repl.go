@@ -75,9 +75,11 @@ func repl(L *lua.LState) int {
 		return 1
 	}
 	defer rl.Close()
-	defer keepTypeAhead()()
-	tty, restore := interruptibleStdin()
-	defer restore()
+	restoreTerm := keepTypeAhead()
+	tty, restoreStdin := interruptibleStdin()
+	cleanup := func() { restoreStdin(); restoreTerm() }
+	defer cleanup()
+	beforeExit(L, cleanup)
 	e := newEvaluator(L, tty)
 	defer e.close()
 	fmt.Println(version)
@@ -113,6 +115,25 @@ func repl(L *lua.LState) int {
 		}
 		e.eval(fn)
 	}
+}
+
+// beforeExit makes os.exit, which ends the process at once, run cleanup
+// (the terminal's settings) first.
+func beforeExit(L *lua.LState, cleanup func()) {
+	osTable, ok := L.GetGlobal("os").(*lua.LTable)
+	if !ok {
+		return
+	}
+	orig, ok := osTable.RawGetString("exit").(*lua.LFunction)
+	if !ok {
+		return
+	}
+	osTable.RawSetString("exit", L.NewFunction(func(L *lua.LState) int {
+		cleanup()
+		L.Insert(orig, 1)
+		L.Call(L.GetTop()-1, lua.MultRet)
+		return L.GetTop()
+	}))
 }
 
 // keepTypeAhead sets NOFLSH on the terminal for the REPL's life, so that a
