@@ -433,7 +433,11 @@ func TestGTest(t *testing.T) {
 // and pcall, has_error and earlier coroutines were broken the same way.
 func TestEachFailureItsOwn(t *testing.T) {
 	atRoot(t)
-	rep, out := run(t, newState(t), spec.Options{}, "twofail")
+	// a live context, as `ljdns test` gives for Ctrl-C: gopher-lua gave each
+	// coroutine a child of it, which died with the first failing test
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rep, out := run(t, newState(t), spec.Options{Context: ctx}, "twofail")
 	if got, want := lastLine(out), "0 passed, 2 failed, 0 errors, 0 pending"; got != want {
 		t.Fatalf("last line %q, want %q\n%s", got, want, out)
 	}
@@ -442,7 +446,7 @@ func TestEachFailureItsOwn(t *testing.T) {
 			t.Errorf("%s: %q", r.Name, r.Message)
 		}
 	}
-	rep, out = run(t, newState(t), spec.Options{}, "afterfail")
+	rep, out = run(t, newState(t), spec.Options{Context: ctx}, "afterfail")
 	if got, want := counts(rep), [4]int{4, 1, 1, 0}; got != want {
 		t.Errorf("counts %v, want %v\n%s", got, want, out)
 	}
