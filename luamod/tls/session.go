@@ -107,11 +107,11 @@ func start(L *lua.LState, st *state, server bool) int {
 	var cfg *gotls.Config
 	if server {
 		var err error
-		if cfg, err = creds.serverConfig(); err != nil {
+		if cfg, err = creds.ServerConfig(); err != nil {
 			return luabind.FailErr(L, "dns.tls", err)
 		}
 	} else {
-		cfg = creds.clientConfig(peer.String())
+		cfg = creds.ClientConfig(peer.String())
 	}
 	timeout := k.Timeout()
 	if timeout <= 0 {
