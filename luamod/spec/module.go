@@ -100,6 +100,31 @@ func compile(L *lua.LState, name string) *lua.LFunction {
 	return L.NewFunctionFromProto(proto)
 }
 
+// guardChunk is the host prelude's chunk name (host/prelude.lua): the
+// coroutine each piece of spec code runs in (core.timed) starts with this
+// function, so that, like the prelude's pcall helpers, it is seen through
+// by coroutine.running, tracebacks and nbio (a test body runs "in the main
+// thread", as in busted).
+const guardChunk = "prelude"
+
+// guardFunction compiles guard(fn, handler, ...) = xpcall(fn, handler, ...).
+func guardFunction(L *lua.LState) *lua.LFunction {
+	chunk, err := parse.Parse(strings.NewReader(
+		"local xpcall = xpcall\nreturn function(fn, handler, ...) return xpcall(fn, handler, ...) end"), guardChunk)
+	if err != nil {
+		panic(err)
+	}
+	proto, err := lua.Compile(chunk, guardChunk)
+	if err != nil {
+		panic(err)
+	}
+	L.Push(L.NewFunctionFromProto(proto))
+	L.Call(0, 1)
+	fn := L.CheckFunction(-1)
+	L.Pop(1)
+	return fn
+}
+
 // stateRunner returns the runner of L, creating it on first use.
 func stateRunner(L *lua.LState) *runner {
 	reg := L.Get(lua.RegistryIndex).(*lua.LTable)
@@ -131,7 +156,7 @@ func stateRunner(L *lua.LState) *runner {
 		L.Push(lua.LNumber(time.Since(start).Seconds()))
 		return 1
 	})
-	core := call(compile(L, coreChunk), las, now)
+	core := call(compile(L, coreChunk), las, now, guardFunction(L))
 	dsl := L.NewTable()
 	L.GetField(core, "dsl").(*lua.LTable).ForEach(func(k, v lua.LValue) { dsl.RawSet(k, v) })
 	for _, k := range []string{"assert", "spy", "stub", "mock", "match"} {

@@ -5,7 +5,10 @@
 -- in definition order with their hooks, and each outcome is handed to
 -- core.emit (set by Go) as a table {name, file, line, status, message,
 -- trace, duration}; status is success, failure, error or pending.
-local luassert, now = ...
+-- guard(fn, handler, ...) is xpcall(fn, handler, ...), compiled by Go under
+-- the host prelude's chunk name: the coroutine core.timed runs it in is
+-- then seen through as a pcall helper is (coroutine.running, tracebacks).
+local luassert, now, guard = ...
 
 local type, pairs, next, select, tostring, error = type, pairs, next, select, tostring, error
 local xpcall, rawget, rawset, setmetatable, unpack = xpcall, rawget, rawset, setmetatable, unpack
@@ -165,15 +168,10 @@ local function handler(e)
   return e
 end
 
--- guard is the body of every protected call of spec code.
-local function guard(fn, ...)
-  return xpcall(fn, handler, ...)
-end
-
 -- protected is xpcall(fn, handler, ...) through core.timed: spec code that
 -- runs past the timeout (or is interrupted) ends with an error message.
 local function protected(fn, ...)
-  local done, ok, e = core.timed(guard, fn, ...)
+  local done, ok, e = core.timed(guard, fn, handler, ...)
   if not done then return false, ok end
   return ok, e
 end
