@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	mdns "github.com/miekg/dns"
+
 	"ljdns/dnsmsg"
 	"ljdns/dnsmsg/zone"
 )
@@ -75,6 +77,24 @@ var knownTypes = map[string]uint16{
 	"NSEC3PARAM": 51, "TLSA": 52, "CDS": 59, "CDNSKEY": 60, "SPF": 99, "NID": 104, "L32": 105,
 	"L64": 106, "LP": 107, "EUI48": 108, "EUI64": 109, "TKEY": 249, "TSIG": 250, "IXFR": 251,
 	"AXFR": 252, "ANY": 255,
+}
+
+// typeByName returns the number of a type mnemonic: a name of the dns.type
+// table, any other uppercase mnemonic miekg/dns knows (CAA, SVCB, HTTPS,
+// ...), or TYPEnnn (RFC 3597).
+func typeByName(s string) (uint16, bool) {
+	if t, ok := knownTypes[s]; ok {
+		return t, true
+	}
+	if t, ok := mdns.StringToType[s]; ok && s == strings.ToUpper(s) {
+		return t, true
+	}
+	if n, ok := strings.CutPrefix(s, "TYPE"); ok && allDigits(n) {
+		if v, err := strconv.ParseUint(n, 10, 16); err == nil {
+			return uint16(v), true
+		}
+	}
+	return 0, false
 }
 
 func isAlnum(c byte) bool {
@@ -155,7 +175,7 @@ func compileTerm(t string) (term, error) {
 	field, opText, value, ok := splitExpr(t)
 	if !ok {
 		w := firstWord(t)
-		if typ, known := knownTypes[w]; known {
+		if typ, known := typeByName(w); known {
 			if w == t {
 				return term{kind: kType, op: opEq, num: uint32(typ)}, nil
 			}
@@ -181,7 +201,7 @@ func compileTerm(t string) (term, error) {
 		}
 		return term{kind: kTTL, op: op, num: uint32(n)}, nil
 	case "type":
-		typ, known := knownTypes[strings.TrimSpace(value)]
+		typ, known := typeByName(strings.TrimSpace(value))
 		if !known {
 			return term{}, unknownFilter(t)
 		}
@@ -232,7 +252,7 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 func compileRData(value string, op int) (term, error) {
 	if p := strings.IndexByte(value, '('); p > 0 && strings.HasSuffix(value, ")") && allAlnum(value[:p]) {
 		name := strings.ToUpper(value[:p])
-		typ, known := knownTypes[name]
+		typ, known := typeByName(name)
 		if !known {
 			return term{}, &InvalidRDataError{Value: value}
 		}
@@ -287,7 +307,7 @@ func (f *Filter) Len() int { return len(f.terms) }
 func (t *term) match(r *zone.Record) bool {
 	switch t.kind {
 	case kOwnerEq:
-		return bytes.Equal(r.Owner, t.pat) == (t.op == opEq)
+		return equalFold(r.Owner, t.pat) == (t.op == opEq)
 	case kOwnerBelow:
 		return nameBelow(r.Owner, t.pat) == (t.op == opEq)
 	case kTTL:

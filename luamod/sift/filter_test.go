@@ -63,7 +63,9 @@ func TestFilterMatch(t *testing.T) {
 		{"bare owner", []string{"www.example.com"}, "www.example.com. A www.example.com. AAAA"},
 		{"owner eq", []string{"owner==www.example.com."}, "www.example.com. A www.example.com. AAAA"},
 		{"owner suffix ignored", []string{"owner=mail.example.com~12"}, "mail.example.com. MX"},
-		{"owner case exact", []string{"owner=WWW.example.com"}, ""},
+		{"owner case-insensitive", []string{"owner=WWW.Example.COM"}, "www.example.com. A www.example.com. AAAA"},
+		{"bare owner case-insensitive", []string{"mx.EXAMPLE.com"}, "MX.example.com. A"},
+		{"owner ne case-insensitive", []string{"owner~=WWW.example.com", "ttl=60"}, ""},
 		{"owner ne", []string{"owner~=example.com", "owner!=www.example.com"}, "mail.example.com. MX a.sub.example.com. TXT MX.example.com. A"},
 		{"wildcard", []string{"*.sub.example.com"}, "a.sub.example.com. TXT"},
 		{"wildcard case", []string{"*.SUB.example.com"}, "a.sub.example.com. TXT"},
@@ -97,6 +99,65 @@ func TestFilterMatch(t *testing.T) {
 				t.Fatalf("got  %q\nwant %q", got, c.want)
 			}
 		})
+	}
+}
+
+// TestFilterAllTypes: every type miekg/dns names, and TYPEnnn, is a type
+// in a filter (bare, type=, TYPE(rdata)), not an owner name.
+func TestFilterAllTypes(t *testing.T) {
+	const z = `$ORIGIN example.com.
+$TTL 3600
+@ IN SOA ns1 hostmaster 1 7200 3600 1209600 300
+@ IN CAA 0 issue "ca.example.net"
+_443._tcp IN TLSA 3 1 1 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+@ IN HTTPS 1 . alpn=h2
+@ IN SVCB 1 svc.example.net.
+@ IN TYPE65534 \# 2 0102
+`
+	s := zone.NewScanner(strings.NewReader(z), ".", 1, 3600)
+	var recs []zone.Record
+	for s.Next() {
+		r := *s.Record()
+		r.Owner = append([]byte(nil), r.Owner...)
+		r.RData = append([]byte(nil), r.RData...)
+		recs = append(recs, r)
+	}
+	if err := s.Err(); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		terms []string
+		want  string
+	}{
+		{[]string{"CAA"}, "CAA"},
+		{[]string{"TYPE257"}, "CAA"},
+		{[]string{"type=HTTPS"}, "HTTPS"},
+		{[]string{"type=TYPE65"}, "HTTPS"},
+		{[]string{"SVCB"}, "SVCB"},
+		{[]string{"TLSA"}, "TLSA"},
+		{[]string{"TYPE65534"}, "TYPE65534"},
+		{[]string{`CAA(0 issue "ca.example.net")`}, "CAA"},
+		{[]string{`CAA(0 issue "other.example")`}, ""},
+	}
+	for _, c := range cases {
+		f, err := CompileFilter(c.terms)
+		if err != nil {
+			t.Fatalf("%v: %v", c.terms, err)
+		}
+		var got []string
+		for i := range recs {
+			if f.Match(&recs[i]) {
+				got = append(got, dnsmsg.TypeString(recs[i].Type))
+			}
+		}
+		if strings.Join(got, " ") != c.want {
+			t.Errorf("%v: got %v, want %q", c.terms, got, c.want)
+		}
+	}
+	for _, bad := range []string{"type=TYPE65536", "type=caa", "type=None"} {
+		if _, err := CompileFilter([]string{bad}); !errors.Is(err, ErrUnknownFilter) {
+			t.Errorf("%q: got %v, want unknown filter", bad, err)
+		}
 	}
 }
 
