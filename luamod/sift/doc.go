@@ -8,7 +8,7 @@
 //	sift.zone(source [, sink [, filter [, limit]]]) -> sink(nil) results | false[, err]
 //	sift.domains(source [, sink [, filter [, limit]]]) -> idem, one name per line
 //	sift.makefilter(query) -> filter | nil, 'unknown filter "<t>"'   (raises 'invalid rdata: "<v>"')
-//	sift.printer(), sift.table(), sift.set(), sift.nameset(), sift.jsonify() -> sink
+//	sift.printer(['text'|'json']), sift.table(), sift.set(), sift.nameset(), sift.jsonify() -> sink
 //	sift.lmdb(env [, db [, txn]]) -> sink | nil, err
 //
 // A source containing a newline is zone text; otherwise it names a file

@@ -66,25 +66,41 @@ func sinkCall(L *lua.LState) int {
 
 // ---- printer ----
 
-// printerSink writes RR lines through Lua's io.write, batched.
+// printerSink writes RR lines, or one JSON array, through Lua's io.write,
+// batched.
 type printerSink struct {
 	eager bool // flush every record (a Lua filter may print too)
+	json  bool // one JSON array instead of RR lines
 	buf   []byte
 	count int
-	owner []byte // owner text cache
+	owner []byte // owner text cache (JSON: quoted)
 	wire  []byte
 }
 
 const printerFlush = 64 << 10
 
-func siftPrinter(L *lua.LState) int { return pushSink(L, &printerSink{}) }
+// sift.printer(['json']) -> sink
+func siftPrinter(L *lua.LState) int {
+	format := L.OptString(1, "text")
+	if format != "text" && format != "json" {
+		L.ArgError(1, `"text" or "json" expected`)
+	}
+	return pushSink(L, &printerSink{json: format == "json"})
+}
 
 func (p *printerSink) put(L *lua.LState, r *zone.Record) bool {
 	if p.owner == nil || !bytes.Equal(p.wire, r.Owner) {
 		p.wire = append(p.wire[:0], r.Owner...)
 		p.owner = []byte((&dnsmsg.Name{Wire: r.Owner}).String())
+		if p.json {
+			p.owner = appendJSONString(nil, p.owner)
+		}
 	}
-	p.buf = appendRRLine(p.buf, p.owner, r.Type, r.TTL, r.RData)
+	if p.json {
+		p.buf = p.appendJSON(p.buf, r)
+	} else {
+		p.buf = appendRRLine(p.buf, p.owner, r.Type, r.TTL, r.RData)
+	}
 	p.count++
 	if p.eager || len(p.buf) >= printerFlush {
 		p.flush(L)
@@ -107,9 +123,54 @@ func (p *printerSink) flush(L *lua.LState) {
 }
 
 func (p *printerSink) finish(L *lua.LState) int {
+	if p.json {
+		if p.count == 0 {
+			p.buf = append(p.buf, '[')
+		}
+		p.buf = append(p.buf, ']')
+	}
 	p.flush(L)
 	L.Push(lua.LNumber(p.count))
 	return 1
+}
+
+// appendJSON appends `[` or `,` and the object
+// `{ "name": ..., "type": n, "TTL": n, "data": "..." }`: unlike jsonify's,
+// data is always a JSON string (TXT with several strings stays valid).
+func (p *printerSink) appendJSON(b []byte, r *zone.Record) []byte {
+	if p.count == 0 {
+		b = append(b, '[')
+	} else {
+		b = append(b, ',')
+	}
+	b = append(b, `{ "name": `...)
+	b = append(b, p.owner...)
+	b = append(b, `, "type": `...)
+	b = strconv.AppendUint(b, uint64(r.Type), 10)
+	b = append(b, `, "TTL": `...)
+	b = strconv.AppendUint(b, uint64(r.TTL), 10)
+	b = append(b, `, "data": `...)
+	b = appendJSONString(b, []byte(dnsmsg.RDataText(r.Type, r.RData)))
+	return append(b, " }"...)
+}
+
+// appendJSONString appends s as a JSON string: `"` and `\` escaped,
+// control bytes as \u00XX, other bytes as they are (presentation text is
+// ASCII: other bytes are written \DDD).
+func appendJSONString(b, s []byte) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for _, c := range s {
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20 || c == 0x7f:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
 }
 
 // appendRRLine appends the RR line of API.md §1.7.
