@@ -1,23 +1,28 @@
 -- ldig: a dig(1)-like DNS client built on the ljdns modules.
--- Usage: ldig [options] [@server] [type] [class] [domain]   (see ldig --help)
+-- Usage: ldig [options] [@server] [type] [class] [domain]...   (see ldig --help)
 --
 -- Exit status (as dig): 0 answer received, 1 usage error, 8 cannot read
 -- the batch input, 9 no (valid) reply, 10 internal error.
 
-local PROG = 'ldig'
+local tool = require('ljdns.tool')
 
 local usage = [[
-Usage: ldig [options] [@server] [type] [class] [domain]
+Usage: ldig [options] [@server] [type] [class] [domain] [[type] [class] domain]...
        ldig [options] [@server] -          (queries read from standard input)
 
 Arguments may appear in any order. A word that is a DNS type (A, NS, AAAA,
-TYPE65534, AXFR, IXFR=serial, ...) sets the query type, a class word (IN, CH,
-NONE, ANY) the class, anything else the query name (default ".", type NS).
+CAA, HTTPS, any type miekg/dns knows, TYPE65534, AXFR, IXFR=serial, ...) sets
+the query type, a class word (IN, CH, HS, NONE, ANY, CLASS3) the class,
+anything else the query name (default ".", type NS). Each further name
+starts another query, as with dig: "ldig a.example MX b.example AAAA" asks
+two questions. A word in capitals without a dot that names no type or class
+is an error (use -q for such a query name).
 
 Options:
   -h, --help          show this help and exit
   @SERVER[#PORT]      server address (default: first nameserver of /etc/resolv.conf)
   -p PORT             server port (default 53, 853 with +tls)
+  -4, -6              use IPv4 / IPv6 only
   -q NAME             query name (even one that looks like a type or option)
   -t TYPE             query type
   -c CLASS            query class
@@ -34,7 +39,16 @@ Options:
                       +tls-ca or +tls-hostname is given
   +tls-ca[=FILE]      authenticate the server against FILE (PEM) or the system roots
   +tls-hostname=NAME  name to expect in the server certificate (also sent as SNI)
-  +[no]short          print only the answer records, no footer
+  +[no]short          print only the RDATA of the answer records, no footer
+  +[no]all            set or clear every display flag below
+  +[no]comments       header, pseudosections and section headings
+  +[no]question       the question
+  +[no]answer, +[no]authority, +[no]additional   those sections
+  +[no]stats          the footer (query time, server, date, size)
+  +[no]cmd            accepted for dig compatibility (ldig prints no command line)
+  +[no]multiline      SOA, DNSKEY, RRSIG, DS, TLSA, ... records on several
+                      commented lines, as dig prints them
+  +[no]json           the same as -f json
   +[no]cd             set the CD (checking disabled) flag
   +[no]do, +[no]dnssec  set the EDNS DO (DNSSEC OK) bit
   +[no]recurse        set the RD flag (default on)
@@ -46,41 +60,31 @@ Options:
   +tries=N            number of UDP attempts (default 3); +retry=N means N+1 tries
   +[no]ignore         do not retry a truncated UDP answer over TCP
 
-Zone transfers (AXFR, IXFR=serial) use TCP and print every message.
+Zone transfers (AXFR, IXFR=serial) use TCP and print every message; a
+transfer answered with an error (NOTAUTH, REFUSED, ...) is a failure. A
+TSIG failure prints the server's reply and its TSIG error (BADKEY, BADSIG,
+BADTIME).
 
 Exit status: 0 answer received, 1 usage error, 8 cannot read input,
 9 no valid reply (timeout, refused connection, malformed or unverifiable
-message), 10 internal error.
+message, failed zone transfer), 10 internal error. With several queries,
+each failure is reported and the others still run; the status is that of
+the first failure.
 
 Examples:
   ldig @127.0.0.1 -p 5353 example.com SOA
-  ldig @2001:678:f::1 +do +cd cz DNSKEY
+  ldig @2001:678:f::1 +do +cd cz DNSKEY +multiline
   ldig -x 192.0.2.1
+  ldig +noall +answer example.com MX example.net AAAA
   ldig @127.0.0.1 -y hmac-sha256:key.:c2VjcmV0 example.com AXFR
   ldig +tls @127.0.0.1 example.com A
   ldig -f json nic.cz MX
   echo "nic.cz A" | ldig @127.0.0.1 -
 ]]
 
--- Errors raised with fail() carry an exit status and are printed on one line.
--- Accept both key orders: dig's ALG:NAME:KEY and NAME:ALG:KEY.
-local function key_spec(s)
-	local a, b, c = s:match('^([^:]*):([^:]*):(.*)$')
-	if a and a:lower():match('^hmac%-') and not b:lower():match('^hmac%-') then
-		return b .. ':' .. a .. ':' .. c
-	end
-	return s
-end
-
-local Failure = {}
-Failure.__index = Failure
-Failure.__tostring = function(e) return e.msg end
-
-local function fail(status, fmt, ...)
-	error(setmetatable({status = status, msg = string.format(fmt, ...)}, Failure), 0)
-end
-
-local function usage_error(fmt, ...) fail(1, fmt, ...) end
+local T = tool.new('ldig', usage)
+T.internal_status = 10
+local fail, usage_error = T.fail, T.usage_error
 
 -- Modules are loaded lazily so that --help works even without them.
 local dns, nb
@@ -163,75 +167,167 @@ local function is_address(s)
 	return parse_ipv4(s) ~= nil or parse_ipv6(s) ~= nil
 end
 
-local function default_server()
+-- First nameserver of /etc/resolv.conf (of the family asked for, if any).
+local function default_server(family)
 	local f = io.open('/etc/resolv.conf', 'r')
 	if f then
 		for line in f:lines() do
 			local ns = line:match('^%s*nameserver%s+([^%s]+)')
 			if ns then
-				f:close()
-				return (ns:gsub('%%.*$', ''))
+				ns = ns:gsub('%%.*$', '')
+				local v6 = ns:find(':', 1, true) ~= nil
+				if not family or (family == 'inet6') == v6 then
+					f:close()
+					return ns
+				end
 			end
 		end
 		f:close()
 	end
-	return '127.0.0.1'
+	return family == 'inet6' and '::1' or '127.0.0.1'
 end
 
+-- parse_type(word) -> type number [, IXFR serial], or nil when word is no
+-- type. A mnemonic of dns.type (any miekg/dns type), TYPEnnn or
+-- IXFR=serial; TYPEnnn beyond 65535 and a bad serial are usage errors.
 local function parse_type(word)
 	local up = word:upper()
 	local serial
 	if up:match('^IXFR=') then
 		serial = tonumber(up:sub(6))
-		if not serial or serial < 0 or serial > 4294967295 or serial % 1 ~= 0 then
+		if not up:sub(6):match('^%d+$') or not serial or serial > 4294967295 then
 			usage_error('invalid IXFR serial "%s"', word:sub(6))
 		end
 		up = 'IXFR'
 	end
 	local t = dns.type[up]
-	if type(t) ~= 'number' then
-		local n = up:match('^TYPE(%d+)$')
-		t = n and tonumber(n)
-		if t and t > 65535 then t = nil end
+	if type(t) == 'number' then return t, serial end
+	local n = up:match('^TYPE(%d+)$')
+	if n then
+		t = tonumber(n)
+		if t > 65535 then usage_error('unknown type "%s" (TYPEnnn goes up to 65535)', word) end
+		return t
 	end
-	return t, serial
+	return nil
 end
+
+local classes_extra = {HS = 4}
 
 local function parse_class(word)
 	local up = word:upper()
-	local c = dns.class[up]
-	if type(c) ~= 'number' then
-		local n = up:match('^CLASS(%d+)$')
-		c = n and tonumber(n)
-		if c and c > 65535 then c = nil end
+	local c = dns.class[up] or classes_extra[up]
+	if type(c) == 'number' then return c end
+	local n = up:match('^CLASS(%d+)$')
+	if n then
+		c = tonumber(n)
+		if c > 65535 then usage_error('unknown class "%s" (CLASSnnn goes up to 65535)', word) end
+		return c
 	end
-	return c
+	return nil
 end
 
-local function parse_uint(s, what, max)
-	local n = tonumber(s)
-	if not s or not s:match('^%d+$') or not n or n > max then
-		usage_error('invalid %s "%s"', what, tostring(s))
-	end
-	return n
+-- A word in capitals without a dot reads as a type, not as a name.
+local function looks_like_type(word)
+	return word:match('^[A-Z][A-Z0-9-]*$') ~= nil
 end
 
 -- Command line -------------------------------------------------------------
 
+-- Display flags of dig (+[no]all sets them all).
+local function all_shown(on)
+	return {comments = on, question = on, answer = on, authority = on, additional = on, stats = on}
+end
+
+local function plus_option(o, a)
+	local key, val = a:match('^%+([%w-]+)=(.*)$')
+	if not key then key = a:match('^%+([%w-]+)$') end
+	if not key then usage_error('invalid option "%s"', a) end
+	key = key:lower()
+	local on = true
+	local base = key
+	if key:sub(1, 2) == 'no' and key ~= 'nsid' then
+		on, base = false, key:sub(3)
+	end
+	local function noval()
+		if val ~= nil then usage_error('option +%s takes no value', key) end
+	end
+	local function needval()
+		if not on then usage_error('option +%s takes no "no" form', base) end
+		if val == nil or val == '' then usage_error('option +%s needs a value', base) end
+		return val
+	end
+	if base == 'tcp' or base == 'vc' then noval(); o.tcp = on
+	elseif base == 'tls' then noval(); o.tls = on
+	elseif base == 'tls-ca' then
+		o.tls = on; o.tls_ca = on and (val or true) or nil
+	elseif base == 'tls-hostname' then o.tls = true; o.tls_hostname = needval()
+	elseif base == 'short' then noval(); o.short = on
+	elseif base == 'all' then noval(); o.show = all_shown(on)
+	elseif o.show[base] ~= nil then noval(); o.show[base] = on
+	elseif base == 'cmd' then noval()
+	elseif base == 'multiline' then noval(); o.multiline = on
+	elseif base == 'json' then noval(); o.fmt = on and 'json' or nil
+	elseif base == 'cd' or base == 'cdflag' then noval(); o.cd = on
+	elseif base == 'do' or base == 'dnssec' then noval(); o.dobit = on
+	elseif base == 'recurse' or base == 'rec' then noval(); o.rd = on
+	elseif base == 'nsid' then noval(); o.nsid = true
+	elseif base == 'nonsid' then noval(); o.nsid = false
+	elseif base == 'edns' then noval(); o.edns = on
+	elseif base == 'ignore' then noval(); o.ignore_tc = on
+	elseif base == 'cookie' then
+		if not on then o.cookie = nil
+		elseif val then
+			local c = fromhex(val)
+			if not c or #c < 8 or #c > 40 then
+				usage_error('invalid cookie "%s" (8 to 40 bytes in hex)', val)
+			end
+			o.cookie = c
+		else
+			o.cookie = true
+		end
+	elseif base == 'bufsize' then o.bufsize = T:uint(needval(), 'bufsize', 65535)
+	elseif base == 'timeout' or base == 'time' then
+		o.timeout = math.max(1, T:uint(needval(), 'timeout', 86400))
+	elseif base == 'tries' then
+		o.tries = math.max(1, T:uint(needval(), 'tries', 100))
+	elseif base == 'retry' then
+		o.tries = T:uint(needval(), 'retry', 99) + 1
+	else
+		usage_error('unknown option "%s"', a)
+	end
+end
+
+-- classify(word, g) applies a free word to query group g: returns 'type',
+-- 'class' or 'name' (g untouched for a name).
+local function classify(word, g)
+	local t, s = parse_type(word)
+	if t then g.qtype, g.serial = t, s; return 'type' end
+	local c = parse_class(word)
+	if c then g.qclass = c; return 'class' end
+	if looks_like_type(word) then
+		usage_error('unknown type "%s" (for a query name, write -q %s or %s.)', word, word, word)
+	end
+	return 'name'
+end
+
 local function parse_args(args)
 	local o = {
-		port = 53, rd = true, timeout = 5, tries = 3, fmt = nil,
-		queries = {},
+		port = 53, rd = true, timeout = 5, tries = 3, fmt = nil, show = all_shown(true),
 	}
-	local name, qtype, qclass, serial
-	local i = 1
-	local function optarg(opt)
-		i = i + 1
-		if args[i] == nil then usage_error('option %s needs an argument', opt) end
-		return args[i]
+	-- Query groups: a name word (or -q, -x) starts a new one once the
+	-- current group has a name; type and class words fill the current one.
+	local groups, cur = {}, nil
+	local function group()
+		if not cur then cur = {}; groups[#groups + 1] = cur end
+		return cur
 	end
-	while i <= #args do
-		local a = args[i]
+	local function set_name(name, ptr)
+		if cur and cur.name then cur = nil end
+		local g = group()
+		g.name, g.ptr = name, ptr
+	end
+	local c = T:args(args)
+	for a in c.next, c do
 		if a == '-h' or a == '--help' or a == '-help' then
 			o.help = true
 		elseif a:sub(1, 1) == '@' then
@@ -244,105 +340,67 @@ local function parse_args(args)
 				usage_error('server "%s" is not an IP address (names are not resolved)', srv)
 			end
 			o.server = srv
-			if port then o.port = parse_uint(port, 'port', 65535); o.port_set = true end
+			if port then o.port = T:uint(port, 'port', 65535); o.port_set = true end
 		elseif a == '-' then
 			o.stdin = true
+		elseif a == '-4' or a == '-6' then
+			local fam = a == '-4' and 'inet' or 'inet6'
+			if o.family and o.family ~= fam then usage_error('options -4 and -6 exclude each other') end
+			o.family = fam
 		elseif a == '-p' then
-			o.port = parse_uint(optarg(a), 'port', 65535)
+			o.port = T:uint(c:value(), 'port', 65535)
 			o.port_set = true
 		elseif a == '-f' then
-			o.fmt = optarg(a)
+			o.fmt = c:value()
 			if o.fmt ~= 'json' and o.fmt ~= 'text' then
 				usage_error('unknown output format "%s" (json or text)', o.fmt)
 			end
 		elseif a == '-x' then
-			local addr = optarg(a)
-			name = reverse_name(addr)
+			local addr = c:value()
+			local name = reverse_name(addr)
 			if not name then usage_error('invalid address "%s" for -x', addr) end
-			qtype = qtype or dns.type.PTR
+			set_name(name, true)
 		elseif a == '-y' then
-			o.tsig = optarg(a)
+			o.tsig = c:value()
 		elseif a == '-q' then
-			name = optarg(a)
+			set_name(c:value())
 		elseif a == '-t' then
-			local w = optarg(a)
+			local w = c:value()
 			local t, s = parse_type(w)
 			if not t then usage_error('unknown type "%s"', w) end
-			qtype, serial = t, s
+			local g = group()
+			g.qtype, g.serial = t, s
 		elseif a == '-c' then
-			local w = optarg(a)
-			qclass = parse_class(w)
-			if not qclass then usage_error('unknown class "%s"', w) end
+			local w = c:value()
+			local cl = parse_class(w)
+			if not cl then usage_error('unknown class "%s"', w) end
+			group().qclass = cl
 		elseif a:sub(1, 1) == '+' then
-			local key, val = a:match('^%+([%w-]+)=(.*)$')
-			if not key then key = a:match('^%+([%w-]+)$') end
-			if not key then usage_error('invalid option "%s"', a) end
-			key = key:lower()
-			local on = true
-			local base = key
-			if key:sub(1, 2) == 'no' and key ~= 'nsid' then
-				on, base = false, key:sub(3)
-			end
-			local function noval()
-				if val ~= nil then usage_error('option +%s takes no value', key) end
-			end
-			local function needval()
-				if not on then usage_error('option +%s takes no "no" form', base) end
-				if val == nil or val == '' then usage_error('option +%s needs a value', base) end
-				return val
-			end
-			if base == 'tcp' or base == 'vc' then noval(); o.tcp = on
-			elseif base == 'tls' then noval(); o.tls = on
-			elseif base == 'tls-ca' then
-				o.tls = on; o.tls_ca = on and (val or true) or nil
-			elseif base == 'tls-hostname' then o.tls = true; o.tls_hostname = needval()
-			elseif base == 'short' then noval(); o.short = on
-			elseif base == 'cd' or base == 'cdflag' then noval(); o.cd = on
-			elseif base == 'do' or base == 'dnssec' then noval(); o.dobit = on
-			elseif base == 'recurse' or base == 'rec' then noval(); o.rd = on
-			elseif base == 'nsid' then noval(); o.nsid = true
-			elseif base == 'nonsid' then noval(); o.nsid = false
-			elseif base == 'edns' then noval(); o.edns = on
-			elseif base == 'ignore' then noval(); o.ignore_tc = on
-			elseif base == 'cookie' then
-				if not on then o.cookie = nil
-				elseif val then
-					local c = fromhex(val)
-					if not c or #c < 8 or #c > 40 then
-						usage_error('invalid cookie "%s" (8 to 40 bytes in hex)', val)
-					end
-					o.cookie = c
-				else
-					o.cookie = true
-				end
-			elseif base == 'bufsize' then o.bufsize = parse_uint(needval(), 'bufsize', 65535)
-			elseif base == 'timeout' or base == 'time' then
-				o.timeout = parse_uint(needval(), 'timeout', 86400)
-				if o.timeout == 0 then o.timeout = 1 end
-			elseif base == 'tries' then
-				o.tries = parse_uint(needval(), 'tries', 100)
-				if o.tries == 0 then o.tries = 1 end
-			elseif base == 'retry' then
-				o.tries = parse_uint(needval(), 'retry', 99) + 1
-			else
-				usage_error('unknown option "%s"', a)
-			end
+			plus_option(o, a)
 		elseif a:sub(1, 1) == '-' and #a > 1 then
 			usage_error('unknown option "%s"', a)
 		else
-			local t, s = parse_type(a)
-			local c = not t and parse_class(a)
-			if t then qtype, serial = t, s
-			elseif c then qclass = c
-			else name = a end
+			local g = {}
+			if classify(a, g) == 'name' then
+				set_name(a)
+			else
+				local cg = group()
+				for k, v in pairs(g) do cg[k] = v end
+			end
 		end
-		i = i + 1
 	end
-	o.name, o.qtype, o.qclass, o.serial = name, qtype, qclass, serial
+	o.queries = {}
+	for _, g in ipairs(groups) do
+		o.queries[#o.queries + 1] = {
+			name = g.name or '.', qclass = g.qclass or dns.class.IN, serial = g.serial,
+			qtype = g.qtype or (g.ptr and dns.type.PTR) or dns.type.NS,
+		}
+	end
+	if #o.queries == 0 then
+		o.queries[1] = {name = '.', qtype = dns.type.NS, qclass = dns.class.IN}
+	end
 	return o
 end
-
--- Queries ----------------------------------------------------------------
 
 local function random_bytes(n)
 	local f = io.open('/dev/urandom', 'rb')
@@ -462,23 +520,208 @@ local function errtext(err)
 	return tostring(err)
 end
 
+-- Output -------------------------------------------------------------------
+
+local function rcode_name(code)
+	return dns.tostring.rcode[code] or tostring(code)
+end
+
+local function tsig_rcode_name(code)
+	return dns.tostring.rcode_tsig[code] or dns.tostring.rcode[code] or tostring(code)
+end
+
+-- tsig_error(rr) -> the error field of a TSIG record (RFC 8945 §4.2), or
+-- nil when its RDATA is malformed.
+local function tsig_error(rr)
+	local rd = rr:rdata(0)
+	local i = 1
+	while true do -- algorithm name (never compressed)
+		local len = rd:byte(i)
+		if not len then return nil end
+		i = i + 1 + len
+		if len == 0 then break end
+	end
+	-- time signed (6), fudge (2), MAC size (2), MAC, original ID (2), error (2)
+	local hi, lo = rd:byte(i + 8, i + 9)
+	if not lo then return nil end
+	i = i + 10 + hi * 256 + lo + 2
+	hi, lo = rd:byte(i, i + 1)
+	if not lo then return nil end
+	return hi * 256 + lo
+end
+
+-- RR line -> prefix ("owner<pad>TTL\tTYPE\t"), type, rdata text.
+local function split_rr(line)
+	local prefix, rtype, rdata = line:match('^(%S+%s+%d+\t(%S+)\t)(.-)\n?$')
+	return prefix, rtype, rdata
+end
+
+-- Presentation tokens of RDATA text (quoted strings kept whole).
+local function tokens(text)
+	local out, i, n = {}, 1, #text
+	while i <= n do
+		local ch = text:sub(i, i)
+		if ch == ' ' or ch == '\t' then
+			i = i + 1
+		elseif ch == '"' then
+			local j = i + 1
+			while j <= n do
+				local d = text:sub(j, j)
+				if d == '\\' then j = j + 2
+				elseif d == '"' then break
+				else j = j + 1 end
+			end
+			out[#out + 1] = text:sub(i, j)
+			i = j + 1
+		else
+			local j = text:find('[ \t]', i) or n + 1
+			out[#out + 1] = text:sub(i, j - 1)
+			i = j
+		end
+	end
+	return out
+end
+
+-- "2 hours", "1 week 1 day", as dig writes SOA timer comments.
+local function duration(s)
+	local units = {{604800, 'week'}, {86400, 'day'}, {3600, 'hour'}, {60, 'minute'}, {1, 'second'}}
+	local out = {}
+	for _, u in ipairs(units) do
+		local n = math.floor(s / u[1])
+		if n > 0 then
+			out[#out + 1] = n .. ' ' .. u[2] .. (n > 1 and 's' or '')
+			s = s - n * u[1]
+		end
+	end
+	if #out == 0 then return '0 seconds' end
+	return table.concat(out, ' ')
+end
+
+-- Multi-line forms: the number of leading fields on the first line; the
+-- rest (base64 or hex, which the zone syntax lets us split) follows in
+-- 56-character lines.
+local multiline_head = {
+	DNSKEY = 3, CDNSKEY = 3, KEY = 3, RRSIG = 4, SIG = 4, DS = 3, CDS = 3, DLV = 3, TA = 3,
+	TLSA = 3, SMIMEA = 3, SSHFP = 2, NSEC3 = 4, DHCID = 0, OPENPGPKEY = 0, IPSECKEY = 4,
+}
+local INDENT = '\t\t\t\t'
+
+local function multiline(line)
+	local prefix, rtype, rdata = split_rr(line)
+	if not prefix then return line end
+	local f = tokens(rdata)
+	if rtype == 'SOA' and #f == 7 then
+		local out = {prefix, f[1], ' ', f[2], ' (\n',
+			INDENT, string.format('%-10s ; serial\n', f[3])}
+		for k, what in ipairs({'refresh', 'retry', 'expire', 'minimum'}) do
+			local v = f[3 + k]
+			out[#out + 1] = INDENT .. string.format('%-10s ; %s (%s)\n', v, what, duration(tonumber(v) or 0))
+		end
+		out[#out + 1] = INDENT .. ')\n'
+		return table.concat(out)
+	end
+	local head = multiline_head[rtype]
+	if not head or #rdata <= 56 or #f <= head then return line end
+	local out = {prefix, table.concat(f, ' ', 1, head), head > 0 and ' (\n' or '(\n'}
+	local cur = {}
+	local function flush()
+		if #cur > 0 then out[#out + 1] = INDENT .. table.concat(cur, ' ') .. '\n'; cur = {} end
+	end
+	for k = head + 1, #f do
+		local tok = f[k]
+		if #tok > 56 and tok:match('^[%w+/=]+$') then
+			flush()
+			for p = 1, #tok, 56 do out[#out + 1] = INDENT .. tok:sub(p, p + 55) .. '\n' end
+		else
+			cur[#cur + 1] = tok
+		end
+	end
+	flush()
+	out[#out + 1] = INDENT .. ')\n'
+	return table.concat(out)
+end
+
+-- Blocks of the dig-like text of a message, each with its display flag.
+local block_kinds = {
+	{'^;; %->>HEADER', 'header', 'comments'}, {'^;; OPT PSEUDOSECTION', 'opt', 'comments'},
+	{'^;; TSIG PSEUDOSECTION', 'tsig', 'comments'}, {'^;; QUESTION', 'question', 'question'},
+	{'^;; ANSWER', 'answer', 'answer'}, {'^;; AUTHORITY', 'authority', 'authority'},
+	{'^;; ADDITIONAL', 'additional', 'additional'},
+}
+
+local function blocks(text)
+	local out, cur = {}, nil
+	for line in text:gmatch('[^\n]*\n') do
+		local kind
+		for _, b in ipairs(block_kinds) do
+			if line:find(b[1]) then kind = b; break end
+		end
+		if kind then
+			cur = {kind = kind[2], flag = kind[3], head = line, lines = {}}
+			out[#out + 1] = cur
+		elseif cur then
+			cur.lines[#cur.lines + 1] = line
+		end
+	end
+	return out
+end
+
+local function answer_lines(answer)
+	for _, b in ipairs(blocks(answer:tostring(false))) do
+		if b.kind == 'answer' then return b.lines end
+	end
+	return {}
+end
+
+-- Text of one message under the display flags; a transfer's later
+-- messages (first false) show their answer records only.
+local function render(o, answer, first)
+	local out = {}
+	local function rr(line)
+		out[#out + 1] = o.multiline and multiline(line) or line
+	end
+	if not first then
+		if o.show.answer then
+			for _, line in ipairs(answer_lines(answer)) do rr(line) end
+		end
+		return table.concat(out)
+	end
+	for _, b in ipairs(blocks(answer:tostring(false))) do
+		if o.show[b.flag] then
+			local is_rr = b.kind == 'answer' or b.kind == 'authority' or b.kind == 'additional'
+			if o.show.comments then out[#out + 1] = b.head end
+			for _, line in ipairs(b.lines) do
+				if is_rr then rr(line) else out[#out + 1] = line end
+			end
+			if b.kind == 'tsig' and answer.tsig_rr then
+				local err = tsig_error(answer.tsig_rr)
+				if err and err ~= 0 then
+					out[#out + 1] = string.format('; TSIG error: %s\n', tsig_rcode_name(err))
+				end
+			end
+		end
+	end
+	return table.concat(out)
+end
+
 local function emit(o, answer, first)
 	if o.fmt == 'json' then
 		io.write(answer:tostring('json'), '\n')
 	elseif o.short then
-		io.write(answer:tostring(true))
-	elseif first then
-		io.write(answer:tostring(false))
+		for _, line in ipairs(answer_lines(answer)) do
+			local _, _, rdata = split_rr(line)
+			if rdata then io.write(rdata, '\n') end
+		end
+	else
+		io.write(render(o, answer, first))
 		local opt = answer.opt_rr
-		if o.nsid and opt then
+		if first and o.nsid and opt and o.show.comments then
 			local id = dns.edns.option(opt, dns.option.NSID)
 			if id then
 				local text = id:gsub('[^\32-\126]', '.')
 				io.write(string.format(';; NSID: %s ("%s")\n', tohex(id), text))
 			end
 		end
-	else
-		io.write(answer:tostring(true))
 	end
 end
 
@@ -494,8 +737,9 @@ local function drive(state, timeout)
 	return true
 end
 
--- Run one query; returns statistics or raises a Failure.
+-- Run one query; returns statistics or raises a failure (ljdns.tool).
 local function exchange(o, q, tsig)
+	if q.err then error(q.err, 0) end
 	local xfr = q.qtype == dns.type.AXFR or q.qtype == dns.type.IXFR
 	local stream = o.tcp or o.tls or xfr
 	local query = build_query(o, q, tsig)
@@ -508,20 +752,29 @@ local function exchange(o, q, tsig)
 			if not o.short and o.fmt ~= 'json' then dns.hexdump(answer:towire()) end
 			fail(9, 'malformed message from %s#%d', o.server, o.port)
 		end
-		if tsig then
-			if answer.tsig_rr then
-				local vok, code = tsig:verify(answer)
-				if not vok then
-					fail(9, 'TSIG verification of the answer failed (%s)',
-						dns.tostring.rcode_tsig[code] or dns.tostring.rcode[code] or tostring(code))
-				end
-			elseif first then
-				fail(9, 'answer is not signed with TSIG (rcode %s)',
-					dns.tostring.rcode[answer:rcode()] or tostring(answer:rcode()))
-			end
-		end
 		st.bytes = st.bytes + answer.size
 		st.msgs = st.msgs + 1
+		if tsig then
+			-- On failure the reply is printed first: its TSIG error and
+			-- status are what the user needs to see.
+			local trr = answer.tsig_rr
+			if trr then
+				local terr = tsig_error(trr)
+				if terr ~= 0 then
+					emit(o, answer, first)
+					fail(9, 'TSIG error from %s#%d: %s (status %s)', o.server, o.port,
+						terr and tsig_rcode_name(terr) or 'malformed TSIG record', rcode_name(answer:rcode()))
+				end
+				local vok, code = tsig:verify(answer)
+				if not vok then
+					emit(o, answer, first)
+					fail(9, 'TSIG verification of the answer failed (%s)', tsig_rcode_name(code))
+				end
+			elseif first then
+				emit(o, answer, first)
+				fail(9, 'answer is not signed with TSIG (status %s)', rcode_name(answer:rcode()))
+			end
+		end
 		emit(o, answer, first)
 	end
 
@@ -561,7 +814,10 @@ local function exchange(o, q, tsig)
 			if answer:id() == query:id() then
 				handle(answer, first)
 				if not track then return end
-				if answer:rcode() ~= dns.rcode.NOERROR then return end
+				if answer:rcode() ~= dns.rcode.NOERROR then
+					fail(9, 'zone transfer failed: %s#%d answered %s', o.server, o.port,
+						rcode_name(answer:rcode()))
+				end
 				local an = answer:section(dns.section.ANSWER)
 				if first and #an == 0 then return end
 				for k = 0, #an - 1 do
@@ -592,8 +848,7 @@ local function exchange(o, q, tsig)
 		end
 		spawn(connect_and_run)
 		if not drive(st, o.timeout) then
-			st.err = st.err or setmetatable({status = 9,
-				msg = string.format('connection to %s#%d timed out', o.server, o.port)}, Failure)
+			st.err = st.err or tool.failure(9, 'connection to %s#%d timed out', o.server, o.port)
 		end
 	else
 		local tries = o.tries
@@ -601,8 +856,7 @@ local function exchange(o, q, tsig)
 		local function send()
 			local n, err = nb.udpsend(sock, query)
 			if not n then
-				st.err = setmetatable({status = 9, msg = string.format('cannot send to %s#%d: %s',
-					o.server, o.port, errtext(err))}, Failure)
+				st.err = tool.failure(9, 'cannot send to %s#%d: %s', o.server, o.port, errtext(err))
 				st.done = true
 			end
 		end
@@ -614,8 +868,7 @@ local function exchange(o, q, tsig)
 		sent = 1
 		while not drive(st, o.timeout) do
 			if sent >= tries then
-				st.err = setmetatable({status = 9, msg = string.format(
-					'no answer from %s#%d (timed out)', o.server, o.port)}, Failure)
+				st.err = tool.failure(9, 'no answer from %s#%d (timed out)', o.server, o.port)
 				break
 			end
 			st.active = nb.now()
@@ -655,88 +908,67 @@ local function footer(o, st)
 	io.write(string.format(';; MSG SIZE  rcvd: %d count: %d\n\n', st.bytes, st.msgs))
 end
 
-local function read_stdin_queries(o)
+-- Batch mode: "name [type] [class]" per line; a bad line becomes a query
+-- carrying its error, reported when its turn comes.
+local function read_stdin_queries()
 	local list = {}
 	for line in io.lines() do
-		local q = {name = '.', qtype = dns.type.A, qclass = dns.class.IN}
-		local words = 0
-		for w in line:gmatch('%S+') do
-			words = words + 1
-			local t, s = parse_type(w)
-			local c = not t and parse_class(w)
-			if t then q.qtype, q.serial = t, s
-			elseif c then q.qclass = c
-			else q.name = w end
+		if line:match('%S') and not line:match('^%s*[;#]') then
+			local q = {name = '.', qtype = dns.type.A, qclass = dns.class.IN}
+			for w in line:gmatch('%S+') do
+				local ok, kind = pcall(classify, w, q)
+				if not ok then q.err = kind; break end
+				if kind == 'name' then q.name = w end
+			end
+			list[#list + 1] = q
 		end
-		if words > 0 and not line:match('^%s*[;#]') then list[#list + 1] = q end
 	end
 	return list
 end
 
 local function main(args)
 	-- --help first, so it works even when a module cannot load.
-	for _, a in ipairs(args) do
-		if a == '-h' or a == '--help' or a == '-help' then
-			io.write(usage)
-			return 0
-		end
-	end
+	if tool.wants_help(args) then return T:help() end
 	dns = require('dns')
 	local o = parse_args(args)
-	if o.name and not dns.dname.parse(o.name) then usage_error('invalid domain name "%s"', o.name) end
+	for _, q in ipairs(o.queries) do
+		if not dns.dname.parse(q.name) then usage_error('invalid domain name "%s"', q.name) end
+	end
 	if o.tls then o.tcp = true end
 	if o.tls and not o.port_set then o.port = 853 end
-	o.server = o.server or default_server()
-	local tsig
-	if o.tsig then
-		local t, err = dns.tsig(key_spec(o.tsig))
-		if not t then usage_error('invalid TSIG key "%s": %s', o.tsig, tostring(err)) end
-		tsig = t
+	o.server = o.server or default_server(o.family)
+	if o.family then
+		local v6 = o.server:find(':', 1, true) ~= nil
+		if v6 ~= (o.family == 'inet6') then
+			usage_error('server %s is not an %s address (option %s)', o.server,
+				v6 and 'IPv4' or 'IPv6', v6 and '-4' or '-6')
+		end
 	end
+	local tsig = o.tsig and T:tsig(o.tsig)
 	nb = require('dns.nbio')
-	local queries
+	local queries = o.queries
 	if o.stdin then
-		local ok, list = pcall(read_stdin_queries, o)
+		local ok, list = pcall(read_stdin_queries)
 		if not ok then fail(8, 'cannot read queries from standard input: %s', tostring(list)) end
 		queries = list
-	else
-		queries = {{
-			name = o.name or '.', qtype = o.qtype or dns.type.NS,
-			qclass = o.qclass or dns.class.IN, serial = o.serial,
-		}}
 	end
 	local status = 0
 	for _, q in ipairs(queries) do
 		local ok, st = pcall(exchange, o, q, tsig and tsig:copy())
 		if ok then
-			if not o.short and not o.fmt then footer(o, st) end
+			if o.show.stats and not o.short and not o.fmt then footer(o, st) end
 		else
-			-- In batch mode a bad line or a missing answer does not stop the run.
-			if not o.stdin or getmetatable(st) ~= Failure or (st.status ~= 9 and st.status ~= 1) then
+			-- A bad batch line or a missing answer does not stop the others.
+			if #queries == 1 or not tool.is_failure(st) or (st.status ~= 9 and st.status ~= 1) then
 				error(st, 0)
 			end
-			io.stderr:write(PROG, ': ', tostring(st), '\n')
-			if st.status == 9 and not o.short and not o.fmt then io.write('; NO ANSWER\n\n') end
+			io.stdout:flush()
+			T:warn('%s', tostring(st))
+			if o.stdin and st.status == 9 and not o.short and not o.fmt then io.write('; NO ANSWER\n\n') end
 			if status == 0 then status = st.status end
 		end
 	end
 	return status
 end
 
--- Top level: a user mistake or network failure is one line on stderr.
-local args = {}
-for k = 1, select('#', ...) do args[k] = select(k, ...) end
-local ok, res = xpcall(function() return main(args) end, function(e)
-	if getmetatable(e) == Failure then return e end
-	-- Unexpected errors: first line only, without the chunk position.
-	local msg = tostring(e):match('^[^\n]*'):gsub('^[^:]*%.lua:%d+: ', '')
-	return {status = 10, msg = msg, trace = debug.traceback(tostring(e))}
-end)
-io.stdout:flush()
-if ok then
-	os.exit(res or 0)
-else
-	io.stderr:write(PROG, ': ', tostring(res.msg), '\n')
-	if res.trace and os.getenv('LDIG_DEBUG') then io.stderr:write(res.trace, '\n') end
-	os.exit(res.status or 10)
-end
+T:main(main, ...)

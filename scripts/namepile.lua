@@ -1,7 +1,7 @@
 -- namepile: serve a directory of zone files by zone transfer (AXFR).
 -- Usage: namepile [options] DIR... @host[#port]...   (see namepile --help)
 
-local PROG = 'namepile'
+local tool = require('ljdns.tool')
 
 local usage = [[
 Usage: namepile [options] DIR... @HOST[#PORT]...
@@ -30,20 +30,8 @@ Examples:
   namepile -y hmac-sha256:xfr.:c2VjcmV0 zones/ @::1#53 @127.0.0.1#53
 ]]
 
--- Accept both key orders: dig's ALG:NAME:KEY and NAME:ALG:KEY.
-local function key_spec(s)
-	local a, b, c = s:match('^([^:]*):([^:]*):(.*)$')
-	if a and a:lower():match('^hmac%-') and not b:lower():match('^hmac%-') then
-		return b .. ':' .. a .. ':' .. c
-	end
-	return s
-end
-
-local Failure = {}
-Failure.__tostring = function(e) return e.msg end
-local function fail(status, fmt, ...)
-	error(setmetatable({status = status, msg = string.format(fmt, ...)}, Failure), 0)
-end
+local T = tool.new('namepile', usage)
+local fail, usage_error = T.fail, T.usage_error
 
 local dns, nb, rrparser, utils
 local quiet = false
@@ -54,36 +42,20 @@ end
 
 local function parse_args(args)
 	local o = {dirs = {}, listen = {}, msgsize = 20480}
-	local i = 1
-	while i <= #args do
-		local a = args[i]
+	local c = T:args(args)
+	for a in c.next, c do
 		if a == '-h' or a == '--help' then o.help = true
 		elseif a == '-q' or a == '--quiet' then o.quiet = true
-		elseif a == '-y' or a == '-m' then
-			i = i + 1
-			if args[i] == nil then fail(1, 'option %s needs an argument', a) end
-			if a == '-y' then o.tsig = args[i]
-			else
-				local n = tonumber(args[i])
-				if not n or n < 512 or n > 65535 or n % 1 ~= 0 then
-					fail(1, 'invalid message size "%s" (512-65535)', args[i])
-				end
-				o.msgsize = n
-			end
+		elseif a == '-y' then o.tsig = c:value()
+		elseif a == '-m' then o.msgsize = T:uint(c:value(), 'message size (512-65535)', 65535, 512)
 		elseif a:sub(1, 1) == '@' then
-			local spec = a:sub(2)
-			local host, port = spec:match('^(.*)#(%d+)$')
-			if not host then host, port = spec, '53' end
-			host = host:gsub('^%[(.*)%]$', '%1')
-			port = tonumber(port)
-			if host == '' or port > 65535 then fail(1, 'invalid listen address "%s"', a) end
+			local host, port = T:hostport(a:sub(2), 53)
 			o.listen[#o.listen + 1] = {host = host, port = port}
 		elseif a:sub(1, 1) == '-' and #a > 1 then
-			fail(1, 'unknown option "%s" (see namepile --help)', a)
+			usage_error('unknown option "%s" (see namepile --help)', a)
 		else
 			o.dirs[#o.dirs + 1] = a
 		end
-		i = i + 1
 	end
 	return o
 end
@@ -283,9 +255,9 @@ end
 
 local function main(args)
 	local o = parse_args(args)
-	if o.help then io.write(usage); return 0 end
-	if #o.dirs == 0 then fail(1, 'no zone directory given (see namepile --help)') end
-	if #o.listen == 0 then fail(1, 'no listen address given, e.g. @127.0.0.1#53 (see namepile --help)') end
+	if o.help then return T:help() end
+	if #o.dirs == 0 then usage_error('no zone directory given (see namepile --help)') end
+	if #o.listen == 0 then usage_error('no listen address given, e.g. @127.0.0.1#53 (see namepile --help)') end
 	quiet = o.quiet
 	dns = require('dns')
 	nb = require('dns.nbio')
@@ -295,21 +267,9 @@ local function main(args)
 		local isdir = utils.isdir(dir)
 		if not isdir then fail(1, 'invalid pile path: %s (not a directory)', dir) end
 	end
-	local tsig
-	if o.tsig then
-		local t, err = dns.tsig(key_spec(o.tsig))
-		if not t then fail(1, 'invalid TSIG key "%s": %s', o.tsig, tostring(err)) end
-		tsig = t
-	end
+	local tsig = o.tsig and T:tsig(o.tsig)
 	for _, l in ipairs(o.listen) do
-		local family = nb.family(l.host)
-		local tcp = nb.socket(family, 'stream')
-		local ok, err = pcall(tcp.bind, tcp, l.host, l.port)
-		if not ok then fail(1, 'cannot listen on %s#%d: %s', l.host, l.port, tostring(err)) end
-		local _, port = tcp:getsockname()
-		local udp = nb.socket(family, 'dgram')
-		ok, err = pcall(udp.bind, udp, l.host, port)
-		if not ok then fail(1, 'cannot listen on %s#%d (udp): %s', l.host, port, tostring(err)) end
+		local tcp, udp, port = T:listen(l.host, l.port)
 		log('[info] listening on %s#%d', l.host, port)
 		nb.go(function()
 			while true do
@@ -333,19 +293,4 @@ local function main(args)
 	return 0
 end
 
-local args = {}
-for k = 1, select('#', ...) do args[k] = select(k, ...) end
-local ok, res = xpcall(function() return main(args) end, function(e)
-	if getmetatable(e) == Failure then return e end
-	-- Unexpected errors: first line only, without the chunk position.
-	local msg = tostring(e):match('^[^\n]*'):gsub('^[^:]*%.lua:%d+: ', '')
-	return {status = 1, msg = msg, trace = debug.traceback(tostring(e))}
-end)
-io.stdout:flush()
-if ok then
-	os.exit(res or 0)
-else
-	io.stderr:write(PROG, ': ', tostring(res.msg), '\n')
-	if res.trace and os.getenv('LJDNS_DEBUG') then io.stderr:write(res.trace, '\n') end
-	os.exit(res.status or 1)
-end
+T:main(main, ...)

@@ -1,8 +1,7 @@
 -- zq: query and filter zone files.
 -- Usage: zq [options] [filter]... zonefile   (see zq --help)
 
-local PROG = 'zq'
-local json_sink
+local tool = require('ljdns.tool')
 
 local usage = [[
 Usage: zq [options] [filter]... zonefile
@@ -16,34 +15,37 @@ Options:
   -1                print only the first matching record and the following
                     matching records with the same owner
   -f text|json      output format (default text: one record per line;
-                    json: one array of {"name","type","TTL","data"} objects)
+                    json: one array of {"name","type","TTL","data"} objects,
+                    written as the zone is read)
   -t                print the parse time and record count on stderr
   --progress        show progress on stderr (default: for files of 8 MiB or
                     more, when stderr is a terminal and stdout is not)
   --no-progress     never show progress
 
 Example filters:
-  SOA               records of type SOA
-  type~=SOA         records of any other type
-  domain.cz         records owned by domain.cz.
-  owner=domain.cz   the same
-  *.cz              records at or below cz.
-  A(1.2.3.4)        A records with address 1.2.3.4
-  NS(ns.domain.cz)  NS records pointing to ns.domain.cz.
-  rdata~=\x02cz     records whose RDATA does not contain the bytes \x02cz
-  ttl<=3600         records with TTL at most 3600
+  SOA                 records of type SOA (any type miekg/dns knows, or TYPEnnn)
+  'type~=SOA'         records of any other type
+  domain.cz           records owned by domain.cz. (owner names ignore case)
+  owner=domain.cz     the same
+  '*.cz'              records at or below cz.
+  'A(1.2.3.4)'        A records with address 1.2.3.4
+  'NS(ns.domain.cz)'  NS records pointing to ns.domain.cz.
+  'rdata~=\x02cz'     records whose RDATA does not contain the bytes \x02cz
+  'ttl<=3600'         records with TTL at most 3600
+
+Quote filters as shown: the shell gives *, ( ), < > and ~ a meaning.
+A filter that begins with a type name but is neither the type itself nor
+TYPE(rdata) (MX.example.com, or lowercase mx) is an error: write
+owner=MX.example.com for an owner name.
 
 Examples:
   zq -s example.com.zone
   zq -f json 'type=MX' example.com.zone
-  zq -1 '*.example.com' ttl>=300 example.com.zone
+  zq -1 '*.example.com' 'ttl>=300' example.com.zone
 ]]
 
-local Failure = {}
-Failure.__tostring = function(e) return e.msg end
-local function fail(status, fmt, ...)
-	error(setmetatable({status = status, msg = string.format(fmt, ...)}, Failure), 0)
-end
+local T = tool.new('zq', usage)
+local fail, usage_error = T.fail, T.usage_error
 
 -- isatty(2), when a module offers a way to ask.
 local function stderr_is_tty()
@@ -86,32 +88,6 @@ local function with_progress(filter, now)
 	end
 end
 
-local function json_string(s)
-	if not s:find('[%c"\\]') then return '"' .. s .. '"' end
-	return '"' .. s:gsub('[%c"\\]', function(c)
-		if c == '"' then return '\\"' elseif c == '\\' then return '\\\\' end
-		return string.format('\\u%04x', c:byte())
-	end) .. '"'
-end
-
--- Like sift.jsonify(), but "data" is always a JSON string holding the
--- RDATA text, so TXT records with several strings or escapes stay valid.
-json_sink = function(dns)
-	local parts, n = {}, 0
-	local rr = dns.rrset(nil, 0)
-	return function(owner, rtype, ttl, rdata)
-		if owner == nil then
-			return '[' .. table.concat(parts, ',') .. ']', n
-		end
-		rr:init(owner, rtype)
-		rr:add(rdata, ttl)
-		n = n + 1
-		parts[n] = string.format('{ "name": %s, "type": %d, "TTL": %d, "data": %s }',
-			json_string(owner:tostring()), rtype, ttl, json_string(rr:tostring(0)))
-		return true
-	end
-end
-
 -- Parse the whole file, returning the first syntax error or nil.
 local function validate(path)
 	local rrparser = require('dns.rrparser')
@@ -127,9 +103,8 @@ end
 local function parse_args(args)
 	local o = {filters = {}, fmt = 'text'}
 	local rest = {}
-	local i = 1
-	while i <= #args do
-		local a = args[i]
+	local c = T:args(args)
+	for a in c.next, c do
 		if a == '-h' or a == '--help' then o.help = true
 		elseif a == '-s' then o.sort = true
 		elseif a == '-1' then o.limit = 1
@@ -137,20 +112,17 @@ local function parse_args(args)
 		elseif a == '--progress' then o.progress = true
 		elseif a == '--no-progress' then o.progress = false
 		elseif a == '-f' then
-			i = i + 1
-			o.fmt = args[i]
+			o.fmt = c:value()
 			if o.fmt ~= 'text' and o.fmt ~= 'json' then
-				fail(1, 'unknown output format "%s" (text or json)', tostring(o.fmt))
+				usage_error('unknown output format "%s" (text or json)', o.fmt)
 			end
 		elseif a == '--' then
-			for k = i + 1, #args do rest[#rest + 1] = args[k] end
-			break
+			for _, w in ipairs(c:rest()) do rest[#rest + 1] = w end
 		elseif a:sub(1, 1) == '-' and #a > 1 and not a:match('^%-%d') then
-			fail(1, 'unknown option "%s" (see zq --help)', a)
+			usage_error('unknown option "%s" (see zq --help)', a)
 		else
 			rest[#rest + 1] = a
 		end
-		i = i + 1
 	end
 	if #rest > 0 then
 		o.zone = table.remove(rest)
@@ -159,20 +131,48 @@ local function parse_args(args)
 	return o
 end
 
+-- type_number(word) -> the type a mnemonic or TYPEnnn names, or nil.
+local function type_number(dns, word)
+	local t = dns.type[word]
+	if type(t) == 'number' then return t end
+	local n = word:match('^TYPE(%d+)$')
+	n = n and tonumber(n)
+	if n and n <= 65535 then return n end
+	return nil
+end
+
+-- check_filter raises a usage error for a term sift would take in a way
+-- the user hardly meant: one that begins with a type name but is neither
+-- that type nor TYPE(rdata) (sift reads MX.example.com as raw RDATA
+-- bytes), or a type name in lowercase (sift reads "mx" as an owner).
+local function check_filter(dns, term)
+	if term:find('%w[~!=<>]') then return end -- field<op>value
+	local w = term:match('%w+')
+	if not w then return end
+	if type_number(dns, w) then
+		if w == term or term:match('^%w+%(.*%)$') then return end
+		usage_error('filter "%s" begins with the type name %s: write owner=%s for an owner '
+			.. 'name, %s(...) for RDATA', term, w, term, w)
+	end
+	if w == term and w ~= w:upper() and type_number(dns, w:upper()) then
+		usage_error('filter "%s" is a type name in lowercase: write %s for the type, owner=%s '
+			.. 'for an owner name', term, w:upper(), term)
+	end
+end
+
 local function main(args)
 	local o = parse_args(args)
-	if o.help or #args == 0 then
-		io.write(usage)
-		return 0
-	end
-	if not o.zone then fail(1, 'missing zone file (see zq --help)') end
-	if o.sort and o.fmt ~= 'text' then fail(1, 'cannot sort in other format than "text"') end
+	if o.help or #args == 0 then return T:help() end
+	if not o.zone then usage_error('missing zone file (see zq --help)') end
+	if o.sort and o.fmt ~= 'text' then usage_error('cannot sort in other format than "text"') end
+	local dns = require('dns')
 	local sift = require('dns.sift')
 	local okn, nb = pcall(require, 'dns.nbio')
 	if not okn then nb = {now = os.clock} end
+	for _, term in ipairs(o.filters) do check_filter(dns, term) end
 	local ok, filter, ferr = pcall(sift.makefilter, o.filters)
-	if not ok then fail(1, '%s', tostring(filter)) end
-	if not filter then fail(1, '%s', tostring(ferr)) end
+	if not ok then usage_error('%s', tostring(filter)) end
+	if not filter then usage_error('%s', tostring(ferr)) end
 	if #o.filters == 0 then filter = nil end
 	local path = o.zone
 	if path == '-' then path = '/dev/stdin' end
@@ -182,8 +182,7 @@ local function main(args)
 
 	local sink
 	if o.sort then sink = sift.set()
-	elseif o.fmt == 'json' then sink = json_sink(require('dns'))
-	else sink = sift.printer() end
+	else sink = sift.printer(o.fmt) end
 	local progress = o.progress
 	if progress == nil then
 		-- Only large files (8 MiB or more) are worth a progress line.
@@ -196,8 +195,6 @@ local function main(args)
 	if progress then filter, clear_progress = with_progress(filter, nb.now) end
 
 	local start = nb.now()
-	-- A sift that reports parse errors replaces this sentinel.
-	pcall(function() sift.error = false end)
 	local res, extra = sift.zone(path, sink, filter, o.limit)
 	if res == false or (res == nil and extra) then
 		fail(1, '%s: %s', o.zone, tostring(extra or 'cannot parse zone'))
@@ -214,21 +211,18 @@ local function main(args)
 		end
 		io.write(table.concat(out))
 		count = extra or #set
-	elseif o.fmt == 'json' then
-		io.write(res, '\n')
-		count = extra or 0
 	else
+		if o.fmt == 'json' then io.write('\n') end
 		count = tonumber(res) or 0
 	end
 	io.stdout:flush()
 	if clear_progress then clear_progress() end
 	-- sift.zone ends silently at a syntax error: find it.
-	local perr = sift.error
-	if perr == false and o.zone ~= '-' then perr = validate(path) end
+	local perr = o.zone ~= '-' and validate(path)
 	if perr then
 		perr = tostring(perr)
 		if #perr > 200 then perr = perr:sub(1, 200) .. '...' end
-		fail(1, '%s', perr:gsub('[%c\128-\255]', '?'))
+		fail(1, '%s', (perr:gsub('[%c\128-\255]', '?')))
 	end
 	if o.timing then
 		io.stderr:write(string.format('; parsed in %.2f msec (%d records)\n',
@@ -237,20 +231,4 @@ local function main(args)
 	return 0
 end
 
-local args = {}
-for k = 1, select('#', ...) do args[k] = select(k, ...) end
-local ok, res = xpcall(function() return main(args) end, function(e)
-	if getmetatable(e) == Failure then return e end
-	-- Unexpected errors: first line only, without the chunk position.
-	local msg = tostring(e):match('^[^\n]*'):gsub('^[^:]*%.lua:%d+: ', '')
-	return {status = 1, msg = msg, trace = debug.traceback(tostring(e))}
-end)
-io.stdout:flush()
-if ok then
-	os.exit(res or 0)
-else
-	local msg = tostring(res.msg):gsub('^[^:]*%.lua:%d+: ', '')
-	io.stderr:write(PROG, ': ', msg, '\n')
-	if res.trace and os.getenv('LJDNS_DEBUG') then io.stderr:write(res.trace, '\n') end
-	os.exit(res.status or 1)
-end
+T:main(main, ...)
