@@ -32,7 +32,8 @@ func TestHelp(t *testing.T) {
 	want := map[string][]string{
 		"ldig": {"Usage:", "Options:", "Examples:", "@SERVER", "-p PORT", "-x ADDR", "-y ",
 			"-f FORMAT", "+[no]tcp", "+[no]tls", "+[no]short", "+[no]cd", "+[no]do",
-			"+[no]cookie", "+bufsize", "+[no]recurse", "+[no]nsid", "+timeout", "+tries", "Exit status"},
+			"+[no]cookie", "+bufsize", "+[no]recurse", "+[no]nsid", "+timeout", "+tries", "Exit status",
+			"-4, -6", "+[no]all", "+[no]answer", "+[no]stats", "+[no]multiline", "+[no]json", "CAA"},
 		"zq":       {"Usage:", "Options:", "-h, --help", "-s ", "-1 ", "-f text|json", "-t ", "--progress", "Example filters:", "ttl<=3600"},
 		"namepile": {"Usage:", "Options:", "-y ", "@HOST[#PORT]", "-q, --quiet"},
 	}
