@@ -6,7 +6,7 @@
 -- signer:sign(rr), then verifies each with signer:verify(rr, rrsig), as
 -- examples/bench.lua does, for the sample keys of spec/helper.lua
 -- (ECDSA P-256 and RSA-512) and for extra keys from
--- luamod/dnssec/testdata (RSA-2048, ECDSA P-384, Ed25519).
+-- dnssec/testdata (RSA-2048, ECDSA P-384, Ed25519).
 -- Prints ops/sec over wall-clock time (nb.now()) and, on Linux, over the
 -- process CPU time (/proc/self/stat utime+stime, 10 ms ticks), which is the
 -- fairer figure on a loaded machine.
@@ -31,9 +31,9 @@ local keys = {
 	{'ecdsa', sample_keys.ecdsa.algorithm, sample_keys.ecdsa.pem},
 	{'rsa', sample_keys.rsa.algorithm, sample_keys.rsa.pem},
 	-- the slow ones run a tenth of the operations
-	{'rsa2048', dnssec.algo.rsa_sha256, readfile('luamod/dnssec/testdata/rsa2048.pem'), 10},
-	{'ecdsa384', dnssec.algo.ecdsa_p384_sha384, readfile('luamod/dnssec/testdata/p384.pem'), 10},
-	{'ed25519', dnssec.algo.ed25519, readfile('luamod/dnssec/testdata/ed25519.pem')},
+	{'rsa2048', dnssec.algo.rsa_sha256, readfile('dnssec/testdata/rsa2048.pem'), 10},
+	{'ecdsa384', dnssec.algo.ecdsa_p384_sha384, readfile('dnssec/testdata/p384.pem'), 10},
+	{'ed25519', dnssec.algo.ed25519, readfile('dnssec/testdata/ed25519.pem')},
 }
 
 -- N distinct RRsets: <i>.example.com A 192.0.2.x (two records).

@@ -12,7 +12,7 @@
 --                (PKCS#8 private key), input and output (a signature of
 --                input made by OpenSSL, in DNSSEC wire format).
 -- The keys and every derived value were made with OpenSSL and ldns-key2ds,
--- not with ljdns: luamod/dnssec/testdata/regen.sh (see its README.md).
+-- not with ljdns: dnssec/testdata/regen.sh (see its README.md).
 
 function bytes(t)
 	return string.char(unpack(t))

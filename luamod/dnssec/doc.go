@@ -1,8 +1,7 @@
 // Package dnssec implements the Lua module dns.dnssec of ljdns (API.md
 // §2.7): DNSSEC keys, an on-line signer/verifier and NSEC denial of
-// existence, on Go's crypto packages. The crypto and wire logic (key.go,
-// privkey.go, sign.go, rrsig.go, denial.go) is plain Go; lua_*.go and
-// module.go only bind it.
+// existence. The crypto and wire logic is the Lua-free package ljdns/dnssec;
+// lua_*.go and module.go only bind it.
 //
 // Lua API (errors: misuse raises, failures return nil, err):
 //

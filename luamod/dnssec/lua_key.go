@@ -8,6 +8,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"ljdns/dnsmsg"
+	"ljdns/dnssec"
 	"ljdns/luabind"
 	"ljdns/luamod/dns"
 )
@@ -20,12 +21,14 @@ func registerKey(L *lua.LState) {
 		Meta: map[string]lua.LGFunction{"__tostring": keyString}})
 }
 
-func pushKey(L *lua.LState, k *Key) {
+func pushKey(L *lua.LState, k *dnssec.Key) {
 	registerKey(L)
 	luabind.Push(L, keyTypeName, k)
 }
 
-func checkKey(L *lua.LState, n int) *Key { return luabind.Check[*Key](L, n, keyTypeName) }
+func checkKey(L *lua.LState, n int) *dnssec.Key {
+	return luabind.Check[*dnssec.Key](L, n, keyTypeName)
+}
 
 var keyMethods = map[string]lua.LGFunction{
 	"algo":       keyAlgo,
@@ -48,7 +51,7 @@ var keyMethods = map[string]lua.LGFunction{
 
 // dnssecKey is dnssec.key() -> key (flags 256, protocol 3, no algorithm).
 func dnssecKey(L *lua.LState) int {
-	pushKey(L, NewKey())
+	pushKey(L, dnssec.NewKey())
 	return 1
 }
 
@@ -115,7 +118,7 @@ func keyName(L *lua.LState) int {
 	if L.GetTop() >= 2 && L.Get(2) != lua.LNil {
 		n, ok := dns.ToName(L.Get(2))
 		if !ok || len(n.Wire) == 0 {
-			return luabind.Fail(L, "%v", ErrName)
+			return luabind.Fail(L, "%v", dnssec.ErrName)
 		}
 		k.Owner = bytes.Clone(n.Wire)
 	}
@@ -132,10 +135,10 @@ func keyName(L *lua.LState) int {
 func keyPubkey(L *lua.LState) int {
 	k := checkKey(L, 1)
 	if L.GetTop() < 2 || L.Get(2) == lua.LNil {
-		if k.raw == nil {
+		if raw := k.PublicKey(); raw == nil {
 			L.Push(lua.LNil)
 		} else {
-			luabind.PushBytes(L, k.raw)
+			luabind.PushBytes(L, raw)
 		}
 		return 1
 	}
@@ -181,7 +184,7 @@ func keyDS(L *lua.LState) int {
 	k := checkKey(L, 1)
 	dt := luabind.OptInt(L, 2, 2)
 	if dt < 0 || dt > 255 {
-		return luabind.Fail(L, "%v: %d", ErrDigest, dt)
+		return luabind.Fail(L, "%v: %d", dnssec.ErrDigest, dt)
 	}
 	ds, err := k.DS(uint8(dt))
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"ljdns/dnsmsg"
+	"ljdns/dnssec"
 	"ljdns/luabind"
 	"ljdns/luamod/dns"
 )
@@ -16,7 +17,7 @@ const signerTypeName = "dnssec.signer"
 
 // luaSigner is the signer userdata.
 type luaSigner struct {
-	*Signer
+	*dnssec.Signer
 }
 
 // registerSigner registers the signer type and returns its metatable.
@@ -41,14 +42,14 @@ func dnssecSigner(L *lua.LState) int {
 	if L.Get(1) == lua.LNil {
 		return 0
 	}
-	k, ok := luabind.Test[*Key](L, 1)
+	k, ok := luabind.Test[*dnssec.Key](L, 1)
 	if !ok {
 		L.RaiseError("invalid key type")
 	}
 	if !k.CanSign() && !k.CanVerify() {
 		L.RaiseError("key cannot be used for signing")
 	}
-	s, err := NewSigner(k)
+	s, err := dnssec.NewSigner(k)
 	if err != nil {
 		return luabind.FailErr(L, "", err)
 	}
@@ -82,7 +83,7 @@ func signerAdd(L *lua.LState) int {
 		if rr.Owner == nil || len(rr.Owner.Wire) == 0 {
 			return luabind.Fail(L, "dnssec: cannot add an RRset without owner")
 		}
-		s.data = AppendRRSet(s.data, rr, rr.Owner.Wire, rr.TTL)
+		s.AddRRSet(rr)
 		return luabind.Bool(L, true)
 	}
 	s.Write(luabind.CheckBytes(L, 2, 3))
@@ -111,13 +112,13 @@ func signerVerify(L *lua.LState) int {
 		return luabind.Bool(L, true)
 	}
 	rrsig := dns.CheckRRSet(L, 3)
-	if rrsig.Type != typeRRSIG {
+	if rrsig.Type != dnssec.TypeRRSIG {
 		L.RaiseError("second rr is not rrsig")
 	}
 	now := uint32(int64(luabind.OptNumber(L, 4, float64(time.Now().Unix()))))
 	s.Reset()
 	if len(rrsig.RData) == 0 {
-		return luabind.Fail(L, "%v: no RDATA", ErrRRSIG)
+		return luabind.Fail(L, "%v: no RDATA", dnssec.ErrRRSIG)
 	}
 	// Any RRSIG of the set may be ours; report the error of the first
 	// one made with this key when none verifies.
@@ -130,7 +131,7 @@ func signerVerify(L *lua.LState) int {
 		if first == nil {
 			first = err
 		}
-		if mine == nil && (errors.Is(err, ErrSignature) || errors.Is(err, ErrExpired) || errors.Is(err, ErrNotYetValid)) {
+		if mine == nil && (errors.Is(err, dnssec.ErrSignature) || errors.Is(err, dnssec.ErrExpired) || errors.Is(err, dnssec.ErrNotYetValid)) {
 			mine = err
 		}
 	}
@@ -160,7 +161,7 @@ func signerSign(L *lua.LState) int {
 		return luabind.FailErr(L, "", err)
 	}
 	out := &dnsmsg.RRSet{Owner: &dnsmsg.Name{Wire: append([]byte(nil), rr.Owner.Wire...)},
-		Type: typeRRSIG, Class: rr.Class, TTL: rr.TTL, RData: [][]byte{rd}}
+		Type: dnssec.TypeRRSIG, Class: rr.Class, TTL: rr.TTL, RData: [][]byte{rd}}
 	dns.PushRRSet(L, out)
 	return 1
 }

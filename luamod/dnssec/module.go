@@ -6,6 +6,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"ljdns/dnsmsg"
+	"ljdns/dnssec"
 	"ljdns/luabind"
 	"ljdns/luamod/dns"
 )
@@ -14,6 +15,16 @@ import (
 var Modules = []luabind.Module{{Name: "dns.dnssec", Load: Loader}}
 
 // Key states and rollover actions of the Lua tables (informational only).
+// algoNames are the keys of the Lua dnssec.algo table, by algorithm number
+// (the numbers of ljdns/dnssec's Alg constants).
+var algoNames = map[uint8]string{
+	dnssec.AlgInvalid: "invalid", dnssec.AlgDH: "dh", dnssec.AlgDSA: "dsa", dnssec.AlgDSASHA1: "dsa_sha1",
+	dnssec.AlgRSASHA1: "rsa_sha1", dnssec.AlgDSASHA1NSEC3: "dsa_sha1_nsec3", dnssec.AlgRSASHA1NSEC3: "rsa_sha1_nsec3",
+	dnssec.AlgRSASHA256: "rsa_sha256", dnssec.AlgRSASHA512: "rsa_sha512", dnssec.AlgECCGOST: "ecc_gost",
+	dnssec.AlgECDSAP256SHA256: "ecdsa_p256_sha256", dnssec.AlgECDSAP384SHA384: "ecdsa_p384_sha384",
+	dnssec.AlgED25519: "ed25519", dnssec.AlgED448: "ed448",
+}
+
 var (
 	stateConsts  = map[string]int{"INVALID": 0, "PUBLISHED": 1, "ACTIVE": 2, "RETIRED": 3, "REMOVED": 4}
 	actionConsts = map[string]int{"ZSK_INIT": 1, "ZSK_PUBLISH": 2, "ZSK_RESIGN": 3, "ZSK_RETIRE": 4}
@@ -38,9 +49,9 @@ func Loader(L *lua.LState) int {
 	algo, state, action := L.NewTable(), L.NewTable(), L.NewTable()
 	tostr := L.NewTable()
 	ialgo, istate, iaction := L.NewTable(), L.NewTable(), L.NewTable()
-	for n, i := range algos {
-		algo.RawSetString(i.lua, lua.LNumber(n))
-		ialgo.RawSetInt(int(n), lua.LString(i.lua))
+	for n, name := range algoNames {
+		algo.RawSetString(name, lua.LNumber(n))
+		ialgo.RawSetInt(int(n), lua.LString(name))
 	}
 	for k, v := range stateConsts {
 		state.RawSetString(k, lua.LNumber(v))
@@ -86,7 +97,7 @@ var rdataExtras = map[string]lua.LGFunction{
 
 // rdataRRSIGSignature is dns.rdata.rrsig_signature(rd) -> signature | nil.
 func rdataRRSIGSignature(L *lua.LState) int {
-	sig, err := RRSIGSignature(luabind.CheckBytes(L, 1, 0))
+	sig, err := dnssec.RRSIGSignature(luabind.CheckBytes(L, 1, 0))
 	if err != nil {
 		return luabind.FailErr(L, "", err)
 	}
@@ -104,17 +115,12 @@ func rdataDNSKEY(L *lua.LState) int {
 	return 1
 }
 
-// fallbackTypes is the dns.type constant list (values < 127) used when the
-// dns module's table is unavailable.
-var fallbackTypes = []uint16{1, 2, 5, 6, 12, 13, 14, 15, 16, 17, 18, 21, 24, 25, 28, 29, 33, 35, 36, 37,
-	39, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 59, 60, 99, 104, 105, 106, 107, 108, 109}
-
 // shotgunTypes returns every numeric value below 127 of the dns.type table
 // (pairs order does not matter: the bitmap is sorted).
 func shotgunTypes(tbl lua.LValue) []uint16 {
 	t, ok := tbl.(*lua.LTable)
 	if !ok {
-		return fallbackTypes
+		return dnssec.ShotgunTypes
 	}
 	var out []uint16
 	t.ForEach(func(_, v lua.LValue) {
@@ -152,7 +158,7 @@ func dnssecDenial(L *lua.LState) int {
 			for i := 1; i <= tl.Len(); i++ {
 				types = append(types, uint16(luaInt(tl.RawGetInt(i))))
 			}
-			types = append(types, typeRRSIG, typeNSEC)
+			types = append(types, dnssec.TypeRRSIG, dnssec.TypeNSEC)
 		}
 		if nv := v.RawGetString("next"); nv != lua.LNil {
 			n, ok := dns.ToName(nv)
@@ -171,22 +177,22 @@ func dnssecDenial(L *lua.LState) int {
 	var rr *dnsmsg.RRSet
 	switch {
 	case cover:
-		if rr = Cover(name.Wire, ttl); rr == nil {
+		if rr = dnssec.Cover(name.Wire, ttl); rr == nil {
 			return luabind.Fail(L, "dnssec: the root name cannot be covered")
 		}
 	case next != nil || (types != nil && !nxdomain):
 		if next == nil {
-			next = Successor(name.Wire)
+			next = dnssec.Successor(name.Wire)
 		}
 		if types == nil {
-			types = []uint16{typeRRSIG, typeNSEC}
+			types = []uint16{dnssec.TypeRRSIG, dnssec.TypeNSEC}
 		}
-		rr = nsec(name.Wire, next, ttl, types)
+		rr = dnssec.NSEC(name.Wire, next, ttl, types)
 	default:
 		if types == nil {
 			types = shotgunTypes(L.Get(lua.UpvalueIndex(1)))
 		}
-		rr = Denial(name.Wire, qtype, ttl, nxdomain, types)
+		rr = dnssec.Denial(name.Wire, qtype, ttl, nxdomain, types)
 	}
 	dns.PushRRSet(L, rr)
 	return 1
@@ -195,7 +201,7 @@ func dnssecDenial(L *lua.LState) int {
 // dnssecCover is dnssec.cover(name [, ttl]) -> NSEC rrset (RFC 4470).
 func dnssecCover(L *lua.LState) int {
 	name := dns.CheckName(L, 1)
-	rr := Cover(name.Wire, uint32(luabind.OptInt(L, 2, 0)))
+	rr := dnssec.Cover(name.Wire, uint32(luabind.OptInt(L, 2, 0)))
 	if rr == nil {
 		return luabind.Fail(L, "dnssec: the root name cannot be covered")
 	}

@@ -9,10 +9,13 @@ import (
 	"ljdns/dnsmsg"
 )
 
-// Type numbers this file needs.
+// Type numbers this package needs.
 const (
-	typeRRSIG = 46
-	typeNSEC  = 47
+	TypeDS     uint16 = 43 // DS, RFC 4034 §5
+	TypeRRSIG  uint16 = 46 // RRSIG, RFC 4034 §3
+	TypeNSEC   uint16 = 47 // NSEC, RFC 4034 §4
+	TypeDNSKEY uint16 = 48 // DNSKEY, RFC 4034 §2
+	TypeNSEC3  uint16 = 50 // NSEC3, RFC 5155 §3
 )
 
 // RRSIG is a decoded RRSIG RDATA (RFC 4034 §3.1).

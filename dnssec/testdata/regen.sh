@@ -4,7 +4,7 @@
 # signatures, ldns-key2ds (ldnsutils) computes the key tags and DS digests,
 # python3 only re-encodes bytes (DER -> raw DNSKEY fields, Lua escapes).
 #
-# Usage: sh luamod/dnssec/testdata/regen.sh > /tmp/sample_keys.lua
+# Usage: sh dnssec/testdata/regen.sh > /tmp/sample_keys.lua
 # then paste the printed table into spec/helper.lua (see README.md).
 set -eu
 dir=$(mktemp -d)

@@ -11,6 +11,8 @@ import (
 	"crypto/sha512"
 	"errors"
 	"fmt"
+
+	"ljdns/dnsmsg"
 )
 
 // digest hashes data with the algorithm's hash (Ed25519: a copy of data
@@ -204,6 +206,12 @@ func (s *Signer) Reset() { s.data = s.data[:0] }
 func (s *Signer) Write(b []byte) (int, error) {
 	s.data = append(s.data, b...)
 	return len(b), nil
+}
+
+// AddRRSet appends rr in RFC 4034 §3.1.8.1 signing form with its own owner
+// and TTL (see AppendRRSet).
+func (s *Signer) AddRRSet(rr *dnsmsg.RRSet) {
+	s.data = AppendRRSet(s.data, rr, rr.Owner.Wire, rr.TTL)
 }
 
 // Data returns the accumulated data (aliased).

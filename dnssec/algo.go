@@ -3,9 +3,10 @@ package dnssec
 import (
 	"crypto"
 	"fmt"
+	"slices"
 )
 
-// DNSSEC algorithm numbers (RFC 8624 registry) known to the Lua tables.
+// DNSSEC algorithm numbers (RFC 8624 registry) this package knows.
 const (
 	AlgInvalid         = 0
 	AlgDH              = 1
@@ -39,26 +40,37 @@ type algoInfo struct {
 	hash   crypto.Hash // digest signed (0 for Ed25519, which signs the message)
 	size   int         // ECDSA coordinate size / Ed25519 key size in bytes
 	name   string      // mnemonic as BIND and RFC 8624 spell it
-	lua    string      // key in the Lua dnssec.algo table
 	native bool        // supported for signing and verification
 }
 
-// algos lists every algorithm of the Lua dnssec.algo table.
+// algos lists every algorithm this package knows by number: the supported
+// ones and those it names in its refusals.
 var algos = map[uint8]algoInfo{
-	AlgInvalid:         {name: "INVALID", lua: "invalid"},
-	AlgDH:              {name: "DH", lua: "dh"},
-	AlgDSA:             {name: "DSA", lua: "dsa"},
-	AlgDSASHA1:         {name: "DSASHA1", lua: "dsa_sha1"},
-	AlgRSASHA1:         {kindRSA, crypto.SHA1, 0, "RSASHA1", "rsa_sha1", true},
-	AlgDSASHA1NSEC3:    {name: "DSA-NSEC3-SHA1", lua: "dsa_sha1_nsec3"},
-	AlgRSASHA1NSEC3:    {kindRSA, crypto.SHA1, 0, "RSASHA1-NSEC3-SHA1", "rsa_sha1_nsec3", true},
-	AlgRSASHA256:       {kindRSA, crypto.SHA256, 0, "RSASHA256", "rsa_sha256", true},
-	AlgRSASHA512:       {kindRSA, crypto.SHA512, 0, "RSASHA512", "rsa_sha512", true},
-	AlgECCGOST:         {name: "ECC-GOST", lua: "ecc_gost"},
-	AlgECDSAP256SHA256: {kindECDSA, crypto.SHA256, 32, "ECDSAP256SHA256", "ecdsa_p256_sha256", true},
-	AlgECDSAP384SHA384: {kindECDSA, crypto.SHA384, 48, "ECDSAP384SHA384", "ecdsa_p384_sha384", true},
-	AlgED25519:         {kindEd25519, 0, 32, "ED25519", "ed25519", true},
-	AlgED448:           {name: "ED448", lua: "ed448"},
+	AlgInvalid:         {name: "INVALID"},
+	AlgDH:              {name: "DH"},
+	AlgDSA:             {name: "DSA"},
+	AlgDSASHA1:         {name: "DSASHA1"},
+	AlgRSASHA1:         {kindRSA, crypto.SHA1, 0, "RSASHA1", true},
+	AlgDSASHA1NSEC3:    {name: "DSA-NSEC3-SHA1"},
+	AlgRSASHA1NSEC3:    {kindRSA, crypto.SHA1, 0, "RSASHA1-NSEC3-SHA1", true},
+	AlgRSASHA256:       {kindRSA, crypto.SHA256, 0, "RSASHA256", true},
+	AlgRSASHA512:       {kindRSA, crypto.SHA512, 0, "RSASHA512", true},
+	AlgECCGOST:         {name: "ECC-GOST"},
+	AlgECDSAP256SHA256: {kindECDSA, crypto.SHA256, 32, "ECDSAP256SHA256", true},
+	AlgECDSAP384SHA384: {kindECDSA, crypto.SHA384, 48, "ECDSAP384SHA384", true},
+	AlgED25519:         {kindEd25519, 0, 32, "ED25519", true},
+	AlgED448:           {name: "ED448"},
+}
+
+// Algorithms returns the numbers of every algorithm this package knows
+// (AlgInvalid to AlgED448), sorted; Supported says which can sign and verify.
+func Algorithms() []uint8 {
+	out := make([]uint8, 0, len(algos))
+	for a := range algos {
+		out = append(out, a)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // AlgorithmName returns the mnemonic of algorithm a ("ALG<n>" if unknown).

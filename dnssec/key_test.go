@@ -44,7 +44,7 @@ func loadSamples(t testing.TB) map[string]sampleKey {
 	samplesOnce.Do(func() {
 		L := lua.NewState()
 		defer L.Close()
-		if err := L.DoFile("../../spec/helper.lua"); err != nil {
+		if err := L.DoFile("../spec/helper.lua"); err != nil {
 			t.Fatalf("helper.lua: %v", err)
 		}
 		tbl := L.GetGlobal("sample_keys").(*lua.LTable)
@@ -238,7 +238,7 @@ func TestRRSIGInterop(t *testing.T) {
 				t.Fatal(err)
 			}
 			// miekg/dns verifies our signature.
-			sigText := fmt.Sprintf("www.example.com. 300 IN RRSIG %s", rdataText(t, typeRRSIG, rd))
+			sigText := fmt.Sprintf("www.example.com. 300 IN RRSIG %s", rdataText(t, TypeRRSIG, rd))
 			msig, err := mdns.NewRR(sigText)
 			if err != nil {
 				t.Fatal(err)

@@ -32,10 +32,11 @@ func TypeBitmap(types []uint16) []byte {
 	return out
 }
 
-// nsec builds an NSEC RRset owned by owner.
-func nsec(owner, next []byte, ttl uint32, types []uint16) *dnsmsg.RRSet {
+// NSEC builds an NSEC RRset (class IN) owned by owner, with next name next
+// and the type bit map of types.
+func NSEC(owner, next []byte, ttl uint32, types []uint16) *dnsmsg.RRSet {
 	rd := append(bytes.Clone(next), TypeBitmap(types)...)
-	return &dnsmsg.RRSet{Owner: &dnsmsg.Name{Wire: bytes.Clone(owner)}, Type: typeNSEC, Class: classIN, TTL: ttl, RData: [][]byte{rd}}
+	return &dnsmsg.RRSet{Owner: &dnsmsg.Name{Wire: bytes.Clone(owner)}, Type: TypeNSEC, Class: classIN, TTL: ttl, RData: [][]byte{rd}}
 }
 
 // Denial returns an NSEC "black lie" for name (the on-line signing trick of
@@ -47,7 +48,7 @@ func nsec(owner, next []byte, ttl uint32, types []uint16) *dnsmsg.RRSet {
 func Denial(name []byte, qtype uint16, ttl uint32, nxdomain bool, all []uint16) *dnsmsg.RRSet {
 	var types []uint16
 	if nxdomain {
-		types = []uint16{typeRRSIG, typeNSEC}
+		types = []uint16{TypeRRSIG, TypeNSEC}
 	} else {
 		for _, t := range all {
 			if t != qtype {
@@ -59,7 +60,7 @@ func Denial(name []byte, qtype uint16, ttl uint32, nxdomain bool, all []uint16) 
 	if len(name)+2 <= maxName {
 		next = append([]byte{1, 0}, name...) // keep the owner's case
 	}
-	return nsec(name, next, ttl, types)
+	return NSEC(name, next, ttl, types)
 }
 
 // Cover returns an RFC 4470 "white lie": a minimally covering NSEC owned by
@@ -72,8 +73,13 @@ func Cover(name []byte, ttl uint32) *dnsmsg.RRSet {
 	if prev == nil {
 		return nil
 	}
-	return nsec(prev, Successor(name), ttl, []uint16{typeRRSIG, typeNSEC})
+	return NSEC(prev, Successor(name), ttl, []uint16{TypeRRSIG, TypeNSEC})
 }
+
+// ShotgunTypes are the types (the Lua dns.type constants below 127) whose
+// bits a NODATA black lie sets when the caller gives no list of its own.
+var ShotgunTypes = []uint16{1, 2, 5, 6, 12, 13, 14, 15, 16, 17, 18, 21, 24, 25, 28, 29, 33, 35, 36, 37,
+	39, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 59, 60, 99, 104, 105, 106, 107, 108, 109}
 
 // maxName is the longest wire name.
 const maxName = 255

@@ -134,14 +134,14 @@ func TestPredecessorSuccessor(t *testing.T) {
 
 func TestDenial(t *testing.T) {
 	owner := wire(t, "Example.com.")
-	nx := Denial(owner, 1, 300, true, fallbackTypes)
-	if nx.Type != typeNSEC || nx.TTL != 300 || !bytes.Equal(nx.Owner.Wire, owner) {
+	nx := Denial(owner, 1, 300, true, ShotgunTypes)
+	if nx.Type != TypeNSEC || nx.TTL != 300 || !bytes.Equal(nx.Owner.Wire, owner) {
 		t.Fatalf("bad NSEC %+v", nx)
 	}
 	if want := append(append([]byte{1, 0}, owner...), 0, 6, 0, 0, 0, 0, 0, 3); !bytes.Equal(nx.RData[0], want) {
 		t.Errorf("nxdomain rdata %x, want %x", nx.RData[0], want)
 	}
-	nodata := Denial(owner, 28, 0, false, fallbackTypes)
+	nodata := Denial(owner, 28, 0, false, ShotgunTypes)
 	bm := nodata.RData[0][len(owner)+2:]
 	has := func(bm []byte, typ uint16) bool {
 		for len(bm) >= 2 {
