@@ -7,7 +7,6 @@ package sift
 import (
 	"bytes"
 	"encoding/binary"
-	"runtime"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -336,9 +335,10 @@ type kvRef struct {
 
 const slabChunk = 4 << 20
 
-// releaseAfter is the slab size from which finishing a load returns freed
-// memory to the OS.
-const releaseAfter = 64 << 20
+// releaseAfter is the number of records from which finishing a load
+// returns freed memory to the OS (bbolt leaves about 400 bytes of garbage
+// per pair, our slab about 60 more).
+const releaseAfter = 1 << 18
 
 // sift.lmdb(env [, db [, txn]]) -> sink | nil, err
 func siftLMDB(L *lua.LState) int {
@@ -375,9 +375,23 @@ func (s *lmdbSink) put(L *lua.LState, r *zone.Record) bool {
 	s.slab = binary.LittleEndian.AppendUint32(s.slab, r.TTL)
 	s.slab = append(s.slab, r.RData...)
 	s.chunks[len(s.chunks)-1] = s.slab
-	s.idx = append(s.idx, kvRef{chunk: uint32(len(s.chunks) - 1), off: uint32(off), klen: uint16(klen),
-		vlen: uint32(len(s.slab) - off - klen)})
+	ref := kvRef{chunk: uint32(len(s.chunks) - 1), off: uint32(off), klen: uint16(klen),
+		vlen: uint32(len(s.slab) - off - klen)}
 	s.inserted++
+	if n := len(s.idx); n > 0 && bytes.Equal(s.key(n-1), s.slab[off:off+klen]) {
+		// The same key as the previous record (the RRs of one RR set):
+		// only the last value of a key is stored, so this pair replaces
+		// that one, and takes its place at the slab's end when it is there.
+		p := &s.idx[n-1]
+		if p.chunk == ref.chunk && int(p.off)+int(p.klen)+int(p.vlen) == off {
+			s.slab = append(s.slab[:p.off], s.slab[off:]...)
+			s.chunks[len(s.chunks)-1] = s.slab
+			ref.off = p.off
+		}
+		*p = ref
+		return true
+	}
+	s.idx = append(s.idx, ref)
 	return true
 }
 
@@ -451,19 +465,16 @@ func (s *lmdbSink) finish(L *lua.LState) int {
 	} else {
 		s.txn.Abort()
 	}
-	big := len(s.chunks) * slabChunk
+	big := s.inserted
 	s.idx = nil
 	if ud, ok := s.txnV.(*lua.LUserData); ok {
 		setTxnFields(ud, s.txn)
 	}
 	s.slab, s.chunks = nil, nil
 	if big >= releaseAfter {
-		// A bulk load leaves hundreds of MB of garbage (our slab, bbolt's
-		// node and page buffers): hand it back to the OS now, before the
-		// store's memory map fills with the pages readers touch. bbolt
-		// keeps its written pages in a sync.Pool, which only the second
-		// collection frees.
-		runtime.GC()
+		// A large load leaves a heap of garbage (our slab, bbolt's node
+		// and page buffers): hand it back to the OS now, before the
+		// store's memory map fills with the pages readers touch.
 		debug.FreeOSMemory()
 	}
 	if err != nil {
