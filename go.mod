@@ -9,7 +9,6 @@ require (
 	github.com/miekg/dns v1.1.73
 	github.com/yuin/gopher-lua v1.1.2
 	go.etcd.io/bbolt v1.5.0
+	golang.org/x/net v0.57.0
 	golang.org/x/sys v0.49.0
 )
-
-require golang.org/x/net v0.57.0 // indirect

@@ -1,0 +1,149 @@
+package daemon
+
+import (
+	"net/netip"
+
+	"ljdns/dnsmsg"
+)
+
+// addrTransport is implemented by transports that know their upstream address.
+type addrTransport interface{ Addr() netip.AddrPort }
+
+// UpstreamQuery returns the query to send upstream for r: r's question,
+// RD set, CD as the client's, EDNS with payload 1232 and DO as the client's
+// (kresd's forwarding query).
+func (r *Request) UpstreamQuery() *dnsmsg.Packet {
+	q := dnsmsg.NewPacket(512)
+	q.SetQuestion(r.qname, r.qtype, r.qclass)
+	q.Buf[2] |= 0x01 // RD
+	if r.Options.Has(DNSSECCD) {
+		q.Buf[3] |= 0x10
+	}
+	q.Begin(dnsmsg.SectionAR)
+	opt := dnsmsg.NewOPT(0, DefaultBufSize)
+	if r.do || r.Options.Has(DNSSECWant) {
+		dnsmsg.SetOPTDo(opt, true)
+	}
+	q.Put(opt, false)
+	return q
+}
+
+// forward sends r upstream through r.Upstream with the produce, checkout
+// and consume layers around the query, and copies the answer into r.Answer.
+func (g *generation) forward(r *Request) State {
+	if lim := g.cfg.Limits.OutgoingPerRequest; lim > 0 && r.Upstreams >= lim {
+		g.s.counters.LimitOutgoing.Add(1)
+		r.SetEDE(EDEOther, "too many upstream queries")
+		return Fail
+	}
+	q := r.UpstreamQuery()
+	s := Consume
+	for _, l := range g.phases.produce {
+		r.layer = l
+		s = l.Produce(r, s, q)
+		if s&(Done|Fail) != 0 {
+			r.layer = nil
+			return s
+		}
+	}
+	var dst netip.AddrPort
+	if at, ok := r.Upstream.(addrTransport); ok {
+		dst = at.Addr()
+	}
+	if !dst.IsValid() {
+		dst = r.UpstreamAddr
+	}
+	for _, l := range g.phases.checkout {
+		r.layer = l
+		s = l.Checkout(r, s, q, dst, r.Options.Has(FlagTCP))
+		if s&(Done|Fail) != 0 {
+			r.layer = nil
+			return s
+		}
+	}
+	r.layer = nil
+	if !g.s.outgoing.acquire() {
+		g.s.counters.LimitOutgoing.Add(1)
+		r.SetEDE(EDEOther, "too many upstream queries in flight")
+		return Fail
+	}
+	r.Upstreams++
+	r.Tracef("forwarding to %v", dst)
+	a, err := r.Upstream.Query(r.Ctx, q)
+	g.s.outgoing.release()
+	if err != nil {
+		r.Tracef("upstream failed: %v", err)
+		s = Fail
+		for _, l := range g.phases.consume {
+			r.layer = l
+			s = l.Consume(r, s, nil)
+		}
+		r.layer = nil
+		if s&Done != 0 {
+			return Done
+		}
+		if r.EDE < 0 {
+			r.SetEDE(EDENoReachableAuth, "")
+		}
+		r.failed = true // SERVFAIL whatever the answer holds
+		return Fail
+	}
+	copyAnswer(r, a)
+	s = Consume
+	for _, l := range g.phases.consume {
+		r.layer = l
+		s = l.Consume(r, s, a)
+	}
+	r.layer = nil
+	if s&Fail != 0 {
+		return Fail
+	}
+	return Done
+}
+
+// copyAnswer puts the upstream answer a into r.Answer: its RCODE, TC and
+// records (not OPT, not TSIG). AA and AD are cleared (no validation yet).
+func copyAnswer(r *Request, a *dnsmsg.Packet) {
+	r.ResetAnswer()
+	ans := r.Answer
+	r.setRcode(a.Rcode())
+	if a.Buf[2]&0x02 != 0 {
+		ans.Buf[2] |= 0x02
+	}
+	for s := dnsmsg.SectionAN; s <= dnsmsg.SectionAR; s++ {
+		ans.Begin(s)
+		for _, rr := range a.Records(s) {
+			if rr.Type == dnsmsg.TypeOPT || rr.Type == dnsmsg.TypeTSIG {
+				continue
+			}
+			if !ans.Put(rr, true) {
+				ans.Buf[2] |= 0x02
+				return
+			}
+		}
+	}
+}
+
+// localNets are the addresses kresd does not send to while iterating unless
+// ALLOW_LOCAL is set (SERVE.md §3.6b).
+var localNets = []netip.Prefix{netip.MustParsePrefix("0.0.0.0/8"), netip.MustParsePrefix("127.0.0.0/8"),
+	netip.MustParsePrefix("::1/128"), netip.MustParsePrefix("::/128")}
+
+// IsLocalAddr reports whether a is in 0.0.0.0/8, 127.0.0.0/8, ::1 or ::.
+func IsLocalAddr(a netip.Addr) bool {
+	a = a.Unmap()
+	for _, p := range localNets {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// MayQueryNameserver reports whether a name server address learned while
+// iterating (NS, glue) may be used for r: not a local address unless the
+// request has ALLOW_LOCAL (kresd's rule; configured FORWARD/STUB targets
+// and root hints are used as given and do not go through this check).
+func (r *Request) MayQueryNameserver(a netip.Addr) bool {
+	return r.Options.Has(AllowLocal) || !IsLocalAddr(a)
+}
