@@ -44,7 +44,7 @@ describe('sortedset', function()
 		assert.is_nil(s:get(1))
 		assert.is_nil(s:get(nil))
 		assert.is_nil(s:get(-1))
-		assert.has_error(function() s.at[0] = rr end)
+		assert.has_error(function() s.at[0] = rr end, 'rrparser.set: at[] is read-only, use newrr()')
 	end)
 
 	it('sorts by owner in canonical order, then type', function()
@@ -72,6 +72,20 @@ describe('sortedset', function()
 		for i = 0, 19 do
 			assert.equal(i + 1, s:get(i):ttl())
 		end
+	end)
+
+	it('keeps each element object across sort()', function()
+		local s = filled_set()
+		local before = {}
+		for i = 0, #s - 1 do before[i] = s:get(i) end
+		s:sort()
+		local same = 0
+		for i = 0, #s - 1 do
+			for j = 0, #s - 1 do
+				if rawequal(s:get(i), before[j]) then same = same + 1 end
+			end
+		end
+		assert.equal(#s, same)
 	end)
 
 	it('truncates fractional indices in get()', function()
@@ -128,6 +142,7 @@ describe('nameset', function()
 		assert.is_nil(ns.at[0])
 		ns:put('\3xyz') -- wire strings are accepted
 		assert.equal(#ordered + 1, ns.len)
+		assert.has_error(function() ns.at[1] = N('a.example.') end, 'rrparser.nameset: at[] is read-only, use put()')
 	end)
 
 	it('raises before sort()', function()

@@ -167,8 +167,8 @@ func registerParser(L *lua.LState) {
 	if _, ok := L.GetTypeMetatable(ParserTypeName).(*lua.LTable); ok {
 		return
 	}
-	registerSortedSet(L)
-	registerNameSet(L)
+	sortedSetKind.register(L)
+	nameSetKind.register(L)
 	luabind.RegisterType(L, luabind.TypeSpec{Name: ParserTypeName, Methods: parserMethods, Meta: map[string]lua.LGFunction{
 		"__index":    rpIndex,
 		"__tostring": func(L *lua.LState) int { L.Push(lua.LString("rrparser")); return 1 },
