@@ -173,6 +173,29 @@ describe('rrparser', function()
 		os.remove(path)
 	end)
 
+	it('keeps r_owner and r_data views live over a long file', function()
+		local lines = {}
+		for i = 1, 10000 do lines[i] = ('h%d.example. 60 TXT "%d"'):format(i, i) end
+		local path = tmpzone(table.concat(lines, '\n') .. '\n')
+		local p = rrparser.new()
+		assert.is_true(p:open(path))
+		assert.is_true(p:parse())
+		local owner, data, n = p.r_owner, p.r_data, 1
+		repeat
+			local want = tostring(n)
+			assert.equal(dns.dname.parse(('h%d.example.'):format(n)):towire(), ffi.string(owner, p.r_owner_length))
+			assert.equal(string.char(#want) .. want, ffi.string(data, p.r_data_length))
+			n = n + 1
+		until not p:parse()
+		assert.equal(rrparser.state.EOF, p.state)
+		assert.equal(10001, n)
+		-- the last record stays readable after the end
+		assert.equal('\6h10000\7example\0', ffi.string(owner, p.r_owner_length))
+		assert.same({owner = '\6h10000\7example\0', ttl = 60, class = 1, type = dns.type.TXT,
+			rdata = '\00510000'}, p:current_rr())
+		os.remove(path)
+	end)
+
 	it('parses whole files with file() and parse_file()', function()
 		local path = tmpzone(zone)
 		local rrs = rrparser.file(path)

@@ -51,13 +51,17 @@ const (
 // errCodeSyntax is error.code after a failure (knot's codes are negative).
 const errCodeSyntax = -1
 
-// Parser is the state of one rrparser.new() object. Owner and RDATA of the
-// current record are copied into fixed buffers (OwnerMem, DataMem), so
-// views taken from r_owner/r_data follow the current record.
+// Parser is the state of one rrparser.new() object. OwnerMem and DataMem
+// hold the owner and RDATA of the current record, so views taken from
+// r_owner/r_data follow the current record. Reading a file (Open), they
+// point at the scanner's own copy of the record, which stays unchanged
+// until the next parse() (no copy per record); reading text (SetText), the
+// record is copied into fixed 256- and 65536-byte buffers, as a failed
+// parse may overwrite the scanner's.
 type Parser struct {
 	sc       *zone.Scanner
-	OwnerMem *luabind.Memory // 256 bytes
-	DataMem  *luabind.Memory // 65536 bytes
+	OwnerMem *luabind.Memory // current owner: the scanner's bytes, or ownerBuf
+	DataMem  *luabind.Memory // current RDATA: the scanner's bytes, or dataBuf
 	OwnerLen int
 	DataLen  int
 	Type     uint16
@@ -70,9 +74,11 @@ type Parser struct {
 	ErrMsg   string
 	Line     int
 	have     bool // a record was produced
+	fromFile bool // the input is a file parsed ahead (Open)
+
+	ownerBuf, dataBuf []byte // 256 and 65536 bytes: the record of text input
 
 	ownerUD, dataUD *lua.LUserData // cached live views
-	methods         *lua.LTable    // method table of the parser type
 }
 
 // NewParser returns a parser with no input.
@@ -81,11 +87,8 @@ func NewParser(origin string, class uint16, ttl uint32) (*Parser, error) {
 	if err := sc.Err(); err != nil {
 		return nil, err
 	}
-	p := &Parser{
-		sc:       sc,
-		OwnerMem: &luabind.Memory{B: make([]byte, 256)},
-		DataMem:  &luabind.Memory{B: make([]byte, 65536)},
-	}
+	p := &Parser{sc: sc, ownerBuf: make([]byte, 256), dataBuf: make([]byte, 65536)}
+	p.OwnerMem, p.DataMem = &luabind.Memory{B: p.ownerBuf}, &luabind.Memory{B: p.dataBuf}
 	// a parser dropped mid-file must not leak its file and parse-ahead
 	// goroutine (gopher-lua has no __gc)
 	runtime.SetFinalizer(p, func(p *Parser) { p.sc.Close() })
@@ -101,7 +104,7 @@ func (p *Parser) Open(path string) error {
 	}
 	p.sc.SetAsync(true)
 	p.clearError()
-	p.have = false
+	p.have, p.fromFile = false, true
 	return nil
 }
 
@@ -111,6 +114,7 @@ func (p *Parser) SetText(text string) {
 	p.sc.SetAsync(false)
 	p.sc.Reset(strings.NewReader(text))
 	p.clearError()
+	p.fromFile = false
 }
 
 // Next parses the next record: true with the fields updated, false at the
@@ -118,8 +122,13 @@ func (p *Parser) SetText(text string) {
 func (p *Parser) Next() bool {
 	if p.sc.Next() {
 		r := p.sc.Record()
-		p.OwnerLen = copy(p.OwnerMem.B, r.Owner)
-		p.DataLen = copy(p.DataMem.B, r.RData)
+		if p.fromFile {
+			p.OwnerMem.B, p.DataMem.B = r.Owner, r.RData
+			p.OwnerLen, p.DataLen = len(r.Owner), len(r.RData)
+		} else {
+			p.OwnerMem.B, p.DataMem.B = p.ownerBuf, p.dataBuf
+			p.OwnerLen, p.DataLen = copy(p.ownerBuf, r.Owner), copy(p.dataBuf, r.RData)
+		}
 		p.Type, p.Class, p.TTL, p.Line = r.Type, r.Class, r.TTL, r.Line
 		p.State, p.have = ParserData, true
 		return true
@@ -170,9 +179,26 @@ func registerParser(L *lua.LState) {
 	sortedSetKind.register(L)
 	nameSetKind.register(L)
 	luabind.RegisterType(L, luabind.TypeSpec{Name: ParserTypeName, Methods: parserMethods, Meta: map[string]lua.LGFunction{
-		"__index":    rpIndex,
 		"__tostring": func(L *lua.LState) int { L.Push(lua.LString("rrparser")); return 1 },
 	}})
+}
+
+// parserMetatable returns the metatable of one parser object: the type's
+// metatable, except that __index is a table of the methods, so that
+// looking up p:parse costs no Go call (half the cost of a parse-only loop
+// before), and only a miss (a field such as p.r_type) calls rpField
+// through that table's own __index, a closure over p.
+func parserMetatable(L *lua.LState, p *Parser) *lua.LTable {
+	mt, idx := L.NewTable(), L.NewTable()
+	L.GetTypeMetatable(ParserTypeName).(*lua.LTable).ForEach(func(k, v lua.LValue) { mt.RawSet(k, v) })
+	luabind.Methods(L, ParserTypeName).ForEach(func(k, v lua.LValue) { idx.RawSet(k, v) })
+	fields := L.NewTable()
+	fields.RawSetString("__index", L.NewFunction(luabind.Guard(ParserTypeName+".__index", func(L *lua.LState) int {
+		return rpField(L, p, L.Get(2))
+	})))
+	L.SetMetatable(idx, fields)
+	mt.RawSetString("__index", idx)
+	return mt
 }
 
 var parserMethods = map[string]lua.LGFunction{
@@ -209,8 +235,9 @@ func rpNew(L *lua.LState) int {
 		return luabind.FailErr(L, "rrparser.new", err)
 	}
 	registerParser(L)
-	p.methods = luabind.Methods(L, ParserTypeName)
-	luabind.Push(L, ParserTypeName, p)
+	ud := luabind.NewUserData(L, ParserTypeName, p)
+	ud.Metatable = parserMetatable(L, p)
+	L.Push(ud)
 	return 1
 }
 
@@ -291,9 +318,9 @@ func liveView(L *lua.LState, cache **lua.LUserData, mem *luabind.Memory) lua.LVa
 	return *cache
 }
 
-func rpIndex(L *lua.LState) int {
-	p := checkParser(L)
-	k, _ := L.Get(2).(lua.LString)
+// rpField pushes field key of p (nil for unknown keys).
+func rpField(L *lua.LState, p *Parser, key lua.LValue) int {
+	k, _ := key.(lua.LString)
 	switch k {
 	case "r_owner":
 		L.Push(liveView(L, &p.ownerUD, p.OwnerMem))
@@ -320,10 +347,7 @@ func rpIndex(L *lua.LState) int {
 		t.RawSetString("fatal", lua.LBool(p.ErrFatal))
 		L.Push(t)
 	default:
-		if p.methods == nil {
-			p.methods = luabind.Methods(L, ParserTypeName)
-		}
-		L.Push(p.methods.RawGet(L.Get(2)))
+		L.Push(lua.LNil)
 	}
 	return 1
 }
