@@ -28,11 +28,25 @@ const (
 	Lame         Variant = "lame"       // www.lame.example.: NS is a server that does not serve the zone (REFUSED)
 	Unresponsive Variant = "dead"       // www.dead.example.: NS is a socket that reads queries and never answers
 	TCPOnly      Variant = "tcponly"    // www.tcponly.example.: signed; its knotd answers UDP with TC=1 only
+	DSDigest     Variant = "dsdigest"   // www.dsdigest.example.: the parent's DS names the zone's KSK with a wrong digest
+	ForgedNSEC   Variant = "forged"     // www.forged.example.: removed after signing; the NSEC before it widened to deny it, RRSIG kept
+	NSEC3Iter    Variant = "nsec3iter"  // www.nsec3iter.example.: from *.nsec3iter.example.; NSEC3 with NSEC3IterHigh iterations
 )
+
+// NSEC3IterHigh is the NSEC3 iteration count of NSEC3Iter's zone: above the RFC 9276 §3.2 caps
+// of validators (150 in Unbound, BIND 9.18 and Knot Resolver 5, 50 in newer ones), so its
+// proofs (the wildcard answer's, its NXDOMAINs) make answers insecure, with EDE 27.
+const NSEC3IterHigh = 200
 
 // Variants lists every Variant in a fixed order.
 var Variants = []Variant{Secure, SecureNSEC3, Insecure, Expired, NotYetValid, DSMismatch, Stripped,
-	Lame, Unresponsive, TCPOnly}
+	Lame, Unresponsive, TCPOnly, DSDigest, ForgedNSEC, NSEC3Iter}
+
+// Names besides the variants' www.<zone>, for negative and wildcard answers: every signed
+// zone has no nx.<zone> (NXDOMAIN) and no AAAA at www.<zone> (NODATA); secure.example.
+// (NSEC) and secure.lab. (NSEC3) have a wildcard *.wild.<zone> A 192.0.2.1, so
+// x.wild.<zone> is a wildcard answer and x.wild.<zone> AAAA a wildcard NODATA.
+const WildcardLabel = "wild"
 
 // The roles of the hierarchy's servers, keys of Hierarchy.Servers.
 const (
@@ -156,9 +170,11 @@ func writeHierarchy(t testing.TB, dir string, a hierarchyAddrs, o HierarchyOptio
 	lab.sign.NSEC3, lab.sign.Salt = true, "aabbccdd"
 
 	sld := a.roles[RoleSLDKnot]
-	zone(example, "secure.example.", Secure, RoleSLDKnot, sld, ECDSAP256SHA256)
+	secure := zone(example, "secure.example.", Secure, RoleSLDKnot, sld, ECDSAP256SHA256)
+	secure.extra = append(secure.extra, "*."+WildcardLabel+".secure.example. A 192.0.2.1")
 	secure3 := zone(lab, "secure.lab.", SecureNSEC3, RoleSLDNSD, a.roles[RoleSLDNSD], RSASHA256)
 	secure3.split, secure3.sign.NSEC3 = true, true
+	secure3.extra = append(secure3.extra, "*."+WildcardLabel+".secure.lab. A 192.0.2.1")
 	zone(example, "insecure.example.", Insecure, RoleSLDKnot, sld, "")
 	zone(example, "expired.example.", Expired, RoleSLDKnot, sld, ECDSAP256SHA256).sign =
 		SignOptions{Inception: o.Now.Add(-60 * day), Expiration: o.Now.Add(-30 * day)}
@@ -170,6 +186,11 @@ func writeHierarchy(t testing.TB, dir string, a hierarchyAddrs, o HierarchyOptio
 	zone(example, "lame.example.", Lame, "", a.roles[RoleSLDNSD], "")
 	zone(example, "dead.example.", Unresponsive, "", a.dead, "")
 	zone(example, "tcponly.example.", TCPOnly, RoleTCPOnly, a.roles[RoleTCPOnly], ECDSAP256SHA256)
+	zone(example, "dsdigest.example.", DSDigest, RoleSLDKnot, sld, ECDSAP256SHA256)
+	zone(example, "forged.example.", ForgedNSEC, RoleSLDKnot, sld, ECDSAP256SHA256)
+	iter := zone(example, "nsec3iter.example.", NSEC3Iter, RoleSLDKnot, sld, ECDSAP256SHA256)
+	iter.sign.NSEC3, iter.sign.Iterations = true, NSEC3IterHigh
+	iter.extra = []string{"*.nsec3iter.example. A 192.0.2.1", `*.nsec3iter.example. TXT "nsec3iter"`}
 
 	h := &Hierarchy{Dir: dir, Roots: []netip.AddrPort{a.roles[RoleRoot]}, Names: map[Variant]string{},
 		Zones: map[string]HierarchyZone{}, Dead: a.dead}
@@ -217,6 +238,9 @@ func (z *hzone) write(t testing.TB, dir string) {
 			other := GenerateKey(t, unused, z.Name, z.alg, true)
 			z.DS = []string{other.DS}
 		}
+		if z.Variant == DSDigest {
+			z.DS = []string{wrongDigest(t, ksk.DS)}
+		}
 	}
 	if !z.served {
 		return
@@ -242,10 +266,15 @@ func (z *hzone) write(t testing.TB, dir string) {
 	if z.Signed {
 		z.File = filepath.Join(zdir, "zone.signed")
 		SignZone(t, unsigned, z.File, z.Name, z.sign, z.Keys...)
-		if z.Variant == Stripped {
+		switch z.Variant {
+		case Stripped:
 			stripped := filepath.Join(zdir, "zone.stripped")
 			StripRRSIG(t, z.File, stripped)
 			z.File = stripped
+		case ForgedNSEC:
+			forged := filepath.Join(zdir, "zone.forged")
+			ForgeNSEC(t, z.File, forged, "www."+z.Name)
+			z.File = forged
 		}
 	}
 	var tail strings.Builder
@@ -344,4 +373,19 @@ func appendFile(t testing.TB, path, s string) {
 	if err != nil {
 		t.Fatalf("testnet: %v", err)
 	}
+}
+
+// wrongDigest returns the DS RR ds with the last digit of its digest changed: same key tag,
+// algorithm and digest type, a digest that no key has.
+func wrongDigest(t testing.TB, ds string) string {
+	ds = strings.TrimSpace(ds)
+	if ds == "" {
+		t.Fatalf("testnet: no DS to break")
+	}
+	last := ds[len(ds)-1]
+	repl := byte('0')
+	if last == '0' {
+		repl = '1'
+	}
+	return ds[:len(ds)-1] + string(repl)
 }

@@ -178,3 +178,53 @@ func runTool(t testing.TB, dir, name string, args ...string) string {
 	}
 	return string(out)
 }
+
+// ForgeNSEC copies the NSEC-signed zone file in to out without the records of victim (its
+// NSEC and RRSIGs included), and with the NSEC that pointed at victim pointing at victim's
+// successor instead, its RRSIG unchanged: a span forged to deny a name that exists. It
+// expects ldns's one-record-per-line output (owner TTL class type rdata).
+func ForgeNSEC(t testing.TB, in, out, victim string) {
+	t.Helper()
+	b, err := os.ReadFile(in)
+	if err != nil {
+		t.Fatalf("testnet: %v", err)
+	}
+	var lines [][]string
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		lines = append(lines, strings.Fields(sc.Text()))
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatalf("testnet: %s: %v", in, err)
+	}
+	isNSEC := func(f []string) bool { return len(f) >= 5 && strings.EqualFold(f[3], "NSEC") }
+	next := ""
+	for _, f := range lines {
+		if isNSEC(f) && strings.EqualFold(f[0], victim) {
+			next = f[4]
+		}
+	}
+	if next == "" {
+		t.Fatalf("testnet: %s has no NSEC at %s", in, victim)
+	}
+	var w bytes.Buffer
+	forged := 0
+	for _, f := range lines {
+		if len(f) > 0 && strings.EqualFold(f[0], victim) {
+			continue
+		}
+		if isNSEC(f) && strings.EqualFold(f[4], victim) {
+			f[4] = next
+			forged++
+		}
+		w.WriteString(strings.Join(f, "\t"))
+		w.WriteByte('\n')
+	}
+	if forged != 1 {
+		t.Fatalf("testnet: %s: %d NSEC records point at %s, want 1", in, forged, victim)
+	}
+	if err := os.WriteFile(out, w.Bytes(), 0o644); err != nil {
+		t.Fatalf("testnet: %v", err)
+	}
+}

@@ -58,7 +58,8 @@ func TestWriteHierarchy(t *testing.T) {
 		t.Errorf("Names[%s] = %q, want %q", SecureNSEC3, got, want)
 	}
 
-	broken := map[Variant]string{Expired: "expired", NotYetValid: "not incepted", Stripped: "no signatures|missing"}
+	broken := map[Variant]string{Expired: "expired", NotYetValid: "not incepted", Stripped: "no signatures|missing",
+		ForgedNSEC: "Bogus DNSSEC signature for ns.forged.example.\tNSEC"}
 	for name, z := range h.Zones {
 		label := strings.TrimSuffix(name, ".")
 		if label == "" {
@@ -127,8 +128,13 @@ func TestWriteHierarchy(t *testing.T) {
 			t.Fatalf("%s has no KSK in %s", name, z.File)
 		}
 		match := strings.EqualFold(kskDS.Digest, ds[0].Digest) && kskDS.KeyTag == ds[0].KeyTag
-		if match == (z.Variant == DSMismatch) {
+		if match == (z.Variant == DSMismatch || z.Variant == DSDigest) {
 			t.Errorf("%s: DS in %s %v, zone's KSK gives %v", name, p.Name, ds[0], kskDS)
+		}
+		// DSDigest: the right key tag, algorithm and digest type, the wrong digest.
+		if z.Variant == DSDigest && (kskDS.KeyTag != ds[0].KeyTag || kskDS.Algorithm != ds[0].Algorithm ||
+			kskDS.DigestType != ds[0].DigestType) {
+			t.Errorf("%s: DS in %s %v differs from the KSK's %v beyond the digest", name, p.Name, ds[0], kskDS)
 		}
 	}
 
@@ -160,6 +166,45 @@ func TestWriteHierarchy(t *testing.T) {
 			if !covered {
 				t.Errorf("no NSEC3 of example. covers %s", name)
 			}
+		}
+	}
+
+	// ForgedNSEC lost www, and an NSEC now spans it; NSEC3Iter's NSEC3 have NSEC3IterHigh
+	// iterations; the secure zones have their wildcard.
+	forged := h.Zones["forged.example."]
+	spans := false
+	for _, rr := range readZone(t, forged.File, forged.Name) {
+		if strings.EqualFold(rr.Header().Name, h.Names[ForgedNSEC]) {
+			t.Errorf("%s still has %v", forged.Name, rr)
+		}
+		if n, ok := rr.(*dns.NSEC); ok && strings.EqualFold(n.Hdr.Name, "ns."+forged.Name) &&
+			strings.EqualFold(n.NextDomain, forged.Name) {
+			spans = true // ns. is the last name left: its NSEC wraps past www to the apex
+		}
+	}
+	if !spans {
+		t.Errorf("no NSEC of %s spans %s", forged.Name, h.Names[ForgedNSEC])
+	}
+	iter := h.Zones["nsec3iter.example."]
+	n3 := 0
+	for _, rr := range readZone(t, iter.File, iter.Name) {
+		if n, ok := rr.(*dns.NSEC3); ok {
+			n3++
+			if n.Iterations != NSEC3IterHigh {
+				t.Errorf("%v: want %d iterations", n, NSEC3IterHigh)
+			}
+		}
+	}
+	if n3 == 0 {
+		t.Errorf("%s has no NSEC3", iter.Name)
+	}
+	for _, z := range []string{"secure.example.", "secure.lab."} {
+		found := false
+		for _, rr := range readZone(t, h.Zones[z].File, z) {
+			found = found || strings.EqualFold(rr.Header().Name, "*."+WildcardLabel+"."+z) && rr.Header().Rrtype == dns.TypeA
+		}
+		if !found {
+			t.Errorf("%s has no wildcard", z)
 		}
 	}
 

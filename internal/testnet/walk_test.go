@@ -177,6 +177,17 @@ func TestHierarchyWalk(t *testing.T) {
 				t.Fatal(err)
 			}
 			last := hops[len(hops)-1]
+			if v == ForgedNSEC {
+				// www is gone: NXDOMAIN, with the forged NSEC spanning it.
+				forged := slices.ContainsFunc(last.reply.Ns, func(rr dns.RR) bool {
+					n, ok := rr.(*dns.NSEC)
+					return ok && strings.EqualFold(n.Hdr.Name, "ns."+name[4:]) && strings.EqualFold(n.NextDomain, name[4:])
+				})
+				if last.reply.Rcode != dns.RcodeNameError || !forged {
+					t.Fatalf("forged: want NXDOMAIN with the forged NSEC:\n%v", last.reply)
+				}
+				return
+			}
 			if got := answerA(last.reply); !slices.Equal(got, []string{"192.0.2.1"}) {
 				t.Fatalf("answer %v, want 192.0.2.1:\n%v", got, last.reply)
 			}
@@ -221,6 +232,15 @@ func TestHierarchyWalk(t *testing.T) {
 					}
 				case !valid:
 					t.Errorf("%s: RRSIG not valid now: %v", v, s)
+				}
+			}
+			if v == NSEC3Iter {
+				// A wildcard answer (RRSIG labels 2) with its NSEC3 proof, NSEC3IterHigh iterations.
+				if ss[0].Labels != 2 || !slices.ContainsFunc(last.reply.Ns, func(rr dns.RR) bool {
+					n, ok := rr.(*dns.NSEC3)
+					return ok && n.Iterations == NSEC3IterHigh
+				}) {
+					t.Errorf("nsec3iter: want a wildcard answer with %d-iteration NSEC3:\n%v", NSEC3IterHigh, last.reply)
 				}
 			}
 			if v == DSMismatch {
