@@ -21,6 +21,7 @@ const version = "ljdns 0.1.0 (Lua 5.1 / gopher-lua, LuaJIT-compatible)"
 const usage = `usage: ljdns [options] [script [args...]]
        ljdns test [busted options] [PATH...]
        ljdns ldig|zq|namepile [args...]
+       ljdns serve [-a ADDR[@PORT]]... [-t ADDR[@PORT]]... [-c CONFIG] [-f N] [-n] [-v] [RUNDIR]
        ljdns version
 
 Options:
@@ -47,6 +48,8 @@ func run(args []string) int {
 			return 0
 		case "test", "busted":
 			return spec.Main(args[1:], newState)
+		case "serve":
+			return runServe(args[1:])
 		}
 		if isTool(args[0]) {
 			return runScript(newState(), "scripts/"+args[0]+".lua", args[1:], true)
