@@ -46,7 +46,13 @@ func coResume(orig *lua.LFunction) lua.LGFunction {
 		top := L.GetTop()
 		L.Insert(orig, 1)
 		L.Call(top, lua.MultRet)
-		return L.GetTop()
+		n := L.GetTop()
+		if n >= 2 && L.Get(1) == lua.LFalse && L.Get(2) == lua.LString(gopherOverflow) {
+			// gopher-lua's Go panic for a full call stack, caught by the
+			// coroutine: LuaJIT's "stack overflow" at the deepest level left
+			L.Replace(2, overflowMessage(th.Where(0)))
+		}
+		return n
 	}
 }
 
@@ -85,10 +91,45 @@ func installCoroutine(L *lua.LState) {
 	L.SetGlobal("__ljdns_rawyield", co.RawGetString("yield"))
 	co.RawSetString("yield", L.NewFunction(coYield))
 	co.RawSetString("resume", L.NewFunction(coResume(co.RawGetString("resume").(*lua.LFunction))))
-	co.RawSetString("create", L.NewFunction(coCreate(co.RawGetString("create").(*lua.LFunction).GFunction)))
-	dbg := L.GetGlobal("debug").(*lua.LTable)
-	dbg.RawSetString("traceback", L.NewFunction(debugTraceback(dbg.RawGetString("traceback").(*lua.LFunction))))
+	create := L.NewFunction(coCreate(co.RawGetString("create").(*lua.LFunction).GFunction))
+	co.RawSetString("running", L.NewFunction(coRunning))
+	co.RawSetString("status", L.NewFunction(coStatus))
+	L.SetField(L.GetGlobal("debug"), "traceback", L.NewFunction(debugTraceback))
+	L.SetGlobal("error", L.NewFunction(baseError))
+	// the prelude's pcall helpers arm themselves (read once, then removed)
+	L.SetGlobal("__ljdns_arm", L.NewFunction(armHelper))
+	L.SetGlobal("__ljdns_create", create)
+	handled := L.NewTable()
+	L.G.Registry.RawSetString(handledKey, handled)
+	L.SetGlobal("__ljdns_handled", handled)
+	// a script's coroutines go through a trampoline that arms them
+	tramp, err := LoadString(L, threadTrampoline, threadChunkName)
+	if err != nil {
+		panic(err)
+	}
+	L.Push(tramp)
+	L.Push(create)
+	L.Push(L.NewFunction(armThread))
+	L.Call(2, 1)
+	co.RawSetString("create", L.Get(-1))
+	L.Pop(1)
 }
+
+// threadTrampoline returns coroutine.create: the coroutine first arms its
+// Panic function (threadPanic), then runs f.
+const threadTrampoline = `local create, arm = ...
+local type, error = type, error
+local function pass(...) return ... end
+return function(f)
+	if type(f) ~= 'function' then
+		error("bad argument #1 to 'create' (function expected)", 2)
+	end
+	return create(function(...)
+		arm()
+		return pass(f(...))
+	end)
+end
+`
 
 // baseNext is next() with LuaJIT's order for key 0: LuaJIT keeps t[0] in
 // the array part, so next visits 0 first and next(t, 0) continues with
@@ -122,37 +163,4 @@ func baseNext(L *lua.LState) int {
 	L.Push(nk)
 	L.Push(nv)
 	return 2
-}
-
-// debugTraceback extends gopher-lua's debug.traceback with the Lua 5.1
-// forms traceback(thread, msg) and traceback(obj) for non-string errors.
-func debugTraceback(orig *lua.LFunction) lua.LGFunction {
-	return func(L *lua.LState) int {
-		first := L.Get(1)
-		switch v := first.(type) {
-		case *lua.LState:
-			L.Push(orig)
-			L.Push(v)
-			L.Call(1, 1)
-			tb := L.Get(-1).String()
-			if msg, ok := L.Get(2).(lua.LString); ok {
-				tb = string(msg) + "\n" + tb
-			}
-			L.Push(lua.LString(tb))
-			return 1
-		case lua.LString, *lua.LNilType:
-		default:
-			if L.GetTop() > 0 {
-				L.Push(first) // error objects pass through unchanged
-				return 1
-			}
-		}
-		top := L.GetTop()
-		L.Push(orig)
-		for i := 1; i <= top; i++ {
-			L.Push(L.Get(i))
-		}
-		L.Call(top, 1)
-		return 1
-	}
 }

@@ -95,13 +95,25 @@ func runPrelude(L *lua.LState) {
 	L.Call(0, 0)
 }
 
-// FormatError renders an error from PCall as `file:line: message` followed
-// by a stack traceback when one is known.
+// FormatError renders an error from Call as luajit(1) does: the message
+// (the __tostring of an error object that has one) and the stack
+// traceback when one is known.
 func FormatError(err error) string {
 	if ae, ok := err.(*lua.ApiError); ok {
-		msg := ae.Object.String()
-		if ae.Object == lua.LNil || ae.Object == nil {
+		var msg string
+		switch v := ae.Object.(type) {
+		case nil, *lua.LNilType:
 			msg = ae.Error()
+		case lua.LNumber:
+			msg = NumberString(float64(v))
+		default:
+			msg = v.String()
+		}
+		if re, ok := ae.Cause.(reportError); ok {
+			if !re.trace {
+				return re.text
+			}
+			msg = re.text
 		}
 		if ae.Type == lua.ApiErrorPanic {
 			msg = "internal error: " + msg
@@ -117,11 +129,35 @@ func FormatError(err error) string {
 	return err.Error()
 }
 
-// Call runs fn with args in protected mode and returns the formatted error.
+// Call runs fn with args in protected mode, its results left on the
+// stack. An error comes back as a *lua.ApiError holding the value raised
+// (runtime errors worded as LuaJIT words them) and the traceback taken
+// where it was raised.
 func Call(L *lua.LState, fn *lua.LFunction, args ...lua.LValue) error {
+	L.Push(L.NewFunction(armMain))
 	L.Push(fn)
 	for _, a := range args {
 		L.Push(a)
 	}
-	return L.PCall(len(args), lua.MultRet, nil)
+	err := L.PCall(len(args)+1, lua.MultRet, nil)
+	if ae, ok := err.(*lua.ApiError); ok && ae.Type == lua.ApiErrorPanic && ae.Object.String() == gopherOverflow {
+		// a Go panic from gopher-lua's call stack: a Lua error in LuaJIT
+		ae.Type = lua.ApiErrorRun
+		ae.Object = overflowMessage(firstFrame(ae.StackTrace))
+	}
+	return err
+}
+
+// firstFrame is the "file:line:" of the innermost level of a gopher-lua
+// traceback, or "".
+func firstFrame(trace string) string {
+	_, rest, ok := strings.Cut(trace, "\n\t")
+	if !ok {
+		return ""
+	}
+	pos, _, ok := strings.Cut(rest, " in ")
+	if !ok || strings.HasPrefix(pos, "[G]") {
+		return ""
+	}
+	return pos
 }

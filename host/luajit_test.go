@@ -31,6 +31,26 @@ var luajitCases = []struct{ name, src, want string }{
 	{"read number formats", `local f = io.tmpfile() f:write('  42 0x1F 1e+x 5.e\n-.5 abc\n7\nlast') f:seek('set') local t = {f:read('n', '*n', 'n')} t[#t + 1] = f:read('*l') t[#t + 1] = f:read('n') t[#t + 1] = tostring(f:read('n', 'l')) t[#t + 1] = f:read('L') t[#t + 1] = f:read('n', 'L') t[#t + 1] = tostring(f:read('L')) f:close() return table.concat(t, '|')`, "42|31|1|x 5.e|-0.5|nil|abc\n|7|last"},
 	{"date default format", `return tostring(os.date(nil, 0) == os.date('%c', 0)) .. ' ' .. os.date('!%c', 86400 * 31)`, "true Sun Feb  1 00:00:00 1970"},
 	{"BOM skipped in chunks", `return loadstring('\239\187\191return "bom"')() .. assert(loadstring('\239\187\191#!/bin/lua\nreturn 1 + 1'))()`, "bom2"},
+	{"pcall(error, x) has no position", `return table.concat({select(2, pcall(error, 'x')), select(2, pcall(error, 'x', 2)), select(2, pcall(error, 42)), tostring(select(2, pcall(error)))}, '|')`, "x|c.lua:1: x|42|nil"},
+	{"error level 1 and 2", `local function f() error('one') end local function g() error('two', 2) end return select(2, pcall(f)) .. '|' .. select(2, pcall(function() g() end))`, "c.lua:1: one|c.lua:1: two"},
+	{"error of a number gets a position", `return select(2, pcall(function() error(42) end))`, "c.lua:1: 42"},
+	{"call of a non-function", `return table.concat({select(2, pcall(42)), select(2, pcall(nil)), select(2, pcall(function() local s = 'x' s() end))}, '|')`, "attempt to call a number value|attempt to call a nil value|c.lua:1: attempt to call local 's' (a string value)"},
+	{"index names", `local up local t = {} local r = {} local function e(f) r[#r + 1] = select(2, pcall(f)) end e(function() return x.y end) e(function() local a return a.b end) e(function() return t.a.b end) e(function() return up.x end) e(function() up.x = 1 end) e(function() t.a.b = 1 end) e(function() local a = nil local b = a return b.x end) e(function() return (1)[2] end) e(function() return math.floor.x end) e(function() return t.x:m() end) return table.concat(r, '\n')`, "c.lua:1: attempt to index global 'x' (a nil value)\nc.lua:1: attempt to index local 'a' (a nil value)\nc.lua:1: attempt to index field 'a' (a nil value)\nc.lua:1: attempt to index upvalue 'up' (a nil value)\nc.lua:1: attempt to index upvalue 'up' (a nil value)\nc.lua:1: attempt to index field 'a' (a nil value)\nc.lua:1: attempt to index local 'b' (a nil value)\nc.lua:1: attempt to index a number value\nc.lua:1: attempt to index field 'floor' (a function value)\nc.lua:1: attempt to index field 'x' (a nil value)"},
+	{"call names", `local up local t = {} local r = {} local function e(f) r[#r + 1] = select(2, pcall(f)) end e(function() undefinedfn() end) e(function() t.y() end) e(function() t:m() end) e(function() local l l() end) e(function() up() end) e(function() t[1]() end) e(function() return ('x')() end) e(function() return string.nope() end) e(function() for k in nil do end end) return table.concat(r, '\n')`, "c.lua:1: attempt to call global 'undefinedfn' (a nil value)\nc.lua:1: attempt to call field 'y' (a nil value)\nc.lua:1: attempt to call method 'm' (a nil value)\nc.lua:1: attempt to call local 'l' (a nil value)\nc.lua:1: attempt to call upvalue 'up' (a nil value)\nc.lua:1: attempt to call a nil value\nc.lua:1: attempt to call a string value\nc.lua:1: attempt to call field 'nope' (a nil value)\nc.lua:1: attempt to call a nil value"},
+	{"arithmetic and other names", `local t = {} local r = {} local function e(f) r[#r + 1] = select(2, pcall(f)) end e(function() return zz + 1 end) e(function() return t.x + 1 end) e(function() local l return l * 2 end) e(function() local s = 'x' return s + 1 end) e(function() return 1 + {} end) e(function() local a = {x = 1} return a.x + a.y end) e(function() return -{} end) e(function() local l return #l end) e(function() return #nil end) return table.concat(r, '\n')`, "c.lua:1: attempt to perform arithmetic on global 'zz' (a nil value)\nc.lua:1: attempt to perform arithmetic on field 'x' (a nil value)\nc.lua:1: attempt to perform arithmetic on local 'l' (a nil value)\nc.lua:1: attempt to perform arithmetic on local 's' (a string value)\nc.lua:1: attempt to perform arithmetic on a table value\nc.lua:1: attempt to perform arithmetic on field 'y' (a nil value)\nc.lua:1: attempt to perform arithmetic on a table value\nc.lua:1: attempt to get length of local 'l' (a nil value)\nc.lua:1: attempt to get length of a nil value"},
+	{"concatenation names", `local t = {} local r = {} local function e(f) r[#r + 1] = select(2, pcall(f)) end e(function() local l return 'a' .. l end) e(function() return 'a' .. t.q end) e(function() local a = {} return 'x' .. a .. 'y' end) e(function() local a, b = 1, {} return a .. b end) e(function() return ('a') .. {} end) e(function() return gg .. 'x' end) return table.concat(r, '\n')`, "c.lua:1: attempt to concatenate local 'l' (a nil value)\nc.lua:1: attempt to concatenate field 'q' (a nil value)\nc.lua:1: attempt to concatenate local 'a' (a table value)\nc.lua:1: attempt to concatenate local 'b' (a table value)\nc.lua:1: attempt to concatenate a table value\nc.lua:1: attempt to concatenate global 'gg' (a nil value)"},
+	{"comparison and for messages", `local r = {} local function e(f) r[#r + 1] = select(2, pcall(f)) end e(function() return {} < {} end) e(function() return 1 < 'x' end) e(function() return nil <= 1 end) e(function() for i = nil, 2 do end end) e(function() for i = 1, {} do end end) e(function() for i = 1, 2, 'x' do end end) e(function() local t = {} t[nil] = 1 end) return table.concat(r, '\n')`, "c.lua:1: attempt to compare two table values\nc.lua:1: attempt to compare number with string\nc.lua:1: attempt to compare nil with number\nc.lua:1: 'for' initial value must be a number\nc.lua:1: 'for' limit must be a number\nc.lua:1: 'for' step must be a number\nc.lua:1: table index is nil"},
+	{"stack overflow in pcall", `local function f() return 1 + f() end return select(2, pcall(f))`, "c.lua:1: stack overflow"},
+	{"coroutine.running in pcall", `local co co = coroutine.create(function() return select(2, pcall(coroutine.running)) == co, select(2, pcall(coroutine.status, co)) end) local _, same, status = coroutine.resume(co) return tostring(select(2, pcall(coroutine.running))) .. '|' .. tostring(same) .. '|' .. status`, "nil|true|running"},
+	{"getinfo levels through pcall", `local function f() return debug.getinfo(2, 'S').what .. ' ' .. debug.getinfo(3, 'Sl').what .. ' ' .. debug.getinfo(3, 'l').currentline end return select(2, pcall(f))`, "C main 1"},
+	{"xpcall traceback shows the failing function", `local function inner() local t = nil return t.x end local function outer() return inner() + 1 end local _, tb = xpcall(outer, debug.traceback) return (tb:gsub("(.*%[C%]: in function 'x?pcall')\n.*$", '%1'))`, "c.lua:1: attempt to index local 't' (a nil value)\nstack traceback:\n\tc.lua:1: in function 'inner'\n\tc.lua:1: in function <c.lua:1>\n\t[C]: in function 'xpcall'"},
+	{"xpcall traceback of error()", `local _, tb = xpcall(function() error('E') end, debug.traceback) return (tb:gsub("(.*%[C%]: in function 'x?pcall')\n.*$", '%1'))`, "c.lua:1: E\nstack traceback:\n\t[C]: in function 'error'\n\tc.lua:1: in function <c.lua:1>\n\t[C]: in function 'xpcall'"},
+	{"xpcall handler runs where the error is", `local _, r = xpcall(function() local x = nil; x() end, function(e) return e .. ' @' .. debug.getinfo(2, 'l').currentline end) return r`, "c.lua:1: attempt to call local 'x' (a nil value) @1"},
+	{"xpcall handler that fails", `return table.concat({select(2, xpcall(function() error('x') end, function(e) error('y') end)), tostring(select(2, xpcall(error, function(e) return 'H' .. tostring(e) end, 'm')))}, '|')`, "error in error handling|Hm"},
+	// LuaJIT also shows "[C]: in function 'yield'" first: gopher-lua keeps
+	// no frame for the Go function a suspended coroutine yielded from
+	{"traceback in a coroutine", `local co = coroutine.create(function() local function deep() coroutine.yield() end deep() end) coroutine.resume(co) return debug.traceback(co, 'msg')`, "msg\nstack traceback:\n\tc.lua:1: in function 'deep'\n\tc.lua:1: in function <c.lua:1>"},
+	{"traceback of nested pcalls", `local function f() return debug.traceback('t') end local function g() local _, r = pcall(f) return r end local _, r = pcall(g) return (r:gsub("(.*%[C%]: in function 'x?pcall')\n.*$", '%1'))`, "t\nstack traceback:\n\t[C]: in function 'pcall'\n\tc.lua:1: in function <c.lua:1>\n\t[C]: in function 'pcall'"},
 }
 
 // runChunk runs src from a file named c.lua and returns its string result.
@@ -72,5 +92,29 @@ func TestDefaultPackagePath(t *testing.T) {
 		"/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua"
 	if path != want {
 		t.Fatalf("package.path = %q, want %q", path, want)
+	}
+}
+
+// BenchmarkErrors measures the error paths the host words as LuaJIT does:
+// 1000 failing pcalls of error() and of a runtime error per op, and 1000
+// coroutines created and run (each arms its error wording first).
+func BenchmarkErrors(b *testing.B) {
+	for _, c := range []struct{ name, src string }{
+		{"pcall error", `for i = 1, 1000 do pcall(error, 'x') end`},
+		{"pcall runtime error", `local t = {} for i = 1, 1000 do pcall(function() return t.x.y end) end`},
+		{"coroutine create+resume", `local f = function(a) return a end for i = 1, 1000 do coroutine.resume(coroutine.create(f), i) end`},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			L := New(Options{})
+			defer L.Close()
+			fn, err := LoadString(L, c.src, "bench")
+			if err != nil {
+				b.Fatal(err)
+			}
+			for i := 0; i < b.N; i++ {
+				L.Push(fn)
+				L.Call(0, 0)
+			}
+		})
 	}
 }

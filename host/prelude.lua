@@ -8,12 +8,19 @@
 -- coroutine only touches that coroutine's frames, which are dead anyway.
 -- Helpers that finish normally are kept in a small pool and reused, since
 -- creating a coroutine is the expensive part.
-local co_create, co_resume, co_yield = coroutine.create, coroutine.resume, coroutine.yield
-local co_running = coroutine.running
+--
+-- A helper arms itself first (host/protect.go): errors raised in it are
+-- worded as LuaJIT words them, and an xpcall handler runs where the error
+-- was raised, found as the local "handler" of the frame below that
+-- resumed the helper; the helper is then marked in `handled` so that
+-- finish does not run the handler again.
+local co_resume, co_yield = coroutine.resume, coroutine.yield
+local co_running, co_wrapped = coroutine.running, coroutine.create
 -- raw_yield skips the nested-VM-loop check of coroutine.yield; only
--- job_loop uses it, from the base frame of its own coroutine.
-local raw_yield = __ljdns_rawyield
-__ljdns_rawyield = nil
+-- job_loop uses it, from the base frame of its own coroutine. co_create
+-- makes a coroutine without the trampoline of coroutine.create.
+local raw_yield, co_create, arm, handled = __ljdns_rawyield, __ljdns_create, __ljdns_arm, __ljdns_handled
+__ljdns_rawyield, __ljdns_create, __ljdns_arm, __ljdns_handled = nil, nil, nil, nil
 local type = type
 local traceback = debug.traceback
 
@@ -28,6 +35,11 @@ local function job_loop(f, ...)
 	return job_loop(raw_yield(DONE, f(...)))
 end
 
+local function helper_main(f, ...)
+	arm()
+	return job_loop(f, ...)
+end
+
 local pool, pooled, max_pooled = {}, 0, 32
 
 local function release(co)
@@ -37,9 +49,14 @@ local function release(co)
 	end
 end
 
--- handle runs an xpcall message handler; debug.traceback gets the dead
--- helper coroutine, so the traceback shows where the error was raised.
+-- handle runs an xpcall message handler the helper could not run itself
+-- (the error was a Go panic); debug.traceback gets the dead helper
+-- coroutine, so the traceback shows where the error was raised.
 local function handle(co, handler, e)
+	if handled[co] then
+		handled[co] = nil
+		return e
+	end
 	if handler == traceback and (type(e) == 'string' or e == nil) then return traceback(co, e) end
 	return handler(e)
 end
@@ -73,7 +90,7 @@ local function protect(f, handler, ...)
 		pool[pooled] = nil
 		pooled = pooled - 1
 	else
-		co = co_create(job_loop)
+		co = co_create(helper_main)
 	end
 	return finish(co, handler, co_resume(co, f, ...))
 end
@@ -94,7 +111,7 @@ local function wrap_finish(ok, ...)
 end
 
 function coroutine.wrap(f)
-	local co = co_create(f)
+	local co = co_wrapped(f)
 	return function(...) return wrap_finish(co_resume(co, ...)) end
 end
 

@@ -162,9 +162,10 @@ func heapBytes() uint64 {
 	return ms.HeapAlloc
 }
 
-// debugGetInfo is debug.getinfo([thread,] f | level [, what]) with
-// short_src (the chunk name as error messages show it) and Lua's "@"
-// before a file's source name.
+// debugGetInfo is debug.getinfo([thread,] f | level [, what]) as in
+// LuaJIT: levels see through the host's pcall helpers (pcall is a C
+// level), what is "main", "Lua" or "C", short_src is the chunk name as
+// error messages show it, and source has Lua's "@" before a file name.
 func debugGetInfo(L *lua.LState) int {
 	th, arg := L, 1
 	if t, ok := L.Get(1).(*lua.LState); ok {
@@ -172,45 +173,75 @@ func debugGetInfo(L *lua.LState) int {
 	}
 	what := L.OptString(arg+1, "flnSu")
 	var dbg *lua.Debug
-	var fn lua.LValue
-	var err error
+	var fn *lua.LFunction
+	name := ""
 	switch v := L.Get(arg).(type) {
 	case *lua.LFunction:
-		dbg = &lua.Debug{}
-		fn, err = L.GetInfo(">"+what, dbg, v)
-	case lua.LNumber:
-		var ok bool
-		if dbg, ok = th.GetStack(int(v)); !ok {
+		dbg, fn = &lua.Debug{}, v
+		if _, err := L.GetInfo(">Slu", dbg, v); err != nil {
 			L.Push(lua.LNil)
 			return 1
 		}
-		fn, err = th.GetInfo(what, dbg, lua.LNil)
+	case lua.LNumber:
+		level := int(v)
+		frames := virtualStack(th, level+1)
+		if level < 0 || level >= len(frames) {
+			L.Push(lua.LNil)
+			return 1
+		}
+		f := frames[level]
+		name = f.name
+		if f.dbg != nil {
+			dbg, fn = f.dbg, f.fn
+			if _, err := f.th.GetInfo("Slu", dbg, lua.LNil); err != nil {
+				L.Push(lua.LNil)
+				return 1
+			}
+		}
 	default:
 		L.ArgError(arg, "function or level expected")
-	}
-	if err != nil {
-		L.Push(lua.LNil)
-		return 1
 	}
 	info := L.CreateTable(0, 10)
 	for _, c := range what {
 		switch c {
 		case 'S':
+			if fn == nil || fn.IsG {
+				info.RawSetString("source", lua.LString("=[C]"))
+				info.RawSetString("short_src", lua.LString("[C]"))
+				info.RawSetString("what", lua.LString("C"))
+				info.RawSetString("linedefined", lua.LNumber(-1))
+				info.RawSetString("lastlinedefined", lua.LNumber(-1))
+				continue
+			}
+			kind := "Lua"
+			if fn.Proto.LineDefined == 0 {
+				kind = "main"
+			}
 			info.RawSetString("source", lua.LString(chunkSource(L, dbg.Source)))
 			info.RawSetString("short_src", lua.LString(dbg.Source))
-			info.RawSetString("what", lua.LString(dbg.What))
+			info.RawSetString("what", lua.LString(kind))
 			info.RawSetString("linedefined", lua.LNumber(dbg.LineDefined))
 			info.RawSetString("lastlinedefined", lua.LNumber(dbg.LastLineDefined))
 		case 'l':
-			info.RawSetString("currentline", lua.LNumber(dbg.CurrentLine))
+			line := -1
+			if fn != nil && !fn.IsG && dbg.CurrentLine > 0 {
+				line = dbg.CurrentLine
+			}
+			info.RawSetString("currentline", lua.LNumber(line))
 		case 'u':
-			info.RawSetString("nups", lua.LNumber(dbg.NUpvalues))
+			nups := 0
+			if fn != nil {
+				nups = len(fn.Upvalues)
+			}
+			info.RawSetString("nups", lua.LNumber(nups))
 		case 'n':
-			if dbg.Name != "" {
-				info.RawSetString("name", lua.LString(dbg.Name))
+			if name != "" {
+				info.RawSetString("name", lua.LString(name))
 			}
 		case 'f':
-			info.RawSetString("func", fn)
+			if fn != nil {
+				info.RawSetString("func", fn)
+			}
 		}
 	}
 	L.Push(info)

@@ -40,3 +40,43 @@ func TestLuaJITCommandLine(t *testing.T) {
 		})
 	}
 }
+
+// TestLuaJITErrorReports checks what an uncaught error prints, against
+// luajit(1)'s report (its "luajit: " prefix is "ljdns: " here, and its
+// last "[C]: at 0x..." line is "[C]: ?").
+func TestLuaJITErrorReports(t *testing.T) {
+	dir := t.TempDir()
+	script := func(name, src string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(src), 0o644)
+		return p
+	}
+	cases := []struct {
+		name, path, want string
+	}{
+		{"error object with __tostring",
+			script("e1.lua", "local function inner() error(setmetatable({}, {__tostring = function() return 'TS' end})) end\ninner()\n"),
+			"ljdns: TS\nstack traceback:\n\t[C]: in function 'error'\n\t" + dir + "/e1.lua:1: in function 'inner'\n\t" + dir + "/e1.lua:2: in main chunk\n\t[C]: ?\n"},
+		{"error object without __tostring", script("e3.lua", "error({})\n"), "ljdns: (error object is not a string)\n"},
+		{"runtime error names the variable",
+			script("e2.lua", "local function inner() local t = nil; return t.x end\nlocal function outer() return inner() + 1 end\nouter()\n"),
+			"ljdns: " + dir + "/e2.lua:1: attempt to index local 't' (a nil value)\nstack traceback:\n\t" + dir + "/e2.lua:1: in function 'inner'\n\t" +
+				dir + "/e2.lua:2: in function 'outer'\n\t" + dir + "/e2.lua:3: in main chunk\n\t[C]: ?\n"},
+		{"stack overflow", script("so.lua", "local function f() return 1 + f() end\nf()\n"), "ljdns: " + dir + "/so.lua:1: stack overflow\n"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := ljdns(t, "", c.path)
+			if r.code != 1 {
+				t.Fatalf("exit %d, want 1 (stderr %q)", r.code, r.stderr)
+			}
+			got := r.stderr
+			if c.name == "stack overflow" {
+				got, _, _ = strings.Cut(got, "stack traceback:")
+			}
+			if got != c.want {
+				t.Fatalf("stderr\n%q\nwant\n%q", got, c.want)
+			}
+		})
+	}
+}

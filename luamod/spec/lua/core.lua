@@ -152,8 +152,8 @@ local function clean_trace(tb)
   local out = {}
   for line in tb:gmatch('[^\n]+') do
     local frame = line:match('^%s+(.*)$')
-    if frame and not (internal[frame:match('^([^:]+):') or ''] or frame:find('^%[G%]: in function \'raw_')
-        or frame == '[G]: ?' or frame == '(tailcall): ?' or frame:find("^%[G%]: in function 'error'")) then
+    if frame and not (internal[frame:match('^([^:]+):') or ''] or frame:find('^%[[CG]%]: in function \'raw_')
+        or frame == '[G]: ?' or frame == '[C]: ?' or frame == '(tailcall): ?' or frame:find("^%[[CG]%]: in function 'error'")) then
       out[#out + 1] = '\t' .. frame
     end
   end
