@@ -75,11 +75,26 @@ func machinery(fn *lua.LFunction) bool {
 func raised(L *lua.LState) lua.LValue {
 	v := L.Get(-1)
 	if s, ok := v.(lua.LString); ok {
-		if named := nameError(L, 0, string(s)); named != string(s) {
-			return lua.LString(named)
-		}
+		safely(func() {
+			if named := nameError(L, 0, string(s)); named != string(s) {
+				v = lua.LString(named)
+			}
+		})
 	}
 	return v
+}
+
+// safely runs f, which only improves a report: a Go panic in it (a
+// gopher-lua internal it did not expect) leaves the report as it was.
+func safely(f func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			if ae, ok := r.(*lua.ApiError); ok {
+				panic(ae)
+			}
+		}
+	}()
+	f()
 }
 
 // helperPanic is the Panic function of a pcall helper coroutine.
@@ -149,7 +164,7 @@ func mainPanic(L *lua.LState) {
 	ae := &lua.ApiError{Type: lua.ApiErrorRun, Object: v}
 	text, trace := reportText(L, v)
 	if trace {
-		ae.StackTrace = traceback(L, 0)
+		safely(func() { ae.StackTrace = traceback(L, 0) })
 	}
 	if _, isString := v.(lua.LString); !isString {
 		ae.Cause = reportError{text, trace}
@@ -286,8 +301,10 @@ func virtualStack(th *lua.LState, limit int) []vframe {
 				continue
 			}
 			skipGo = false
-			if n := len(out); n > 0 && out[n-1].dbg != nil && out[n-1].fn.IsG && tailCalling(dbg) {
-				continue // gone in LuaJIT: it tail-called the Go function above
+			if n := len(out); n > 0 && out[n-1].dbg != nil && out[n-1].fn.IsG && !fn.IsG && fn.Proto.LineDefined > 0 && tailCalling(dbg) {
+				// gone in LuaJIT: it tail-called the Go function above (a
+				// chunk is kept: the REPL runs a line as "return <line>")
+				continue
 			}
 			for ; pcalls > 0 && len(out) < limit; pcalls-- {
 				name := ""
