@@ -234,7 +234,7 @@ func (d *Dgram) exchange(ctx context.Context, w []byte, qi queryInfo, cookie []b
 			d.dropped.Add(1)
 			continue
 		}
-		p, err := matchAnswer(w, qi, buf[:n], cookie, needCookie)
+		p, err := matchAnswer(w, qi, buf[:n], cookie, needCookie, false)
 		if err != nil {
 			d.dropped.Add(1)
 			noCookie = noCookie || err == errNoCookie

@@ -33,14 +33,16 @@ func MatchAnswer(query, wire []byte) (*dnsmsg.Packet, error) {
 	if err != nil {
 		return nil, err
 	}
-	return matchAnswer(query, qi, wire, nil, false)
+	return matchAnswer(query, qi, wire, nil, false, false)
 }
 
 // matchAnswer is MatchAnswer with the query already inspected and the
 // cookie rules of RFC 7873 §5.3: with cookie (the client cookie sent) an
 // answer carrying a COOKIE option must echo it; with needCookie (the server
-// is known to use cookies) an answer without one is dropped.
-func matchAnswer(q []byte, qi queryInfo, a []byte, cookie []byte, needCookie bool) (*dnsmsg.Packet, error) {
+// is known to use cookies) an answer without one is dropped. With later,
+// the message is a later one of a transfer, whose question section may be
+// empty (RFC 5936 §2.2).
+func matchAnswer(q []byte, qi queryInfo, a []byte, cookie []byte, needCookie, later bool) (*dnsmsg.Packet, error) {
 	if len(a) < dnsmsg.HeaderLen {
 		return nil, errUnparsable
 	}
@@ -61,6 +63,7 @@ func matchAnswer(q []byte, qi queryInfo, a []byte, cookie []byte, needCookie boo
 		}
 	case qd == 0 && a[3]&0x0F != 0 && a[6]|a[7]|a[8]|a[9] == 0:
 		// FORMERR and the like without question: accepted (as domain does)
+	case qd == 0 && later:
 	default:
 		return nil, errWrongQuestion
 	}

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"ljdns/dnsmsg"
@@ -99,11 +100,12 @@ func resolveStream(o StreamOptions, defResponse time.Duration, addr netip.AddrPo
 // the next query, and a query sent on a reused connection that the server
 // had just closed is sent once more on a new one.
 type Stream struct {
-	addr netip.AddrPort
-	conf streamConf
-	mu   sync.Mutex
-	cur  *streamConn
-	done bool
+	addr    netip.AddrPort
+	conf    streamConf
+	mu      sync.Mutex
+	cur     *streamConn
+	dialing chan struct{} // closed when the dial in progress ends
+	done    bool
 }
 
 // NewStream returns a stream transport to addr (port 53, or 853 with TLS,
@@ -192,44 +194,57 @@ func (s *Stream) exchange(ctx context.Context, q *dnsmsg.Packet, fn func(*dnsmsg
 			return false, err
 		}
 		delivered, err = c.do(ctx, qw, qi, q.ID(), fn)
-		if err != nil && !delivered && try == 0 && c.reused && errors.Is(err, ErrConnClosed) {
+		if err != nil && !delivered && try == 0 && c.reused.Load() && errors.Is(err, ErrConnClosed) {
 			continue // the server closed the idle connection as we sent
 		}
 		return delivered, err
 	}
 }
 
-// conn returns the open connection, or dials a new one.
+// conn returns the open connection, or dials a new one (one dial at a
+// time: queries arriving meanwhile wait for it).
 func (s *Stream) conn(ctx context.Context) (*streamConn, error) {
-	s.mu.Lock()
-	if s.done {
+	for {
+		s.mu.Lock()
+		if s.done {
+			s.mu.Unlock()
+			return nil, ErrClosed
+		}
+		if c := s.cur; c != nil && c.alive() {
+			c.reused.Store(true)
+			s.mu.Unlock()
+			return c, nil
+		}
+		if wait := s.dialing; wait != nil {
+			s.mu.Unlock()
+			select {
+			case <-wait:
+				continue
+			case <-ctx.Done():
+				return nil, ctxErr(ctx)
+			}
+		}
+		wait := make(chan struct{})
+		s.dialing = wait
 		s.mu.Unlock()
-		return nil, ErrClosed
-	}
-	if c := s.cur; c != nil && c.alive() {
-		c.reused = true
+		nc, err := dialStream(ctx, s.addr, s.conf)
+		s.mu.Lock()
+		s.dialing = nil
+		close(wait)
+		if err != nil {
+			s.mu.Unlock()
+			return nil, err
+		}
+		c := newStreamConn(s, nc)
+		if s.done {
+			s.mu.Unlock()
+			c.fail(ErrClosed)
+			return nil, ErrClosed
+		}
+		s.cur = c
 		s.mu.Unlock()
 		return c, nil
 	}
-	s.mu.Unlock()
-	nc, err := dialStream(ctx, s.addr, s.conf)
-	if err != nil {
-		return nil, err
-	}
-	c := newStreamConn(s, nc)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.done {
-		c.fail(ErrClosed)
-		return nil, ErrClosed
-	}
-	if old := s.cur; old != nil && old.alive() {
-		c.fail(ErrConnClosed) // another query dialled too: use the first
-		old.reused = true
-		return old, nil
-	}
-	s.cur = c
-	return c, nil
 }
 
 // dialStream connects to addr with TCP, then TLS if configured.
@@ -271,7 +286,7 @@ type streamConn struct {
 	idle   time.Duration
 	timer  *time.Timer // idle close
 	ka     bool        // keepalive sent
-	reused bool        // used for an earlier query (guarded by s.mu)
+	reused atomic.Bool // used for an earlier query
 	last   time.Time   // last message received
 }
 
@@ -282,6 +297,7 @@ type waiter struct {
 	ch   chan *dnsmsg.Packet
 	done chan struct{} // closed when the query gives up
 	sent time.Time
+	got  atomic.Bool // a message was delivered
 }
 
 func newStreamConn(s *Stream, nc net.Conn) *streamConn {
@@ -528,7 +544,7 @@ func (c *streamConn) deliver(msg []byte) {
 	if w == nil {
 		return
 	}
-	p, err := matchAnswer(w.q, w.qi, msg, nil, false)
+	p, err := matchAnswer(w.q, w.qi, msg, nil, false, w.got.Load())
 	if err != nil {
 		return
 	}
@@ -539,6 +555,7 @@ func (c *streamConn) deliver(msg []byte) {
 	}
 	select {
 	case w.ch <- p:
+		w.got.Store(true)
 	case <-w.done:
 	case <-c.dead:
 	}
