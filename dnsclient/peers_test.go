@@ -451,7 +451,7 @@ func TestPeersKeepalive(t *testing.T) {
 			if !found || len(ka) != 2 {
 				// knotd 3.2 and nsd 4.6 answer none: the configured idle
 				// timeout stays (the keepalive path is TestStreamKeepalive's)
-				t.Logf("%s answers no edns-tcp-keepalive", p.name)
+				t.Logf("%s answers no edns-tcp-keepalive:\n%s", p.name, ans)
 				if got := s.IdleTimeout(); got != 3*time.Second {
 					t.Errorf("idle timeout %v, configured 3s", got)
 				}
