@@ -196,7 +196,6 @@ func TestPeersDgramStreamTruncation(t *testing.T) {
 	}
 }
 
-
 const (
 	knotXFR     = "acl:\n  - id: xfr\n    action: transfer\n"
 	knotXFRZone = "acl: xfr"
