@@ -91,7 +91,7 @@ func (l Limits) withDefaults() Limits {
 // TLS session ticket keys and whatever the layers share (caches, counters)
 // survive.
 type Config struct {
-	Listen  []Listen // what to listen on; empty: kresd 5's defaults (DefaultListen)
+	Listen  []Listen // what to listen on (empty: nowhere; `ljdns serve` applies DefaultListen when nothing binds)
 	Workers int      // worker goroutines, each with its own SO_REUSEPORT sockets (default 1; fixed at Start)
 
 	BufSize        int           // net.bufsize: EDNS UDP payload we advertise and answer up to (default 1232)
@@ -188,9 +188,6 @@ func (c *Config) normalized() *Config {
 	}
 	if n.RecursionACL == nil {
 		n.RecursionACL = LoopbackACL
-	}
-	if len(n.Listen) == 0 {
-		n.Listen = DefaultListen()
 	}
 	for i := range n.Listen {
 		if n.Listen[i].Kind == "" {

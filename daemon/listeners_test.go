@@ -49,7 +49,9 @@ func TestListenersKdig(t *testing.T) {
 	}
 	s := startServer(t, cfg)
 	dnsAddr, dot, doh, web := s.Addrs(KindDNS)[0], s.Addrs(KindTLS)[0], s.Addrs(KindDoH2)[0], s.Addrs(KindWebmgmt)[0]
-	at := func(a netip.AddrPort) []string { return []string{"@" + a.Addr().String(), "-p", strconv.Itoa(int(a.Port()))} }
+	at := func(a netip.AddrPort) []string {
+		return []string{"@" + a.Addr().String(), "-p", strconv.Itoa(int(a.Port()))}
+	}
 	for _, c := range []struct {
 		name string
 		args []string
