@@ -1,10 +1,38 @@
 package daemon
 
 import (
+	"errors"
 	"net/netip"
 
+	"ljdns/dnsclient"
 	"ljdns/dnsmsg"
 )
+
+// ErrOutgoingLimit is returned by QueryUpstream over Limits.OutgoingPerRequest
+// or Limits.OutgoingInflight.
+var ErrOutgoingLimit = errors.New("daemon: outgoing query limit reached")
+
+// QueryUpstream sends q through t for r within the outgoing limits: the
+// queries of one request (Limits.OutgoingPerRequest) and the queries in
+// flight in the whole server (Limits.OutgoingInflight). Forwarding, a
+// Resolver and layers that query upstream go through it.
+func (r *Request) QueryUpstream(t dnsclient.Transport, q *dnsmsg.Packet) (*dnsmsg.Packet, error) {
+	g := r.gen
+	if g == nil {
+		return t.Query(r.Ctx, q)
+	}
+	if lim := g.cfg.Limits.OutgoingPerRequest; lim > 0 && r.Upstreams >= lim {
+		g.s.counters.LimitOutgoing.Add(1)
+		return nil, ErrOutgoingLimit
+	}
+	if !g.s.outgoing.acquire() {
+		g.s.counters.LimitOutgoing.Add(1)
+		return nil, ErrOutgoingLimit
+	}
+	defer g.s.outgoing.release()
+	r.Upstreams++
+	return t.Query(r.Ctx, q)
+}
 
 // addrTransport is implemented by transports that know their upstream address.
 type addrTransport interface{ Addr() netip.AddrPort }
@@ -31,18 +59,13 @@ func (r *Request) UpstreamQuery() *dnsmsg.Packet {
 // forward sends r upstream through r.Upstream with the produce, checkout
 // and consume layers around the query, and copies the answer into r.Answer.
 func (g *generation) forward(r *Request) State {
-	if lim := g.cfg.Limits.OutgoingPerRequest; lim > 0 && r.Upstreams >= lim {
-		g.s.counters.LimitOutgoing.Add(1)
-		r.SetEDE(EDEOther, "too many upstream queries")
-		return Fail
-	}
 	q := r.UpstreamQuery()
 	s := Consume
 	for _, l := range g.phases.produce {
-		r.layer = l
-		s = l.Produce(r, s, q)
+		r.layer = l.name
+		s = l.l.Produce(r, s, q)
 		if s&(Done|Fail) != 0 {
-			r.layer = nil
+			r.layer = ""
 			return s
 		}
 	}
@@ -54,36 +77,33 @@ func (g *generation) forward(r *Request) State {
 		dst = r.UpstreamAddr
 	}
 	for _, l := range g.phases.checkout {
-		r.layer = l
-		s = l.Checkout(r, s, q, dst, r.Options.Has(FlagTCP))
+		r.layer = l.name
+		s = l.l.Checkout(r, s, q, dst, r.Options.Has(FlagTCP))
 		if s&(Done|Fail) != 0 {
-			r.layer = nil
+			r.layer = ""
 			return s
 		}
 	}
-	r.layer = nil
-	if !g.s.outgoing.acquire() {
-		g.s.counters.LimitOutgoing.Add(1)
-		r.SetEDE(EDEOther, "too many upstream queries in flight")
-		return Fail
-	}
-	r.Upstreams++
+	r.layer = ""
 	r.Tracef("forwarding to %v", dst)
-	a, err := r.Upstream.Query(r.Ctx, q)
-	g.s.outgoing.release()
+	a, err := r.QueryUpstream(r.Upstream, q)
 	if err != nil {
 		r.Tracef("upstream failed: %v", err)
 		s = Fail
 		for _, l := range g.phases.consume {
-			r.layer = l
-			s = l.Consume(r, s, nil)
+			r.layer = l.name
+			s = l.l.Consume(r, s, nil)
 		}
-		r.layer = nil
+		r.layer = ""
 		if s&Done != 0 {
 			return Done
 		}
 		if r.EDE < 0 {
-			r.SetEDE(EDENoReachableAuth, "")
+			if errors.Is(err, ErrOutgoingLimit) {
+				r.SetEDE(EDEOther, "outgoing query limit")
+			} else {
+				r.SetEDE(EDENoReachableAuth, "")
+			}
 		}
 		r.failed = true // SERVFAIL whatever the answer holds
 		return Fail
@@ -91,10 +111,10 @@ func (g *generation) forward(r *Request) State {
 	copyAnswer(r, a)
 	s = Consume
 	for _, l := range g.phases.consume {
-		r.layer = l
-		s = l.Consume(r, s, a)
+		r.layer = l.name
+		s = l.l.Consume(r, s, a)
 	}
-	r.layer = nil
+	r.layer = ""
 	if s&Fail != 0 {
 		return Fail
 	}

@@ -50,56 +50,45 @@ const (
 // PaddingBlock is the response padding block size of RFC 8467 §4.1.
 const PaddingBlock = 468
 
-// layer lists of one generation, per phase
+// named pairs a phase function with its module's name (for panics and logs).
+type named[T any] struct {
+	l    T
+	name string
+}
+
+// phaseLayers are the layers of one generation, per phase.
 type phaseLayers struct {
-	begin    []Beginner
-	reset    []Resetter
-	produce  []Producer
-	checkout []Checkouter
-	consume  []Consumer
-	finish   []Finisher
-	finalize []AnswerFinalizer
-	names    map[any]string
+	begin    []named[Beginner]
+	reset    []named[Resetter]
+	produce  []named[Producer]
+	checkout []named[Checkouter]
+	consume  []named[Consumer]
+	finish   []named[Finisher]
+	finalize []named[AnswerFinalizer]
+}
+
+func addPhase[T any](dst *[]named[T], l Layer) {
+	if f, ok := l.(T); ok {
+		*dst = append(*dst, named[T]{f, l.Name()})
+	}
 }
 
 func buildPhases(layers []Layer) (phaseLayers, bool) {
-	p := phaseLayers{names: map[any]string{}}
+	var p phaseLayers
 	blocking := false
 	for _, l := range layers {
-		p.names[l] = l.Name()
-		if b, ok := l.(Beginner); ok {
-			p.begin = append(p.begin, b)
-		}
-		if b, ok := l.(Resetter); ok {
-			p.reset = append(p.reset, b)
-		}
-		if b, ok := l.(Producer); ok {
-			p.produce = append(p.produce, b)
-		}
-		if b, ok := l.(Checkouter); ok {
-			p.checkout = append(p.checkout, b)
-		}
-		if b, ok := l.(Consumer); ok {
-			p.consume = append(p.consume, b)
-		}
-		if b, ok := l.(Finisher); ok {
-			p.finish = append(p.finish, b)
-		}
-		if b, ok := l.(AnswerFinalizer); ok {
-			p.finalize = append(p.finalize, b)
-		}
+		addPhase(&p.begin, l)
+		addPhase(&p.reset, l)
+		addPhase(&p.produce, l)
+		addPhase(&p.checkout, l)
+		addPhase(&p.consume, l)
+		addPhase(&p.finish, l)
+		addPhase(&p.finalize, l)
 		if b, ok := l.(Blocker); ok && b.MayBlock() {
 			blocking = true
 		}
 	}
 	return p, blocking
-}
-
-func (p *phaseLayers) name(l any) string {
-	if n, ok := p.names[l]; ok {
-		return n
-	}
-	return fmt.Sprintf("%T", l)
 }
 
 var requestPool = sync.Pool{New: func() any {
@@ -144,6 +133,8 @@ func (g *generation) prepare(r *Request) verdict {
 		return drop
 	}
 	r.EDE = -1
+	r.gen = g
+	r.Start = time.Now()
 	r.Options = g.cfg.Options
 	if r.Proto.Stream() {
 		r.Options |= FlagTCP
@@ -251,13 +242,13 @@ func (g *generation) begin(r *Request) {
 	defer g.catch(r, "begin")
 	s := Consume
 	for _, l := range g.phases.begin {
-		r.layer = l
-		s = l.Begin(r, s)
+		r.layer = l.name
+		s = l.l.Begin(r, s)
 		if s&(Done|Fail) != 0 {
 			break
 		}
 	}
-	r.layer = nil
+	r.layer = ""
 	r.state = s
 }
 
@@ -290,14 +281,14 @@ func (g *generation) finishPhases(r *Request) {
 	defer g.catch(r, "finish")
 	s := r.state
 	for _, l := range g.phases.finish {
-		r.layer = l
-		s = l.Finish(r, s)
+		r.layer = l.name
+		s = l.l.Finish(r, s)
 	}
 	for _, l := range g.phases.finalize {
-		r.layer = l
-		s = l.AnswerFinalize(r, s)
+		r.layer = l.name
+		s = l.l.AnswerFinalize(r, s)
 	}
-	r.layer = nil
+	r.layer = ""
 	r.state = s
 }
 
@@ -309,10 +300,10 @@ func (g *generation) catch(r *Request, phase string) {
 		return
 	}
 	name := phase
-	if r.layer != nil {
-		name = g.phases.name(r.layer)
+	if r.layer != "" {
+		name = r.layer
 	}
-	r.layer = nil
+	r.layer = ""
 	g.s.counters.Panics.Add(1)
 	g.s.logLimited(name, "system", "%s: %v", name, v)
 	r.state = Fail

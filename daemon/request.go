@@ -194,16 +194,16 @@ type Request struct {
 	cookieOpt      bool
 	padding        bool // pad the answer (RFC 8467) when the query asked for it over an encrypted transport
 	state          State
-	rcodeHi        int  // RCODE bits above the header's four
-	layer          any  // the layer being called (for panics)
-	failed         bool // a phase panicked
-	begun          bool // the begin phase ran inline
+	rcodeHi        int    // RCODE bits above the header's four
+	layer          string // the module being called (for panics)
+	failed         bool   // a phase panicked
+	begun          bool   // the begin phase ran inline
 
 	// transport-specific reply state
-	conn   any    // the listener's connection the answer goes back on
-	peer   any    // UDP: the client's net.Addr as received
-	oob    []byte // UDP: control data naming our source address
-	client *clientEntry
+	conn any    // the listener's connection the answer goes back on
+	peer any    // UDP: the client's net.Addr as received
+	oob  []byte // UDP: control data naming our source address
+	gen  *generation
 }
 
 // QName returns the query's QNAME in wire form (as received, not lowercased).

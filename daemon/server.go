@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -237,14 +238,16 @@ func (s *Server) retire(g *generation) {
 
 func (s *Server) closeLayers(g *generation) {
 	cur := s.gen.Load()
-	shared := map[Layer]bool{}
+	shared := map[any]bool{}
 	if cur != g {
 		for _, l := range cur.cfg.Layers {
-			shared[l] = true
+			if reflect.TypeOf(l).Comparable() {
+				shared[l] = true
+			}
 		}
 	}
 	for _, l := range g.cfg.Layers {
-		if c, ok := l.(Closer); ok && !shared[l] {
+		if c, ok := l.(Closer); ok && !(reflect.TypeOf(l).Comparable() && shared[l]) {
 			if err := c.Close(); err != nil {
 				s.log.Warnf("system", "closing module %s: %v", l.Name(), err)
 			}
