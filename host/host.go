@@ -14,6 +14,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"ljdns/luabind"
+	"ljdns/luamod/client"
 	"ljdns/luamod/compat"
 	"ljdns/luamod/dns"
 	"ljdns/luamod/dnssec"
@@ -24,7 +25,7 @@ import (
 )
 
 // modules is the one ordered registry of every Lua module the binary provides.
-var modules = slices.Concat(dns.Modules, nbio.Modules, tls.Modules, sift.Modules,
+var modules = slices.Concat(dns.Modules, nbio.Modules, tls.Modules, client.Modules, sift.Modules,
 	dnssec.Modules, compat.Modules, spec.Modules)
 
 // Modules returns the registered module names in registration order.

@@ -191,6 +191,12 @@ func (s *Sched) owner(L *lua.LState) *task {
 	return nil
 }
 
+// Yields reports whether a blocking call made now on L yields (L is a
+// scheduler coroutine, or a pcall helper inside one, and no metamethod or
+// iterator boundary is in the way) rather than blocks. Async, Wait and
+// Sleep decide the same way.
+func (s *Sched) Yields(L *lua.LState) bool { return s.owner(L) != nil }
+
 // isPcallHelper reports whether th is a helper coroutine of the host's
 // yield-transparent pcall/xpcall (its outermost function comes from the
 // host prelude), through which yields pass to the coroutine around it.

@@ -1,0 +1,252 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	mdns "github.com/miekg/dns"
+	lua "github.com/yuin/gopher-lua"
+
+	"ljdns/dnsclient"
+	"ljdns/dnsmsg"
+	"ljdns/luabind"
+	"ljdns/luamod/dns"
+	"ljdns/luamod/nbio"
+)
+
+// clientTypeName is the registry name of client objects.
+const clientTypeName = "dns.client"
+
+// Client is a client object: a transport of dnsclient and what the
+// binding needs to know of the chain below it.
+type Client struct {
+	t        dnsclient.Transport
+	desc     string // "dgram 127.0.0.1:53", for tostring
+	validate bool   // a validator is in the chain: query(name, type) sets DO
+	closed   atomic.Bool
+}
+
+// Transport returns the dnsclient transport of c.
+func (c *Client) Transport() dnsclient.Transport { return c.t }
+
+func registerClient(L *lua.LState) {
+	luabind.RegisterType(L, luabind.TypeSpec{
+		Name:    clientTypeName,
+		Methods: clientMethods,
+		Meta: map[string]lua.LGFunction{
+			"__tostring": func(L *lua.LState) int {
+				c := checkClient(L, 1)
+				s := "dns.client: " + c.desc
+				if c.closed.Load() {
+					s += " (closed)"
+				}
+				L.Push(lua.LString(s))
+				return 1
+			},
+		},
+	})
+}
+
+var clientMethods = map[string]lua.LGFunction{
+	"query":  clientQuery,
+	"stream": clientStreamMethod,
+	"close":  clientClose,
+}
+
+// pushClient pushes a new client object.
+func pushClient(L *lua.LState, c *Client) int {
+	luabind.Push(L, clientTypeName, c)
+	return 1
+}
+
+// checkClient returns argument n as a client object or raises.
+func checkClient(L *lua.LState, n int) *Client {
+	return luabind.Check[*Client](L, n, clientTypeName)
+}
+
+// openClient is checkClient raising on a closed client as well.
+func openClient(L *lua.LState, n int) *Client {
+	c := checkClient(L, n)
+	if c.closed.Load() {
+		L.RaiseError("dns.client: %s is closed", c.desc)
+	}
+	return c
+}
+
+// c:close(): idempotent.
+func clientClose(L *lua.LState) int {
+	c := checkClient(L, 1)
+	if !c.closed.Swap(true) {
+		c.t.Close()
+	}
+	return 0
+}
+
+// result is what a query's goroutine hands back.
+type result struct {
+	a   *dnsmsg.Packet
+	err error
+}
+
+// c:query(name, type) or c:query(packet) -> packet | nil, err
+func clientQuery(L *lua.LState) int {
+	c := openClient(L, 1)
+	q := queryArgs(L, c, 2)
+	if q == nil {
+		return 2 // nil, err pushed
+	}
+	if isMulti(q) {
+		return luabind.Fail(L, "dns.client: %s has a multi-message answer: iterate with c:stream(query)", qtypeName(q))
+	}
+	ctx := luaContext(L)
+	t := c.t
+	return nbio.SchedOf(L).Async(L,
+		func() any { a, err := t.Query(ctx, q); return result{a, err} },
+		finishQuery, nil)
+}
+
+// finishQuery pushes a query's results on the VM goroutine.
+func finishQuery(L *lua.LState, v any) int {
+	r := v.(result)
+	if r.err != nil {
+		if r.a != nil && errors.Is(r.err, errBogus) {
+			dns.PushPacket(L, r.a)
+			L.Push(lua.LString(r.err.Error()))
+			return 2
+		}
+		return luabind.Fail(L, "%s", errText(r.err))
+	}
+	dns.PushPacket(L, r.a)
+	return 1
+}
+
+// errBogus marks the error of an answer a validator found bogus; its text
+// is "bogus: <reason>".
+var errBogus = errors.New("bogus")
+
+// errText is the message Lua sees: always starting with "dns.client".
+func errText(err error) string {
+	s := err.Error()
+	if strings.HasPrefix(s, "dnsclient: ") {
+		return "dns.client: " + strings.TrimPrefix(s, "dnsclient: ")
+	}
+	if errors.Is(err, context.Canceled) {
+		return "dns.client: interrupted"
+	}
+	return "dns.client: " + s
+}
+
+// luaContext is the context of L's state (the REPL's or spec runner's
+// interrupt), or Background.
+func luaContext(L *lua.LState) context.Context {
+	if ctx := L.Context(); ctx != nil {
+		return ctx
+	}
+	return context.Background()
+}
+
+// queryArgs reads the query at argument n: a packet (copied) or name and
+// type. It returns nil with nil, err pushed when it cannot build one;
+// arguments of the wrong type raise.
+func queryArgs(L *lua.LState, c *Client, n int) *dnsmsg.Packet {
+	if p, ok := luabind.Test[*dnsmsg.Packet](L, n); ok {
+		if p.Size < dnsmsg.HeaderLen {
+			luabind.Fail(L, "dns.client: the query packet is shorter than a DNS header")
+			return nil
+		}
+		q := dnsmsg.NewPacketFrom(p.Size, p.Bytes())
+		if q.Parse(false) != 0 {
+			luabind.Fail(L, "dns.client: the query packet does not parse")
+			return nil
+		}
+		return q
+	}
+	var name []byte
+	switch v := L.Get(n).(type) {
+	case lua.LString:
+		nm, err := dnsmsg.NameFromText(string(v))
+		if err != nil {
+			luabind.Fail(L, "dns.client: bad name %q: %v", string(v), err)
+			return nil
+		}
+		name = nm.Wire
+	default:
+		nm, ok := dns.ToName(v)
+		if !ok {
+			L.ArgError(n, "name (string or dns.dname) or dns.packet expected, got "+luabind.TypeName(v))
+		}
+		name = nm.Wire
+	}
+	qtype := typeArg(L, n+1)
+	q, err := buildQuery(name, qtype, c.validate)
+	if err != nil {
+		luabind.Fail(L, "dns.client: %v", err)
+		return nil
+	}
+	return q
+}
+
+// typeArg reads a type: a number, or a mnemonic ('AAAA', 'TYPE65').
+// Absent means A.
+func typeArg(L *lua.LState, n int) uint16 {
+	switch v := L.Get(n).(type) {
+	case *lua.LNilType:
+		return dnsmsg.TypeA
+	case lua.LNumber:
+		if v < 0 || v > 65535 || v != lua.LNumber(int(v)) {
+			L.ArgError(n, "type out of range: "+v.String())
+		}
+		return uint16(v)
+	case lua.LString:
+		s := strings.ToUpper(string(v))
+		if t, ok := mdns.StringToType[s]; ok {
+			return t
+		}
+		if rest, ok := strings.CutPrefix(s, "TYPE"); ok {
+			if t, err := strconv.ParseUint(rest, 10, 16); err == nil {
+				return uint16(t)
+			}
+		}
+		L.ArgError(n, "unknown type "+strconv.Quote(string(v)))
+	default:
+		L.ArgError(n, "type (number or mnemonic) expected, got "+luabind.TypeName(v))
+	}
+	return 0
+}
+
+// buildQuery makes a query for name/qtype (class IN) with RD and AD set,
+// as dig sends it, and with do an OPT record with DO set (RFC 3225).
+func buildQuery(name []byte, qtype uint16, do bool) (*dnsmsg.Packet, error) {
+	q := dnsmsg.NewPacket(dnsmsg.HeaderLen + len(name) + 4 + 11)
+	if ok, err := q.SetQuestion(name, qtype, dnsmsg.ClassINET); !ok || err != nil {
+		return nil, fmt.Errorf("cannot build the question: %v", err)
+	}
+	q.SetFlag("rd", true)
+	q.SetFlag("ad", true)
+	if do {
+		opt := dnsmsg.NewOPT(0, 1232)
+		dnsmsg.SetOPTDo(opt, true)
+		if err := q.Begin(dnsmsg.SectionAR); err != nil {
+			return nil, err
+		}
+		if !q.Put(opt, false) {
+			return nil, errors.New("no room for the OPT record")
+		}
+	}
+	return q, nil
+}
+
+// isMulti reports whether q asks for AXFR or IXFR.
+func isMulti(q *dnsmsg.Packet) bool {
+	_, t, _, ok := q.Question()
+	return ok && (t == mdns.TypeAXFR || t == mdns.TypeIXFR)
+}
+
+func qtypeName(q *dnsmsg.Packet) string {
+	_, t, _, _ := q.Question()
+	return dnsmsg.TypeString(t)
+}

@@ -1,0 +1,143 @@
+package client_test
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"ljdns/host"
+	"ljdns/internal/testnet"
+	"ljdns/luamod/spec"
+	"ljdns/scripts"
+)
+
+// The zone knotd serves to the spec: big.example.test. has a TXT set too
+// large for 1232 bytes (TC over UDP); the fill-N records make an AXFR span
+// several TCP messages.
+const zoneHead = `$ORIGIN example.test.
+$TTL 3600
+@	IN SOA ns.example.test. hostmaster.example.test. 2024010101 3600 600 86400 300
+@	IN NS ns
+ns	IN A 127.0.0.1
+www	IN A 192.0.2.1
+www	IN AAAA 2001:db8::1
+`
+
+// Records of the zone (SOA included once), for the AXFR count.
+const zoneHeadRecords = 5
+
+const (
+	fillRecords = 2000
+	bigTXT      = 20
+)
+
+// tsigKey is the key of the tsig.test zone's transfers (alg:name:secret).
+const tsigKey = "hmac-sha256:xfr.key.:c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldC0="
+
+// writeZones writes example.test and tsig.test; it returns their files
+// and the number of records an AXFR of example.test carries (the SOA
+// twice).
+func writeZones(t *testing.T) (example, tsig string, axfrRecords int) {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString(zoneHead)
+	for i := range bigTXT {
+		fmt.Fprintf(&b, "big\tIN TXT \"%s-%02d\"\n", strings.Repeat("x", 100), i)
+	}
+	for i := range fillRecords {
+		fmt.Fprintf(&b, "fill-%d\tIN TXT \"filler record number %d of the zone, long enough to fill messages\"\n", i, i)
+	}
+	dir := t.TempDir()
+	example = filepath.Join(dir, "example.test.zone")
+	if err := os.WriteFile(example, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tsig = filepath.Join(dir, "tsig.test.zone")
+	z := "$ORIGIN tsig.test.\n$TTL 3600\n@ IN SOA ns.tsig.test. h.tsig.test. 1 3600 600 86400 300\n@ IN NS ns\nns IN A 127.0.0.1\n"
+	if err := os.WriteFile(tsig, []byte(z), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return example, tsig, zoneHeadRecords + bigTXT + fillRecords + 1
+}
+
+// tsigExtra declares the TSIG key and an ACL allowing transfers signed
+// with it (and nothing else).
+func tsigExtra() string {
+	f := strings.SplitN(tsigKey, ":", 3)
+	return fmt.Sprintf(`key:
+  - id: %s
+    algorithm: %s
+    secret: %s
+acl:
+  - id: signed
+    key: %s
+    action: transfer
+`, f[1], f[0], f[2], f[1])
+}
+
+const plainExtra = `acl:
+  - id: plain
+    address: 127.0.0.0/8
+    action: transfer
+`
+
+// runSpec runs spec/client_spec.lua in a fresh state at the repository
+// root and reports each of its tests as a subtest. Pending tests fail:
+// with a server, nothing may be skipped.
+func runSpec(t *testing.T) {
+	t.Helper()
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(root)
+	L := host.New(host.Options{Scripts: scripts.FS})
+	defer L.Close()
+	var out bytes.Buffer
+	opts, err := spec.Configure(L, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Roots = []string{"spec/client_spec.lua"}
+	opts.Stdout, opts.Stderr = &out, &out
+	opts.Timeout = 2 * time.Minute // a hang fails instead of hanging go test
+	rep, err := spec.Run(L, opts)
+	if err != nil {
+		t.Fatalf("spec.Run: %v\n%s", err, out.String())
+	}
+	if len(rep.Results) == 0 {
+		t.Fatalf("no results:\n%s", out.String())
+	}
+	for _, r := range rep.Results {
+		t.Run(r.Name, func(t *testing.T) {
+			switch r.Status {
+			case spec.StatusFailure, spec.StatusError:
+				t.Errorf("%s %s:%d: %s\n%s", r.Status, r.File, r.Line, r.Message, r.Trace)
+			case spec.StatusPending:
+				if !strings.Contains(r.Name, "LJDNS_OUTGOING_ALLOW") {
+					t.Errorf("pending with a server: %s", r.Message)
+				}
+			}
+		})
+	}
+}
+
+// TestSpecWithKnot runs the whole Lua spec, its server part against knotd
+// in a loopback-only namespace.
+func TestSpecWithKnot(t *testing.T) {
+	testnet.Isolate(t)
+	example, tsig, axfr := writeZones(t)
+	k := testnet.StartKnot(t, testnet.KnotConfig{
+		Zones: []testnet.Zone{{Name: "example.test.", File: example}}, Extra: plainExtra, ZoneExtra: "acl: plain"})
+	ks := testnet.StartKnot(t, testnet.KnotConfig{
+		Zones: []testnet.Zone{{Name: "tsig.test.", File: tsig}}, Extra: tsigExtra(), ZoneExtra: "acl: signed"})
+	t.Setenv("LJDNS_CLIENT_SPEC_SERVER", k.Addr().String())
+	t.Setenv("LJDNS_CLIENT_SPEC_TSIG_SERVER", ks.Addr().String())
+	t.Setenv("LJDNS_CLIENT_SPEC_TSIG", tsigKey)
+	t.Setenv("LJDNS_CLIENT_SPEC_AXFR_RRS", fmt.Sprint(axfr))
+	runSpec(t)
+}
