@@ -300,6 +300,117 @@ describe('dns.client', function()
 		end)
 	end)
 
+	describe('redundant', function()
+		it('fails over from a dead upstream to a live one', function()
+			local addr, stats, stop = udp_responder()
+			local gone, close = dead()
+			local c = assert(client.redundant({
+				assert(client.dgram(gone, {timeout = 0.2, retries = 0})),
+				assert(client.dgram(addr, {timeout = 2})),
+			}, {probe_ratio = 0}))
+			assert.equal('dns.client: redundant {dgram ' .. gone:gsub('#', ':') .. ', dgram ' .. addr:gsub('#', ':') .. '}', tostring(c))
+			local res = {}
+			nb.go(function()
+				for i = 1, 3 do
+					local a, err = c:query(('r%d.example.test'):format(i), 'A')
+					res[i] = a and addresses(a)[1] or err
+				end
+				stop()
+			end)
+			run()
+			assert.same({A_192_0_2_1, A_192_0_2_1, A_192_0_2_1}, res)
+			assert.equal(3, stats.n)
+			c:close()
+			close()
+		end)
+
+		it('raises on a list without clients and on a bad probe ratio', function()
+			assert.has_error(function() client.redundant({}) end)
+			assert.has_error(function() client.redundant({'127.0.0.1'}) end)
+			local d = assert(client.dgram('127.0.0.1'))
+			assert.has_error(function() client.redundant({d}, {probe_ratio = 2}) end)
+			d:close()
+			assert.has_error(function() client.redundant({d}) end) -- closed
+		end)
+	end)
+
+	describe('validator', function()
+		it('needs trust anchors', function()
+			local d = assert(client.dgram('127.0.0.1'))
+			local v, err = client.validator(d)
+			assert.is_nil(v)
+			assert.truthy(err:match('no trust anchor'), err)
+			v, err = client.validator(d, {trust_anchors = '/nonexistent/root.keys'})
+			assert.is_nil(v)
+			assert.truthy(err:match('trust anchor file'), err)
+			v, err = client.validator(d, {trust_anchors = '. IN DS 1 2 3 zz'})
+			assert.is_nil(v)
+			assert.truthy(err:match('^dns.client.validator:'), err)
+			assert.has_error(function() client.validator(d, {anchors = 'x'}) end)
+		end)
+
+		local resolver = os.getenv('LJDNS_CLIENT_SPEC_RESOLVER') -- kresd resolving the rig's hierarchy
+		local anchor = os.getenv('LJDNS_CLIENT_SPEC_ANCHOR')     -- file: the root's DS
+		local names = {}
+		for _, v in ipairs({'secure', 'insecure', 'expired', 'dsmismatch'}) do
+			names[v] = os.getenv('LJDNS_CLIENT_SPEC_NAME_' .. v:upper())
+		end
+		if not resolver then
+			it('needs LJDNS_CLIENT_SPEC_RESOLVER (go test ./luamod/client runs this part on the rig\'s signed hierarchy)', function()
+				pending('no resolver')
+			end)
+			return
+		end
+
+		it('answers secure with AD, insecure without, bogus as SERVFAIL and bogus: <reason>', function()
+			local v = assert(client.validator(assert(client.dgram_stream(resolver)), {trust_anchors = anchor}))
+			assert.truthy(tostring(v):match('^dns.client: validator over dgram_stream'))
+			local a, why = v:query(names.secure, 'A')
+			assert.truthy(a, why)
+			assert.is_nil(why)
+			assert.equal(dns.rcode.NOERROR, a:rcode())
+			assert.truthy(a:ad())
+			local sigs = 0 -- DO was set: the signatures come along
+			for _, rr in ipairs(a:section(dns.section.ANSWER)) do
+				if rr:type() == dns.type.RRSIG then sigs = sigs + 1 end
+			end
+			assert.truthy(sigs > 0)
+			a, why = v:query(names.insecure, 'A')
+			assert.truthy(a, why)
+			assert.equal(dns.rcode.NOERROR, a:rcode())
+			assert.falsy(a:ad())
+			for _, c in ipairs({{names.expired, 'RRSIG expired'}, {names.dsmismatch, ''}}) do
+				a, why = v:query(c[1], 'A')
+				assert.truthy(a, why)
+				assert.equal(dns.rcode.SERVFAIL, a:rcode())
+				assert.falsy(a:ad())
+				assert.truthy(why:match('^bogus: ') and why:find(c[2], 1, true), why)
+			end
+			v:close()
+		end)
+
+		it('validates from several coroutines, with the anchor given as text', function()
+			local f = assert(io.open(anchor))
+			local text = f:read('*a')
+			f:close()
+			local v = assert(client.validator(assert(client.multi_stream(resolver)), {trust_anchors = {text}}))
+			local got = {}
+			for _, n in ipairs({'secure', 'insecure', 'expired'}) do
+				nb.go(function()
+					local a, why = v:query(names[n], 'A')
+					got[n] = {a and a:rcode(), a and a:ad(), why and why:match('^bogus') or why}
+				end)
+			end
+			run()
+			assert.same({
+				secure = {dns.rcode.NOERROR, true, nil},
+				insecure = {dns.rcode.NOERROR, false, nil},
+				expired = {dns.rcode.SERVFAIL, false, 'bogus'},
+			}, got)
+			v:close()
+		end)
+	end)
+
 	describe('against a server', function()
 		if not server then
 			it('needs LJDNS_CLIENT_SPEC_SERVER (go test ./luamod/client runs this part against knotd)', function()

@@ -113,7 +113,7 @@ func clientQuery(L *lua.LState) int {
 func finishQuery(L *lua.LState, v any) int {
 	r := v.(result)
 	if r.err != nil {
-		if r.a != nil && errors.Is(r.err, errBogus) {
+		if r.a != nil && errors.Is(r.err, dnsclient.ErrBogus) {
 			dns.PushPacket(L, r.a)
 			L.Push(lua.LString(r.err.Error()))
 			return 2
@@ -123,10 +123,6 @@ func finishQuery(L *lua.LState, v any) int {
 	dns.PushPacket(L, r.a)
 	return 1
 }
-
-// errBogus marks the error of an answer a validator found bogus; its text
-// is "bogus: <reason>".
-var errBogus = errors.New("bogus")
 
 // errText is the message Lua sees: always starting with "dns.client".
 func errText(err error) string {

@@ -1,9 +1,15 @@
 package client
 
 import (
+	"os"
+	"regexp"
+	"strings"
+
 	lua "github.com/yuin/gopher-lua"
 
+	"ljdns/dnsclient"
 	"ljdns/luabind"
+	"ljdns/validator"
 )
 
 // unavailable is the stub of a transport dnsclient does not have yet.
@@ -14,9 +20,85 @@ func unavailable(name string) lua.LGFunction {
 }
 
 var (
-	clientRedundant = unavailable("redundant")
-	clientCache     = unavailable("cache")
-	clientTSIG      = unavailable("tsig")
-	clientValidator = unavailable("validator")
-	clientHTTPS     = unavailable("https")
+	clientCache = unavailable("cache")
+	clientTSIG  = unavailable("tsig")
+	clientHTTPS = unavailable("https")
 )
+
+// client.redundant({c1, c2, ...} [, {probe_ratio}])
+func clientRedundant(L *lua.LState) int {
+	list := L.CheckTable(1)
+	var ups []dnsclient.Transport
+	var descs []string
+	validate := false
+	for i := 1; i <= list.Len(); i++ {
+		c, ok := luabind.As[*Client](list.RawGetInt(i))
+		if !ok {
+			L.ArgError(1, "list of dns.client objects expected, item "+lua.LNumber(i).String()+" is "+luabind.TypeName(list.RawGetInt(i)))
+		}
+		if c.closed.Load() {
+			L.ArgError(1, "item "+lua.LNumber(i).String()+" ("+c.desc+") is closed")
+		}
+		ups = append(ups, c.t)
+		descs = append(descs, c.desc)
+		validate = validate || c.validate
+	}
+	if len(ups) == 0 {
+		L.ArgError(1, "at least one upstream client expected")
+	}
+	o := optsArg(L, 2, "dns.client.redundant")
+	var ro dnsclient.RedundantOptions
+	if r, ok := o.number("probe_ratio", 0, 1); ok {
+		ro.ProbeRatio = r
+		if r == 0 {
+			ro.ProbeRatio = -1
+		}
+	}
+	o.done()
+	r, err := dnsclient.NewRedundant(ups, ro)
+	if err != nil {
+		return made(L, nil, err, "", false)
+	}
+	return made(L, r, nil, "redundant {"+strings.Join(descs, ", ")+"}", validate)
+}
+
+// anchorLine tells a trust anchor written out (zone-file lines of DS or
+// DNSKEY records) from the name of a file holding them.
+var anchorLine = regexp.MustCompile(`(?i)\s(DS|DNSKEY)\s`)
+
+// client.validator(c [, {trust_anchors, nta, iterations_cap}])
+func clientValidator(L *lua.LState) int {
+	up := upArg(L, 1)
+	o := optsArg(L, 2, "dns.client.validator")
+	var cfg validator.Config
+	for _, a := range o.strings("trust_anchors") {
+		if anchorLine.MatchString(a) || strings.Contains(a, "\n") {
+			cfg.Anchors = append(cfg.Anchors, a)
+		} else {
+			cfg.AnchorFiles = append(cfg.AnchorFiles, a)
+		}
+	}
+	cfg.NTA = o.strings("nta")
+	if n, ok := o.count("iterations_cap"); ok {
+		cfg.IterationsCap = max(n, 1) // validator.Config reads 0 as its default
+
+	}
+	o.done()
+	if len(cfg.Anchors)+len(cfg.AnchorFiles) == 0 {
+		return luabind.Fail(L, "dns.client.validator: no trust anchor: give trust_anchors (a file of DS or DNSKEY records, or the records themselves)")
+	}
+	for _, f := range cfg.AnchorFiles {
+		if _, err := os.Stat(f); err != nil {
+			return luabind.Fail(L, "dns.client.validator: trust anchor file: %v", err)
+		}
+	}
+	v, err := validator.New(cfg)
+	if err != nil {
+		return luabind.Fail(L, "dns.client.validator: %v", err)
+	}
+	t, err := dnsclient.NewValidating(up.t, v)
+	if err != nil {
+		return made(L, nil, err, "", false)
+	}
+	return made(L, t, nil, "validator over "+up.desc, true)
+}
