@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -473,4 +474,53 @@ func rrsigRData(r *dnssec.RRSIG) []byte {
 	b = append(b, byte(r.KeyTag>>8), byte(r.KeyTag))
 	b = append(b, r.SignerName...)
 	return append(b, r.Signature...)
+}
+
+// TestConcurrent validates from several goroutines with one validator and
+// one cache (run with -race).
+func TestConcurrent(t *testing.T) {
+	w := stdWorld(t)
+	w.quiet = true
+	v, _ := newValidator(t, w, Config{})
+	names := []string{"www.example.", "nx.n3.example.", "x.wild.example.", "www.u.oo.example.", "chain.example."}
+	want := []Security{Secure, Secure, Secure, Insecure, Secure}
+	errs := make(chan string, 40)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 5 {
+				k := (g + i) % len(names)
+				n := wire(t, names[k])
+				a, _ := w.fetch(context.Background(), n, 1)
+				if r := v.Validate(context.Background(), nil, a, w.fetch); r.Security != want[k] {
+					errs <- names[k] + ": " + r.String()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+}
+
+// TestAlgorithms validates a zone signed with each algorithm of
+// ljdns/dnssec below a root of another, both positive and NXDOMAIN.
+func TestAlgorithms(t *testing.T) {
+	for _, alg := range []uint8{dnssec.AlgRSASHA1, dnssec.AlgRSASHA1NSEC3, dnssec.AlgRSASHA256, dnssec.AlgRSASHA512,
+		dnssec.AlgECDSAP256SHA256, dnssec.AlgECDSAP384SHA384, dnssec.AlgED25519} {
+		t.Run(dnssec.AlgorithmName(alg), func(t *testing.T) {
+			w := newWorld(t, t0)
+			w.zone(".", zoneOpts{alg: dnssec.AlgECDSAP256SHA256})
+			w.zone("example.", zoneOpts{alg: alg, split: true, keyRole: "alg", nsec3: alg == dnssec.AlgRSASHA1NSEC3},
+				"www 300 IN A 192.0.2.1")
+			w.build()
+			v, _ := newValidator(t, w, Config{})
+			check(t, v, w, "www.example.", 1, Secure, EDENone, "")
+			check(t, v, w, "nx.example.", 1, Secure, EDENone, "")
+		})
+	}
 }
