@@ -68,6 +68,44 @@ type TSIG struct {
 	Now       func() time.Time // clock (time.Now when nil)
 	lastMAC   []byte
 	mode      tsigMode
+	unsigned  [][]byte // messages since the last signed one (RFC 8945 §5.3.1)
+}
+
+// MaxUnsigned is the most unsigned messages RFC 8945 §5.3.1 allows
+// between two signed ones of a multi-message exchange.
+const MaxUnsigned = 99
+
+// ErrTooManyUnsigned is returned by Unsigned for the 100th unsigned
+// message in a row, and for an unsigned message before any signed one.
+var ErrTooManyUnsigned = errors.New("dns: tsig: more than 99 unsigned messages, or unsigned before the first signed one")
+
+// Unsigned takes a message of a multi-message exchange (a zone transfer)
+// that was received, or is sent, without a TSIG RR after a signed one
+// (RFC 8945 §5.3.1): the MAC of the next signed message covers it, so the
+// next Verify or Sign includes it. At most MaxUnsigned may come in a row.
+func (t *TSIG) Unsigned(p *Packet) error {
+	if (t.mode != tsigVerifiedReply && t.mode != tsigSignedReply) || len(t.unsigned) >= MaxUnsigned {
+		return ErrTooManyUnsigned
+	}
+	t.unsigned = append(t.unsigned, append([]byte(nil), p.Bytes()...))
+	return nil
+}
+
+// withUnsigned returns the pending unsigned messages, each with its ID set
+// to id (the exchange's original ID), followed by msg; and clears them.
+func (t *TSIG) withUnsigned(msg []byte, id uint16) []byte {
+	if len(t.unsigned) == 0 {
+		return msg
+	}
+	var all []byte
+	for _, u := range t.unsigned {
+		start := len(all)
+		all = append(all, u...)
+		if len(u) >= 2 {
+			binary.BigEndian.PutUint16(all[start:], id)
+		}
+	}
+	return append(all, msg...)
 }
 
 // ParseTSIGKey parses "name:alg:base64", "alg:name:base64" or "name:base64"
@@ -162,7 +200,12 @@ func (t *TSIG) Sign(p *Packet, fudge uint16) error {
 		prior, timersOnly = t.lastMAC, true
 	}
 	now := uint64(t.now().Unix())
-	mac := t.mac(prior, p.Bytes(), now, fudge, 0, nil, timersOnly)
+	msg := p.Bytes()
+	if t.mode == tsigSignedReply {
+		msg = t.withUnsigned(msg, p.ID())
+	}
+	mac := t.mac(prior, msg, now, fudge, 0, nil, timersOnly)
+	t.unsigned = nil
 	rd := append([]byte(nil), t.algWire()...)
 	rd = append(rd, byte(now>>40), byte(now>>32), byte(now>>24), byte(now>>16), byte(now>>8), byte(now))
 	rd = binary.BigEndian.AppendUint16(rd, fudge)
@@ -237,6 +280,9 @@ func (t *TSIG) Verify(p *Packet) int {
 	msg := append([]byte(nil), c.Buf[:c.tsigOff]...)
 	binary.BigEndian.PutUint16(msg, uint16(origID))
 	binary.BigEndian.PutUint16(msg[offAR:], uint16(c.Count(SectionAR)-1))
+	if t.mode == tsigVerifiedReply {
+		msg = t.withUnsigned(msg, uint16(origID))
+	}
 	signed := uint64(ts[0])<<40 | uint64(ts[1])<<32 | uint64(ts[2])<<24 | uint64(ts[3])<<16 | uint64(ts[4])<<8 | uint64(ts[5])
 	want := t.mac(prior, msg, signed, fudge, errCode, other, timersOnly)
 	if !hmac.Equal(mac, want) {
@@ -247,6 +293,7 @@ func (t *TSIG) Verify(p *Packet) int {
 		return RcodeBadTime
 	}
 	t.lastMAC = append([]byte(nil), mac...)
+	t.unsigned = nil
 	if t.mode == tsigSignedRequest || t.mode == tsigVerifiedReply {
 		t.mode = tsigVerifiedReply
 	} else {

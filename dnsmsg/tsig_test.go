@@ -135,3 +135,32 @@ func (p hmacProvider) Verify(msg []byte, t *mdns.TSIG) error {
 	}
 	return nil
 }
+
+// TestTSIGUnsignedRules: Unsigned is refused before the first signed
+// message and for the 100th in a row (RFC 8945 §5.3.1); the chain over
+// unsigned messages is tested end to end, against knotd too, in dnsclient.
+func TestTSIGUnsignedRules(t *testing.T) {
+	key, err := ParseTSIGKey("hmac-sha256:key.example:" + testSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := NewPacket(512)
+	p.SetQuestion([]byte("\x07example\x00"), TypeSOA, ClassINET)
+	fresh := key.Copy()
+	if err := fresh.Unsigned(p); err != ErrTooManyUnsigned {
+		t.Fatalf("Unsigned before any signed message: %v", err)
+	}
+	server := key.Copy()
+	server.mode = tsigVerifiedQuery
+	if err := server.Sign(p, 300); err != nil {
+		t.Fatal(err)
+	}
+	for i := range MaxUnsigned {
+		if err := server.Unsigned(p); err != nil {
+			t.Fatalf("unsigned message %d: %v", i+1, err)
+		}
+	}
+	if err := server.Unsigned(p); err != ErrTooManyUnsigned {
+		t.Fatalf("100th unsigned message: %v", err)
+	}
+}
