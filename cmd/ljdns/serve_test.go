@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -253,5 +254,52 @@ func TestServeArgs(t *testing.T) {
 		if _, err := parseServeArgs(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+// TestServeReloadUnderLoad sends SIGHUP every 100 ms to a daemon under a
+// fixed dnsperf rate and compares its loss with a control daemon that is
+// not reloaded (testnet.FixedRate): reloads keep the sockets, so no more
+// queries may be lost (a tolerance of 0.1% of the queries for the shared
+// machine's noise).
+func TestServeReloadUnderLoad(t *testing.T) {
+	testnet.Isolate(t)
+	testnet.Need(t, "dnsperf")
+	ctl := startDaemon(t, t.TempDir(), nil, "-a", "127.0.0.3@53")
+	srv := startDaemon(t, t.TempDir(), nil, "-a", "127.0.0.2@53")
+	waitDNS(t, "127.0.0.3:53")
+	waitDNS(t, "127.0.0.2:53")
+	var corpus []testnet.Query
+	for i := 0; i < 100; i++ {
+		corpus = append(corpus, testnet.Query{Name: "host" + strconv.Itoa(i) + ".example.", Type: dns.TypeA})
+	}
+	stop := make(chan struct{})
+	reloads := 0
+	go func() {
+		tk := time.NewTicker(100 * time.Millisecond)
+		defer tk.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tk.C:
+				srv.cmd.Process.Signal(syscall.SIGHUP)
+				reloads++
+			}
+		}
+	}()
+	rc, err := testnet.FixedRate(testnet.PerfConfig{Server: netip.MustParseAddrPort("127.0.0.2:53"), PID: srv.cmd.Process.Pid,
+		Queries: corpus, Duration: 5 * time.Second, Clients: 10}, netip.MustParseAddrPort("127.0.0.3:53"), ctl.cmd.Process.Pid, 5000)
+	close(stop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := strings.Count(srv.stderr.String(), "configuration reloaded")
+	t.Logf("%v; %d reloads done", rc, n)
+	if n < 20 {
+		t.Fatalf("only %d reloads during the run", n)
+	}
+	if rc.ExtraLoss() > 0.001 {
+		t.Fatalf("reloads lost more than the control: %v", rc)
 	}
 }
