@@ -406,7 +406,7 @@ func (g *generation) runInline(r *Request) (wire []byte, done bool) {
 		return nil, false
 	}
 	r.Ctx = g.ctx
-	if g.cfg.Verbose {
+	if g.cfg.Verbose || g.log.Enabled(LevelDebug, "reqdbg") {
 		r.Trace = g.tracer(r)
 	}
 	g.begin(r)
@@ -427,7 +427,7 @@ func (g *generation) runRest(r *Request) []byte {
 	defer cancel()
 	r.Ctx = ctx
 	if !r.begun {
-		if g.cfg.Verbose {
+		if g.cfg.Verbose || g.log.Enabled(LevelDebug, "reqdbg") {
 			r.Trace = g.tracer(r)
 		}
 		g.begin(r)
