@@ -33,7 +33,7 @@ func h2Headers() []byte {
 		b = append(b, v...)
 	}
 	lit(0x04, "/dns-query?dns=AAABAAABAAAAAAAAB2V4YW1wbGUDb3JnAAABAAE") // :path, literal without indexing
-	lit(0x01, "localhost")                                             // :authority
+	lit(0x01, "localhost")                                              // :authority
 	return b
 }
 
