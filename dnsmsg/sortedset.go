@@ -16,6 +16,8 @@ package dnsmsg
 
 import (
 	"bytes"
+
+	"ljdns/internal/sparse"
 )
 
 // setEnt is the sort/search record of one element: its key in the arena.
@@ -34,9 +36,9 @@ type setEnt struct {
 // element only when it is asked for (At, Lua access) and is then the
 // element's authoritative form (changes made through it are kept).
 type SortedSet struct {
-	recs []setRec // compact elements
-	objs []*RRSet // materialised elements (nil entries: use recs); nil until needed
-	data []byte   // owner and RDATA bytes of recs
+	recs []setRec            // compact elements
+	objs sparse.Array[RRSet] // materialised elements (nil: use recs)
+	data []byte              // owner and RDATA bytes of recs
 
 	keys    []byte   // key arena
 	ents    []setEnt // keys of the first len(ents) elements, valid for searching
@@ -69,8 +71,7 @@ func (s *SortedSet) At(i int) *RRSet {
 	if i < 0 || i >= len(s.recs) {
 		return nil
 	}
-	s.needObjs()
-	if rr := s.objs[i]; rr != nil {
+	if rr := s.objs.Get(i); rr != nil {
 		return rr
 	}
 	r := &s.recs[i]
@@ -80,21 +81,14 @@ func (s *SortedSet) At(i int) *RRSet {
 		Type:  r.typ, Class: r.class, TTL: r.ttl,
 		RData: [][]byte{s.data[r.rdata:re:re]},
 	}
-	s.objs[i] = rr
+	s.objs.Set(i, rr)
 	return rr
-}
-
-// needObjs makes objs as long as recs.
-func (s *SortedSet) needObjs() {
-	if len(s.objs) < len(s.recs) {
-		s.objs = append(s.objs, make([]*RRSet, len(s.recs)-len(s.objs))...)
-	}
 }
 
 // ownerAt returns the owner wire of element i without materialising it.
 func (s *SortedSet) ownerAt(i int) []byte {
-	if i < len(s.objs) && s.objs[i] != nil {
-		return s.objs[i].OwnerWire()
+	if rr := s.objs.Get(i); rr != nil {
+		return rr.OwnerWire()
 	}
 	r := &s.recs[i]
 	return s.data[r.owner : r.owner+uint32(r.olen)]
@@ -102,8 +96,8 @@ func (s *SortedSet) ownerAt(i int) []byte {
 
 // typeAt returns the type of element i without materialising it.
 func (s *SortedSet) typeAt(i int) uint16 {
-	if i < len(s.objs) && s.objs[i] != nil {
-		return s.objs[i].Type
+	if rr := s.objs.Get(i); rr != nil {
+		return rr.Type
 	}
 	return s.recs[i].typ
 }
@@ -113,9 +107,8 @@ func (s *SortedSet) Last() *RRSet { return s.At(len(s.recs) - 1) }
 
 // Append adds rr (by reference) at the end.
 func (s *SortedSet) Append(rr *RRSet) {
-	s.needObjs()
 	s.recs = append(s.recs, setRec{})
-	s.objs = append(s.objs, rr)
+	s.objs.Set(len(s.recs)-1, rr)
 }
 
 // AppendRecord adds a new RR set with one RDATA, copying owner (wire,
@@ -137,9 +130,6 @@ func (s *SortedSet) AppendRecord(owner []byte, typ, class uint16, ttl uint32, rd
 	}
 	r.rdata = s.appendData(rdata)
 	s.recs = append(s.recs, r)
-	if s.objs != nil {
-		s.objs = append(s.objs, nil)
-	}
 }
 
 // appendData copies b to the arena and returns its offset.
@@ -152,10 +142,19 @@ func (s *SortedSet) appendData(b []byte) uint32 {
 	return uint32(o)
 }
 
-// buildKeys recomputes the key arena for every element (in current order).
+// buildKeys recomputes the key arena for every element (in current order);
+// neighbours with the same owner, as the records of one RR set or owner
+// arrive, share one key.
 func (s *SortedSet) buildKeys() {
 	n := len(s.recs)
-	if want := len(s.data)/2 + n; cap(s.keys) < want { // owners are about half the data
+	want := 0 // a key is as long as its wire name, less the root, plus escapes
+	for i, prev := 0, []byte(nil); i < n; i++ {
+		if owner := s.ownerAt(i); i == 0 || !bytes.Equal(owner, prev) {
+			want += len(owner)
+			prev = owner
+		}
+	}
+	if cap(s.keys) < want {
 		s.keys = make([]byte, 0, want)
 	}
 	s.keys = s.keys[:0]
@@ -163,15 +162,23 @@ func (s *SortedSet) buildKeys() {
 		s.ents = make([]setEnt, 0, n)
 	}
 	s.ents = s.ents[:0]
+	var prev []byte
 	for i := 0; i < n; i++ {
+		owner := s.ownerAt(i)
+		if i > 0 && bytes.Equal(owner, prev) { // the RR sets of one owner share its key
+			e := s.ents[i-1]
+			e.typ = s.typeAt(i)
+			s.ents = append(s.ents, e)
+			continue
+		}
+		prev = owner
 		off := len(s.keys)
-		s.keys = appendSortKey(s.keys, s.ownerAt(i))
+		s.keys = appendSortKey(s.keys, owner)
 		if len(s.keys) > 1<<32-1 {
 			panic("sorted set too large")
 		}
 		s.ents = append(s.ents, setEnt{off: uint32(off), klen: uint16(len(s.keys) - off), typ: s.typeAt(i)})
 	}
-	s.index.build(len(s.ents), func(i int) []byte { return s.key(s.ents[i]) })
 }
 
 func (s *SortedSet) key(e setEnt) []byte { return s.keys[e.off : e.off+uint32(e.klen)] }
@@ -194,28 +201,23 @@ func (s *SortedSet) SortWith(reorder func(order []int32)) {
 		return bytes.Compare(s.ownerAt(int(a)), s.ownerAt(int(b)))
 	})
 	recs := make([]setRec, n)
-	var objs []*RRSet
-	if s.objs != nil {
-		objs = make([]*RRSet, n)
-	}
 	var order []int32
-	if reorder != nil {
+	if reorder != nil || !s.objs.Empty() {
 		order = make([]int32, n)
 	}
 	for i, it := range items {
 		recs[i] = s.recs[it.idx]
-		if objs != nil {
-			objs[i] = s.objs[it.idx]
-		}
 		s.ents[i] = setEnt{off: it.off, klen: it.klen, typ: it.typ}
 		if order != nil {
 			order[i] = it.idx
 		}
 	}
-	s.recs, s.objs, s.sorted = recs, objs, true
+	s.objs.Permute(order)
+	s.recs, s.sorted = recs, true
 	s.index.build(len(s.ents), func(i int) []byte { return s.key(s.ents[i]) })
 	s.hash.build(len(s.ents), s.ownerAt, func(i int) bool {
-		return i == 0 || !bytes.Equal(s.key(s.ents[i]), s.key(s.ents[i-1]))
+		a, b := s.ents[i], s.ents[max(i-1, 0)]
+		return i == 0 || a.off != b.off && !bytes.Equal(s.key(a), s.key(b))
 	})
 	if reorder != nil {
 		reorder(order)
@@ -233,6 +235,7 @@ func (s *SortedSet) Search(name []byte) int {
 		}
 	} else if len(s.ents) != len(s.recs) {
 		s.buildKeys()
+		s.index.build(len(s.ents), func(i int) []byte { return s.key(s.ents[i]) })
 	}
 	s.scratch = appendSortKey(s.scratch[:0], name)
 	return s.index.search(len(s.ents), s.scratch, func(i int) []byte { return s.key(s.ents[i]) })

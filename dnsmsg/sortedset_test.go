@@ -313,6 +313,14 @@ func TestParallelSort(t *testing.T) {
 		s.AppendRecord(randName(r), uint16(r.Intn(4)), 1, uint32(i), nil)
 	}
 	s.Sort()
+	seen := make([]bool, s.Len()) // the merge keeps every element once
+	for i := 0; i < s.Len(); i++ {
+		if ttl := s.At(i).TTL; seen[ttl] {
+			t.Fatalf("element %d (TTL %d) twice", i, ttl)
+		} else {
+			seen[ttl] = true
+		}
+	}
 	for i := 1; i < s.Len(); i++ {
 		a, b := s.At(i-1), s.At(i)
 		c := CompareNames(a.OwnerWire(), b.OwnerWire())

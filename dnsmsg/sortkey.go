@@ -122,20 +122,21 @@ func parallelSort(items []keyItem, cmp func(a, b keyItem) int) {
 	}()
 	slices.SortFunc(right, cmp)
 	<-done
-	out := make([]keyItem, 0, len(items))
-	i, j := 0, 0
+	// Merge into items from the front with only the left half copied out:
+	// the next place written is never past the next right item unread.
+	left = slices.Clone(left)
+	w, i, j := 0, 0, 0
 	for i < len(left) && j < len(right) {
 		if cmp(right[j], left[i]) < 0 {
-			out = append(out, right[j])
+			items[w] = right[j]
 			j++
 		} else {
-			out = append(out, left[i])
+			items[w] = left[i]
 			i++
 		}
+		w++
 	}
-	out = append(out, left[i:]...)
-	out = append(out, right[j:]...)
-	copy(items, out)
+	copy(items[w:], left[i:]) // what is left of right is in place already
 }
 
 // keyIndex speeds up binary search over sorted keys: the prefix common
@@ -275,10 +276,17 @@ func equalFoldWire(a, b []byte) bool {
 }
 
 // build indexes elements 0..n-1 (sorted); first(i) reports whether i is
-// the first element of its owner run.
+// the first element of its owner run. The table has at least twice as
+// many slots as there are runs.
 func (h *hashIndex) build(n int, wire func(int) []byte, first func(int) bool) {
+	runs := 0
+	for i := 0; i < n; i++ {
+		if first(i) {
+			runs++
+		}
+	}
 	size := 16
-	for size < 2*n {
+	for size < 2*runs {
 		size <<= 1
 	}
 	if cap(h.slots) >= size {
