@@ -18,6 +18,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"ljdns/dnsmsg"
+	"ljdns/internal/sparse"
 )
 
 // NameSetTypeName is the registry name of rrparser.nameset() objects.
@@ -53,7 +54,7 @@ var nameSetKind = &setKind[*dnsmsg.NameSet]{
 	sort: func(u *luaSet[*dnsmsg.NameSet]) {
 		if !u.set.Sorted() {
 			u.set.Sort()
-			u.uds = nil
+			u.uds = sparse.Array[lua.LUserData]{}
 		}
 	},
 }

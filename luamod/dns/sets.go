@@ -18,6 +18,7 @@ package dns
 import (
 	lua "github.com/yuin/gopher-lua"
 
+	"ljdns/internal/sparse"
 	"ljdns/luabind"
 )
 
@@ -43,7 +44,7 @@ type setKind[S any] struct {
 type luaSet[S any] struct {
 	set  S
 	kind *setKind[S]
-	uds  []*lua.LUserData // element userdata by index, made on first use
+	uds  sparse.Array[lua.LUserData] // element userdata by index, made on first use
 }
 
 // setAt is the value of the s.at proxy.
@@ -114,29 +115,18 @@ func (u *luaSet[S]) push(L *lua.LState, i int) {
 		L.Push(lua.LNil)
 		return
 	}
-	if len(u.uds) < n {
-		u.uds = append(u.uds, make([]*lua.LUserData, n-len(u.uds))...)
-	}
-	ud := u.uds[i]
+	ud := u.uds.Get(i)
 	if ud == nil || !k.valid(u.set, i, ud.Value) {
 		registerTypes(L)
 		ud = luabind.NewUserData(L, k.elemType, k.value(u.set, i))
-		u.uds[i] = ud
+		u.uds.Set(i, ud)
 	}
 	L.Push(ud)
 }
 
 // reorder moves the element userdata along a sort: element i is now the
 // element that was at order[i].
-func (u *luaSet[S]) reorder(order []int32) {
-	uds := make([]*lua.LUserData, len(order))
-	for i, j := range order {
-		if int(j) < len(u.uds) {
-			uds[i] = u.uds[j]
-		}
-	}
-	u.uds = uds
-}
+func (u *luaSet[S]) reorder(order []int32) { u.uds.Permute(order) }
 
 func (k *setKind[S]) index(L *lua.LState) int {
 	u := k.check(L)
