@@ -133,7 +133,7 @@ func TestServeFigures(t *testing.T) {
 	if err := os.WriteFile(zf, []byte(zone.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	knot := testnet.StartKnot(t, testnet.KnotConfig{Zones: []testnet.Zone{{"example.test.", zf}}})
+	knot := testnet.StartKnot(t, testnet.KnotConfig{Zones: []testnet.Zone{{Name: "example.test.", File: zf}}})
 	kresd := testnet.StartKresd(t, testnet.KresdConfig{Config: fmt.Sprintf(
 		"policy.add(policy.all(policy.FORWARD({'%s@%d'})))\n", knot.Addr().Addr(), knot.Addr().Port())})
 

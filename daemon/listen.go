@@ -69,7 +69,7 @@ func (s *Server) openListeners(cfg *Config, have map[string]*listenerGroup) (map
 	}
 	for _, l := range cfg.Listen {
 		k := l.String()
-		if have[k] != nil || out[k] != nil {
+		if _, ok := matchGroup(have, l); ok || out[k] != nil {
 			continue
 		}
 		lg, err := s.openGroup(l)
@@ -79,6 +79,27 @@ func (s *Server) openListeners(cfg *Config, have map[string]*listenerGroup) (map
 		out[k] = lg
 	}
 	return out, nil
+}
+
+// matchGroup finds the open group serving l: the same specification, or
+// the same kind and options bound to l's address (a configuration that
+// names the port an earlier one got for port 0).
+func matchGroup(have map[string]*listenerGroup, l Listen) (string, bool) {
+	k := l.String()
+	if have[k] != nil {
+		return k, true
+	}
+	if l.FD > 0 {
+		return "", false
+	}
+	for hk, lg := range have {
+		sp := lg.spec
+		if sp.FD == 0 && lg.addr == l.Addr && sp.Kind == l.Kind && sp.Freebind == l.Freebind &&
+			sp.NoUDP == l.NoUDP && sp.NoTCP == l.NoTCP && sp.Plain == l.Plain {
+			return hk, true
+		}
+	}
+	return "", false
 }
 
 func (s *Server) openGroup(l Listen) (*listenerGroup, error) {

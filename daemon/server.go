@@ -207,7 +207,9 @@ func (s *Server) Reload(cfg *Config) error {
 	if s.started {
 		keep := map[string]bool{}
 		for _, l := range g.cfg.Listen {
-			keep[l.String()] = true
+			if k, ok := matchGroup(s.listeners, l); ok {
+				keep[k] = true
+			}
 		}
 		for k, lg := range s.listeners {
 			if !keep[k] {

@@ -32,9 +32,22 @@ func TestServeUDPTCPReload(t *testing.T) {
 	cfg2 := &Config{Listen: cfg.Listen, Log: cfg.Log,
 		Layers: []Layer{&memLayer{name: "mem2", addr: netip.MustParseAddr("192.0.2.2"), ttl: 60}}}
 	cfg2.Listen = []Listen{{Addr: addr}}
+	s.mu.Lock()
+	var before *listenerGroup
+	for _, lg := range s.listeners {
+		before = lg
+	}
+	s.mu.Unlock()
 	if err := s.Reload(cfg2); err != nil {
 		t.Fatal(err)
 	}
+	s.mu.Lock()
+	for _, lg := range s.listeners {
+		if lg != before {
+			t.Error("the reload replaced the sockets")
+		}
+	}
+	s.mu.Unlock()
 	if got := s.Addrs(KindDNS); len(got) != 1 || got[0] != addr {
 		t.Fatalf("after reload: listeners %v, want %v", got, addr)
 	}
