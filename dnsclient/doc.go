@@ -12,8 +12,8 @@
 //	err = s.Stream(ctx, axfr, func(m *dnsmsg.Packet) error { ...; return nil })
 //
 // Transports: Dgram (UDP), Stream (one TCP or TLS connection, pipelined),
-// MultiStream (reconnecting stream), DgramStream (UDP, TCP on TC),
-// Redundant (several upstreams, fastest first), Cache (answers by TTL),
+// MultiStream (reconnecting stream), DgramStream (UDP, TCP on TC), HTTPS
+// (DNS over HTTPS, RFC 8484), Redundant (several upstreams, fastest first), Cache (answers by TTL),
 // TSIGTransport (signs queries, verifies answers). Every one implements
 // Transport, and the wrappers take any Transport.
 //

@@ -508,6 +508,39 @@ describe('dns.client', function()
 			c:close()
 		end)
 
+		it('asks over DNS over HTTPS (kresd doh2 forwarding to knotd), POST and GET', function()
+			local doh = os.getenv('LJDNS_CLIENT_SPEC_DOH')
+			for _, method in ipairs({'POST', 'GET'}) do
+				local h = assert(client.https(doh, {method = method, timeout = 5}))
+				assert.equal('dns.client: https ' .. doh, tostring(h))
+				local a, err = h:query('www.example.test', 'A')
+				assert.truthy(a, err)
+				assert.same({A_192_0_2_1}, addresses(a))
+				local got = {}
+				for i = 1, 5 do
+					nb.go(function()
+						local b, e = h:query('www.example.test', 'A')
+						got[i] = b and addresses(b)[1] or e
+					end)
+				end
+				run()
+				assert.same({A_192_0_2_1, A_192_0_2_1, A_192_0_2_1, A_192_0_2_1, A_192_0_2_1}, got)
+				h:close()
+			end
+			local ca = os.getenv('LJDNS_CLIENT_SPEC_DOH_CA')
+			local h = assert(client.https(doh, {tls = {hostname = 'doh.example.test', ca_file = ca}}))
+			assert.truthy(h:query('www.example.test', 'A'))
+			h:close()
+			h = assert(client.https(doh, {tls = {hostname = 'dns.example.test', ca_file = ca}}))
+			local a, err = h:query('www.example.test', 'A')
+			assert.is_nil(a)
+			assert.truthy(err:match('^dns.client: tls'), err)
+			assert.has_error(function() client.https(doh, {method = 'PUT'}) end)
+			a, err = client.https('https://dns.example.test/dns-query')
+			assert.is_nil(a)
+			assert.truthy(err:match('must be an IP address'), err)
+		end)
+
 		it('pipelines many coroutines over one multi_stream to knotd', function()
 			local c = assert(client.multi_stream(server))
 			local ok = 0

@@ -2,6 +2,8 @@ package client_test
 
 import (
 	"bytes"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +15,7 @@ import (
 	"ljdns/internal/testnet"
 	"ljdns/luamod/spec"
 	"ljdns/scripts"
+	"ljdns/tlscreds"
 )
 
 // The zone knotd serves to the spec: big.example.test. has a TXT set too
@@ -85,6 +88,36 @@ const plainExtra = `acl:
     action: transfer
 `
 
+// writeCerts writes a CA certificate and a server certificate for name
+// signed by it, with its key, as PEM files.
+func writeCerts(t *testing.T, name string) (ca, cert, key string) {
+	t.Helper()
+	from, to := time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour)
+	caCert, err := tlscreds.SelfSigned("ljdns test CA", from, to, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := tlscreds.SelfSigned(name, from, to, caCert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(leaf.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	write := func(file, typ string, b []byte) string {
+		p := filepath.Join(dir, file)
+		if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: b}), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	return write("ca.pem", "CERTIFICATE", caCert.Certificate[0]),
+		write("cert.pem", "CERTIFICATE", leaf.Certificate[0]),
+		write("key.pem", "PRIVATE KEY", der)
+}
+
 // runSpec runs spec/client_spec.lua in a fresh state at the repository
 // root and reports each of its tests as a subtest. Tests whose names
 // contain one of need must not be pending: their servers are up.
@@ -138,8 +171,17 @@ func TestSpecWithKnot(t *testing.T) {
 		Zones: []testnet.Zone{{Name: "example.test.", File: example}}, Extra: plainExtra, ZoneExtra: "acl: plain"})
 	ks := testnet.StartKnot(t, testnet.KnotConfig{
 		Zones: []testnet.Zone{{Name: "tsig.test.", File: tsig}}, Extra: tsigExtra(), ZoneExtra: "acl: signed"})
+	// kresd forwarding to knotd, for DNS over HTTPS (doh2) with a
+	// certificate for doh.example.test from a CA of ours
+	ca, cert, key := writeCerts(t, "doh.example.test")
+	doh := testnet.FreeAddr(t)
+	testnet.StartKresd(t, testnet.KresdConfig{Config: fmt.Sprintf(
+		"net.tls(%q, %q)\nnet.listen(%q, %d, { kind = 'doh2' })\npolicy.add(policy.all(policy.STUB({%q})))\n",
+		cert, key, doh.Addr().String(), doh.Port(), k.Addr().Addr().String()+"@"+fmt.Sprint(k.Addr().Port()))})
+	t.Setenv("LJDNS_CLIENT_SPEC_DOH_CA", ca)
 	t.Setenv("LJDNS_CLIENT_SPEC_SERVER", k.Addr().String())
 	t.Setenv("LJDNS_CLIENT_SPEC_TSIG_SERVER", ks.Addr().String())
+	t.Setenv("LJDNS_CLIENT_SPEC_DOH", "https://"+doh.String()+"/dns-query")
 	t.Setenv("LJDNS_CLIENT_SPEC_TSIG", tsigKey)
 	t.Setenv("LJDNS_CLIENT_SPEC_AXFR_RRS", fmt.Sprint(axfr))
 	runSpec(t, "against a server", "LJDNS_OUTGOING_ALLOW")

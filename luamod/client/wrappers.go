@@ -4,6 +4,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"time"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -22,7 +23,6 @@ func unavailable(name string) lua.LGFunction {
 var (
 	clientCache = unavailable("cache")
 	clientTSIG  = unavailable("tsig")
-	clientHTTPS = unavailable("https")
 )
 
 // client.redundant({c1, c2, ...} [, {probe_ratio}])
@@ -101,4 +101,39 @@ func clientValidator(L *lua.LState) int {
 		return made(L, nil, err, "", false)
 	}
 	return made(L, t, nil, "validator over "+up.desc, true)
+}
+
+// client.https(url [, {timeout, connect_timeout, idle_timeout, method, tls}])
+func clientHTTPS(L *lua.LState) int {
+	url := addrArg(L, 1)
+	o := optsArg(L, 2, "dns.client.https")
+	var ho dnsclient.HTTPSOptions
+	if t, ok := o.seconds("timeout"); ok {
+		ho.Timeout = max(t, time.Millisecond)
+	}
+	if t, ok := o.seconds("connect_timeout"); ok {
+		ho.ConnectTimeout = max(t, time.Millisecond)
+	}
+	if t, ok := o.seconds("idle_timeout"); ok {
+		ho.IdleTimeout = t
+		if t == 0 {
+			ho.IdleTimeout = -1
+		}
+	}
+	if m, ok := o.str("method"); ok {
+		switch strings.ToUpper(m) {
+		case "GET":
+			ho.GET = true
+		case "POST":
+		default:
+			o.bad("method", "'GET' or 'POST'", lua.LString(m))
+		}
+	}
+	ho.TLS = o.tlsOptions(url)
+	o.done()
+	h, err := dnsclient.NewHTTPS(url, ho)
+	if err != nil {
+		return made(L, nil, err, "", false)
+	}
+	return made(L, h, nil, "https "+h.URL(), false)
 }
