@@ -11,9 +11,18 @@ import (
 // short string literals. Long strings, long comments and line comments are
 // copied untouched. Source without a backslash is returned as is.
 func rewriteEscapes(src string) string {
+	s, _ := rewriteEscapesChecked(src)
+	return s
+}
+
+// rewriteEscapesChecked is rewriteEscapes that also reports whether every
+// escape was one LuaJIT accepts (gopher-lua reads an unknown escape such
+// as \q or a bad \x4 as plain characters).
+func rewriteEscapesChecked(src string) (string, bool) {
 	if !strings.Contains(src, `\`) {
-		return src
+		return src, true
 	}
+	valid := true
 	var out strings.Builder
 	out.Grow(len(src) + 16)
 	i, n := 0, len(src)
@@ -47,13 +56,15 @@ func rewriteEscapes(src string) string {
 			out.WriteByte(c)
 			i++
 		case c == '"' || c == '\'':
-			i = copyString(&out, src, i)
+			var ok bool
+			i, ok = copyString(&out, src, i)
+			valid = valid && ok
 		default:
 			out.WriteByte(c)
 			i++
 		}
 	}
-	return out.String()
+	return out.String(), valid
 }
 
 // longBracket reports whether src[i:] opens a long bracket [=*[ and its level.
@@ -82,8 +93,10 @@ func closeLong(src string, i, lvl int) int {
 }
 
 // copyString copies the short string literal starting at src[i] to out,
-// rewriting LuaJIT escapes, and returns the index past its closing quote.
-func copyString(out *strings.Builder, src string, i int) int {
+// rewriting LuaJIT escapes, and returns the index past its closing quote
+// and whether its escapes were all valid.
+func copyString(out *strings.Builder, src string, i int) (int, bool) {
+	valid := true
 	q := src[i]
 	out.WriteByte(q)
 	i++
@@ -92,10 +105,10 @@ func copyString(out *strings.Builder, src string, i int) int {
 		c := src[i]
 		if c == q {
 			out.WriteByte(c)
-			return i + 1
+			return i + 1, valid
 		}
 		if c == '\n' {
-			return i // unfinished string: let the parser report it
+			return i, valid // unfinished string: let the parser report it
 		}
 		if c != '\\' || i+1 >= n {
 			out.WriteByte(c)
@@ -118,12 +131,14 @@ func copyString(out *strings.Builder, src string, i int) int {
 			if end < 0 {
 				out.WriteString(src[i : i+2])
 				i += 2
+				valid = false
 				continue
 			}
 			v, err := strconv.ParseUint(src[i+3:i+3+end], 16, 32)
 			if err != nil || v > 0x7FFFFFFF {
 				out.WriteString(src[i : i+2])
 				i += 2
+				valid = false
 				continue
 			}
 			var enc []byte
@@ -137,12 +152,31 @@ func copyString(out *strings.Builder, src string, i int) int {
 			}
 			i += 3 + end + 1
 		default:
+			valid = valid && validEscape(src, i+1)
 			out.WriteByte('\\')
 			out.WriteByte(e)
 			i += 2
 		}
 	}
-	return i
+	return i, valid
+}
+
+// validEscape reports whether the escape whose letter is at src[i] (one
+// gopher-lua reads itself) is one LuaJIT reads: a letter of \a\b\f\n\r\t\v,
+// a quote, backslash or line break, or a decimal byte value up to 255.
+func validEscape(src string, i int) bool {
+	e := src[i]
+	if strings.IndexByte("abfnrtv\\\"'\n\r", e) >= 0 {
+		return true
+	}
+	if e < '0' || e > '9' {
+		return false
+	}
+	v := 0
+	for j := i; j < len(src) && j < i+3 && src[j] >= '0' && src[j] <= '9'; j++ {
+		v = v*10 + int(src[j]-'0')
+	}
+	return v <= 255
 }
 
 // appendLongUTF8 encodes code points that utf8.EncodeRune refuses

@@ -16,8 +16,12 @@ import (
 // LoadString compiles Lua source through the one ljdns chunk loader:
 // LuaJIT escapes are rewritten, `==`/`~=` get cross-type __eq semantics,
 // and a leading UTF-8 byte order mark and #! line are skipped. name is the chunk name used in errors.
+//
+// A chunk that does not compile gives a *SyntaxError worded as LuaJIT
+// words it ("name:line: message near 'token'").
 func LoadString(L *lua.LState, src, name string) (*lua.LFunction, error) {
-	src = strings.TrimPrefix(src, "\xef\xbb\xbf") // a UTF-8 BOM, skipped by LuaJIT's lexer
+	orig := strings.TrimPrefix(src, "\xef\xbb\xbf") // a UTF-8 BOM, skipped by LuaJIT's lexer
+	src = orig
 	if strings.HasPrefix(src, "#") {
 		if i := strings.IndexByte(src, '\n'); i >= 0 {
 			src = "--" + src[i:]
@@ -25,17 +29,79 @@ func LoadString(L *lua.LState, src, name string) (*lua.LFunction, error) {
 			src = ""
 		}
 	}
-	src = rewriteEscapes(src)
+	src, valid := rewriteEscapesChecked(src)
+	if !valid {
+		if se := checkSyntax(orig, name); se != nil {
+			return nil, se
+		}
+	}
 	chunk, err := parse.Parse(strings.NewReader(src), name)
 	if err != nil {
-		return nil, err
+		return nil, syntaxError(orig, name, err)
 	}
 	chunk, _ = rewriteEquality(chunk)
 	proto, err := lua.Compile(chunk, name)
 	if err != nil {
-		return nil, err
+		return nil, syntaxError(orig, name, err)
 	}
 	return L.NewFunctionFromProto(proto), nil
+}
+
+// syntaxError words a parse or compile error of gopher-lua as LuaJIT:
+// the host's checker finds LuaJIT's message; if it finds none (gopher-lua
+// refused something LuaJIT takes), gopher-lua's message is put in
+// LuaJIT's form.
+func syntaxError(src, name string, err error) error {
+	if se := checkSyntax(src, name); se != nil {
+		return se
+	}
+	lastLine := 1 + strings.Count(src, "\n")
+	switch e := err.(type) {
+	case *parse.Error:
+		if e.Pos.Line == parse.EOF {
+			return &SyntaxError{Chunk: name, Line: lastLine, Msg: e.Message + " near '<eof>'", AtEOF: true}
+		}
+		return &SyntaxError{Chunk: name, Line: e.Pos.Line, Msg: e.Message + " near '" + e.Token + "'"}
+	case *lua.CompileError:
+		return &SyntaxError{Chunk: name, Line: e.Line, Msg: e.Message}
+	}
+	return err
+}
+
+// chunkID is the name a chunk shows in messages for the chunkname given
+// to load or loadstring, as LuaJIT shortens it (LUA_IDSIZE 60): "=name"
+// and "@file" lose their mark, other text becomes [string "first line"].
+func chunkID(chunkname string) string {
+	const idsize = 60
+	switch {
+	case strings.HasPrefix(chunkname, "="):
+		s := chunkname[1:]
+		if len(s) > idsize-1 {
+			s = s[:idsize-1]
+		}
+		return s
+	case strings.HasPrefix(chunkname, "@"):
+		s := chunkname[1:]
+		if len(s) > idsize-1 {
+			s = "..." + s[len(s)-(idsize-4):]
+		}
+		return s
+	}
+	line, _, multi := strings.Cut(chunkname, "\n")
+	if multi || len(line) > idsize-15 {
+		if len(line) > idsize-15 {
+			line = line[:idsize-15]
+		}
+		return `[string "` + line + `..."]`
+	}
+	return `[string "` + line + `"]`
+}
+
+// loadChunk compiles src under a Lua chunkname (load, loadstring).
+func loadChunk(L *lua.LState, src, chunkname string) (*lua.LFunction, error) {
+	name := chunkID(chunkname)
+	setChunkSource(L, name, chunkname)
+	return LoadString(L, src, name)
 }
 
 // LoadFile loads a Lua file ("-" or "" reads standard input).
@@ -52,32 +118,43 @@ func LoadFile(L *lua.LState, path string) (*lua.LFunction, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot open %s: %v", path, unwrapPathErr(err))
 	}
-	if name != "stdin" {
+	if name == "stdin" {
+		setChunkSource(L, name, "=stdin")
+	} else {
 		markFileChunk(L, name)
 	}
 	return LoadString(L, string(data), name)
 }
 
-// fileChunksKey names the registry table of chunk names that are files.
-const fileChunksKey = "ljdns.filechunks"
+// chunkSourcesKey names the registry table mapping the chunk names that
+// messages show to the source names debug.getinfo reports ("@file").
+const chunkSourcesKey = "ljdns.chunksources"
+
+// setChunkSource records the Lua source name of the chunk shown as name.
+func setChunkSource(L *lua.LState, name, source string) {
+	if name == source {
+		return
+	}
+	reg := L.G.Registry
+	set, ok := reg.RawGetString(chunkSourcesKey).(*lua.LTable)
+	if !ok {
+		set = L.NewTable()
+		reg.RawSetString(chunkSourcesKey, set)
+	}
+	set.RawSetString(name, lua.LString(source))
+}
 
 // markFileChunk records that the chunk name is a file's path, so that
 // debug.getinfo reports its source as "@path", as Lua does.
-func markFileChunk(L *lua.LState, name string) {
-	reg := L.G.Registry
-	set, ok := reg.RawGetString(fileChunksKey).(*lua.LTable)
-	if !ok {
-		set = L.NewTable()
-		reg.RawSetString(fileChunksKey, set)
-	}
-	set.RawSetString(name, lua.LTrue)
-}
+func markFileChunk(L *lua.LState, name string) { setChunkSource(L, name, "@"+name) }
 
 // chunkSource is the Lua source name of a chunk shown as name: "@name"
-// for a file, name itself otherwise.
+// for a file, the chunkname given to load, or name itself.
 func chunkSource(L *lua.LState, name string) string {
-	if set, ok := L.G.Registry.RawGetString(fileChunksKey).(*lua.LTable); ok && set.RawGetString(name) != lua.LNil {
-		return "@" + name
+	if set, ok := L.G.Registry.RawGetString(chunkSourcesKey).(*lua.LTable); ok {
+		if s, ok := set.RawGetString(name).(lua.LString); ok {
+			return string(s)
+		}
 	}
 	return name
 }
@@ -145,27 +222,13 @@ func pushLoadResult(L *lua.LState, fn *lua.LFunction, err error) int {
 
 func baseLoadString(L *lua.LState) int {
 	src := L.CheckString(1)
-	name := L.OptString(2, src)
-	if len(name) > 60 || strings.ContainsAny(name, "\n") {
-		name = "[string \"" + firstLine(name) + "...\"]"
-	}
-	fn, err := LoadString(L, src, name)
+	fn, err := loadChunk(L, src, L.OptString(2, src))
 	return pushLoadResult(L, fn, err)
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	}
-	if len(s) > 40 {
-		s = s[:40]
-	}
-	return s
 }
 
 func baseLoad(L *lua.LState) int {
 	if s, ok := L.Get(1).(lua.LString); ok {
-		fn, err := LoadString(L, string(s), L.OptString(2, "=(load)"))
+		fn, err := loadChunk(L, string(s), L.OptString(2, string(s)))
 		return pushLoadResult(L, fn, err)
 	}
 	f := L.CheckFunction(1)
@@ -181,7 +244,7 @@ func baseLoad(L *lua.LState) int {
 		}
 		buf.WriteString(string(s))
 	}
-	fn, err := LoadString(L, buf.String(), L.OptString(2, "=(load)"))
+	fn, err := loadChunk(L, buf.String(), L.OptString(2, "=(load)"))
 	return pushLoadResult(L, fn, err)
 }
 

@@ -63,6 +63,9 @@ func TestLuaJITErrorReports(t *testing.T) {
 			"ljdns: " + dir + "/e2.lua:1: attempt to index local 't' (a nil value)\nstack traceback:\n\t" + dir + "/e2.lua:1: in function 'inner'\n\t" +
 				dir + "/e2.lua:2: in function 'outer'\n\t" + dir + "/e2.lua:3: in main chunk\n\t[C]: ?\n"},
 		{"stack overflow", script("so.lua", "local function f() return 1 + f() end\nf()\n"), "ljdns: " + dir + "/so.lua:1: stack overflow\n"},
+		{"syntax error at the end", script("se.lua", "local function f()\n  return 1\n"),
+			"ljdns: " + dir + "/se.lua:3: 'end' expected (to close 'function' at line 1) near '<eof>'\n"},
+		{"syntax error", script("se2.lua", "x = 1\ny = = 2\n"), "ljdns: " + dir + "/se2.lua:2: unexpected symbol near '='\n"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
