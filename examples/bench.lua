@@ -10,10 +10,48 @@ local sift = require('dns.sift')
 local nb = require('dns.nbio')
 local S = require('syscall')
 
+local usage = [[
+Usage: bench.lua <zonefile> [domains]
+  Loads the zone into a name set, a sorted RR-set array and the LMDB
+  (bbolt) store, sorts and searches them, then signs and verifies RR sets.
+  With "domains" the input is a list of names, one per line, and only the
+  name set is measured. BENCH_STAGES=nameset,sortedset,lmdb,signer picks
+  stages.
+]]
 local zone, domains = arg[1], arg[2]
+if zone == '-h' or zone == '--help' then
+	io.write(usage)
+	os.exit(0)
+end
 if not zone then
-	print('Usage: bench.lua <zonefile> [domains]')
+	io.stderr:write(usage)
 	os.exit(1)
+end
+
+-- die prints one line and exits 1.
+local function die(fmt, ...)
+	io.stderr:write('bench: ', string.format(fmt, ...), '\n')
+	os.exit(1)
+end
+
+-- The loaders stop silently at a syntax error: read the zone through
+-- once first, so a file that is no zone (or has an error) is reported
+-- instead of measured.
+if not domains then
+	local rrparser = require('dns.rrparser')
+	local p = rrparser.new()
+	local ok, err = p:open(zone)
+	if not ok then die('cannot open %s: %s', zone, tostring(err)) end
+	local n = 0
+	while p:parse() do n = n + 1 end
+	if p.state ~= rrparser.state.EOF then
+		die('%s is not a valid zone file: %s', zone, tostring(p:strerr()))
+	end
+	if n == 0 then die('%s holds no records', zone) end
+else
+	local f, err = io.open(zone)
+	if not f then die('cannot open %s', tostring(err)) end
+	f:close()
 end
 local N = 100001 -- searcher calls per round
 

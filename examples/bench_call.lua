@@ -6,6 +6,10 @@
 -- Lua than the empty Go call.
 --
 -- Usage: ljdns examples/bench_call.lua [calls]
+if arg[1] == '-h' or arg[1] == '--help' then
+	print('Usage: bench_call.lua [calls]   (default 3000000)')
+	os.exit(0)
+end
 local nb = require('dns.nbio')
 local N = tonumber(arg[1]) or 3000000
 

@@ -1,6 +1,10 @@
 -- Micro-benchmarks of the dns module from Lua: ljdns examples/bench_dns.lua [N]
 -- Prints ops/s for building+serialising a typical answer (1 question,
 -- 3 answers, OPT), parsing it, dname from text and rrset tostring.
+if arg[1] == '-h' or arg[1] == '--help' then
+	print('Usage: bench_dns.lua [N]   (default 20000 operations per benchmark)')
+	os.exit(0)
+end
 local dns = require('dns')
 local N = tonumber(arg and arg[1]) or 20000
 

@@ -10,6 +10,10 @@
 -- Prints ops/sec over wall-clock time (nb.now()) and, on Linux, over the
 -- process CPU time (/proc/self/stat utime+stime, 10 ms ticks), which is the
 -- fairer figure on a loaded machine.
+if arg[1] == '-h' or arg[1] == '--help' then
+	print('Usage: bench_dnssec.lua [N]   (default 20000; run from the repository root)')
+	os.exit(0)
+end
 package.path = './?.lua;' .. package.path
 require('spec.helper')
 local dns = require('dns')

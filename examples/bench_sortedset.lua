@@ -10,9 +10,9 @@ local dns = require('dns')
 local rrparser = require('dns.rrparser')
 
 local path = arg[1]
-if not path then
+if not path or path == '-h' or path == '--help' then
 	print('Usage: bench_sortedset.lua <zonefile> [parse|set|nameset]...')
-	return
+	os.exit(path and 0 or 1)
 end
 local stages = {}
 for i = 2, #arg do stages[arg[i]] = true end

@@ -14,20 +14,38 @@ local dns = require('dns')
 local nb = require('dns.nbio')
 local rrparser = require('dns.rrparser')
 
+local usage = [[
+Usage: responder.lua [-a HOST] [-p PORT] [-t TLSPORT] [-q] [ZONEFILE]
+  -h, --help  show this help
+  -a HOST     listen address (default 127.0.0.1)
+  -p PORT     UDP and TCP port (default 5353; 0 = ephemeral)
+  -t TLSPORT  also serve DNS over TLS on this port (ephemeral self-signed certificate)
+  -q          quiet (no start-up line)
+  ZONEFILE    default examples/responder.zone
+]]
+
 local opts = {host = '127.0.0.1', port = 5353, zone = 'examples/responder.zone'}
 do
-	local args, i = {...}, 1
-	while i <= #args do
-		local a = args[i]
-		if a == '-a' then i = i + 1; opts.host = args[i]
-		elseif a == '-p' then i = i + 1; opts.port = tonumber(args[i])
-		elseif a == '-t' then i = i + 1; opts.tls = tonumber(args[i])
-		elseif a == '-q' then opts.quiet = true
-		elseif a:sub(1, 1) == '-' then
-			io.stderr:write('usage: responder.lua [-a HOST] [-p PORT] [-t TLSPORT] [-q] [ZONEFILE]\n')
-			os.exit(1)
-		else opts.zone = a end
-		i = i + 1
+	local T = require('ljdns.tool').new('responder', usage)
+	local ok, err = pcall(function(args)
+		local c = T:args(args)
+		for a in c.next, c do
+			if a == '-h' or a == '--help' then opts.help = true
+			elseif a == '-a' then opts.host = c:value()
+			elseif a == '-p' then opts.port = T:uint(c:value(), 'port', 65535)
+			elseif a == '-t' then opts.tls = T:uint(c:value(), 'TLS port', 65535)
+			elseif a == '-q' then opts.quiet = true
+			elseif a:sub(1, 1) == '-' then T.usage_error('unknown option "%s" (see --help)', a)
+			else opts.zone = a end
+		end
+	end, {...})
+	if not ok then
+		T:warn('%s', tostring(err))
+		os.exit(1)
+	end
+	if opts.help then
+		io.write(usage)
+		os.exit(0)
 	end
 end
 
@@ -47,6 +65,9 @@ do
 		if r.type == dns.type.SOA then origin, soa = owner, rr end
 	end
 	assert(soa, 'zone has no SOA')
+	-- Negative answers carry the SOA with the TTL of RFC 2308 §3.
+	local rd = soa:rdata(0)
+	soa = dns.rrset(origin, dns.type.SOA):add(rd, math.min(soa:ttl(), dns.rdata.soa_minttl(rd)))
 end
 
 local CNAME, AUTHORITY = dns.type.CNAME, dns.section.AUTHORITY

@@ -13,6 +13,7 @@
 -- authority section, EDNS (payload 1232, DO echoed), truncation over UDP.
 
 
+local tool = require('ljdns.tool')
 local dns, nb, rrparser
 
 local usage = [[
@@ -25,50 +26,30 @@ Usage: server.lua [options] ZONEFILE
   -q             quiet: do not log queries
 ]]
 
-local function die(fmt, ...)
-	io.stderr:write('server: ', string.format(fmt, ...), '\n')
-	os.exit(1)
-end
-
-local function addrport(spec, default_port)
-	local host, port = spec:match('^(.*)#(%d+)$')
-	if not host then host, port = spec, default_port end
-	host = host:gsub('^%[(.*)%]$', '%1')
-	port = tonumber(port)
-	if host == '' or not port or port > 65535 then die('invalid address "%s"', spec) end
-	return host, port
-end
+local T = tool.new('server', usage)
+local die = T.fail -- die(1, fmt, ...): one line on stderr, exit 1
 
 -- Options ------------------------------------------------------------------
 
-local opts = {listen = {}, tls = {}}
-do
-	local args = {...}
-	local i = 1
-	while i <= #args do
-		local a = args[i]
-		local function val()
-			i = i + 1
-			if args[i] == nil then die('option %s needs an argument', a) end
-			return args[i]
-		end
-		if a == '-h' or a == '--help' then io.write(usage); os.exit(0)
-		elseif a == '-l' then opts.listen[#opts.listen + 1] = {addrport(val(), 53)}
-		elseif a == '-T' then opts.tls[#opts.tls + 1] = {addrport(val(), 853)}
-		elseif a == '--cert' then opts.cert = val()
-		elseif a == '--key' then opts.key = val()
+local function options(args)
+	local opts = {listen = {}, tls = {}}
+	local c = T:args(args)
+	for a in c.next, c do
+		if a == '-h' or a == '--help' then opts.help = true
+		elseif a == '-l' then opts.listen[#opts.listen + 1] = {T:hostport(c:value(), 53)}
+		elseif a == '-T' then opts.tls[#opts.tls + 1] = {T:hostport(c:value(), 853)}
+		elseif a == '--cert' then opts.cert = c:value()
+		elseif a == '--key' then opts.key = c:value()
 		elseif a == '-q' then opts.quiet = true
-		elseif a:sub(1, 1) == '-' then die('unknown option "%s"', a)
+		elseif a:sub(1, 1) == '-' then T.usage_error('unknown option "%s" (see --help)', a)
 		else opts.zone = a end
-		i = i + 1
 	end
-	if not opts.zone then io.stderr:write(usage); os.exit(1) end
+	if not opts.help and not opts.zone then T.usage_error('no zone file given (see --help)') end
 	if #opts.listen == 0 and #opts.tls == 0 then opts.listen[1] = {'127.0.0.1', 5353} end
+	return opts
 end
 
-dns = require('dns')
-nb = require('dns.nbio')
-rrparser = require('dns.rrparser')
+local opts
 
 local function log(fmt, ...)
 	if not opts.quiet then io.stderr:write(string.format(fmt, ...), '\n') end
@@ -84,7 +65,7 @@ local zone = {
 
 local function load_zone(path)
 	local ok, records = pcall(rrparser.file, path)
-	if not ok then die('%s: %s', path, tostring(records)) end
+	if not ok then die(1, '%s: %s', path, tostring(records)) end
 	for _, r in ipairs(records) do
 		local owner = dns.dname(r.owner)
 		local key = owner:lower():towire()
@@ -101,7 +82,12 @@ local function load_zone(path)
 			zone.soa, zone.origin = rr, owner:lower()
 		end
 	end
-	if not zone.soa then die('%s: no SOA record', path) end
+	if not zone.soa then die(1, '%s: no SOA record', path) end
+	-- Negative answers carry the SOA with the TTL of RFC 2308 §3: the
+	-- smaller of the SOA's own TTL and its MINIMUM field.
+	local soa_rd = zone.soa:rdata(0)
+	zone.neg_soa = dns.rrset(zone.soa:owner(), dns.type.SOA, zone.soa:class())
+	zone.neg_soa:add(soa_rd, math.min(zone.soa:ttl(), dns.rdata.soa_minttl(soa_rd)))
 	-- Names and empty non-terminals down from the origin.
 	for key in pairs(zone.sets) do
 		local d = dns.dname(key)
@@ -199,17 +185,17 @@ local function resolve(query, answer)
 		end
 		if not found then
 			answer:begin(dns.section.AUTHORITY)
-			if not answer:put(zone.soa) then return false end
+			if not answer:put(zone.neg_soa) then return false end
 		end
 		return true
 	end
 	if zone.names[lname:towire()] then
 		answer:begin(dns.section.AUTHORITY)
-		return answer:put(zone.soa)
+		return answer:put(zone.neg_soa)
 	end
 	answer:rcode(dns.rcode.NXDOMAIN)
 	answer:begin(dns.section.AUTHORITY)
-	return answer:put(zone.soa)
+	return answer:put(zone.neg_soa)
 end
 
 -- Build the reply to a parsed query into a packet of capacity size.
@@ -371,44 +357,43 @@ end
 
 -- Main -----------------------------------------------------------------------
 
-local count = load_zone(opts.zone)
-log('loaded %s: %d records, origin %s', opts.zone, count, tostring(zone.origin))
+local function main(args)
+	opts = options(args)
+	if opts.help then return T:help() end
+	dns = require('dns')
+	nb = require('dns.nbio')
+	rrparser = require('dns.rrparser')
 
-for _, l in ipairs(opts.listen) do
-	local host, port = l[1], l[2]
-	local tcp = nb.socket(nb.family(host), 'stream')
-	local ok, err = pcall(tcp.bind, tcp, host, port)
-	if not ok then die('cannot listen on %s#%d: %s', host, port, tostring(err)) end
-	local _, bound = tcp:getsockname()
-	local udp = nb.socket(nb.family(host), 'dgram')
-	ok, err = pcall(udp.bind, udp, host, bound)
-	if not ok then die('cannot listen on %s#%d/udp: %s', host, bound, tostring(err)) end
-	log('listening on %s#%d (udp, tcp)', host, bound)
-	nb.go(serve_udp, udp)
-	nb.go(accept_loop, tcp, 'tcp')
+	local count = load_zone(opts.zone)
+	log('loaded %s: %d records, origin %s', opts.zone, count, tostring(zone.origin))
+
+	for _, l in ipairs(opts.listen) do
+		local tcp, udp, bound = T:listen(l[1], l[2])
+		log('listening on %s#%d (udp, tcp)', l[1], bound)
+		nb.go(serve_udp, udp)
+		nb.go(accept_loop, tcp, 'tcp')
+	end
+
+	local cred
+	if #opts.tls > 0 and (opts.cert or opts.key) then
+		local tls = require('dns.tls')
+		local err
+		cred, err = tls.creds.x509({certfile = opts.cert, keyfile = opts.key})
+		if not cred then die(1, 'TLS credentials: %s', tostring(err)) end
+	end
+	for _, l in ipairs(opts.tls) do
+		local tcp, _, bound = T:listen(l[1], l[2], false)
+		log('listening on %s#%d (tls)', l[1], bound)
+		nb.go(accept_loop, tcp, 'tls', cred)
+	end
+	io.stderr:flush()
+
+	local ok, err, co = nb.run()
+	if not ok then
+		if co then io.stderr:write(debug.traceback(co), '\n') end
+		die(1, '%s', tostring(err))
+	end
+	return 0
 end
 
-local cred
-if #opts.tls > 0 and (opts.cert or opts.key) then
-	local tls = require('dns.tls')
-	local err
-	cred, err = tls.creds.x509({certfile = opts.cert, keyfile = opts.key})
-	if not cred then die('TLS credentials: %s', tostring(err)) end
-end
-for _, l in ipairs(opts.tls) do
-	local host, port = l[1], l[2]
-	local tcp = nb.socket(nb.family(host), 'stream')
-	local ok, err = pcall(tcp.bind, tcp, host, port)
-	if not ok then die('cannot listen on %s#%d: %s', host, port, tostring(err)) end
-	local _, bound = tcp:getsockname()
-	log('listening on %s#%d (tls)', host, bound)
-	nb.go(accept_loop, tcp, 'tls', cred)
-end
-io.stderr:flush()
-
-local ok, err, co = nb.run()
-if not ok then
-	io.stderr:write('server: ', tostring(err), '\n')
-	if co then io.stderr:write(debug.traceback(co), '\n') end
-	os.exit(1)
-end
+T:main(main, ...)

@@ -35,7 +35,10 @@ Options:
 With no script and a terminal on standard input, ljdns starts a REPL.
 `
 
-func main() { os.Exit(run(os.Args[1:])) }
+func main() {
+	exitOnTerm()
+	os.Exit(run(os.Args[1:]))
+}
 
 func run(args []string) int {
 	if len(args) > 0 {
