@@ -35,10 +35,7 @@ Options:
 With no script and a terminal on standard input, ljdns starts a REPL.
 `
 
-func main() {
-	exitOnTerm()
-	os.Exit(run(os.Args[1:]))
-}
+func main() { os.Exit(run(os.Args[1:])) }
 
 func run(args []string) int {
 	if len(args) > 0 {
@@ -54,6 +51,9 @@ func run(args []string) int {
 		case "serve":
 			return runServe(args[1:])
 		}
+	}
+	exitOnTerm() // scripts, tools and the REPL (serve drains on SIGTERM itself)
+	if len(args) > 0 {
 		if isTool(args[0]) {
 			return runScript(newState(), "scripts/"+args[0]+".lua", args[1:], true)
 		}

@@ -3,8 +3,11 @@ package main
 import (
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 )
+
+var termOnce sync.Once
 
 // exitOnTerm makes SIGTERM end the process with status 143 (128+15), as
 // the default action ends an ordinary process. The default action does
@@ -15,10 +18,12 @@ import (
 // buffered is not flushed, as with the default action: the VM belongs to
 // another goroutine.
 func exitOnTerm() {
-	c := make(chan os.Signal, 1)
-	signal.Notify(c, syscall.SIGTERM)
-	go func() {
-		<-c
-		os.Exit(128 + int(syscall.SIGTERM))
-	}()
+	termOnce.Do(func() {
+		c := make(chan os.Signal, 1)
+		signal.Notify(c, syscall.SIGTERM)
+		go func() {
+			<-c
+			os.Exit(128 + int(syscall.SIGTERM))
+		}()
+	})
 }
