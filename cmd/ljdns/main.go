@@ -51,9 +51,6 @@ func run(args []string) int {
 		case "serve":
 			return runServe(args[1:])
 		}
-	}
-	exitOnTerm() // scripts, tools and the REPL (serve drains on SIGTERM itself)
-	if len(args) > 0 {
 		if isTool(args[0]) {
 			return runScript(newState(), "scripts/"+args[0]+".lua", args[1:], true)
 		}
