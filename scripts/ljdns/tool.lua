@@ -72,9 +72,15 @@ function Tool:exit(status)
 	os.exit(status or 0)
 end
 
--- Strip "file.lua:12: " (and the embedded "scripts/x.lua:12: ") prefixes.
+-- Strip the "chunk:12: " prefixes of an error message ("scripts/x.lua:12: ",
+-- "(command line):2: ", several when an error was re-raised).
 local function strip_position(msg)
-	return (msg:gsub('^[^:\n]*%.lua:%d+: ', ''))
+	local n, m
+	repeat
+		msg, n = msg:gsub('^[^:%s]+:%d+: ', '', 1)
+		msg, m = msg:gsub('^%([^)\n]*%):%d+: ', '', 1)
+	until n + m == 0
+	return msg
 end
 
 -- T:main(fn, ...) runs fn(args) (args: an array of the arguments in ...)
