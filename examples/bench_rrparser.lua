@@ -10,9 +10,9 @@ local rrparser = require('dns.rrparser')
 local nb = require('dns.nbio')
 
 local zone, runs = arg[1], tonumber(arg[2]) or 5
-if not zone then
+if not zone or zone == '-h' or zone == '--help' then
 	print('Usage: bench_rrparser.lua <zonefile> [runs]')
-	os.exit(1)
+	os.exit(zone and 0 or 1)
 end
 
 local times = {}
