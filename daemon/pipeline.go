@@ -154,7 +154,15 @@ func (g *generation) prepare(r *Request) verdict {
 		g.errorAnswer(r, RcodeNotImp, true)
 		return answered
 	}
-	r.qname, r.qtype, r.qclass, _ = q.Question()
+	if n := q.QNameSize(); n > 0 && q.Buf[dnsmsg.HeaderLen+n-1] == 0 && dnsmsg.HeaderLen+n+4 <= q.Size {
+		// the usual uncompressed QNAME: no copy
+		end := dnsmsg.HeaderLen + n
+		r.qname = q.Buf[dnsmsg.HeaderLen:end:end]
+		r.qtype = binary.BigEndian.Uint16(q.Buf[end:])
+		r.qclass = binary.BigEndian.Uint16(q.Buf[end+2:])
+	} else {
+		r.qname, r.qtype, r.qclass, _ = q.Question()
+	}
 	if opt := q.OPT(); opt != nil {
 		r.hasEDNS = true
 		r.ednsSize = max(int(opt.Class), 512)
@@ -231,9 +239,11 @@ func (r *Request) Rcode() int { return int(r.Answer.Buf[3]&0x0F) | r.rcodeHi<<4 
 // QR, RD, CD, RA; no records, NOERROR).
 func (r *Request) ResetAnswer() {
 	q, a := r.Query, r.Answer
-	q.ToAnswer(a)
-	a.Buf[2] |= q.Buf[2] & 0x01
-	a.Buf[3] |= q.Buf[3]&0x10 | 0x80
+	a.Clear()
+	a.SetQuestion(r.qname, r.qtype, r.qclass)
+	a.SetID(q.ID())
+	a.Buf[2] = 0x80 | q.Buf[2]&0x01 // QR, RD
+	a.Buf[3] = q.Buf[3]&0x10 | 0x80 // CD, RA
 	r.rcodeHi = 0
 }
 

@@ -206,7 +206,8 @@ type Request struct {
 	gen  *generation
 }
 
-// QName returns the query's QNAME in wire form (as received, not lowercased).
+// QName returns the query's QNAME in wire form (as received, not lowercased),
+// valid during the request only.
 func (r *Request) QName() []byte { return r.qname }
 
 // QType returns the query's QTYPE.

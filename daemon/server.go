@@ -59,6 +59,7 @@ type Server struct {
 	lastLog map[string]time.Time
 
 	control *controlServer
+	work    chan func() // hands work to idle pooled goroutines (spawn)
 }
 
 // generation is one configuration in service.
@@ -82,7 +83,8 @@ func New(cfg *Config) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{listeners: map[string]*listenerGroup{}, clients: newClientTable(), lastLog: map[string]time.Time{}}
+	s := &Server{listeners: map[string]*listenerGroup{}, clients: newClientTable(), lastLog: map[string]time.Time{},
+		work: make(chan func())}
 	s.log = cfg.Log
 	if s.log == nil {
 		s.log = StderrLogger()

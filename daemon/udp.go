@@ -169,12 +169,12 @@ func (s *Server) goAsync(g *generation, r *Request, rp replier) {
 		return
 	}
 	s.reqs.Add(1)
-	go func() {
+	s.spawn(func() {
 		defer s.reqs.Done()
 		wire := g.runRest(r)
 		g.release()
 		s.clients.add(a, 0, -1, 0, 0)
 		rp.reply(r, wire)
 		releaseRequest(r)
-	}()
+	})
 }
