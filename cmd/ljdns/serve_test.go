@@ -303,3 +303,67 @@ func TestServeReloadUnderLoad(t *testing.T) {
 		t.Fatalf("reloads lost more than the control: %v", rc)
 	}
 }
+
+// TestServeInheritedSockets: -S fd and -S fd:tls serve on sockets the
+// supervisor opened (systemd socket activation's hand-over).
+func TestServeInheritedSockets(t *testing.T) {
+	testnet.Isolate(t)
+	udp, err := net.ListenPacket("udp", "127.0.0.2:53")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tcp, err := net.Listen("tcp", "127.0.0.2:53")
+	if err != nil {
+		t.Fatal(err)
+	}
+	uf, _ := udp.(*net.UDPConn).File()
+	tf, _ := tcp.(*net.TCPListener).File()
+	udp.Close()
+	tcp.Close()
+	dir := t.TempDir()
+	cmd := exec.Command(binary, "serve", "-n", "-S", "3", "-S", "4:dns", dir)
+	cmd.ExtraFiles = []*os.File{uf, tf}
+	var out lockedBuffer
+	cmd.Stderr, cmd.Stdout = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	uf.Close()
+	tf.Close()
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+		if t.Failed() {
+			t.Log(out.String())
+		}
+	}()
+	if r := waitDNS(t, "127.0.0.2:53"); r.Rcode != dns.RcodeRefused {
+		t.Fatalf("UDP on fd 3: %v", r)
+	}
+	c := &dns.Client{Net: "tcp", Timeout: 5 * time.Second}
+	m := new(dns.Msg)
+	m.SetQuestion("example.org.", dns.TypeA)
+	if r, _, err := c.Exchange(m, "127.0.0.2:53"); err != nil || r.Rcode != dns.RcodeRefused {
+		t.Fatalf("TCP on fd 4: %v %v", r, err)
+	}
+	if strings.Contains(out.String(), ":853") {
+		t.Fatalf("defaults applied although sockets were handed over:\n%s", out.String())
+	}
+}
+
+// TestServeCheckConfig: without the Lua environment wired in, a named
+// configuration file is an error (no silent default), and --check-config
+// of a configuration-less start succeeds.
+func TestServeCheckConfig(t *testing.T) {
+	if newConfigLoader != nil {
+		t.Skip("the Lua configuration environment is wired in: its own tests cover --check-config")
+	}
+	dir := t.TempDir()
+	if r := ljdns(t, "", "serve", "--check-config", dir); r.code != 0 {
+		t.Fatalf("config-less --check-config: %+v", r)
+	}
+	os.WriteFile(filepath.Join(dir, "my.conf"), []byte("net.listen('127.0.0.1', 53)\n"), 0o644)
+	if r := ljdns(t, "", "serve", "--check-config", "-c", "my.conf", dir); r.code == 0 || !strings.Contains(r.stderr, "my.conf") {
+		t.Fatalf("-c without the Lua environment: %+v", r)
+	}
+}
