@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -248,6 +249,44 @@ func (s *Server) Exchange(wire []byte, client, local netip.AddrPort, proto Proto
 	}
 	return append([]byte(nil), out...), true
 }
+
+// Resolve runs a query for qname (wire form), qtype and qclass through the
+// pipeline as if it came from 127.0.0.1 over UDP with RD set (kresd's
+// resolve()), on the calling goroutine, and returns the parsed answer; nil
+// when nothing answered (NO_ANSWER). flags are added to the request's.
+func (s *Server) Resolve(qname []byte, qtype, qclass uint16, flags Flags, worker int) (*dnsmsg.Packet, error) {
+	q := dnsmsg.NewPacket(512)
+	if ok, err := q.SetQuestion(qname, qtype, qclass); err != nil || !ok {
+		return nil, fmt.Errorf("daemon: resolve: bad question")
+	}
+	q.SetFlag("rd", true)
+	q.Begin(dnsmsg.SectionAR)
+	q.Put(dnsmsg.NewOPT(0, 65535), false)
+	s.counters.Requests.Add(1)
+	g := s.acquire()
+	defer g.release()
+	s.reqs.Add(1)
+	defer s.reqs.Done()
+	r := newRequest(q.Bytes())
+	defer releaseRequest(r)
+	r.Client, r.Local, r.Proto, r.Worker = internalClient, internalClient, TCP, worker
+	if g.prepare(r) != proceed {
+		return nil, fmt.Errorf("daemon: resolve: the query did not pass the parse rules (rcode %d)", r.Rcode())
+	}
+	r.Options |= flags
+	out := g.runRest(r)
+	if out == nil {
+		return nil, nil
+	}
+	a := dnsmsg.NewPacketFrom(len(out), out)
+	if code := a.Parse(false); code != 0 {
+		return nil, fmt.Errorf("daemon: resolve: %s", dnsmsg.StrError(code))
+	}
+	return a, nil
+}
+
+// internalClient is the client address of Resolve's requests.
+var internalClient = netip.MustParseAddrPort("127.0.0.1:0")
 
 // minTTL returns the smallest TTL of the records of an answer (RFC 8484
 // §5.1 freshness), OPT excluded.

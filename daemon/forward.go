@@ -3,6 +3,7 @@ package daemon
 import (
 	"errors"
 	"net/netip"
+	"time"
 
 	"ljdns/dnsclient"
 	"ljdns/dnsmsg"
@@ -31,7 +32,10 @@ func (r *Request) QueryUpstream(t dnsclient.Transport, q *dnsmsg.Packet) (*dnsms
 	}
 	defer g.s.outgoing.release()
 	r.Upstreams++
-	return t.Query(r.Ctx, q)
+	start := time.Now()
+	a, err := t.Query(r.Ctx, q)
+	r.UpstreamRTT = time.Since(start)
+	return a, err
 }
 
 // addrTransport is implemented by transports that know their upstream address.

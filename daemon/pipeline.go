@@ -403,8 +403,16 @@ func (g *generation) truncate(r *Request, opt *dnsmsg.RRSet) {
 // runInline processes r on the calling goroutine as far as it may: all of
 // it, or up to the point where it must wait (forwarding, a Resolver, a
 // layer that may block). It returns the answer (nil: none) and done=true,
-// or done=false when the caller must hand r to continueAsync.
+// or done=false when the caller must hand r to goAsync. A panic outside the
+// layers' phases (which catch their own) drops the request.
 func (g *generation) runInline(r *Request) (wire []byte, done bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			g.s.counters.Panics.Add(1)
+			g.s.logLimited("pipeline", "system", "request dropped: %v", v)
+			wire, done = nil, true
+		}
+	}()
 	switch g.prepare(r) {
 	case drop:
 		g.s.counters.Dropped.Add(1)
@@ -431,8 +439,16 @@ func (g *generation) runInline(r *Request) (wire []byte, done bool) {
 	return g.encode(r), true
 }
 
-// runRest completes a request runInline left open; it may block.
-func (g *generation) runRest(r *Request) []byte {
+// runRest completes a request runInline left open; it may block. A panic
+// outside the layers' phases drops the request.
+func (g *generation) runRest(r *Request) (wire []byte) {
+	defer func() {
+		if v := recover(); v != nil {
+			g.s.counters.Panics.Add(1)
+			g.s.logLimited("pipeline", "system", "request dropped: %v", v)
+			wire = nil
+		}
+	}()
 	ctx, cancel := context.WithTimeout(g.ctx, g.cfg.RequestTimeout)
 	defer cancel()
 	r.Ctx = ctx

@@ -595,3 +595,18 @@ func TestAllowLocal(t *testing.T) {
 		}
 	}
 }
+
+// TestResolve: Server.Resolve (kresd's resolve()) runs a query through
+// the layers as a loopback client with RD set and returns the answer.
+func TestResolve(t *testing.T) {
+	up := &memTransport{}
+	s := newTestServer(t, &Config{Layers: []Layer{forwardLayer(up)}})
+	n, _ := dnsmsg.NameFromText("www.example.org")
+	a, err := s.Resolve(n.Wire, dnsmsg.TypeA, dnsmsg.ClassINET, NoCache, 0)
+	if err != nil || a == nil || a.Rcode() != 0 || len(a.Records(dnsmsg.SectionAN)) != 1 {
+		t.Fatalf("Resolve: %v %v", a, err)
+	}
+	if len(up.queries) != 1 {
+		t.Fatalf("%d upstream queries", len(up.queries))
+	}
+}

@@ -183,6 +183,8 @@ type Request struct {
 
 	// Upstreams counts the upstream queries made for this request (Limits.OutgoingPerRequest).
 	Upstreams int
+	// UpstreamRTT is how long the last upstream query took (QueryUpstream), for stats' upstreams.
+	UpstreamRTT time.Duration
 
 	qname          []byte
 	qtype, qclass  uint16
