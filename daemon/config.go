@@ -122,6 +122,9 @@ type Config struct {
 	// print back (the Lua prompt of worker 0); nil: the socket echoes an error.
 	Control func(line string) string
 
+	User, Group string // user(): switch to them after the first listeners are bound (Start only)
+	MemoryLimit int64  // GOMEMLIMIT in bytes (runtime/debug.SetMemoryLimit); 0: unchanged
+
 	Log     *Logger // nil: the server's logger (stderr)
 	Verbose bool    // trace every request (verbose(true))
 }

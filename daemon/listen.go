@@ -72,6 +72,9 @@ func (s *Server) openListeners(cfg *Config, have map[string]*listenerGroup) (map
 		if _, ok := matchGroup(have, l); ok || out[k] != nil {
 			continue
 		}
+		if err := s.checkPrivileged(l); err != nil {
+			return fail(err)
+		}
 		lg, err := s.openGroup(l)
 		if err != nil {
 			return fail(err)

@@ -272,3 +272,24 @@ func TestTrace(t *testing.T) {
 		t.Fatalf("no trace line in %q", buf.String())
 	}
 }
+
+// TestPrivilegedAfterDrop: once user() dropped privileges, a reload that
+// adds a listener on a port below 1024 is refused with a clear message and
+// the running configuration stays.
+func TestPrivilegedAfterDrop(t *testing.T) {
+	testnet.Isolate(t)
+	s := startServer(t, &Config{Layers: []Layer{&memLayer{name: "mem", addr: netip.MustParseAddr("192.0.2.1"), ttl: 60}}})
+	addr := s.Addrs(KindDNS)[0]
+	s.dropped.Store(true) // as after user(): switching users needs a real second user
+	err := s.Reload(&Config{Listen: []Listen{{Addr: addr}, {Addr: netip.MustParseAddrPort("127.0.0.1:53")}}, Log: s.Logger()})
+	if err == nil || !strings.Contains(err.Error(), "privileged port after user()") {
+		t.Fatalf("reload with port 53 after the drop: %v", err)
+	}
+	if m := exchange(t, "udp", addr, query("example.org", dns.TypeA)); len(m.Answer) != 1 {
+		t.Fatalf("the running configuration changed: %v", m)
+	}
+	// high ports are fine
+	if err := s.Reload(&Config{Listen: []Listen{{Addr: addr}, {Addr: netip.MustParseAddrPort("127.0.0.1:5353")}}, Log: s.Logger()}); err != nil {
+		t.Fatal(err)
+	}
+}

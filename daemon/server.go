@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/netip"
 	"reflect"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -60,6 +61,7 @@ type Server struct {
 
 	control *controlServer
 	work    chan func() // hands work to idle pooled goroutines (spawn)
+	dropped atomic.Bool // user() dropped privileges
 }
 
 // generation is one configuration in service.
@@ -146,6 +148,17 @@ func (s *Server) Start() error {
 	if err != nil {
 		return err
 	}
+	if g.cfg.User != "" {
+		if err := s.dropPrivileges(g.cfg.User, g.cfg.Group); err != nil {
+			for _, lg := range groups {
+				lg.close()
+			}
+			return err
+		}
+	}
+	if g.cfg.MemoryLimit > 0 {
+		debug.SetMemoryLimit(g.cfg.MemoryLimit)
+	}
 	s.listeners = groups
 	for _, lg := range groups {
 		s.serveGroup(lg)
@@ -204,6 +217,9 @@ func (s *Server) Reload(cfg *Config) error {
 			g.cancel()
 			return err
 		}
+	}
+	if g.cfg.MemoryLimit > 0 {
+		debug.SetMemoryLimit(g.cfg.MemoryLimit)
 	}
 	old := s.gen.Swap(g)
 	if s.started {
