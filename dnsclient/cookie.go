@@ -17,20 +17,30 @@ type cookieJar struct {
 	secret [16]byte
 	mu     sync.Mutex
 	server map[netip.Addr][]byte // last server cookie; present = server uses cookies
+	mine   map[netip.Addr][]byte // client cookies computed so far
 }
 
 func newCookieJar() *cookieJar {
-	j := &cookieJar{server: map[netip.Addr][]byte{}}
+	j := &cookieJar{server: map[netip.Addr][]byte{}, mine: map[netip.Addr][]byte{}}
 	_, _ = rand.Read(j.secret[:])
 	return j
 }
 
-// client returns the 8-byte client cookie for server a.
+// client returns the 8-byte client cookie for server a (a new slice).
 func (j *cookieJar) client(a netip.Addr) []byte {
-	h := hmac.New(sha256.New, j.secret[:])
-	b := a.As16()
-	h.Write(b[:])
-	return h.Sum(nil)[:8]
+	j.mu.Lock()
+	c, ok := j.mine[a]
+	j.mu.Unlock()
+	if !ok {
+		h := hmac.New(sha256.New, j.secret[:])
+		b := a.As16()
+		h.Write(b[:])
+		c = h.Sum(nil)[:8]
+		j.mu.Lock()
+		j.mine[a] = c
+		j.mu.Unlock()
+	}
+	return append(make([]byte, 0, 40), c...)
 }
 
 // option returns the COOKIE option data to send to a (client cookie, then

@@ -278,7 +278,9 @@ func dialStream(ctx context.Context, addr netip.AddrPort, conf streamConf) (net.
 type streamConn struct {
 	s      *Stream
 	nc     net.Conn
-	wmu    sync.Mutex
+	wmu    sync.Mutex    // guards wbuf
+	wbuf   []byte        // frames waiting for the writer
+	wkick  chan struct{} // wakes the writer
 	mu     sync.Mutex
 	wait   map[uint16]*waiter
 	err    error         // set once the connection is dead
@@ -301,8 +303,9 @@ type waiter struct {
 }
 
 func newStreamConn(s *Stream, nc net.Conn) *streamConn {
-	c := &streamConn{s: s, nc: nc, wait: map[uint16]*waiter{}, idle: s.conf.idle, dead: make(chan struct{})}
+	c := &streamConn{s: s, nc: nc, wait: map[uint16]*waiter{}, idle: s.conf.idle, dead: make(chan struct{}), wkick: make(chan struct{}, 1)}
 	go c.read()
+	go c.writer()
 	return c
 }
 
@@ -491,20 +494,43 @@ func (c *streamConn) idleCheck() {
 	}
 }
 
-// write sends one length-prefixed message (RFC 1035 §4.2.2).
+// write queues one length-prefixed message (RFC 1035 §4.2.2) for the
+// connection's writer goroutine, which sends everything queued in one
+// system call: a busy connection makes one call for many queries. A write
+// error fails the connection (the query then sees ErrConnClosed).
 func (c *streamConn) write(w []byte) error {
-	b := make([]byte, 2+len(w))
-	binary.BigEndian.PutUint16(b, uint16(len(w)))
-	copy(b[2:], w)
 	c.wmu.Lock()
-	_ = c.nc.SetWriteDeadline(time.Now().Add(c.s.conf.response))
-	_, err := c.nc.Write(b)
+	c.wbuf = binary.BigEndian.AppendUint16(c.wbuf, uint16(len(w)))
+	c.wbuf = append(c.wbuf, w...)
 	c.wmu.Unlock()
-	if err != nil {
-		c.fail(err)
-		return fmt.Errorf("%w: %s: write: %v", ErrConnClosed, c.s.addr, err)
+	select {
+	case c.wkick <- struct{}{}:
+	default:
 	}
 	return nil
+}
+
+// writer sends the queued messages until the connection fails.
+func (c *streamConn) writer() {
+	var buf []byte
+	for {
+		select {
+		case <-c.wkick:
+		case <-c.dead:
+			return
+		}
+		c.wmu.Lock()
+		buf, c.wbuf = c.wbuf, buf[:0]
+		c.wmu.Unlock()
+		if len(buf) == 0 {
+			continue
+		}
+		_ = c.nc.SetWriteDeadline(time.Now().Add(c.s.conf.response))
+		if _, err := c.nc.Write(buf); err != nil {
+			c.fail(fmt.Errorf("write: %w", err))
+			return
+		}
+	}
 }
 
 // read dispatches the answers until the connection fails.
