@@ -220,6 +220,9 @@ func (c *Config) Validate() error {
 		}
 		seen[k] = true
 	}
+	if c.TicketSecret != "" && len(c.TicketSecret) < 32 {
+		return fmt.Errorf("daemon: tls_sticket_secret must be at least 32 bytes long")
+	}
 	if c.BufSize != 0 && (c.BufSize < 512 || c.BufSize > 65535) {
 		return fmt.Errorf("daemon: bufsize %d outside 512..65535", c.BufSize)
 	}

@@ -293,3 +293,35 @@ func TestPrivilegedAfterDrop(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestReloadFailureKeepsConfig: a configuration that fails (bad listener
+// kind, an address that cannot be bound) is refused with the reason and
+// the running one keeps serving with its sockets.
+func TestReloadFailureKeepsConfig(t *testing.T) {
+	testnet.Isolate(t)
+	s := startServer(t, &Config{Layers: []Layer{&memLayer{name: "mem", addr: netip.MustParseAddr("192.0.2.1"), ttl: 60}}})
+	addr := s.Addrs(KindDNS)[0]
+	busy, err := net.ListenPacket("udp", "127.0.0.9:53") // no SO_REUSEPORT: the daemon cannot share it
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	for name, cfg := range map[string]*Config{
+		"kind":   {Listen: []Listen{{Addr: addr}, {Addr: netip.MustParseAddrPort("127.0.0.1:5300"), Kind: "bogus"}}},
+		"bind":   {Listen: []Listen{{Addr: addr}, {Addr: netip.MustParseAddrPort("127.0.0.9:53")}}},
+		"secret": {Listen: []Listen{{Addr: addr}}, TicketSecret: "too short"},
+	} {
+		cfg.Log = s.Logger()
+		if err := s.Reload(cfg); err == nil {
+			t.Fatalf("%s: reload accepted", name)
+		} else {
+			t.Logf("%s: %v", name, err)
+		}
+		if m := exchange(t, "udp", addr, query("example.org", dns.TypeA)); len(m.Answer) != 1 {
+			t.Fatalf("%s: the running configuration was replaced: %v", name, m)
+		}
+	}
+	if got := s.Addrs(KindDNS); len(got) != 1 {
+		t.Fatalf("listeners after failed reloads: %v", got)
+	}
+}

@@ -199,16 +199,6 @@ func (s *Server) Reload(cfg *Config) error {
 		s.log.Warnf("system", "reload: the number of workers stays %d (asked %d)", s.workers, g.cfg.Workers)
 		g.cfg.Workers = s.workers
 	}
-	if g.cfg.TicketSecret != s.gen.Load().cfg.TicketSecret {
-		if err := s.setTicketKeys(g.cfg.TicketSecret); err != nil {
-			g.cancel()
-			return err
-		}
-	}
-	if err := s.applyOutgoing(g.cfg); err != nil {
-		g.cancel()
-		return err
-	}
 	var added map[string]*listenerGroup
 	if s.started {
 		var err error
@@ -216,6 +206,21 @@ func (s *Server) Reload(cfg *Config) error {
 		if err != nil {
 			g.cancel()
 			return err
+		}
+	}
+	undo := func(err error) error {
+		for _, lg := range added {
+			lg.close()
+		}
+		g.cancel()
+		return err
+	}
+	if err := s.applyOutgoing(g.cfg); err != nil {
+		return undo(err)
+	}
+	if g.cfg.TicketSecret != s.gen.Load().cfg.TicketSecret {
+		if err := s.setTicketKeys(g.cfg.TicketSecret); err != nil {
+			return undo(err)
 		}
 	}
 	if g.cfg.MemoryLimit > 0 {
