@@ -84,8 +84,27 @@ func (ds *DgramStream) Stream(ctx context.Context, q *dnsmsg.Packet, fn func(*dn
 	if err != nil {
 		return err
 	}
-	if !a.Flag("tc") && a.Rcode() != rcodeBadCookie {
+	if !a.Flag("tc") && a.Rcode() != rcodeBadCookie && !ixfrNeedsTCP(q, a) {
 		return fn(a)
 	}
 	return ds.m.Stream(ctx, q, fn)
+}
+
+// ixfrNeedsTCP reports an IXFR answered over UDP with a lone SOA newer
+// than the client's: the server's way of saying "ask over TCP" (RFC 1995
+// §2), as opposed to a lone SOA with the client's own serial (up to date).
+func ixfrNeedsTCP(q, a *dnsmsg.Packet) bool {
+	if _, t, _, _ := q.Question(); t != typeIXFR || a.Rcode() != 0 {
+		return false
+	}
+	an := a.Records(dnsmsg.SectionAN)
+	if len(an) != 1 || an[0].Type != dnsmsg.TypeSOA || len(an[0].RData) != 1 {
+		return false
+	}
+	for _, rr := range q.Records(dnsmsg.SectionNS) {
+		if rr.Type == dnsmsg.TypeSOA && len(rr.RData) == 1 {
+			return soaSerial(rr.RData[0]) != soaSerial(an[0].RData[0])
+		}
+	}
+	return true
 }

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/miekg/dns"
+
 	"ljdns/dnsmsg"
 	"ljdns/internal/testnet"
 	"ljdns/tlscreds"
@@ -462,5 +464,44 @@ func TestPeersKeepalive(t *testing.T) {
 			}
 			t.Logf("%s keepalive: %v", p.name, want)
 		})
+	}
+}
+
+// ixfrQuery returns an IXFR query for example.test. from serial.
+func ixfrQuery(t *testing.T, serial uint32) *dnsmsg.Packet {
+	m := new(dns.Msg)
+	m.SetIxfr("example.test.", serial, "ns.example.test.", "hostmaster.example.test.")
+	return toPacket(t, m)
+}
+
+// TestPeersIXFR: an IXFR from the current serial is one lone SOA over UDP;
+// from an old serial knotd (no journal) sends the whole zone, AXFR-style,
+// which dgram_stream fetches over TCP when UDP cannot hold it.
+func TestPeersIXFR(t *testing.T) {
+	testnet.Isolate(t)
+	k := testnet.StartKnot(t, testnet.KnotConfig{Zones: []testnet.Zone{{Name: "example.test.", File: writeZone(t, 3000)}},
+		Extra: knotXFR, ZoneExtra: knotXFRZone})
+	ds, _ := NewDgramStream(k.Addr().String(), DgramStreamOptions{})
+	defer ds.Close()
+	if _, err := ds.Query(ctx(t), ixfrQuery(t, 2024010101)); !errors.Is(err, ErrMultiMessage) {
+		t.Errorf("IXFR through Query: %v", err)
+	}
+	n, rrs := 0, 0
+	err := ds.Stream(ctx(t), ixfrQuery(t, 2024010101), func(p *dnsmsg.Packet) error {
+		n++
+		rrs += len(p.Records(dnsmsg.SectionAN))
+		return nil
+	})
+	if err != nil || n != 1 || rrs != 1 || ds.MultiStream().s.cur != nil {
+		t.Fatalf("up to date: %v, %d messages, %d records, TCP used: %v", err, n, rrs, ds.MultiStream().s.cur != nil)
+	}
+	n, rrs = 0, 0
+	err = ds.Stream(ctx(t), ixfrQuery(t, 1), func(p *dnsmsg.Packet) error {
+		n++
+		rrs += len(p.Records(dnsmsg.SectionAN))
+		return nil
+	})
+	if want := 3000 + 20 + 7 + 1; err != nil || n < 2 || rrs != want {
+		t.Fatalf("from serial 1: %v, %d messages, %d records (want %d)", err, n, rrs, want)
 	}
 }
