@@ -18,5 +18,6 @@
 // Transport, and the wrappers take any Transport.
 //
 // Every transport refuses destinations outside LJDNS_OUTGOING_ALLOW
-// (ErrRefusedByPolicy), at construction and again at each connection.
+// (ErrRefusedByPolicy): at construction, and the stream transports again
+// at each connection.
 package dnsclient

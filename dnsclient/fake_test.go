@@ -371,3 +371,24 @@ func TestStreamKeepalive(t *testing.T) {
 func errorsIs(err, target error) bool { return errors.Is(err, target) }
 
 func errorf(f string, a ...any) error { return fmt.Errorf(f, a...) }
+
+// TestConnectTimeout: a server that accepts but never speaks TLS; the
+// handshake is bounded by ConnectTimeout, for Stream and MultiStream
+// (domain's multi_stream has no such bound).
+func TestConnectTimeout(t *testing.T) {
+	addr := fakeTCP(t, func(c net.Conn) { _, _ = io.Copy(io.Discard, c) })
+	for _, multi := range []bool{false, true} {
+		o := StreamOptions{TLS: &TLSOptions{}, ConnectTimeout: 100 * time.Millisecond}
+		var tr Transport
+		if multi {
+			tr, _ = NewMultiStream(addr.String(), o)
+		} else {
+			tr, _ = NewStream(addr.String(), o)
+		}
+		_, err := tr.Query(ctx(t), q(t, "www.example.test", dnsmsg.TypeA))
+		if !errors.Is(err, ErrTLS) {
+			t.Errorf("multi %v: %v", multi, err)
+		}
+		tr.Close()
+	}
+}
