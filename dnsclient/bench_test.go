@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"testing"
 
+	"github.com/miekg/dns"
+
 	"ljdns/dnsmsg"
 )
 
@@ -91,4 +93,29 @@ func BenchmarkStreamFake(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkCacheHit measures answers from the cache (no upstream traffic):
+// copy, ID and name rewrite, TTL decrement, parse.
+func BenchmarkCacheHit(b *testing.B) {
+	up := &fakeUpstream{answer: func(q *dns.Msg) (*dns.Msg, error) {
+		return reply(q, 0, []string{"www.example.test. 300 IN A 192.0.2.1", "www.example.test. 300 IN A 192.0.2.2"}, nil), nil
+	}}
+	c, _ := NewCache(up, CacheOptions{})
+	qq, _ := NewQuery("www.example.test", dnsmsg.TypeA)
+	if _, err := c.Query(context.Background(), qq); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := c.Query(context.Background(), qq); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	if up.n.Load() != 1 {
+		b.Errorf("upstream asked %d times", up.n.Load())
+	}
 }
