@@ -1,9 +1,9 @@
 package dnsmsg
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -13,8 +13,11 @@ import (
 // ljdns's Lua-side packages (SERVE.md §8: no arrow back to luamod/).
 func TestNoLuaDependency(t *testing.T) {
 	gocmd, err := exec.LookPath("go")
+	if err != nil && os.Getenv("GOROOT") != "" {
+		gocmd, err = filepath.Join(os.Getenv("GOROOT"), "bin", "go"), nil
+	}
 	if err != nil {
-		gocmd = filepath.Join(runtime.GOROOT(), "bin", "go")
+		t.Fatalf("no go command to list the dependencies: %v", err)
 	}
 	out, err := exec.Command(gocmd, "list", "-deps", "ljdns/dnsmsg/...").CombinedOutput()
 	if err != nil {
