@@ -81,7 +81,11 @@ func TestDaemonHelper(t *testing.T) {
 func helperDaemon(t *testing.T, spec string) int {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run", "^TestDaemonHelper$")
-	cmd.Env = append(os.Environ(), envHelper+"="+spec, "GOMAXPROCS="+strconv.Itoa(runtime.NumCPU()))
+	procs := strconv.Itoa(runtime.NumCPU())
+	if p := os.Getenv("LJDNS_DAEMON_HELPER_PROCS"); p != "" {
+		procs = p
+	}
+	cmd.Env = append(os.Environ(), envHelper+"="+spec, "GOMAXPROCS="+procs)
 	out, _ := cmd.StdoutPipe()
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
@@ -176,6 +180,12 @@ func TestServeFigures(t *testing.T) {
 		pid := helperDaemon(t, os.Getenv("LJDNS_DAEMON_PROFILE_MODE")+","+memAddr.String()+",1,"+knot.Addr().String())
 		os.Unsetenv("LJDNS_DAEMON_CPUPROFILE")
 		run("ljdns serve, Go layer, -f 1", memAddr, pid, time.Duration(secs)*time.Second)
+		rc, err := testnet.FixedRate(testnet.PerfConfig{Server: memAddr, PID: pid, Queries: queries, Duration: time.Duration(secs) * time.Second, Clients: 20, Threads: 2},
+			knot.Addr(), knot.PID(), 10000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("fixed 10k qps against knotd: %v", rc)
 		return
 	}
 	run("warm-up kresd", kresd.Addr(), kresd.PID(), time.Second)
