@@ -347,6 +347,7 @@ func (rc *resetCounter) Close() error {
 	return err
 }
 
+// Read implements net.Conn, counting the client's RST_STREAM frames.
 func (rc *resetCounter) Read(b []byte) (int, error) {
 	n, err := rc.Conn.Read(b)
 	if n > 0 && rc.limit > 0 && rc.scan(b[:n]) {
@@ -435,6 +436,7 @@ type limitListener struct {
 	s *Server
 }
 
+// Accept implements net.Listener within the connection limits.
 func (l *limitListener) Accept() (net.Conn, error) {
 	for {
 		c, err := l.Listener.Accept()
@@ -456,6 +458,7 @@ type admittedConn struct {
 	once   sync.Once
 }
 
+// Close implements net.Conn and releases the connection's place in the limits.
 func (c *admittedConn) Close() error {
 	c.once.Do(func() { c.s.unadmit(c.client) })
 	return c.Conn.Close()
@@ -467,6 +470,7 @@ type tlsListener struct {
 	s *Server
 }
 
+// Accept implements net.Listener.
 func (l *tlsListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err != nil {
