@@ -1,6 +1,8 @@
 package daemon
 
 import (
+	"github.com/miekg/dns"
+
 	"crypto/tls"
 	"io"
 	"net/http"
@@ -97,4 +99,38 @@ func TestListenersKdig(t *testing.T) {
 			t.Errorf("webmgmt spoke %s, want HTTP/2", resp.Proto)
 		}
 	})
+}
+
+// TestWildcardSource: on a socket bound to 0.0.0.0 or ::, answers leave
+// from the address the query was sent to (IP_PKTINFO), inline and
+// asynchronous ones alike, and the request sees that address as Local.
+func TestWildcardSource(t *testing.T) {
+	testnet.Isolate(t)
+	locals := make(chan netip.AddrPort, 10)
+	probe := layerFunc{name: "probe", begin: func(r *Request, s State) State {
+		locals <- r.Local
+		if string(r.QName()) == "\x05async\x00" {
+			r.Upstream = &memTransport{} // answered on another goroutine
+			return s
+		}
+		return (&memLayer{addr: netip.MustParseAddr("192.0.2.1"), ttl: 60}).Begin(r, s)
+	}}
+	s := startServer(t, &Config{Listen: []Listen{{Addr: netip.MustParseAddrPort("0.0.0.0:0")}, {Addr: netip.MustParseAddrPort("[::]:0")}},
+		Layers: []Layer{probe}})
+	for _, a := range s.Addrs(KindDNS) {
+		dst := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.7"), a.Port())
+		if a.Addr().Is6() {
+			dst = netip.AddrPortFrom(netip.IPv6Loopback(), a.Port())
+		}
+		for _, name := range []string{"inline", "async"} {
+			// dns.Client's UDP socket is connected: an answer from another source never arrives
+			m := exchange(t, "udp", dst, query(name, dns.TypeA))
+			if len(m.Answer) != 1 {
+				t.Fatalf("%v %s: %v", dst, name, m)
+			}
+			if got := <-locals; got.Addr() != dst.Addr() {
+				t.Fatalf("%v %s: Local %v", dst, name, got)
+			}
+		}
+	}
 }
