@@ -268,7 +268,9 @@ func TestTrace(t *testing.T) {
 	}
 	log.SetLevel(LevelDebug)
 	ask(t, s, pack(t, query("a.example", dns.TypeA)), loClient, UDP)
-	if !strings.Contains(buf.String(), "[reqdbg] [") || !strings.Contains(buf.String(), "hello from tr") {
+	if !strings.Contains(buf.String(), "[reqdbg] [") || !strings.Contains(buf.String(), "hello from tr") ||
+		!strings.Contains(buf.String(), "request 'a.example.' type 'A' from 127.0.0.1:40000 over udp") ||
+		!strings.Contains(buf.String(), "answer rcode 5") {
 		t.Fatalf("no trace line in %q", buf.String())
 	}
 }

@@ -325,6 +325,9 @@ func (g *generation) catch(r *Request, phase string) {
 // the OPT RR (payload, DO, cookie, extended error, padding) and TC over
 // UDP. It returns the bytes to send (nil: send nothing).
 func (g *generation) encode(r *Request) []byte {
+	if r.Trace != nil {
+		defer r.traceEnd()
+	}
 	if r.Options.Has(NoAnswer) {
 		return nil
 	}
@@ -426,6 +429,7 @@ func (g *generation) runInline(r *Request) (wire []byte, done bool) {
 	r.Ctx = g.ctx
 	if g.cfg.Verbose || g.log.Enabled(LevelDebug, "reqdbg") {
 		r.Trace = g.tracer(r)
+		r.traceStart()
 	}
 	g.begin(r)
 	if r.needsResolve() && r.MayRecurse() && (r.Upstream != nil || g.cfg.Resolver != nil) {
@@ -455,6 +459,7 @@ func (g *generation) runRest(r *Request) (wire []byte) {
 	if !r.begun {
 		if g.cfg.Verbose || g.log.Enabled(LevelDebug, "reqdbg") {
 			r.Trace = g.tracer(r)
+			r.traceStart()
 		}
 		g.begin(r)
 	}
@@ -475,6 +480,24 @@ func (g *generation) runAll(r *Request) []byte {
 		return g.encode(r)
 	}
 	return g.runRest(r)
+}
+
+// traceStart logs the request as it enters the layers.
+func (r *Request) traceStart() {
+	name := "?"
+	if n, err := dnsmsg.NameFromWire(r.qname); err == nil {
+		name = (&dnsmsg.Name{Wire: n}).String()
+	}
+	r.Trace("request '%s' type '%s' from %v over %v, flags %s", name, dnsmsg.TypeString(r.qtype), r.Client, r.Proto, r.Options)
+}
+
+// traceEnd logs the answer as it leaves.
+func (r *Request) traceEnd() {
+	if r.Options.Has(NoAnswer) {
+		r.Trace("no answer sent (NO_ANSWER)")
+		return
+	}
+	r.Trace("answer rcode %d, %d bytes, tc=%v, state %v", r.Rcode(), r.Answer.Size, r.Answer.Buf[2]&0x02 != 0, r.state)
 }
 
 func (g *generation) tracer(r *Request) func(string, ...any) {
