@@ -130,10 +130,7 @@ func NewQuery(name string, qtype uint16) (*dnsmsg.Packet, error) {
 }
 
 // isMulti reports whether q asks for a multi-message answer (AXFR, IXFR).
-func isMulti(q *dnsmsg.Packet) bool {
-	_, t, _, ok := q.Question()
-	return ok && (t == typeAXFR || t == typeIXFR)
-}
+func isMulti(q *dnsmsg.Packet) bool { return isMultiWire(q.Bytes()) }
 
 // clampDur returns d limited to [lo, hi], or def when d is zero.
 func clampDur(d, def, lo, hi time.Duration) time.Duration {
