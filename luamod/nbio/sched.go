@@ -27,8 +27,9 @@ type retryFunc func(L *lua.LState) int
 
 // task is one scheduler-owned coroutine.
 type task struct {
-	co *lua.LState
-	w  *waiter // the wait it is blocked in, nil when runnable or running
+	co    *lua.LState
+	w     *waiter    // the wait it is blocked in, nil when runnable or running
+	hooks *TaskHooks // Sched.Go's observer, nil for nb.go coroutines
 }
 
 // waiter is one blocked operation of a task.
@@ -76,8 +77,10 @@ type Sched struct {
 	async   int         // goroutine work in flight
 	batched []*Socket   // sockets with queued datagrams
 
-	mu   sync.Mutex
-	done []completion // posted by goroutines, guarded by mu
+	mu     sync.Mutex
+	done   []completion        // posted by goroutines, guarded by mu
+	posted []func(*lua.LState) // Sched.Post, guarded by mu
+	pool   []*lua.LState       // finished coroutines of Sched.Go, reused
 
 	readers, writers *lua.LTable    // nb.readers / nb.writers
 	body             *lua.LFunction // coroutine body: calls f(...) without a tail call
@@ -509,7 +512,13 @@ func newThread(L *lua.LState) *lua.LState {
 func (s *Sched) resume(L *lua.LState, t *task, fn *lua.LFunction, args []lua.LValue) (ok bool, rets []lua.LValue, errv lua.LValue) {
 	s.cur = append(s.cur, t)
 	luabind.ShareContext(L, t.co)
+	if t.hooks != nil && t.hooks.Resume != nil {
+		t.hooks.Resume()
+	}
 	st, err, vals := L.Resume(t.co, fn, args...)
+	if t.hooks != nil && t.hooks.Pause != nil {
+		t.hooks.Pause()
+	}
 	s.cur[len(s.cur)-1] = nil
 	s.cur = s.cur[:len(s.cur)-1]
 	if len(s.cur) == 0 {
@@ -518,6 +527,12 @@ func (s *Sched) resume(L *lua.LState, t *task, fn *lua.LFunction, args []lua.LVa
 	switch st {
 	case lua.ResumeOK:
 		delete(s.tasks, t.co)
+		if t.hooks != nil {
+			s.recycle(t.co)
+			if t.hooks.Done != nil {
+				t.hooks.Done(L, true, vals, nil)
+			}
+		}
 		return true, vals, nil
 	case lua.ResumeError:
 		delete(s.tasks, t.co)
@@ -531,6 +546,10 @@ func (s *Sched) resume(L *lua.LState, t *task, fn *lua.LFunction, args []lua.LVa
 			}
 		} else if err != nil {
 			ev = lua.LString(err.Error())
+		}
+		if t.hooks != nil && t.hooks.Done != nil {
+			t.hooks.Done(L, false, nil, ev)
+			return true, nil, nil // reported to the hook, not to nb.run
 		}
 		return false, nil, ev
 	}
@@ -759,12 +778,17 @@ func (s *Sched) completions(L *lua.LState, wake []*waiter) []*waiter {
 	s.mu.Lock()
 	done := s.done
 	s.done = nil
+	posted := s.posted
+	s.posted = nil
 	s.mu.Unlock()
 	for _, c := range done {
 		s.async--
 		k := c.finish(L, c.v)
 		c.w.vals = popN(L, k)
 		wake = append(wake, c.w)
+	}
+	for _, fn := range posted {
+		fn(L)
 	}
 	return wake
 }
