@@ -62,7 +62,12 @@ func interruptibleStdin() (tty *os.File, restore func()) {
 // chunks (an incomplete chunk prompts ">> "), bare expressions and
 // "= expr" print their values, Ctrl-C ends the running line (also a wait
 // in nb.run() or io.read()), Ctrl-D exits.
-func repl(L *lua.LState) int {
+func repl(L *lua.LState) int { return replWith(L, func(f func()) { f() }) }
+
+// replWith is repl where every use of L runs through exec: `ljdns serve`
+// runs them on the goroutine that owns worker 0's state, between the
+// requests it serves, while this goroutine waits for input.
+func replWith(L *lua.LState, exec func(func())) int {
 	home, _ := os.UserHomeDir()
 	rl, err := readline.NewEx(&readline.Config{
 		Prompt:          "> ",
@@ -79,9 +84,12 @@ func repl(L *lua.LState) int {
 	tty, restoreStdin := interruptibleStdin()
 	cleanup := func() { restoreStdin(); restoreTerm() }
 	defer cleanup()
-	beforeExit(L, cleanup)
-	e := newEvaluator(L, tty)
-	defer e.close()
+	var e *evaluator
+	exec(func() {
+		beforeExit(L, cleanup)
+		e = newEvaluator(L, tty)
+	})
+	defer exec(e.close)
 	fmt.Println(version)
 	var chunk []string
 	for {
@@ -104,16 +112,24 @@ func repl(L *lua.LState) int {
 		}
 		chunk = append(chunk, line)
 		src := strings.Join(chunk, "\n")
-		fn, incomplete, err := compileREPL(L, src)
+		var incomplete bool
+		exec(func() {
+			var fn *lua.LFunction
+			var err error
+			fn, incomplete, err = compileREPL(L, src)
+			if incomplete {
+				return
+			}
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err.Error())
+				return
+			}
+			e.eval(fn)
+		})
 		if incomplete {
 			continue
 		}
 		chunk = nil
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err.Error())
-			continue
-		}
-		e.eval(fn)
 	}
 }
 

@@ -513,7 +513,7 @@ func (s *Sched) resume(L *lua.LState, t *task, fn *lua.LFunction, args []lua.LVa
 	s.cur = append(s.cur, t)
 	luabind.ShareContext(L, t.co)
 	if t.hooks != nil && t.hooks.Resume != nil {
-		t.hooks.Resume()
+		t.hooks.Resume(t.co)
 	}
 	st, err, vals := L.Resume(t.co, fn, args...)
 	if t.hooks != nil && t.hooks.Pause != nil {

@@ -13,7 +13,8 @@ type TaskHooks struct {
 	// Resume is called before each resume of the coroutine, Pause after
 	// each resume returns (it yielded, ended or raised): together they
 	// bracket the Lua time the coroutine uses (a CPU budget).
-	Resume, Pause func()
+	Resume func(co *lua.LState)
+	Pause  func()
 	// Done is called once when the coroutine ends: ok with its results, or
 	// not ok with the error value. Errors reported here are not reported
 	// by nb.run/nb.step.

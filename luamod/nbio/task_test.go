@@ -34,7 +34,7 @@ func TestSchedGoPost(t *testing.T) {
 	for i := 3; i >= 0; i-- {
 		go s.Post(func(L *lua.LState) {
 			s.Go(L, work, []lua.LValue{lua.LNumber(i)}, &nbio.TaskHooks{
-				Resume: func() { resumes++ },
+				Resume: func(*lua.LState) { resumes++ },
 				Done: func(L *lua.LState, ok bool, rets []lua.LValue, err lua.LValue) {
 					r := result{ok: ok}
 					if ok {
