@@ -6,9 +6,12 @@ import (
 
 // eqHelperLocal is the chunk-level local bound to the host equality
 // function; eqHelperGlobal is the global it is read from once per chunk.
+// catHelperLocal and catHelperGlobal are the same for concatenation.
 const (
-	eqHelperLocal  = "__ljdns_eq_"
-	eqHelperGlobal = "__ljdns_eq"
+	eqHelperLocal   = "__ljdns_eq_"
+	eqHelperGlobal  = "__ljdns_eq"
+	catHelperLocal  = "__ljdns_cat_"
+	catHelperGlobal = "__ljdns_cat"
 )
 
 // rewriteEquality rewrites `a == b` and `a ~= b` in a parsed chunk into
@@ -17,23 +20,39 @@ const (
 // __eq is called against strings" semantics hold (DESIGN.md hard point 2).
 // It reports whether anything was rewritten; if so it prepends
 // `local __ljdns_eq_ = __ljdns_eq`.
+//
+// The same walk rewrites a concatenation `a .. b .. c` whose operands may
+// be numbers into a call of the host concatenation, which writes numbers
+// as tostring does (LuaJIT's "%.14g"); gopher-lua's VM writes 0.1 + 0.2
+// as 0.30000000000000004. A chain of string literals, concatenations,
+// integer literals and calls known to return strings stays a VM
+// concatenation, and number literals are folded into the text.
 func rewriteEquality(chunk []ast.Stmt) ([]ast.Stmt, bool) {
 	w := &eqWalker{}
 	w.stmts(chunk)
-	if !w.changed {
+	if !w.changed && !w.catUsed {
 		return chunk, false
 	}
 	line := 0
 	if len(chunk) > 0 {
 		line = chunk[0].Line()
 	}
-	decl := &ast.LocalAssignStmt{Names: []string{eqHelperLocal}, Exprs: []ast.Expr{&ast.IdentExpr{Value: eqHelperGlobal}}}
-	decl.SetLine(line)
-	decl.SetLastLine(line)
-	return append([]ast.Stmt{decl}, chunk...), true
+	var decls []ast.Stmt
+	for _, h := range []struct {
+		used          bool
+		local, global string
+	}{{w.changed, eqHelperLocal, eqHelperGlobal}, {w.catUsed, catHelperLocal, catHelperGlobal}} {
+		if h.used {
+			decl := &ast.LocalAssignStmt{Names: []string{h.local}, Exprs: []ast.Expr{&ast.IdentExpr{Value: h.global}}}
+			decl.SetLine(line)
+			decl.SetLastLine(line)
+			decls = append(decls, decl)
+		}
+	}
+	return append(decls, chunk...), true
 }
 
-type eqWalker struct{ changed bool }
+type eqWalker struct{ changed, catUsed bool }
 
 func (w *eqWalker) stmts(list []ast.Stmt) {
 	for _, s := range list {
@@ -52,6 +71,15 @@ func (w *eqWalker) stmt(s ast.Stmt) {
 	case *ast.AssignStmt:
 		w.exprs(s.Lhs)
 		w.exprs(s.Rhs)
+		// gopher-lua compiles `p = (f(x))` into the register of p when p is
+		// the last parameter, over the locals above it; without the
+		// parentheses it goes through a temporary, and when there are no
+		// more targets than values the result is the same
+		if n := len(s.Rhs); n > 0 && len(s.Lhs) <= n {
+			if call, ok := s.Rhs[n-1].(*ast.FuncCallExpr); ok {
+				call.AdjustRet = false
+			}
+		}
 	case *ast.LocalAssignStmt:
 		w.exprs(s.Exprs)
 	case *ast.FuncCallStmt:
@@ -120,8 +148,7 @@ func (w *eqWalker) expr(e ast.Expr) ast.Expr {
 		x.Lhs = w.expr(x.Lhs)
 		x.Rhs = w.expr(x.Rhs)
 	case *ast.StringConcatOpExpr:
-		x.Lhs = w.expr(x.Lhs)
-		x.Rhs = w.expr(x.Rhs)
+		return w.concat(x)
 	case *ast.ArithmeticOpExpr:
 		x.Lhs = w.expr(x.Lhs)
 		x.Rhs = w.expr(x.Rhs)
@@ -173,12 +200,89 @@ func operandKind(e ast.Expr) int {
 	case *ast.StringExpr, *ast.StringConcatOpExpr:
 		return kindString
 	case *ast.FuncCallExpr:
-		// type(x) always returns a string
-		if f, ok := e.(*ast.FuncCallExpr).Func.(*ast.IdentExpr); ok && f.Value == "type" {
+		if returnsString(e.(*ast.FuncCallExpr)) {
 			return kindString
 		}
 	}
 	return kindAny
+}
+
+// returnsString reports whether a call always returns a string: type,
+// tostring, the host concatenation, string.format and the other string
+// functions that return one string.
+func returnsString(c *ast.FuncCallExpr) bool {
+	switch f := c.Func.(type) {
+	case *ast.IdentExpr:
+		return f.Value == "type" || f.Value == "tostring" || f.Value == catHelperLocal
+	case *ast.AttrGetExpr:
+		obj, ok1 := f.Object.(*ast.IdentExpr)
+		key, ok2 := f.Key.(*ast.StringExpr)
+		if ok1 && ok2 && obj.Value == "string" {
+			switch key.Value {
+			case "format", "rep", "sub", "lower", "upper", "reverse", "char":
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// concat rewrites the chain a .. b .. c (right-nested in the tree).
+func (w *eqWalker) concat(x *ast.StringConcatOpExpr) ast.Expr {
+	var ops []ast.Expr
+	var e ast.Expr = x
+	for {
+		c, ok := e.(*ast.StringConcatOpExpr)
+		if !ok {
+			ops = append(ops, w.expr(e))
+			break
+		}
+		ops = append(ops, w.expr(c.Lhs))
+		e = c.Rhs
+	}
+	vm := true
+	for i, op := range ops {
+		switch o := op.(type) {
+		case *ast.NumberExpr:
+			f, ok := ParseNumber(o.Value)
+			if !ok {
+				vm = false
+				continue
+			}
+			if text := NumberString(f); text != o.Value {
+				str := &ast.StringExpr{Value: text}
+				copyPos(str, o)
+				ops[i] = str
+			}
+		default:
+			if operandKind(op) != kindString {
+				vm = false
+			}
+		}
+	}
+	if vm {
+		// strings and literals only: the VM's concatenation, rebuilt
+		out := ops[len(ops)-1]
+		for i := len(ops) - 2; i >= 0; i-- {
+			c := &ast.StringConcatOpExpr{Lhs: ops[i], Rhs: out}
+			copyPos(c, x)
+			out = c
+		}
+		return out
+	}
+	// an operand is one value: a call or ... last in the argument list
+	// would pass all of its values
+	switch last := ops[len(ops)-1].(type) {
+	case *ast.FuncCallExpr:
+		last.AdjustRet = true
+	case *ast.Comma3Expr:
+		last.AdjustRet = true
+	}
+	w.catUsed = true
+	call := &ast.FuncCallExpr{Func: &ast.IdentExpr{Value: catHelperLocal}, Args: ops, AdjustRet: true}
+	copyPos(call, x)
+	copyPos(call.Func, x)
+	return call
 }
 
 // needsHostEq reports whether a comparison may pit a userdata against a

@@ -243,7 +243,7 @@ func objectName(fn *lua.LFunction, pc, r int) string {
 				return "global '" + string(s) + "'"
 			}
 		}
-	case lua.OP_MOVE:
+	case lua.OP_MOVE, lua.OP_MOVEN:
 		if b := argB(inst); b < argA(inst) {
 			return objectName(fn, pc, b)
 		}
@@ -326,6 +326,24 @@ func localName(p *lua.FunctionProto, r, pc int) string {
 			}
 			r--
 		}
+	}
+	return ""
+}
+
+// operandName describes argument i (from 1) of the Go function running
+// at level 0 of L as its caller's code named it (Lua's getobjname on the
+// call's argument registers), or "".
+func operandName(L *lua.LState, i int) string {
+	dbg, ok := L.GetStack(1)
+	if !ok {
+		return ""
+	}
+	fn, pc, ok := framePC(dbg)
+	if !ok {
+		return ""
+	}
+	if inst := fn.Proto.Code[pc]; opOf(inst) == lua.OP_CALL || opOf(inst) == lua.OP_TAILCALL {
+		return objectName(fn, pc, argA(inst)+i)
 	}
 	return ""
 }

@@ -170,6 +170,7 @@ func unwrapPathErr(err error) error {
 // require finds modules on package.path, then in scripts (may be nil).
 func installLoader(L *lua.LState, scripts fs.FS) {
 	L.SetGlobal(eqHelperGlobal, L.NewFunction(hostEq))
+	L.SetGlobal(catHelperGlobal, L.NewFunction(hostConcat))
 	L.SetGlobal("loadstring", L.NewFunction(baseLoadString))
 	L.SetGlobal("load", L.NewFunction(baseLoad))
 	L.SetGlobal("loadfile", L.NewFunction(baseLoadFile))
@@ -207,6 +208,83 @@ func hostEq(L *lua.LState) int {
 		return 1
 	}
 	L.Push(lua.LFalse)
+	return 1
+}
+
+// hostConcat is `a .. b .. c` (the chunk loader's rewrite of a chain whose
+// operands may be numbers): numbers are written as tostring writes them,
+// __concat applies from the right as in the VM, and an operand that
+// cannot be concatenated is named in the error as Lua names it.
+func hostConcat(L *lua.LState) int {
+	n := L.GetTop()
+	size := 0
+	for i := 1; i <= n; i++ {
+		switch v := L.Get(i).(type) {
+		case lua.LString:
+			size += len(v)
+		case lua.LNumber:
+			size += 8
+		default:
+			return concatMeta(L, n)
+		}
+	}
+	var sb strings.Builder
+	sb.Grow(size)
+	for i := 1; i <= n; i++ {
+		switch v := L.Get(i).(type) {
+		case lua.LString:
+			sb.WriteString(string(v))
+		case lua.LNumber:
+			sb.WriteString(NumberString(float64(v)))
+		}
+	}
+	L.Push(lua.LString(sb.String()))
+	return 1
+}
+
+func concatable(v lua.LValue) bool {
+	switch v.(type) {
+	case lua.LString, lua.LNumber:
+		return true
+	}
+	return false
+}
+
+// concatMeta concatenates the n arguments right to left, two at a time,
+// calling __concat where an operand is neither a string nor a number.
+func concatMeta(L *lua.LState, n int) int {
+	acc, accArg := L.Get(n), n // accArg: the argument acc still is, or 0
+	for i := n - 1; i >= 1; i-- {
+		v := L.Get(i)
+		if concatable(v) && concatable(acc) {
+			acc = lua.LString(ToString(L, v) + ToString(L, acc))
+			accArg = 0
+			continue
+		}
+		mm := L.GetMetaField(v, "__concat")
+		if mm == lua.LNil {
+			mm = L.GetMetaField(acc, "__concat")
+		}
+		if mm == lua.LNil {
+			// Lua blames the left operand unless it is a string or number
+			bad, arg := v, i
+			if concatable(v) {
+				bad, arg = acc, accArg
+			}
+			msg := "attempt to concatenate a " + bad.Type().String() + " value"
+			if desc := operandName(L, arg); arg > 0 && desc != "" {
+				msg = "attempt to concatenate " + desc + " (a " + bad.Type().String() + " value)"
+			}
+			L.RaiseError("%s", msg)
+		}
+		L.Push(mm)
+		L.Push(v)
+		L.Push(acc)
+		L.Call(2, 1)
+		acc, accArg = L.Get(-1), 0
+		L.Pop(1)
+	}
+	L.Push(acc)
 	return 1
 }
 

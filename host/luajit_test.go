@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	lua "github.com/yuin/gopher-lua"
 )
 
 // luajitCases are chunks that return a string, with what LuaJIT 2.1
@@ -51,6 +53,18 @@ var luajitCases = []struct{ name, src, want string }{
 	// no frame for the Go function a suspended coroutine yielded from
 	{"traceback in a coroutine", `local co = coroutine.create(function() local function deep() coroutine.yield() end deep() end) coroutine.resume(co) return debug.traceback(co, 'msg')`, "msg\nstack traceback:\n\tc.lua:1: in function 'deep'\n\tc.lua:1: in function <c.lua:1>"},
 	{"traceback of nested pcalls", `local function f() return debug.traceback('t') end local function g() local _, r = pcall(f) return r end local _, r = pcall(g) return (r:gsub("(.*%[C%]: in function 'x?pcall')\n.*$", '%1'))`, "t\nstack traceback:\n\t[C]: in function 'pcall'\n\tc.lua:1: in function <c.lua:1>\n\t[C]: in function 'pcall'"},
+	{"concatenation writes numbers as tostring", `local a, b, t = 0.1, 0.2, {x = 1/3} return (a + b) .. '|' .. 1e15 .. '|' .. 2^53 .. '|' .. 1/0 .. '|' .. -1/0 .. '|' .. -0 .. '|' .. t.x .. '|' .. 1.0 .. '|' .. 0x10 .. '|' .. 1.5e300 * 1e10`, "0.3|1e+15|9.007199254741e+15|inf|-inf|-0|0.33333333333333|1|16|inf"},
+	{"concatenation of number literals", `return 0.1 .. '' .. 1e100 .. 3 .. 2.50`, "0.11e+10032.5"},
+	{"concatenation of two numbers", `local a, b = 1.5, 2 return a .. b`, "1.52"},
+	{"__concat from either side", `local mt = {__concat = function(a, b) return (type(a) == 'table' and 'T' or a) .. '+' .. (type(b) == 'table' and 'T' or b) end} local t = setmetatable({}, mt) return t .. 'x' .. '|' .. ('y' .. t) .. '|' .. ('a' .. t .. 'b') .. '|' .. (1.5 .. t)`, "T+x|y+T|aT+b|1.5+T"},
+	{"__concat returning a table", `local mt = {} mt.__concat = function(a, b) return setmetatable({v = (type(a) == 'table' and a.v or a) .. (type(b) == 'table' and b.v or b)}, mt) end local t = setmetatable({v = 'T'}, mt) return ('a' .. t .. 'b' .. 'c').v`, "aTbc"},
+	{"concatenation errors in chains", `local r = {} local function e(f) r[#r + 1] = select(2, pcall(f)) end local t = {} e(function() local a return 'x' .. a .. 'y' end) e(function() local a return 'x' .. 'y' .. a end) e(function() local a, b = {}, 'b' return a .. b end) e(function() return 1 .. t.nope end) e(function() local z = true return z .. 1 end) return table.concat(r, '\n')`, "c.lua:1: attempt to concatenate local 'a' (a nil value)\nc.lua:1: attempt to concatenate local 'a' (a nil value)\nc.lua:1: attempt to concatenate local 'a' (a table value)\nc.lua:1: attempt to concatenate field 'nope' (a nil value)\nc.lua:1: attempt to concatenate local 'z' (a boolean value)"},
+	{"table.concat writes numbers as tostring", `return table.concat({0.1 + 0.2, 1e15, 1/0, -0, 2^53, 'x'}, ',') .. '|' .. table.concat({1, 2, 3}, ', ', 2, 3) .. '|' .. table.concat({}, 'x') .. '|' .. table.concat({1, 2}, 0.5) .. '|' .. table.concat({[0] = 'z', 'a'}, '', 0, 1)`, "0.3,1e+15,inf,-0,9.007199254741e+15,x|2, 3||10.52|za"},
+	{"table.concat errors", `return select(2, pcall(table.concat, {1, {}, 3})) .. '|' .. select(2, pcall(table.concat, {1, 2}, ',', 1, 3))`, "invalid value (table) at index 2 in table for 'concat'|invalid value (nil) at index 3 in table for 'concat'"},
+	// gopher-lua's compiler builds `p = (f(x))` in the register of p when p
+	// is the last parameter, over the locals above it
+	{"parenthesized call assigned to the last parameter", `local function h(s) local q = {7} s = (string.format('%d', q[1])) return s .. q[1] end return h('a')`, "77"},
+	{"concatenation assigned to the last parameter", `local function f(s) local head, q = 'x:', {1, 2} s = head .. string.format('%x', q[1] * 256 + q[2]) return s end return f('a')`, "x:102"},
 }
 
 // runChunk runs src from a file named c.lua and returns its string result.
@@ -114,6 +128,45 @@ func BenchmarkErrors(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				L.Push(fn)
 				L.Call(0, 0)
+			}
+		})
+	}
+}
+
+const concatLoop = `
+local a, b, n = ..., 'com', 53
+local s
+for i = 1, 1000 do
+	s = a .. '.' .. b
+	s = 'port ' .. n
+end
+return s
+`
+
+// BenchmarkConcat measures 2000 concatenations per op whose operands may
+// be numbers: the host's (one call of the host concatenation, numbers as
+// tostring writes them) against stock gopher-lua's inline CONCAT.
+func BenchmarkConcat(b *testing.B) {
+	for _, c := range []struct {
+		name  string
+		state func() *lua.LState
+		load  func(L *lua.LState) (*lua.LFunction, error)
+	}{
+		{"host", func() *lua.LState { return New(Options{}) }, func(L *lua.LState) (*lua.LFunction, error) { return LoadString(L, concatLoop, "bench") }},
+		{"stock", func() *lua.LState { return lua.NewState() }, func(L *lua.LState) (*lua.LFunction, error) { return L.LoadString(concatLoop) }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			L := c.state()
+			defer L.Close()
+			fn, err := c.load(L)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for i := 0; i < b.N; i++ {
+				L.Push(fn)
+				L.Push(lua.LString("example"))
+				L.Call(1, 1)
+				L.Pop(1)
 			}
 		})
 	}

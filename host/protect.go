@@ -75,6 +75,16 @@ func machinery(fn *lua.LFunction) bool {
 func raised(L *lua.LState) lua.LValue {
 	v := L.Get(-1)
 	if s, ok := v.(lua.LString); ok {
+		// gopher-lua gives a Go function's error the position of the
+		// nearest Lua caller; the prelude's frames are C frames in LuaJIT
+		for _, chunk := range []string{preludeName + ":", threadChunkName + ":"} {
+			if strings.HasPrefix(string(s), chunk) {
+				if _, rest, ok := strings.Cut(string(s)[len(chunk):], ": "); ok {
+					s = lua.LString(rest)
+					v = s
+				}
+			}
+		}
 		safely(func() {
 			if named := nameError(L, 0, string(s)); named != string(s) {
 				v = lua.LString(named)

@@ -20,6 +20,8 @@ func installStdlib(L *lua.LState) {
 	str.RawSetString("lower", L.NewFunction(strLower))
 	str.RawSetString("upper", L.NewFunction(strUpper))
 
+	L.SetField(L.GetGlobal("table"), "concat", L.NewFunction(tableConcat))
+
 	m := L.GetGlobal("math").(*lua.LTable)
 	m.RawSetString("log", L.NewFunction(mathLog))
 
@@ -89,6 +91,48 @@ func strUpper(L *lua.LState) int {
 		}
 	}
 	L.Push(lua.LString(s))
+	return 1
+}
+
+// tableConcat is table.concat(t [, sep [, i [, j]]]) as LuaJIT's: numbers
+// written as tostring writes them, any range of integer keys (gopher-lua
+// clamps i and j to 1..#t), an error for a value that is not a string or
+// number.
+func tableConcat(L *lua.LState) int {
+	t := L.CheckTable(1)
+	sep := ""
+	if v := L.Get(2); v != lua.LNil {
+		switch x := v.(type) {
+		case lua.LString:
+			sep = string(x)
+		case lua.LNumber:
+			sep = NumberString(float64(x))
+		default:
+			L.ArgError(2, "string expected, got "+v.Type().String())
+		}
+	}
+	i := L.OptInt(3, 1)
+	j := 0
+	if L.Get(4) == lua.LNil {
+		j = t.Len()
+	} else {
+		j = L.CheckInt(4)
+	}
+	var sb strings.Builder
+	for k := i; k <= j; k++ {
+		switch v := t.RawGet(lua.LNumber(k)).(type) {
+		case lua.LString:
+			sb.WriteString(string(v))
+		case lua.LNumber:
+			sb.WriteString(NumberString(float64(v)))
+		default:
+			L.RaiseError("invalid value (%s) at index %d in table for 'concat'", v.Type().String(), k)
+		}
+		if k < j {
+			sb.WriteString(sep)
+		}
+	}
+	L.Push(lua.LString(sb.String()))
 	return 1
 }
 
