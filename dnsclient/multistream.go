@@ -54,15 +54,17 @@ func (m *MultiStream) Query(ctx context.Context, q *dnsmsg.Packet) (*dnsmsg.Pack
 // Stream implements Transport. A transfer is retried only until its first
 // message arrived.
 func (m *MultiStream) Stream(ctx context.Context, q *dnsmsg.Packet, fn func(*dnsmsg.Packet) error) error {
-	ctx, cancel := context.WithTimeout(ctx, m.overall)
+	// The first attempt runs without a context of its own (its timer
+	// costs as much as the rest of a pipelined query): end bounds it.
+	end := time.Now().Add(m.overall)
+	delivered, err := m.s.exchange(ctx, q, fn, end)
+	if err == nil || delivered || !retryable(err) {
+		return err
+	}
+	ctx, cancel := context.WithDeadline(ctx, end)
 	defer cancel()
-	var last error
 	for n := 0; ; n++ {
-		delivered, err := m.s.exchange(ctx, q, fn)
-		if err == nil || delivered || !retryable(err) {
-			return err
-		}
-		last = err
+		last := err
 		var wait time.Duration
 		if n > 0 || !errors.Is(err, ErrConnClosed) {
 			wait = time.Duration(rand.Int64N(int64(time.Second) << min(n, 6)))
@@ -74,6 +76,10 @@ func (m *MultiStream) Stream(ctx context.Context, q *dnsmsg.Packet, fn func(*dns
 				return fmt.Errorf("%w: %s: gave up after %d attempts in %v: %v", ErrTimeout, m.s.addr, n+1, m.overall, last)
 			}
 			return ctx.Err()
+		}
+		delivered, err = m.s.exchange(ctx, q, fn, end)
+		if err == nil || delivered || !retryable(err) {
+			return err
 		}
 	}
 }

@@ -153,14 +153,14 @@ func (s *Stream) Query(ctx context.Context, q *dnsmsg.Packet) (*dnsmsg.Packet, e
 		return nil, ErrMultiMessage
 	}
 	var a *dnsmsg.Packet
-	_, err := s.exchange(ctx, q, func(p *dnsmsg.Packet) error { a = p; return nil })
+	_, err := s.exchange(ctx, q, func(p *dnsmsg.Packet) error { a = p; return nil }, time.Time{})
 	return a, err
 }
 
 // Stream implements Transport: every message of an AXFR or IXFR answer, in
 // order, the last included; one message for other queries.
 func (s *Stream) Stream(ctx context.Context, q *dnsmsg.Packet, fn func(*dnsmsg.Packet) error) error {
-	_, err := s.exchange(ctx, q, fn)
+	_, err := s.exchange(ctx, q, fn, time.Time{})
 	return err
 }
 
@@ -181,19 +181,21 @@ func (s *Stream) IdleTimeout() time.Duration {
 
 // exchange sends q on the current connection (opening one if needed) and
 // passes the answer's messages to fn. delivered reports whether fn was
-// called (then nothing may be retried).
-func (s *Stream) exchange(ctx context.Context, q *dnsmsg.Packet, fn func(*dnsmsg.Packet) error) (delivered bool, err error) {
+// called (then nothing may be retried). A non-zero end bounds the
+// connection attempt and every wait, besides the configured timeouts
+// (MultiStream's time per query, without a context of its own).
+func (s *Stream) exchange(ctx context.Context, q *dnsmsg.Packet, fn func(*dnsmsg.Packet) error, end time.Time) (delivered bool, err error) {
 	qw := q.Bytes()
 	qi, err := inspectQuery(qw)
 	if err != nil {
 		return false, err
 	}
 	for try := 0; ; try++ {
-		c, err := s.conn(ctx)
+		c, err := s.conn(ctx, end)
 		if err != nil {
 			return false, err
 		}
-		delivered, err = c.do(ctx, qw, qi, q.ID(), fn)
+		delivered, err = c.do(ctx, qw, qi, q.ID(), fn, end)
 		if err != nil && !delivered && try == 0 && c.reused.Load() && errors.Is(err, ErrConnClosed) {
 			continue // the server closed the idle connection as we sent
 		}
@@ -203,7 +205,7 @@ func (s *Stream) exchange(ctx context.Context, q *dnsmsg.Packet, fn func(*dnsmsg
 
 // conn returns the open connection, or dials a new one (one dial at a
 // time: queries arriving meanwhile wait for it).
-func (s *Stream) conn(ctx context.Context) (*streamConn, error) {
+func (s *Stream) conn(ctx context.Context, end time.Time) (*streamConn, error) {
 	for {
 		s.mu.Lock()
 		if s.done {
@@ -227,7 +229,12 @@ func (s *Stream) conn(ctx context.Context) (*streamConn, error) {
 		wait := make(chan struct{})
 		s.dialing = wait
 		s.mu.Unlock()
-		nc, err := dialStream(ctx, s.addr, s.conf)
+		dctx, cancel := ctx, context.CancelFunc(func() {})
+		if !end.IsZero() {
+			dctx, cancel = context.WithDeadline(ctx, end)
+		}
+		nc, err := dialStream(dctx, s.addr, s.conf)
+		cancel()
 		s.mu.Lock()
 		s.dialing = nil
 		close(wait)
@@ -338,7 +345,7 @@ func (c *streamConn) fail(err error) {
 }
 
 // do sends one query and delivers its answer messages to fn.
-func (c *streamConn) do(ctx context.Context, qw []byte, qi queryInfo, id uint16, fn func(*dnsmsg.Packet) error) (delivered bool, err error) {
+func (c *streamConn) do(ctx context.Context, qw []byte, qi queryInfo, id uint16, fn func(*dnsmsg.Packet) error, end time.Time) (delivered bool, err error) {
 	var opts []ednsOption
 	c.mu.Lock()
 	if c.s.conf.keepalive && !c.ka && !qi.signed {
@@ -374,7 +381,7 @@ func (c *streamConn) do(ctx context.Context, qw []byte, qi queryInfo, id uint16,
 	if multi {
 		xfr = &xfrTracker{qtype: binary.BigEndian.Uint16(w[qi.qEnd-4:])}
 	}
-	timer := time.NewTimer(c.s.conf.response)
+	timer := time.NewTimer(c.waitFor(end))
 	defer timer.Stop()
 	for {
 		var p *dnsmsg.Packet
@@ -410,7 +417,7 @@ func (c *streamConn) do(ctx context.Context, qw []byte, qi queryInfo, id uint16,
 		if !multi {
 			return true, fn(p)
 		}
-		end, xerr := xfr.add(p)
+		last, xerr := xfr.add(p)
 		if ferr := fn(p); ferr != nil {
 			return true, ferr
 		}
@@ -419,11 +426,21 @@ func (c *streamConn) do(ctx context.Context, qw []byte, qi queryInfo, id uint16,
 			c.fail(xerr) // the rest of the stream is of no use
 			return true, xerr
 		}
-		if end {
+		if last {
 			return true, nil
 		}
-		timer.Reset(c.s.conf.response)
+		timer.Reset(c.waitFor(end))
 	}
+}
+
+// waitFor is how long to wait for the next message: the response timeout,
+// or less when end comes first.
+func (c *streamConn) waitFor(end time.Time) time.Duration {
+	d := c.s.conf.response
+	if !end.IsZero() {
+		d = min(d, time.Until(end))
+	}
+	return d
 }
 
 // isMultiWire reports whether the query w asks for AXFR or IXFR.

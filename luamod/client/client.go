@@ -2,8 +2,9 @@ package client
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
-	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -95,12 +96,12 @@ type result struct {
 // c:query(name, type) or c:query(packet) -> packet | nil, err
 func clientQuery(L *lua.LState) int {
 	c := openClient(L, 1)
-	q := queryArgs(L, c, 2)
+	q, qtype := queryArgs(L, c, 2)
 	if q == nil {
 		return 2 // nil, err pushed
 	}
-	if isMulti(q) {
-		return luabind.Fail(L, "dns.client: %s has a multi-message answer: iterate with c:stream(query)", qtypeName(q))
+	if qtype == mdns.TypeAXFR || qtype == mdns.TypeIXFR {
+		return luabind.Fail(L, "dns.client: %s has a multi-message answer: iterate with c:stream(query)", dnsmsg.TypeString(qtype))
 	}
 	ctx := luaContext(L)
 	t := c.t
@@ -146,20 +147,21 @@ func luaContext(L *lua.LState) context.Context {
 }
 
 // queryArgs reads the query at argument n: a packet (copied) or name and
-// type. It returns nil with nil, err pushed when it cannot build one;
-// arguments of the wrong type raise.
-func queryArgs(L *lua.LState, c *Client, n int) *dnsmsg.Packet {
+// type; it returns the query and its type. It returns nil with nil, err
+// pushed when it cannot build one; arguments of the wrong type raise.
+func queryArgs(L *lua.LState, c *Client, n int) (*dnsmsg.Packet, uint16) {
 	if p, ok := luabind.Test[*dnsmsg.Packet](L, n); ok {
 		if p.Size < dnsmsg.HeaderLen {
 			luabind.Fail(L, "dns.client: the query packet is shorter than a DNS header")
-			return nil
+			return nil, 0
 		}
 		q := dnsmsg.NewPacketFrom(p.Size, p.Bytes())
 		if q.Parse(false) != 0 {
 			luabind.Fail(L, "dns.client: the query packet does not parse")
-			return nil
+			return nil, 0
 		}
-		return q
+		_, t, _, _ := q.Question()
+		return q, t
 	}
 	var name []byte
 	switch v := L.Get(n).(type) {
@@ -167,7 +169,7 @@ func queryArgs(L *lua.LState, c *Client, n int) *dnsmsg.Packet {
 		nm, err := dnsmsg.NameFromText(string(v))
 		if err != nil {
 			luabind.Fail(L, "dns.client: bad name %q: %v", string(v), err)
-			return nil
+			return nil, 0
 		}
 		name = nm.Wire
 	default:
@@ -181,9 +183,9 @@ func queryArgs(L *lua.LState, c *Client, n int) *dnsmsg.Packet {
 	q, err := buildQuery(name, qtype, c.validate)
 	if err != nil {
 		luabind.Fail(L, "dns.client: %v", err)
-		return nil
+		return nil, 0
 	}
-	return q
+	return q, qtype
 }
 
 // typeArg reads a type: a number, or a mnemonic ('AAAA', 'TYPE65').
@@ -215,34 +217,25 @@ func typeArg(L *lua.LState, n int) uint16 {
 }
 
 // buildQuery makes a query for name/qtype (class IN) with RD and AD set,
-// as dig sends it, and with do an OPT record with DO set (RFC 3225).
+// as dig sends it, and with do an OPT record with DO set (RFC 3225) and a
+// payload of 1232. It writes the wire itself: dnsmsg's writer sets up name
+// compression, which a one-name message does not need.
 func buildQuery(name []byte, qtype uint16, do bool) (*dnsmsg.Packet, error) {
-	q := dnsmsg.NewPacket(dnsmsg.HeaderLen + len(name) + 4 + 11)
-	if ok, err := q.SetQuestion(name, qtype, dnsmsg.ClassINET); !ok || err != nil {
-		return nil, fmt.Errorf("cannot build the question: %v", err)
-	}
-	q.SetFlag("rd", true)
-	q.SetFlag("ad", true)
+	w := make([]byte, dnsmsg.HeaderLen, dnsmsg.HeaderLen+len(name)+4+11)
+	binary.BigEndian.PutUint16(w, uint16(rand.Uint32()))
+	w[2], w[3] = 0x01, 0x20 // RD; AD
+	w[5] = 1                // QDCOUNT
+	w = append(w, name...)
+	w = binary.BigEndian.AppendUint16(w, qtype)
+	w = binary.BigEndian.AppendUint16(w, dnsmsg.ClassINET)
 	if do {
-		opt := dnsmsg.NewOPT(0, 1232)
-		dnsmsg.SetOPTDo(opt, true)
-		if err := q.Begin(dnsmsg.SectionAR); err != nil {
-			return nil, err
-		}
-		if !q.Put(opt, false) {
-			return nil, errors.New("no room for the OPT record")
-		}
+		w[11] = 1 // ARCOUNT
+		// root owner, OPT, payload, extended RCODE 0, version 0, DO, no options
+		w = append(w, 0, 0, 41, 1232>>8, 1232&0xff, 0, 0, 0x80, 0, 0, 0)
+	}
+	q := dnsmsg.NewPacketFrom(len(w), w)
+	if q.Parse(false) != 0 {
+		return nil, errors.New("cannot build the query")
 	}
 	return q, nil
-}
-
-// isMulti reports whether q asks for AXFR or IXFR.
-func isMulti(q *dnsmsg.Packet) bool {
-	_, t, _, ok := q.Question()
-	return ok && (t == mdns.TypeAXFR || t == mdns.TypeIXFR)
-}
-
-func qtypeName(q *dnsmsg.Packet) string {
-	_, t, _, _ := q.Question()
-	return dnsmsg.TypeString(t)
 }

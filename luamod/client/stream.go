@@ -60,7 +60,7 @@ func registerStream(L *lua.LState) {
 // c:stream(query) -> stream | nil, err
 func clientStreamMethod(L *lua.LState) int {
 	c := openClient(L, 1)
-	q := queryArgs(L, c, 2)
+	q, _ := queryArgs(L, c, 2)
 	if q == nil {
 		return 2
 	}

@@ -429,23 +429,64 @@ func (s *Sched) Async(L *lua.LState, work func() any, finish func(L *lua.LState,
 	w := &waiter{t: t, fd: -1, hidx: -1, nret: luabind.WantResults(L)}
 	t.w = w
 	s.async++
-	go func() {
+	asyncRun(func() {
 		v := work()
 		s.mu.Lock()
+		// Only the completion that finds the list empty signals: the
+		// scheduler takes the whole list after reading the eventfd, so
+		// completions added meanwhile ride along with the first.
+		first := len(s.done) == 0
 		s.done = append(s.done, completion{w: w, v: v, finish: finish})
 		s.mu.Unlock()
 		var one = [8]byte{1}
 		s.res.mu.Lock() // the state may have been closed meanwhile
 		closed := s.res.closed
-		if !closed {
+		if !closed && first {
 			unix.Write(s.res.evfd, one[:])
 		}
 		s.res.mu.Unlock()
 		if closed && discard != nil {
 			discard(v)
 		}
-	}()
+	})
 	return L.Yield()
+}
+
+// asyncJobs hands Async work to idle workers: goroutines that stay a while
+// after their job, so that a busy state (thousands of queries a second)
+// does not pay for a new goroutine and its stack growth each time.
+var asyncJobs = make(chan func())
+
+// asyncIdle is how long a worker waits for its next job.
+const asyncIdle = 5 * time.Second
+
+// asyncRun runs job on an idle worker, or on a new one.
+func asyncRun(job func()) {
+	select {
+	case asyncJobs <- job:
+	default:
+		go asyncWorker(job)
+	}
+}
+
+func asyncWorker(job func()) {
+	idle := time.NewTimer(asyncIdle) // re-armed only when it fires: no timer work per job
+	defer idle.Stop()
+	for {
+		job()
+		last := time.Now()
+		for job = nil; job == nil; {
+			select {
+			case job = <-asyncJobs:
+			case <-idle.C:
+				left := asyncIdle - time.Since(last)
+				if left <= 0 {
+					return
+				}
+				idle.Reset(left)
+			}
+		}
+	}
 }
 
 // Sleep suspends the calling coroutine for d (or blocks outside one).
