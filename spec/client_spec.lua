@@ -334,6 +334,58 @@ describe('dns.client', function()
 		end)
 	end)
 
+	describe('cache', function()
+		it('answers a second query without asking upstream', function()
+			local addr, stats, stop = udp_responder()
+			local c = assert(client.cache(assert(client.dgram(addr)), {max_entries = 100, max_ttl = 3600, negative_ttl = 60}))
+			assert.truthy(tostring(c):match('^dns.client: cache over dgram '))
+			local got = {}
+			nb.go(function()
+				for i = 1, 3 do
+					local a, err = c:query('cached.example.test', 'A')
+					got[i] = a and {id = a:id() ~= nil, addrs = addresses(a)} or err
+				end
+				stop()
+			end)
+			run()
+			for i = 1, 3 do assert.same({id = true, addrs = {A_192_0_2_1}}, got[i]) end
+			assert.equal(1, stats.n) -- counted at the server: the hits sent nothing
+			local st = c:stats()
+			assert.equal(2, st.hits)
+			assert.equal(1, st.misses)
+			assert.equal(1, st.entries)
+			c:close()
+		end)
+
+		it('takes serve_stale and prefetch as booleans or numbers, and raises on the rest', function()
+			local d = assert(client.dgram('127.0.0.1'))
+			assert.truthy(client.cache(d, {serve_stale = true, prefetch = true}))
+			assert.truthy(client.cache(d, {serve_stale = 3 * 86400, prefetch = 0.2}))
+			assert.has_error(function() client.cache(d, {prefetch = 2}) end)
+			assert.has_error(function() client.cache(d, {serve_stale = 'yes'}) end)
+			assert.has_error(function() client.cache(d, {max_entry = 1}) end)
+			assert.has_error(function() client.cache('127.0.0.1') end)
+			assert.same({dropped = 0}, d:stats())
+			assert.is_nil(client.cache(d):query(dns.packet(12)))
+			d:close()
+		end)
+	end)
+
+	describe('tsig', function()
+		it('takes a key as text or a dns.tsig object, and reports a bad one', function()
+			local d = assert(client.dgram('127.0.0.1'))
+			local secret = 'c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldC0='
+			local t = assert(client.tsig(d, 'hmac-sha256:xfr.key.:' .. secret))
+			assert.equal('dns.client: tsig xfr.key. over dgram 127.0.0.1:53', tostring(t))
+			assert.truthy(client.tsig(d, dns.tsig('xfr.key.:hmac-sha256:' .. secret)))
+			local c, err = client.tsig(d, 'hmac-md6:xfr.key.:' .. secret)
+			assert.is_nil(c)
+			assert.truthy(err:match('^dns.client.tsig: '), err)
+			assert.has_error(function() client.tsig(d, 42) end)
+			d:close()
+		end)
+	end)
+
 	describe('validator', function()
 		it('needs trust anchors', function()
 			local d = assert(client.dgram('127.0.0.1'))
@@ -539,6 +591,35 @@ describe('dns.client', function()
 			a, err = client.https('https://dns.example.test/dns-query')
 			assert.is_nil(a)
 			assert.truthy(err:match('must be an IP address'), err)
+		end)
+
+		it('signs queries and transfers with TSIG and verifies the answers (knotd)', function()
+			local up = assert(client.multi_stream(tsig_server))
+			local t = assert(client.tsig(up, tsig_key))
+			local a, err = t:query('tsig.test', 'SOA')
+			assert.truthy(a, err)
+			assert.equal(dns.rcode.NOERROR, a:rcode())
+			local q = dns.packet(512)
+			q:question(dns.dname.parse('tsig.test'), dns.type.AXFR)
+			local s = assert(t:stream(q))
+			local soas, msgs = 0, 0
+			for msg in s do
+				msgs = msgs + 1
+				for _, rr in ipairs(msg:section(dns.section.ANSWER)) do
+					if rr:type() == dns.type.SOA then soas = soas + 1 end
+				end
+			end
+			assert.is_nil(s:err())
+			assert.equal(2, soas)
+			-- another secret: knotd answers NOTAUTH/BADSIG unsigned, which does not verify
+			local wrong = assert(client.tsig(up, 'hmac-sha256:xfr.key.:' .. ('QUJD'):rep(11)))
+			s, err = wrong:stream(q)
+			local e = err or (s and (function() for _ in s do end return s:err() end)())
+			assert.truthy(e and e:match('tsig'), e)
+			a, err = wrong:query('tsig.test', 'SOA')
+			assert.is_nil(a)
+			assert.truthy(err:match('tsig'), err)
+			t:close()
 		end)
 
 		it('pipelines many coroutines over one multi_stream to knotd', function()

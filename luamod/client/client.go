@@ -56,6 +56,31 @@ var clientMethods = map[string]lua.LGFunction{
 	"query":  clientQuery,
 	"stream": clientStreamMethod,
 	"close":  clientClose,
+	"stats":  clientStats,
+}
+
+// c:stats() -> table | nil: the counters of a cache ({hits, misses,
+// stale, prefetches, failures, evictions, entries}), the answers a dgram
+// dropped ({dropped}), nil for other transports.
+func clientStats(L *lua.LState) int {
+	c := checkClient(L, 1)
+	t := L.NewTable()
+	switch tr := c.t.(type) {
+	case *dnsclient.Cache:
+		st := tr.Stats()
+		for k, v := range map[string]uint64{"hits": st.Hits, "misses": st.Misses, "stale": st.Stale,
+			"prefetches": st.Prefetches, "failures": st.Failures, "evictions": st.Evictions} {
+			t.RawSetString(k, lua.LNumber(v))
+		}
+		t.RawSetString("entries", lua.LNumber(st.Entries))
+	case *dnsclient.Dgram:
+		t.RawSetString("dropped", lua.LNumber(tr.Dropped()))
+	default:
+		L.Push(lua.LNil)
+		return 1
+	}
+	L.Push(t)
+	return 1
 }
 
 // pushClient pushes a new client object.

@@ -33,6 +33,7 @@
 //	c:query(name, type)   -> packet | nil, err
 //	c:query(packet)       -> packet | nil, err
 //	c:stream(packet)      -> iterator | nil, err
+//	c:stats()             -> table | nil (cache counters; dgram drops)
 //	c:close()
 //
 // query(name, type) builds a query with RD and AD set, as dig does, and

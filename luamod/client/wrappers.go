@@ -9,21 +9,87 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"ljdns/dnsclient"
+	"ljdns/dnsmsg"
 	"ljdns/luabind"
 	"ljdns/validator"
 )
 
-// unavailable is the stub of a transport dnsclient does not have yet.
-func unavailable(name string) lua.LGFunction {
-	return func(L *lua.LState) int {
-		return luabind.Fail(L, "dns.client.%s: not available in this build (dnsclient has no %s transport yet)", name, name)
+// client.cache(c [, {max_entries, max_ttl, negative_ttl, serve_stale, prefetch}])
+func clientCache(L *lua.LState) int {
+	up := upArg(L, 1)
+	o := optsArg(L, 2, "dns.client.cache")
+	var co dnsclient.CacheOptions
+	if n, ok := o.count("max_entries"); ok {
+		co.MaxEntries = max(n, 1)
 	}
+	if t, ok := o.seconds("max_ttl"); ok {
+		co.MaxTTL = max(t, time.Second)
+	}
+	if t, ok := o.seconds("negative_ttl"); ok {
+		co.NegativeTTL = max(t, time.Second)
+	}
+	switch v := o.get("serve_stale"); v := v.(type) {
+	case *lua.LNilType:
+	case lua.LBool:
+		if v {
+			co.ServeStale = defaultServeStale
+		}
+	case lua.LNumber:
+		if v < 0 {
+			o.bad("serve_stale", "true, false or seconds >= 0", v)
+		}
+		co.ServeStale = time.Duration(float64(v) * float64(time.Second))
+	default:
+		o.bad("serve_stale", "true, false or seconds >= 0", v)
+	}
+	switch v := o.get("prefetch"); v := v.(type) {
+	case *lua.LNilType:
+	case lua.LBool:
+		co.Prefetch = bool(v)
+	case lua.LNumber:
+		if v <= 0 || v >= 1 {
+			o.bad("prefetch", "a boolean or the share of the lifetime in (0, 1)", v)
+		}
+		co.Prefetch, co.PrefetchRatio = true, float64(v)
+	default:
+		o.bad("prefetch", "a boolean or the share of the lifetime in (0, 1)", v)
+	}
+	o.done()
+	c, err := dnsclient.NewCache(up.t, co)
+	if err != nil {
+		return made(L, nil, err, "", false)
+	}
+	return made(L, c, nil, "cache over "+up.desc, up.validate)
 }
 
-var (
-	clientCache = unavailable("cache")
-	clientTSIG  = unavailable("tsig")
-)
+// defaultServeStale is serve_stale = true: RFC 8767 suggests 1 to 3 days.
+const defaultServeStale = 24 * time.Hour
+
+// client.tsig(c, 'alg:name:BASE64' | 'name:alg:BASE64' | dns.tsig)
+func clientTSIG(L *lua.LState) int {
+	up := upArg(L, 1)
+	var key *dnsmsg.TSIG
+	switch v := L.Get(2).(type) {
+	case lua.LString:
+		k, err := dnsmsg.ParseTSIGKey(string(v))
+		if err != nil {
+			return luabind.Fail(L, "dns.client.tsig: %v", strings.TrimPrefix(err.Error(), "dns: "))
+		}
+		key = k
+	default:
+		k, ok := luabind.As[*dnsmsg.TSIG](v)
+		if !ok {
+			L.ArgError(2, "TSIG key ('alg:name:BASE64') or dns.tsig expected, got "+luabind.TypeName(v))
+		}
+		key = k
+	}
+	t, err := dnsclient.NewTSIG(up.t, key)
+	if err != nil {
+		return made(L, nil, err, "", false)
+	}
+	name := (&dnsmsg.Name{Wire: key.Name}).String()
+	return made(L, t, nil, "tsig "+name+" over "+up.desc, up.validate)
+}
 
 // client.redundant({c1, c2, ...} [, {probe_ratio}])
 func clientRedundant(L *lua.LState) int {
