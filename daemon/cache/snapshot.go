@@ -1,0 +1,227 @@
+package cache
+
+import (
+	"encoding/binary"
+	"errors"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"ljdns/clock"
+)
+
+var bucketRR = []byte("rr")
+
+// snapshot is the bbolt file the RR cache is written behind to.
+type snapshot struct {
+	db   *bolt.DB
+	mu   sync.Mutex // one Sync at a time
+	stop chan struct{}
+	done chan struct{}
+	tick clock.Ticker
+}
+
+// Open returns an RR cache whose snapshot file is opt.Path: entries still
+// alive in the file are loaded (their expiry times are absolute), and the
+// cache is written back every opt.SyncInterval when it changed, on Sync and
+// on Close. Without opt.Path it is New(opt).
+func Open(opt Options) (*RRCache, error) {
+	c := New(opt)
+	if opt.Path == "" {
+		return c, nil
+	}
+	db, err := bolt.Open(opt.Path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		return nil, err
+	}
+	if err := c.load(db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	iv := opt.SyncInterval
+	if iv <= 0 {
+		iv = 10 * time.Second
+	}
+	s := &snapshot{db: db, stop: make(chan struct{}), done: make(chan struct{}), tick: c.clk.NewTicker(iv)}
+	c.snap = s
+	go func() {
+		defer close(s.done)
+		for {
+			select {
+			case <-s.stop:
+				return
+			case <-s.tick.C():
+				if c.dirty.Load() {
+					c.Sync()
+				}
+			}
+		}
+	}()
+	return c, nil
+}
+
+// load reads the entries of db still alive (or within StaleKeep).
+func (c *RRCache) load(db *bolt.DB) error {
+	now := c.clk.Now().UnixNano()
+	return db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketRR)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			e, ok := decodeEntry(v)
+			if !ok || len(k) < 5 {
+				return nil // a damaged record is skipped
+			}
+			if e.expire+int64(c.opt.StaleKeep) <= now {
+				return nil
+			}
+			key := string(k)
+			e.computeSize(key)
+			sh := c.shardOf(key)
+			sh.mu.Lock()
+			if old, ok := sh.m[key]; ok {
+				sh.bytes -= old.size
+			}
+			sh.m[key] = e
+			sh.bytes += e.size
+			sh.mu.Unlock()
+			return nil
+		})
+	})
+}
+
+// ErrNoSnapshot is returned by Sync for a cache without a snapshot file.
+var ErrNoSnapshot = errors.New("cache: no snapshot file")
+
+// Sync writes the live entries to the snapshot file now (cache.sync()).
+// The file then holds exactly the cache's live entries.
+func (c *RRCache) Sync() error {
+	s := c.snap
+	if s == nil {
+		return ErrNoSnapshot
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c.dirty.Store(false)
+	now := c.clk.Now().UnixNano()
+	type kv struct {
+		k string
+		v []byte
+	}
+	var all []kv
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.RLock()
+		for k, e := range sh.m {
+			if e.expire+int64(c.opt.StaleKeep) > now {
+				all = append(all, kv{k, encodeEntry(e)})
+			}
+		}
+		sh.mu.RUnlock()
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketRR) != nil {
+			if err := tx.DeleteBucket(bucketRR); err != nil {
+				return err
+			}
+		}
+		b, err := tx.CreateBucket(bucketRR)
+		if err != nil {
+			return err
+		}
+		b.FillPercent = 0.9
+		for _, x := range all {
+			if err := b.Put([]byte(x.k), x.v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Close writes the snapshot and closes its file (a daemon.Closer: called
+// when no configuration holds the cache any more).
+func (c *RRCache) Close() error {
+	s := c.snap
+	if s == nil {
+		return nil
+	}
+	close(s.stop)
+	<-s.done
+	s.tick.Stop()
+	err := c.Sync()
+	if cerr := s.db.Close(); err == nil {
+		err = cerr
+	}
+	c.snap = nil
+	return err
+}
+
+func encodeEntry(e *entry) []byte {
+	n := 8 + 4 + 2 + 2 + len(e.owner) + 4
+	for _, r := range e.rdata {
+		n += 2 + len(r)
+	}
+	for _, r := range e.sigs {
+		n += 2 + len(r)
+	}
+	b := make([]byte, 0, n)
+	b = binary.BigEndian.AppendUint64(b, uint64(e.expire))
+	b = binary.BigEndian.AppendUint32(b, e.ttl)
+	dn := byte(0)
+	if e.dnssec {
+		dn = 1
+	}
+	b = append(b, e.kind, dn)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(e.owner)))
+	b = append(b, e.owner...)
+	for _, list := range [][][]byte{e.rdata, e.sigs} {
+		b = binary.BigEndian.AppendUint16(b, uint16(len(list)))
+		for _, r := range list {
+			b = binary.BigEndian.AppendUint16(b, uint16(len(r)))
+			b = append(b, r...)
+		}
+	}
+	return b
+}
+
+func decodeEntry(b []byte) (*entry, bool) {
+	if len(b) < 16 {
+		return nil, false
+	}
+	e := &entry{expire: int64(binary.BigEndian.Uint64(b)), ttl: binary.BigEndian.Uint32(b[8:]), kind: b[12], dnssec: b[13] == 1}
+	b = b[14:]
+	next := func() ([]byte, bool) {
+		if len(b) < 2 {
+			return nil, false
+		}
+		n := int(binary.BigEndian.Uint16(b))
+		if len(b) < 2+n {
+			return nil, false
+		}
+		v := append([]byte(nil), b[2:2+n]...)
+		b = b[2+n:]
+		return v, true
+	}
+	var ok bool
+	if e.owner, ok = next(); !ok || e.kind > kindNXDomain {
+		return nil, false
+	}
+	for _, list := range []*[][]byte{&e.rdata, &e.sigs} {
+		if len(b) < 2 {
+			return nil, false
+		}
+		n := int(binary.BigEndian.Uint16(b))
+		b = b[2:]
+		for i := 0; i < n; i++ {
+			v, ok := next()
+			if !ok {
+				return nil, false
+			}
+			*list = append(*list, v)
+		}
+	}
+	return e, len(e.rdata) > 0
+}
