@@ -1,0 +1,88 @@
+package authority
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"ljdns/internal/testnet"
+)
+
+// corpusFor builds the differential corpus: every owner × every type
+// present plus absent types, names below each node, the special cases;
+// each over UDP and TCP, with and without DO.
+func corpusFor(t *testing.T, extra ...string) []testnet.Query {
+	t.Helper()
+	names := []string{
+		"example.test.", "ns1.example.test.", "mail.example.test.", "www.example.test.", "WwW.ExAmPlE.TeSt.",
+		"alias.example.test.", "chain1.example.test.", "loop1.example.test.", "dangling.example.test.",
+		"outside.example.test.", "x.wild.example.test.", "a.b.wild.example.test.", "wild.example.test.",
+		"*.wild.example.test.", "q.wcname.example.test.", "ent.example.test.", "c.ent.example.test.",
+		"b.c.ent.example.test.", "a.b.c.ent.example.test.", "zz.b.c.ent.example.test.", "x.ent.example.test.",
+		"y.x.ent.example.test.", "sub.example.test.", "ns.sub.example.test.", "www.sub.example.test.",
+		"deep.ns.sub.example.test.", "dn.example.test.", "x.dn.example.test.", "y.x.dn.example.test.",
+		"nope.dn.example.test.", "_sip._udp.example.test.", "big.example.test.", "www.big.example.test.",
+		"longtxt.example.test.", "nx.example.test.", "a.nx.example.test.", "other.test.", "www.other.test.",
+		"back.other.test.", "nx.other.test.", "example.org.", "test.", "x.target.example.test.", "target.example.test.",
+	}
+	names = append(names, extra...)
+	types := []string{"A", "AAAA", "NS", "SOA", "MX", "TXT", "CNAME", "DNAME", "SRV", "DS", "ANY", "NSEC", "DNSKEY", "RRSIG", "PTR"}
+	var b strings.Builder
+	for _, n := range names {
+		for _, ty := range types {
+			for _, fl := range []string{"", " +do", " +tcp", " +do +tcp"} {
+				fmt.Fprintf(&b, "%s %s%s\n", n, ty, fl)
+			}
+		}
+	}
+	qs, err := testnet.ParseCorpus(b.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return qs
+}
+
+func loadAll(t testing.TB, e *Engine, zones []testnet.Zone) {
+	t.Helper()
+	for _, z := range zones {
+		zz, err := LoadZone(z.Name, z.File)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Add(zz)
+	}
+}
+
+func diffKnot(t *testing.T, zones []testnet.Zone, corpus []testnet.Query) {
+	t.Helper()
+	testnet.Need(t, "knotd")
+	k := testnet.StartKnot(t, testnet.KnotConfig{Zones: zones})
+	e := New(Options{})
+	loadAll(t, e, zones)
+	addr := testnet.FreeAddr(t)
+	serve(t, e, addr)
+	diffs := testnet.Compare(k.Addr(), addr, corpus, testnet.CompareOptions{})
+	if len(diffs) > 0 {
+		t.Errorf("%d of %d queries differ from knotd:\n%s", len(diffs), len(corpus), testnet.Report(diffs))
+	}
+}
+
+// TestKnotDifferential compares the engine with knotd 3.2 serving the
+// same unsigned zones.
+func TestKnotDifferential(t *testing.T) {
+	testnet.Isolate(t)
+	zones := []testnet.Zone{
+		{Name: "example.test.", File: abs(t, "testdata/example.test.zone")},
+		{Name: "other.test.", File: abs(t, "testdata/other.test.zone")},
+	}
+	diffKnot(t, zones, corpusFor(t))
+}
+
+func abs(t testing.TB, p string) string {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
