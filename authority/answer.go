@@ -24,11 +24,24 @@ type result struct {
 
 func (r *result) has(sec []item, rr *dnsmsg.RRSet) bool {
 	for _, it := range sec {
-		if it.rr == rr {
+		if sameSet(it.rr, rr) {
 			return true
 		}
 	}
 	return false
+}
+
+// sameSet reports whether a and b are one set of the zone, also when one
+// is a wildcard-synthesised copy of the other.
+func sameSet(a, b *dnsmsg.RRSet) bool {
+	if a == b {
+		return true
+	}
+	if a == nil || b == nil || a.Type != b.Type || len(a.RData) == 0 || len(b.RData) == 0 ||
+		len(a.RData[0]) == 0 || len(b.RData[0]) == 0 {
+		return false
+	}
+	return &a.RData[0][0] == &b.RData[0][0]
 }
 
 // owned returns rr (and sig) with the owner replaced by name (wildcard
@@ -126,6 +139,19 @@ func (e *Engine) found(r *result, z *Zone, n *node, qname []byte, qtype uint16, 
 			e.wildProof(r, z, qname)
 		}
 		return c.RData[0]
+	}
+	if qtype == typeRRSIG && len(n.sigs) > 0 {
+		// one RRSIG set, that of the lowest covered type, as knotd answers
+		t := sortedSigTypes(n)[0]
+		sig := n.sigs[t]
+		if wild {
+			sig = owned(sig, qname)
+		}
+		r.an = append(r.an, item{rr: sig, req: true})
+		if wild {
+			e.wildProof(r, z, qname)
+		}
+		return nil
 	}
 	if qtype == typeANY && !n.empty() {
 		for _, t := range sortedTypes(n) {
@@ -362,7 +388,7 @@ func (e *Engine) addNSEC(r *result, n *node) {
 		return
 	}
 	s := n.sets[typeNSEC]
-	if s == nil || r.has(r.ns, s) {
+	if s == nil || r.has(r.ns, s) || r.has(r.an, s) {
 		return
 	}
 	r.ns = append(r.ns, item{rr: s, sig: n.sigs[typeNSEC], req: true})

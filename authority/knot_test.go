@@ -86,3 +86,43 @@ func abs(t testing.TB, p string) string {
 	}
 	return a
 }
+
+// signedZones signs both test zones (NSEC, or NSEC3 with a salt and opt-out
+// when nsec3) into dir and returns them.
+func signedZones(t *testing.T, nsec3 bool) []testnet.Zone {
+	t.Helper()
+	testnet.Need(t, "ldns-signzone", "ldns-keygen")
+	dir := t.TempDir()
+	var out []testnet.Zone
+	for _, z := range []testnet.Zone{
+		{Name: "example.test.", File: abs(t, "testdata/example.test.zone")},
+		{Name: "other.test.", File: abs(t, "testdata/other.test.zone")},
+	} {
+		ksk := testnet.GenerateKey(t, dir, z.Name, testnet.ECDSAP256SHA256, true)
+		zsk := testnet.GenerateKey(t, dir, z.Name, testnet.ECDSAP256SHA256, false)
+		signed := filepath.Join(dir, z.Name+"signed")
+		o := testnet.SignOptions{}
+		if nsec3 {
+			o = testnet.SignOptions{NSEC3: true, Salt: "cafe", Iterations: 1, OptOut: z.Name == "example.test."}
+		}
+		testnet.SignZone(t, z.File, signed, z.Name, o, ksk, zsk)
+		out = append(out, testnet.Zone{Name: z.Name, File: signed})
+	}
+	return out
+}
+
+// signedExtra are the names a signed zone adds to the corpus.
+var signedExtra = []string{"zz.example.test.", "a.example.test.", "ns1.example.test.x.", "mail0.example.test.", "*.example.test."}
+
+// TestKnotDifferentialNSEC compares pre-signed answers (NSEC) with knotd's.
+func TestKnotDifferentialNSEC(t *testing.T) {
+	testnet.Isolate(t)
+	diffKnot(t, signedZones(t, false), corpusFor(t, signedExtra...))
+}
+
+// TestKnotDifferentialNSEC3 compares pre-signed answers (NSEC3, salted,
+// opt-out in example.test.) with knotd's.
+func TestKnotDifferentialNSEC3(t *testing.T) {
+	testnet.Isolate(t)
+	diffKnot(t, signedZones(t, true), corpusFor(t, signedExtra...))
+}
