@@ -184,6 +184,9 @@ func (e *Engine) found(r *result, z *Zone, n *node, qname []byte, qtype uint16, 
 	e.negative(r, z)
 	if r.do {
 		if wild {
+			if z.nsec3 != nil { // closest encloser proof (RFC 5155 §7.2.5)
+				e.addNSEC3(r, z.nsec3.match(parent(dnsmsg.LowerName(n.name))))
+			}
 			e.wildProof(r, z, qname)
 		}
 		e.nodataProof(r, z, n, qname, wild)
