@@ -1,7 +1,10 @@
 -- A forwarding DNS proxy: answers clients over UDP and TCP by asking an
--- upstream server (over UDP, retrying over TCP when the answer is truncated,
--- or over TCP for TCP clients). An upstream that does not answer within the
--- timeout gets the client a SERVFAIL.
+-- upstream server through dns.client: UDP clients' queries go over a
+-- dgram_stream (UDP, TCP when the answer is truncated), TCP clients' over
+-- one multi_stream connection, pipelined. Queries pass unchanged (no EDNS
+-- or cookie added). An upstream that does not answer within the timeout
+-- (a lost UDP answer is asked again once, halfway) gets the client a
+-- SERVFAIL.
 --
 -- Usage: ljdns examples/forwarder.lua [-l HOST#PORT] [-t SEC] [-q] UPSTREAM[#PORT]
 
@@ -47,48 +50,15 @@ local function main(args)
 	nb = require('dns.nbio')
 
 	local up_host, up_port = opts.upstream[1], opts.upstream[2]
+	local client = require('dns.client')
+	local up_addr = up_host .. '#' .. up_port
+	local udp_up, err = client.dgram_stream(up_addr, {timeout = opts.timeout / 2, retries = 1,
+		udp_payload_size = 0, cookies = false, response_timeout = opts.timeout, keepalive = false})
+	if not udp_up then T.fail(1, 'upstream %s: %s', up_addr, tostring(err)) end
+	local tcp_up = assert(client.multi_stream(up_addr, {response_timeout = opts.timeout, keepalive = false}))
 
 	local function log(fmt, ...)
 		if not opts.quiet then io.stderr:write(string.format(fmt, ...), '\n') end
-	end
-
-	-- Ask upstream over TCP; returns the answer packet or nil, err.
-	local function ask_tcp(query)
-		local sock = nb.socket(nb.family(up_host), 'stream')
-		sock:settimeout(opts.timeout * 1000)
-		local ok, err = sock:connect(up_host, up_port)
-		if not ok then sock:close(); return nil, err end
-		local answer = dns.packet(65535)
-		local n
-		n, err = nb.tcpsend(sock, query)
-		if n then
-			local pok, rn = pcall(nb.tcprecv, sock, answer)
-			n = pok and rn
-			err = err or (not pok and rn) or 'connection closed'
-		end
-		sock:close()
-		if not n or n < 12 then return nil, err end
-		return answer
-	end
-
-	-- Ask upstream over UDP (TCP when truncated); returns answer or nil, err.
-	local function ask_udp(query)
-		local sock = nb.socket(nb.family(up_host), 'dgram')
-		sock:settimeout(opts.timeout * 1000)
-		local ok, err = sock:connect(up_host, up_port)
-		if not ok then sock:close(); return nil, err end
-		local answer = dns.packet(65535)
-		local n
-		n, err = nb.udpsend(sock, query)
-		if n then
-			repeat
-				n, err = nb.udprecv(sock, answer)
-			until not n or (n >= 12 and answer:id() == query:id())
-		end
-		sock:close()
-		if not n then return nil, err end
-		if answer:tc() then return ask_tcp(query) end
-		return answer
 	end
 
 	local function servfail(query)
@@ -100,8 +70,7 @@ local function main(args)
 
 	local function forward(query, stream)
 		log('%s %s', tostring(query:qname()), dns.tostring.type[query:qtype() or 0])
-		local ask = stream and ask_tcp or ask_udp
-		local answer, err = ask(query)
+		local answer, err = (stream and tcp_up or udp_up):query(query)
 		if not answer then
 			log('upstream %s#%d: %s', up_host, up_port, tostring(err))
 			return servfail(query)

@@ -20,8 +20,10 @@ is an error (use -q for such a query name).
 
 Options:
   -h, --help          show this help and exit
-  @SERVER[#PORT]      server address (default: first nameserver of /etc/resolv.conf)
-  -p PORT             server port (default 53, 853 with +tls)
+  @SERVER[#PORT]      server address or host name (looked up in /etc/hosts, then
+                      asked of the nameservers of /etc/resolv.conf); default:
+                      first nameserver of /etc/resolv.conf
+  -p PORT             server port (default 53, 853 with +tls, 443 with +https)
   -4, -6              use IPv4 / IPv6 only
   -q NAME             query name (even one that looks like a type or option)
   -t TYPE             query type
@@ -39,6 +41,9 @@ Options:
                       +tls-ca or +tls-hostname is given
   +tls-ca[=FILE]      authenticate the server against FILE (PEM) or the system roots
   +tls-hostname=NAME  name to expect in the server certificate (also sent as SNI)
+  +[no]https[=PATH]   use DNS over HTTPS (RFC 8484, HTTP/2, POST; path default
+                      /dns-query); +tls-ca and +tls-hostname authenticate the server
+  +https-get[=PATH]   DNS over HTTPS with GET
   +[no]short          print only the RDATA of the answer records, no footer
   +[no]all            set or clear every display flag below
   +[no]comments       header, pseudosections and section headings
@@ -60,6 +65,10 @@ Options:
   +tries=N            number of UDP attempts (default 3); +retry=N means N+1 tries
   +[no]ignore         do not retry a truncated UDP answer over TCP
 
+Every transport is dns.client's (UDP, TCP, TLS, HTTPS); destinations outside
+LJDNS_OUTGOING_ALLOW are refused. LJDNS_HOSTS and LJDNS_RESOLV_CONF replace
+/etc/hosts and /etc/resolv.conf.
+
 Zone transfers (AXFR, IXFR=serial) use TCP and print every message; a
 transfer answered with an error (NOTAUTH, REFUSED, ...) is a failure. A
 TSIG failure prints the server's reply and its TSIG error (BADKEY, BADSIG,
@@ -78,6 +87,7 @@ Examples:
   ldig +noall +answer example.com MX example.net AAAA
   ldig @127.0.0.1 -y hmac-sha256:key.:c2VjcmV0 example.com AXFR
   ldig +tls @127.0.0.1 example.com A
+  ldig +https @localhost -p 8443 +tls-ca=ca.pem +tls-hostname=dns.example example.com
   ldig -f json nic.cz MX
   echo "nic.cz A" | ldig @127.0.0.1 -
 ]]
@@ -169,7 +179,7 @@ end
 
 -- First nameserver of /etc/resolv.conf (of the family asked for, if any).
 local function default_server(family)
-	local f = io.open('/etc/resolv.conf', 'r')
+	local f = io.open(os.getenv('LJDNS_RESOLV_CONF') or '/etc/resolv.conf', 'r')
 	if f then
 		for line in f:lines() do
 			local ns = line:match('^%s*nameserver%s+([^%s]+)')
@@ -261,6 +271,12 @@ local function plus_option(o, a)
 	elseif base == 'tls-ca' then
 		o.tls = on; o.tls_ca = on and (val or true) or nil
 	elseif base == 'tls-hostname' then o.tls = true; o.tls_hostname = needval()
+	elseif base == 'https' or base == 'https-get' then
+		o.https = on and (val or '/dns-query') or nil
+		o.https_get = on and base == 'https-get'
+		if o.https and o.https:sub(1, 1) ~= '/' then
+			usage_error('option +%s takes a path ("/dns-query"), not "%s"', base, o.https)
+		end
 	elseif base == 'short' then noval(); o.short = on
 	elseif base == 'all' then noval(); o.show = all_shown(on)
 	elseif o.show[base] ~= nil then noval(); o.show[base] = on
@@ -336,10 +352,13 @@ local function parse_args(args)
 			if h then srv, port = h, p end
 			srv = srv:gsub('^%[(.*)%]$', '%1')
 			if srv == '' then usage_error('missing server address after "@"') end
+			o.server, o.server_name = srv, nil
 			if not is_address(srv) then
-				usage_error('server "%s" is not an IP address (names are not resolved)', srv)
+				if srv:find('[%s/]') or not dns.dname.parse(srv) then
+					usage_error('server "%s" is neither an IP address nor a host name', srv)
+				end
+				o.server_name = srv
 			end
-			o.server = srv
 			if port then o.port = T:uint(port, 'port', 65535); o.port_set = true end
 		elseif a == '-' then
 			o.stdin = true
@@ -447,77 +466,135 @@ local function build_query(o, q, tsig)
 	return pkt
 end
 
--- Transfer state machine: returns true once the message stream is complete.
-local function transfer_tracker(qtype)
-	local first_serial, count, mode, target
-	local soa = dns.type.SOA
-	return function(rr)
-		count = (count or 0) + 1
-		local t = rr:type()
-		if count == 1 then
-			if t ~= soa then fail(9, 'zone transfer does not start with a SOA record') end
-			first_serial = dns.rdata.soa_serial(rr:rdata(0))
-			return false
-		end
-		if count == 2 then
-			if t == soa then
-				local s = dns.rdata.soa_serial(rr:rdata(0))
-				if s == first_serial or qtype ~= dns.type.IXFR then return true end
-				mode = 'del'
-				return false
-			end
-			mode = 'axfr'
-			return false
-		end
-		if t ~= soa then return false end
-		if mode == 'axfr' then return true end
-		local s = dns.rdata.soa_serial(rr:rdata(0))
-		if mode == 'del' then
-			mode, target = 'add', s
-			return false
-		end
-		if s == first_serial and target == first_serial then return true end
-		mode = 'del'
-		return false
+-- Transports --------------------------------------------------------------
+
+-- tls_option(o) -> the tls option of dns.client for +tls/+https: strict
+-- with +tls-ca/+tls-hostname, opportunistic otherwise.
+local function tls_option(o)
+	if o.tls_ca or o.tls_hostname then
+		local file = type(o.tls_ca) == 'string' and o.tls_ca ~= '' and o.tls_ca or nil
+		if file or o.tls_hostname then return {hostname = o.tls_hostname, ca_file = file} end
+		return require('dns.tls').creds.client_x509 -- system roots, the address as name
 	end
+	return true
 end
 
--- Transport: returns a connected socket (or TLS session) for the query.
-local function open_transport(o, stream)
-	local family = nb.family(o.server)
-	local sock = nb.socket(family, stream and 'stream' or 'dgram')
-	local ok, err = sock:connect(o.server, o.port)
-	if not ok then
-		sock:close()
-		fail(9, 'cannot connect to %s#%d: %s', o.server, o.port, tostring(err or 'connection failed'))
+-- transport(o, kind) -> the dns.client for 'udp', 'tcp' (TCP or TLS) or
+-- 'https', made once per run. UDP adds no EDNS and no cookie of its own,
+-- TCP no keepalive option: ldig sends the query it built.
+local function transport(o, kind)
+	o.clients = o.clients or {}
+	if o.clients[kind] then return o.clients[kind] end
+	local client = require('dns.client')
+	local addr = o.server .. '#' .. o.port
+	local c, err
+	if kind == 'udp' then
+		c, err = client.dgram(addr, {timeout = o.timeout, retries = o.tries - 1,
+			udp_payload_size = 0, cookies = false})
+	elseif kind == 'https' then
+		local host = o.server:find(':', 1, true) and '[' .. o.server .. ']' or o.server
+		c, err = client.https(('https://%s:%d%s'):format(host, o.port, o.https), {timeout = o.timeout,
+			connect_timeout = o.timeout, method = o.https_get and 'GET' or 'POST', tls = tls_option(o)})
+	else
+		c, err = client.stream(addr, {connect_timeout = o.timeout, response_timeout = o.timeout,
+			keepalive = false, tls = o.tls and tls_option(o) or nil})
 	end
-	if stream and o.tls then
-		local tls = require('dns.tls')
-		local cred
-		if o.tls_ca or o.tls_hostname then
-			local spec = {hostname = o.tls_hostname}
-			if type(o.tls_ca) == 'string' and o.tls_ca ~= '' then spec.cafile = o.tls_ca end
-			if spec.cafile or spec.hostname then
-				local c, cerr = tls.creds.x509(spec)
-				if not c then fail(1, 'invalid TLS credentials: %s', tostring(cerr)) end
-				cred = c
-			else
-				cred = 'x509'
-			end
-		end
-		local s, terr = tls.client(sock, cred)
-		if not s then
-			sock:close()
-			fail(9, 'TLS handshake with %s#%d failed: %s', o.server, o.port, tostring(terr))
-		end
-		return s, sock
+	if not c then
+		if (o.tls or o.https) and tostring(err):match('tls') then fail(1, 'invalid TLS credentials: %s', err) end
+		fail(9, 'cannot ask %s#%d: %s', o.server, o.port, tostring(err))
 	end
-	return sock, sock
+	o.clients[kind] = c
+	return c
 end
 
-local function errtext(err)
-	if type(err) == 'table' then return tostring(err.strerr or err.msg or err.errno) end
-	return tostring(err)
+-- server_text: the server as the messages name it.
+local function server_text(o)
+	return ('%s#%d'):format(o.server, o.port)
+end
+
+-- Server names -------------------------------------------------------------
+
+local function wanted(addr, family)
+	if not family then return true end
+	return (addr:find(':', 1, true) ~= nil) == (family == 'inet6')
+end
+
+-- hosts_lookup(name, family) -> the addresses /etc/hosts gives name, IPv4
+-- first when no family is asked for.
+local function hosts_lookup(name, family)
+	local want = name:lower():gsub('%.$', '')
+	local v4, v6 = {}, {}
+	local f = io.open(os.getenv('LJDNS_HOSTS') or '/etc/hosts', 'r')
+	if not f then return {} end
+	for line in f:lines() do
+		line = line:gsub('#.*$', '')
+		local addr, names = line:match('^%s*(%S+)%s+(.*)$')
+		if addr and is_address(addr) and wanted(addr, family) then
+			for n in names:gmatch('%S+') do
+				if n:lower():gsub('%.$', '') == want then
+					local list = addr:find(':', 1, true) and v6 or v4
+					list[#list + 1] = addr:gsub('%%.*$', '')
+					break
+				end
+			end
+		end
+	end
+	f:close()
+	for _, a in ipairs(v6) do v4[#v4 + 1] = a end
+	return v4
+end
+
+-- resolv_servers() -> the nameservers of /etc/resolv.conf.
+local function resolv_servers()
+	local out = {}
+	local f = io.open(os.getenv('LJDNS_RESOLV_CONF') or '/etc/resolv.conf', 'r')
+	if not f then return out end
+	for line in f:lines() do
+		local ns = line:match('^%s*nameserver%s+([^%s]+)')
+		if ns and is_address(ns:gsub('%%.*$', '')) then out[#out + 1] = ns:gsub('%%.*$', '') end
+	end
+	f:close()
+	return out
+end
+
+-- resolve(o, name) -> an address of name: from /etc/hosts, else asked
+-- through dns.client of the nameservers of /etc/resolv.conf (A, then
+-- AAAA). Failing that, exit 10 as dig does.
+local function resolve(o, name)
+	local found = hosts_lookup(name, o.family)
+	if #found > 0 then return found[1] end
+	local client = require('dns.client')
+	local ups, why = {}, nil
+	for _, ns in ipairs(resolv_servers()) do
+		local c, err = client.dgram_stream(ns, {timeout = o.timeout, retries = o.tries - 1})
+		if c then ups[#ups + 1] = c else why = err end
+	end
+	if #ups == 0 then
+		fail(10, "couldn't get address for '%s': %s", name, why or 'no nameserver in /etc/resolv.conf')
+	end
+	local r = client.redundant(ups)
+	local types = {}
+	if o.family ~= 'inet6' then types[#types + 1] = dns.type.A end
+	if o.family ~= 'inet' then types[#types + 1] = dns.type.AAAA end
+	for _, t in ipairs(types) do
+		local a, err = r:query(name, t)
+		if not a then why = err
+		else
+			for _, rr in ipairs(a:section(dns.section.ANSWER)) do
+				if rr:type() == t and rr:count() > 0 then
+					r:close()
+					local rd = rr:rdata(0)
+					if t == dns.type.A then return ('%d.%d.%d.%d'):format(rd:byte(1, 4)) end
+					local g = {}
+					for k = 1, 16, 2 do g[#g + 1] = ('%x'):format(rd:byte(k) * 256 + rd:byte(k + 1)) end
+					return table.concat(g, ':')
+				end
+			end
+			why = why or ('not found (%s)'):format(dns.tostring.rcode[a:rcode()] or a:rcode())
+		end
+	end
+	r:close()
+	fail(10, "couldn't get address for '%s': %s", name, tostring(why or 'not found'))
 end
 
 -- Output -------------------------------------------------------------------
@@ -725,33 +802,14 @@ local function emit(o, answer, first)
 	end
 end
 
--- Drive the scheduler until state.done, giving up after timeout seconds
--- of inactivity. Returns true, or nil when the wait timed out.
-local function drive(state, timeout)
-	while not state.done do
-		local left = state.active + timeout - nb.now()
-		if left <= 0 then return nil end
-		local ok, err = nb.step(left)
-		if ok == false and err ~= 'timeout' then fail(10, '%s', errtext(err)) end
-	end
-	return true
-end
-
 -- Run one query; returns statistics or raises a failure (ljdns.tool).
 local function exchange(o, q, tsig)
 	if q.err then error(q.err, 0) end
 	local xfr = q.qtype == dns.type.AXFR or q.qtype == dns.type.IXFR
-	local stream = o.tcp or o.tls or xfr
 	local query = build_query(o, q, tsig)
-	local st = {bytes = 0, msgs = 0, done = false, start = nb.now()}
-	st.active = st.start
+	local st = {bytes = 0, msgs = 0, start = nb.now()}
 
 	local function handle(answer, first)
-		local ok = answer:parse()
-		if not ok then
-			if not o.short and o.fmt ~= 'json' then dns.hexdump(answer:towire()) end
-			fail(9, 'malformed message from %s#%d', o.server, o.port)
-		end
 		st.bytes = st.bytes + answer.size
 		st.msgs = st.msgs + 1
 		if tsig then
@@ -762,7 +820,7 @@ local function exchange(o, q, tsig)
 				local terr = tsig_error(trr)
 				if terr ~= 0 then
 					emit(o, answer, first)
-					fail(9, 'TSIG error from %s#%d: %s (status %s)', o.server, o.port,
+					fail(9, 'TSIG error from %s: %s (status %s)', server_text(o),
 						terr and tsig_rcode_name(terr) or 'malformed TSIG record', rcode_name(answer:rcode()))
 				end
 				local vok, code = tsig:verify(answer)
@@ -778,124 +836,34 @@ local function exchange(o, q, tsig)
 		emit(o, answer, first)
 	end
 
-	local function udp_body(sock)
-		local answer = dns.packet(65535)
-		while true do
-			local n, err = nb.udprecv(sock, answer)
-			if not n then fail(9, 'no answer from %s#%d: %s', o.server, o.port, errtext(err)) end
-			-- Ignore stray datagrams (late answers to an earlier try).
-			if n >= 12 and answer:id() == query:id() and answer:qr() then
-				st.last = answer
-				return
-			end
-			if n < 12 then
-				fail(9, 'malformed message from %s#%d (%d bytes)', o.server, o.port, n)
-			end
-		end
-	end
-
-	local function tcp_body(conn)
-		local n, err = nb.tcpsend(conn, query)
-		if not n then fail(9, 'cannot send to %s#%d: %s', o.server, o.port, errtext(err)) end
-		local answer = dns.packet(65535)
-		local track = xfr and transfer_tracker(q.qtype)
+	if xfr and not o.https then
+		local s, err = transport(o, 'tcp'):stream(query)
+		if not s then fail(9, 'zone transfer from %s failed: %s', server_text(o), tostring(err)) end
 		local first = true
-		while true do
-			local ok, rn, rerr = pcall(nb.tcprecv, conn, answer)
-			if not ok then fail(9, 'malformed message from %s#%d: %s', o.server, o.port, errtext(rn)) end
-			if not rn or rn < 12 then
-				if rerr then
-					fail(9, 'no answer from %s#%d: %s', o.server, o.port, errtext(rerr))
-				end
-				if first then fail(9, 'connection to %s#%d closed without an answer', o.server, o.port) end
-				fail(9, 'connection to %s#%d closed before the zone transfer completed', o.server, o.port)
-			end
-			st.active = nb.now()
-			if answer:id() == query:id() then
+		local ok, ferr = pcall(function()
+			for answer in s do
 				handle(answer, first)
-				if not track then return end
 				if answer:rcode() ~= dns.rcode.NOERROR then
-					fail(9, 'zone transfer failed: %s#%d answered %s', o.server, o.port,
-						rcode_name(answer:rcode()))
-				end
-				local an = answer:section(dns.section.ANSWER)
-				if first and #an == 0 then return end
-				for k = 0, #an - 1 do
-					if track(an[k]) then return end
+					fail(9, 'zone transfer failed: %s answered %s', server_text(o), rcode_name(answer:rcode()))
 				end
 				first = false
 			end
-		end
-	end
-
-	local function spawn(fn, ...)
-		local args = {...}
-		local ok, err, co = nb.go(function()
-			local ok2, e = pcall(fn, unpack(args))
-			if not ok2 then st.err = e end
-			st.done = true
 		end)
-		if ok == false then fail(10, '%s', errtext(err)) end
-		return co
-	end
-
-	local sock, conn
-	if stream then
-		local function connect_and_run()
-			local c, raw = open_transport(o, true)
-			sock, conn = raw, c
-			tcp_body(c)
-		end
-		spawn(connect_and_run)
-		if not drive(st, o.timeout) then
-			st.err = st.err or tool.failure(9, 'connection to %s#%d timed out', o.server, o.port)
-		end
+		s:close()
+		if not ok then error(ferr, 0) end
+		if s:err() then fail(9, 'zone transfer from %s failed: %s', server_text(o), s:err()) end
 	else
-		local tries = o.tries
-		local sent = 0
-		local function send()
-			local n, err = nb.udpsend(sock, query)
-			if not n then
-				st.err = tool.failure(9, 'cannot send to %s#%d: %s', o.server, o.port, errtext(err))
-				st.done = true
+		local kind = o.https and 'https' or ((o.tcp or o.tls) and 'tcp' or 'udp')
+		local answer, err = transport(o, kind):query(query)
+		if not answer then fail(9, 'no answer from %s: %s', server_text(o), tostring(err)) end
+		if kind == 'udp' and answer:tc() and not o.ignore_tc then
+			if not o.short and o.fmt ~= 'json' then
+				io.write(';; Truncated, retrying in TCP mode.\n')
 			end
+			local o2 = setmetatable({tcp = true}, {__index = o})
+			return exchange(o2, q, tsig)
 		end
-		spawn(function()
-			sock = open_transport(o, false)
-			send()
-			if not st.done then udp_body(sock) end
-		end)
-		sent = 1
-		while not drive(st, o.timeout) do
-			if sent >= tries then
-				st.err = tool.failure(9, 'no answer from %s#%d (timed out)', o.server, o.port)
-				break
-			end
-			st.active = nb.now()
-			if sock then nb.go(send) end
-			sent = sent + 1
-		end
-		if not st.err and st.last then
-			local answer = st.last
-			local pok, perr = pcall(function()
-				if answer:tc() and not o.ignore_tc then
-					st.truncated = true
-				else
-					handle(answer, true)
-				end
-			end)
-			if not pok then st.err = perr end
-		end
-	end
-	if conn and conn ~= sock and conn.close then pcall(conn.close, conn) end
-	if sock then pcall(sock.close, sock) end
-	if st.err then error(st.err, 0) end
-	if st.truncated then
-		if not o.short and o.fmt ~= 'json' then
-			io.write(';; Truncated, retrying in TCP mode.\n')
-		end
-		local o2 = setmetatable({tcp = true}, {__index = o})
-		return exchange(o2, q, tsig)
+		handle(answer, true)
 	end
 	st.elapsed = nb.now() - st.start
 	return st
@@ -903,7 +871,11 @@ end
 
 local function footer(o, st)
 	io.write(string.format(';; Query time: %d msec\n', math.floor(st.elapsed * 1000)))
-	io.write(string.format(';; SERVER: %s#%d\n', o.server, o.port))
+	if o.server_name then
+		io.write(string.format(';; SERVER: %s#%d(%s)\n', o.server, o.port, o.server_name))
+	else
+		io.write(string.format(';; SERVER: %s#%d\n', o.server, o.port))
+	end
 	io.write(string.format(';; WHEN: %s\n', os.date()))
 	io.write(string.format(';; MSG SIZE  rcvd: %d count: %d\n\n', st.bytes, st.msgs))
 end
@@ -934,8 +906,10 @@ local function main(args)
 	for _, q in ipairs(o.queries) do
 		if not dns.dname.parse(q.name) then usage_error('invalid domain name "%s"', q.name) end
 	end
+	if o.https then o.tls = false end -- +tls-ca/+tls-hostname authenticate the HTTPS server
 	if o.tls then o.tcp = true end
-	if o.tls and not o.port_set then o.port = 853 end
+	if not o.port_set then o.port = (o.https and 443) or (o.tls and 853) or 53 end
+	if o.server_name then o.server = resolve(o, o.server_name) end
 	o.server = o.server or default_server(o.family)
 	if o.family then
 		local v6 = o.server:find(':', 1, true) ~= nil
@@ -968,6 +942,7 @@ local function main(args)
 			if status == 0 then status = st.status end
 		end
 	end
+	for _, c in pairs(o.clients or {}) do c:close() end
 	return status
 end
 

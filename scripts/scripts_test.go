@@ -31,7 +31,7 @@ func zonesDir() string { return filepath.Join(repoRoot, "examples", "zones") }
 func TestHelp(t *testing.T) {
 	want := map[string][]string{
 		"ldig": {"Usage:", "Options:", "Examples:", "@SERVER", "-p PORT", "-x ADDR", "-y ",
-			"-f FORMAT", "+[no]tcp", "+[no]tls", "+[no]short", "+[no]cd", "+[no]do",
+			"-f FORMAT", "+[no]tcp", "+[no]tls", "+[no]https[=PATH]", "+[no]short", "+[no]cd", "+[no]do",
 			"+[no]cookie", "+bufsize", "+[no]recurse", "+[no]nsid", "+timeout", "+tries", "Exit status",
 			"-4, -6", "+[no]all", "+[no]answer", "+[no]stats", "+[no]multiline", "+[no]json", "CAA"},
 		"zq":       {"Usage:", "Options:", "-h, --help", "-s ", "-1 ", "-f text|json", "-t ", "--progress", "Example filters:", "ttl<=3600"},
@@ -70,7 +70,9 @@ func TestBadInput(t *testing.T) {
 		{[]string{"ldig", "-p", "99999", "example.com"}, "ldig: ", 1},
 		{[]string{"ldig", "-x", "300.1.2.3"}, "ldig: ", 1},
 		{[]string{"ldig", "-x", "1:2:3"}, "ldig: ", 1},
-		{[]string{"ldig", "@not-an-address", "example.com"}, "ldig: ", 1},
+		{[]string{"ldig", "@not..a.name", "example.com"}, "ldig: ", 1},
+		{[]string{"ldig", "@", "example.com"}, "ldig: ", 1},
+		{[]string{"ldig", "+https=dns-query", "example.com"}, "ldig: ", 1},
 		{[]string{"ldig", "+cookie=xyz", "example.com"}, "ldig: ", 1},
 		{[]string{"ldig", "+bufsize=70000", "example.com"}, "ldig: ", 1},
 		{[]string{"ldig", "-y", "key:nosuchalg:c2VjcmV0", "@127.0.0.1", "example.com"}, "ldig: ", 1},
