@@ -83,3 +83,15 @@ func TestLuaJITErrorReports(t *testing.T) {
 		})
 	}
 }
+
+// TestSystemLuaRock loads a pure-Lua rock from the system Lua 5.1
+// directory (Debian's lua-dkjson), as luajit does; skipped without it.
+func TestSystemLuaRock(t *testing.T) {
+	if _, err := os.Stat("/usr/share/lua/5.1/dkjson.lua"); err != nil {
+		t.Skip("lua-dkjson not installed")
+	}
+	r := ljdns(t, "", "-e", `local j = require('dkjson') print(j.encode({a = {1, 2, 0.5}}), j.decode('[1,2,{"x":true}]')[3].x)`)
+	if r.code != 0 || r.stdout != "{\"a\":[1,2,0.5]}\ttrue\n" {
+		t.Fatalf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}
