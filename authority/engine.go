@@ -25,9 +25,10 @@ type Options struct {
 // Engine answers queries from a set of zones. Zones are replaced as a
 // whole (Add, Remove), so answering never waits for a load.
 type Engine struct {
-	opt   Options
-	mu    sync.Mutex // serialises writers of zones
-	zones atomic.Pointer[map[string]*Zone]
+	opt      Options
+	mu       sync.Mutex // serialises writers of zones
+	reloadMu sync.Mutex // one Reload at a time
+	zones    atomic.Pointer[map[string]*Zone]
 }
 
 // New returns an engine without zones.

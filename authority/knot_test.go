@@ -2,9 +2,13 @@ package authority
 
 import (
 	"fmt"
+	"net/netip"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
+
+	"github.com/miekg/dns"
 
 	"ljdns/internal/testnet"
 )
@@ -57,7 +61,9 @@ func loadAll(t testing.TB, e *Engine, zones []testnet.Zone) {
 func diffKnot(t *testing.T, zones []testnet.Zone, corpus []testnet.Query) {
 	t.Helper()
 	testnet.Need(t, "knotd")
-	k := testnet.StartKnot(t, testnet.KnotConfig{Zones: zones})
+	k := testnet.StartKnot(t, testnet.KnotConfig{Zones: zones,
+		Extra:     "acl:\n  - id: xfr\n    address: 127.0.0.0/8\n    action: transfer\n",
+		ZoneExtra: "acl: xfr"})
 	e := New(Options{})
 	loadAll(t, e, zones)
 	addr := testnet.FreeAddr(t)
@@ -66,6 +72,58 @@ func diffKnot(t *testing.T, zones []testnet.Zone, corpus []testnet.Query) {
 	if len(diffs) > 0 {
 		t.Errorf("%d of %d queries differ from knotd:\n%s", len(diffs), len(corpus), testnet.Report(diffs))
 	}
+	for _, z := range zones {
+		want, got := axfr(t, k.Addr(), z.Name), axfr(t, addr, z.Name)
+		if len(want) < 3 || strings.Join(want, "\n") != strings.Join(got, "\n") {
+			t.Errorf("AXFR of %s: knotd %d records, engine %d\n%s", z.Name, len(want), len(got), lineDiff(want, got))
+		}
+	}
+}
+
+// axfr transfers zone from addr and returns its records as sorted text
+// lines, the closing SOA dropped.
+func axfr(t *testing.T, addr netip.AddrPort, zone string) []string {
+	t.Helper()
+	m := new(dns.Msg)
+	m.SetAxfr(zone)
+	ch, err := (&dns.Transfer{}).In(m, addr.String())
+	if err != nil {
+		t.Fatalf("AXFR %s from %s: %v", zone, addr, err)
+	}
+	var out []string
+	for env := range ch {
+		if env.Error != nil {
+			t.Fatalf("AXFR %s from %s: %v", zone, addr, env.Error)
+		}
+		for _, rr := range env.RR {
+			out = append(out, strings.ToLower(rr.String()))
+		}
+	}
+	if len(out) > 0 {
+		out = out[:len(out)-1]
+	}
+	sort.Strings(out)
+	return out
+}
+
+func lineDiff(a, b []string) string {
+	in := map[string]int{}
+	for _, s := range a {
+		in[s]++
+	}
+	for _, s := range b {
+		in[s]--
+	}
+	var d []string
+	for s, n := range in {
+		if n > 0 {
+			d = append(d, "knotd only: "+s)
+		} else if n < 0 {
+			d = append(d, "engine only: "+s)
+		}
+	}
+	sort.Strings(d)
+	return strings.Join(d, "\n")
 }
 
 // TestKnotDifferential compares the engine with knotd 3.2 serving the

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 
 	"ljdns/dnsmsg"
 	"ljdns/dnsmsg/zone"
@@ -22,6 +21,7 @@ type Zone struct {
 	soa    *dnsmsg.RRSet
 	nsec3  *nsec3Chain
 	Signed bool // the zone carries RRSIGs
+	stamp  fileStamp
 }
 
 // node is one name of a zone: its RR sets by type and their RRSIGs by the
@@ -85,8 +85,10 @@ func build(origin string, s *zone.Scanner, fname string) (*Zone, error) {
 	}
 	if err := s.Err(); err != nil {
 		var pe *zone.ParseError
-		if errors.As(err, &pe) && fname != "" && !strings.HasPrefix(err.Error(), fname) {
-			return nil, fmt.Errorf("%s: %w", fname, err)
+		if errors.As(err, &pe) && pe.File == "" && fname != "" {
+			c := *pe
+			c.File = fname
+			return nil, &c
 		}
 		return nil, err
 	}
