@@ -170,3 +170,28 @@ func BenchmarkConcat(b *testing.B) {
 		}
 	}
 }
+
+// TestInternalsReadable fails when a gopher-lua upgrade moves the
+// unexported fields host/internals.go reads (the host would then fall back
+// to gopher-lua's wording of errors and to its io.read).
+func TestInternalsReadable(t *testing.T) {
+	L := New(Options{})
+	defer L.Close()
+	var gotPC, gotCaller bool
+	L.SetGlobal("probe", L.NewFunction(func(L *lua.LState) int {
+		dbg, _ := L.GetStack(1)
+		_, _, gotPC = framePC(dbg)
+		_, gotCaller = callerOf(dbg)
+		return 0
+	}))
+	if err := L.DoString("local function f() probe() end f()"); err != nil {
+		t.Fatal(err)
+	}
+	if !gotPC || !gotCaller {
+		t.Fatalf("frame program counter readable %v, caller readable %v", gotPC, gotCaller)
+	}
+	stdin, ok := L.GetField(L.GetGlobal("io"), "stdin").(*lua.LUserData)
+	if !ok || fileReader(stdin) == nil {
+		t.Fatal("the buffered reader of io.stdin is not readable")
+	}
+}
