@@ -28,8 +28,8 @@ type retryFunc func(L *lua.LState) int
 // task is one scheduler-owned coroutine.
 type task struct {
 	co    *lua.LState
-	w     *waiter    // the wait it is blocked in, nil when runnable or running
-	hooks *TaskHooks // Sched.Go's observer, nil for nb.go coroutines
+	w     *waiter      // the wait it is blocked in, nil when runnable or running
+	hooks TaskObserver // Sched.Go's observer, nil for nb.go coroutines
 }
 
 // waiter is one blocked operation of a task.
@@ -80,7 +80,10 @@ type Sched struct {
 	mu     sync.Mutex
 	done   []completion        // posted by goroutines, guarded by mu
 	posted []func(*lua.LState) // Sched.Post, guarded by mu
-	pool   []*lua.LState       // finished coroutines of Sched.Go, reused
+	// waitLock, when set (SetWaitLock), is held by the goroutine driving
+	// the scheduler and released only while a step waits for events.
+	waitLock sync.Locker
+	pool     []*lua.LState // finished coroutines of Sched.Go, reused
 
 	readers, writers *lua.LTable    // nb.readers / nb.writers
 	body             *lua.LFunction // coroutine body: calls f(...) without a tail call
@@ -553,12 +556,12 @@ func newThread(L *lua.LState) *lua.LState {
 func (s *Sched) resume(L *lua.LState, t *task, fn *lua.LFunction, args []lua.LValue) (ok bool, rets []lua.LValue, errv lua.LValue) {
 	s.cur = append(s.cur, t)
 	luabind.ShareContext(L, t.co)
-	if t.hooks != nil && t.hooks.Resume != nil {
-		t.hooks.Resume(t.co)
+	if t.hooks != nil {
+		t.hooks.TaskResume(t.co)
 	}
 	st, err, vals := L.Resume(t.co, fn, args...)
-	if t.hooks != nil && t.hooks.Pause != nil {
-		t.hooks.Pause()
+	if t.hooks != nil {
+		t.hooks.TaskPause()
 	}
 	s.cur[len(s.cur)-1] = nil
 	s.cur = s.cur[:len(s.cur)-1]
@@ -570,9 +573,7 @@ func (s *Sched) resume(L *lua.LState, t *task, fn *lua.LFunction, args []lua.LVa
 		delete(s.tasks, t.co)
 		if t.hooks != nil {
 			s.recycle(t.co)
-			if t.hooks.Done != nil {
-				t.hooks.Done(L, true, vals, nil)
-			}
+			t.hooks.TaskDone(L, true, vals, nil)
 		}
 		return true, vals, nil
 	case lua.ResumeError:
@@ -588,8 +589,8 @@ func (s *Sched) resume(L *lua.LState, t *task, fn *lua.LFunction, args []lua.LVa
 		} else if err != nil {
 			ev = lua.LString(err.Error())
 		}
-		if t.hooks != nil && t.hooks.Done != nil {
-			t.hooks.Done(L, false, nil, ev)
+		if t.hooks != nil {
+			t.hooks.TaskDone(L, false, nil, ev)
 			return true, nil, nil // reported to the hook, not to nb.run
 		}
 		return false, nil, ev
@@ -659,7 +660,13 @@ func (s *Sched) step(L *lua.LState, timeout time.Duration) (progress bool, e *st
 		stop()
 		stop = nil
 	}
+	if s.waitLock != nil && ms != 0 {
+		s.waitLock.Unlock()
+	}
 	n, err := unix.EpollWait(s.res.epfd, s.events, ms)
+	if s.waitLock != nil && ms != 0 {
+		s.waitLock.Lock()
+	}
 	if stop != nil {
 		stop()
 	}

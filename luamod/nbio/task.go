@@ -1,6 +1,7 @@
 package nbio
 
 import (
+	"sync"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
@@ -19,7 +20,46 @@ type TaskHooks struct {
 	// not ok with the error value. Errors reported here are not reported
 	// by nb.run/nb.step.
 	Done func(L *lua.LState, ok bool, rets []lua.LValue, err lua.LValue)
+	// Direct runs fn itself as the coroutine's body, without nb.go's
+	// wrapper that keeps a frame when fn tail-calls a yielding Go
+	// function: for a fn that never does (a body of the caller's own).
+	Direct bool
 }
+
+// TaskObserver observes one coroutine started with Sched.Go, as TaskHooks
+// do (a *TaskHooks is one); a type of the caller's own implementing it
+// costs no closure per coroutine.
+type TaskObserver interface {
+	TaskResume(co *lua.LState)
+	TaskPause()
+	TaskDone(L *lua.LState, ok bool, rets []lua.LValue, err lua.LValue)
+	// TaskDirect reports TaskHooks.Direct.
+	TaskDirect() bool
+}
+
+// TaskResume implements TaskObserver.
+func (h *TaskHooks) TaskResume(co *lua.LState) {
+	if h.Resume != nil {
+		h.Resume(co)
+	}
+}
+
+// TaskPause implements TaskObserver.
+func (h *TaskHooks) TaskPause() {
+	if h.Pause != nil {
+		h.Pause()
+	}
+}
+
+// TaskDone implements TaskObserver.
+func (h *TaskHooks) TaskDone(L *lua.LState, ok bool, rets []lua.LValue, err lua.LValue) {
+	if h.Done != nil {
+		h.Done(L, ok, rets, err)
+	}
+}
+
+// TaskDirect implements TaskObserver.
+func (h *TaskHooks) TaskDirect() bool { return h.Direct }
 
 // poolMax bounds the finished coroutines a scheduler keeps for reuse.
 const poolMax = 256
@@ -28,7 +68,7 @@ const poolMax = 256
 // its end to h.Done (at once when it ends without blocking). The coroutine
 // comes from a pool of finished ones when there is one. L must be the
 // state's main thread or a coroutine running on its goroutine.
-func (s *Sched) Go(L *lua.LState, fn *lua.LFunction, args []lua.LValue, h *TaskHooks) {
+func (s *Sched) Go(L *lua.LState, fn *lua.LFunction, args []lua.LValue, h TaskObserver) {
 	var co *lua.LState
 	if n := len(s.pool); n > 0 {
 		co = s.pool[n-1]
@@ -42,7 +82,7 @@ func (s *Sched) Go(L *lua.LState, fn *lua.LFunction, args []lua.LValue, h *TaskH
 	}
 	t := &task{co: co, hooks: h}
 	s.tasks[co] = t
-	if s.body != nil {
+	if s.body != nil && !h.TaskDirect() {
 		args = append([]lua.LValue{fn}, args...)
 		fn = s.body
 	}
@@ -95,3 +135,11 @@ func (s *Sched) Post(fn func(L *lua.LState)) bool {
 // Pending reports whether coroutines are blocked in the scheduler or
 // goroutine work is in flight.
 func (s *Sched) Pending() bool { return len(s.tasks) > 0 || s.async > 0 }
+
+// SetWaitLock makes the state shareable between goroutines: the goroutine
+// stepping the scheduler holds l, and each step releases it only while it
+// waits for events. Another goroutine may then take l and run Lua on the
+// state itself (Go, a coroutine's start) instead of posting the work and
+// waiting for a wake-up; when what it started blocks, it Posts (any
+// function) so that the step recomputes its deadlines.
+func (s *Sched) SetWaitLock(l sync.Locker) { s.waitLock = l }

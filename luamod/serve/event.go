@@ -39,7 +39,7 @@ func (w *worker) eventAfter(L *lua.LState, recurrent bool) int {
 		L.ArgError(1, "a recurrent event needs a positive interval")
 	}
 	w.mu.Lock()
-	if w.stopped {
+	if w.stopped.Load() {
 		w.mu.Unlock()
 		L.RaiseError("event: the worker is stopping")
 	}

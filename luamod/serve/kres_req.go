@@ -44,6 +44,9 @@ type kresRequest struct {
 	qtype, qclass uint16
 	answer        lua.LValue
 	query         lua.LValue
+	qry           *lua.LUserData // req:current()
+	sname         lua.LValue     // qry.sname, made on first use
+	flags         daemon.Flags   // an internal request's flags
 }
 
 func (w *worker) internalRequest(L *lua.LState, qname []byte, qtype, qclass uint16) lua.LValue {
@@ -122,29 +125,97 @@ func reqAnswer(L *lua.LState, k *kresRequest) lua.LValue {
 }
 
 // reqQuery is req:current() and friends: the one query of the request
-// (sub-queries belong to the resolver).
+// (sub-queries belong to the resolver), made once per request.
 func reqQuery(L *lua.LState) int {
 	k := checkReq(L)
-	qn, qt, qc := k.question()
-	q := L.NewTable()
-	q.RawSetString("sname", lua.LString(dnsmsg.LowerName(qn)))
-	q.RawSetString("stype", lua.LNumber(qt))
-	q.RawSetString("sclass", lua.LNumber(qc))
-	q.RawSetString("uid", lua.LNumber(0))
-	if k.r != nil {
-		r := k.r
-		q.RawSetString("flags", pushFlagsValue(L, &flagsRef{
-			get: func() daemon.Flags { return r.Options },
-			set: func(f daemon.Flags) { r.Options = f }}, k.guard))
-	} else {
-		var f daemon.Flags
-		q.RawSetString("flags", pushFlagsValue(L, &flagsRef{get: func() daemon.Flags { return f },
-			set: func(n daemon.Flags) { f = n }}, nil))
+	if k.qry == nil {
+		ud := L.NewUserData()
+		ud.Value = k
+		ud.Metatable = L.GetTypeMetatable(kresQueryType)
+		k.qry = ud
 	}
-	name := lua.LString(dnsmsg.LowerName(qn))
-	q.RawSetString("name", L.NewFunction(func(L *lua.LState) int { L.Push(name); return 1 }))
-	L.Push(q)
+	L.Push(k.qry)
 	return 1
+}
+
+// kresQueryType is the registry name of query objects (kr_query).
+const kresQueryType = "kres.query"
+
+func registerQuery(L *lua.LState) {
+	name := L.NewFunction(func(L *lua.LState) int {
+		k := luabind.Check[*kresRequest](L, 1, kresQueryType)
+		L.Push(k.snameValue())
+		return 1
+	})
+	mt := L.NewTypeMetatable(kresQueryType)
+	// __index without the Guard wrapper: it is on every layer's path, and
+	// nothing in it can panic
+	mt.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
+		ud, ok := L.Get(1).(*lua.LUserData)
+		if !ok {
+			return 0
+		}
+		k, ok := ud.Value.(*kresRequest)
+		if !ok {
+			return 0
+		}
+		if k.r != nil && k.guard.dead() {
+			L.RaiseError("kres.query: the request has ended")
+		}
+		key, _ := L.Get(2).(lua.LString)
+		switch key {
+		case "sname":
+			L.Push(k.snameValue())
+		case "stype":
+			_, qt, _ := k.question()
+			L.Push(smallNumber(qt))
+		case "sclass":
+			_, _, qc := k.question()
+			L.Push(smallNumber(qc))
+		case "uid":
+			L.Push(smallNumber(0))
+		case "flags":
+			if k.r != nil {
+				r := k.r
+				L.Push(pushFlagsValue(L, &flagsRef{
+					get: func() daemon.Flags { return r.Options },
+					set: func(f daemon.Flags) { r.Options = f }}, k.guard))
+			} else {
+				L.Push(pushFlagsValue(L, &flagsRef{get: func() daemon.Flags { return k.flags },
+					set: func(n daemon.Flags) { k.flags = n }}, nil))
+			}
+		case "name":
+			L.Push(name)
+		default:
+			return 0
+		}
+		return 1
+	}))
+}
+
+// snameValue returns the query's lowercase name (made once).
+func (k *kresRequest) snameValue() lua.LValue {
+	if k.sname == nil {
+		qn, _, _ := k.question()
+		k.sname = lua.LString(dnsmsg.LowerName(qn))
+	}
+	return k.sname
+}
+
+// smallNumbers are boxed once: a Go interface holding a float64 allocates.
+var smallNumbers = func() (t [256]lua.LValue) {
+	for i := range t {
+		t[i] = lua.LNumber(i)
+	}
+	return
+}()
+
+// smallNumber returns n as a Lua number without allocating when n < 256.
+func smallNumber(n uint16) lua.LValue {
+	if n < 256 {
+		return smallNumbers[n]
+	}
+	return lua.LNumber(n)
 }
 
 // reqIndex serves req's fields and methods.
@@ -219,6 +290,7 @@ func registerRequest(L *lua.LState) {
 	luabind.RegisterType(L, luabind.TypeSpec{Name: kresRequestType, Meta: map[string]lua.LGFunction{
 		"__index": reqIndex(methods),
 	}})
+	registerQuery(L)
 }
 
 // kresFlagsType is the registry name of flag sets (struct kr_qflags).

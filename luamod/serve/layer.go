@@ -1,10 +1,8 @@
 package serve
 
 import (
-	"context"
 	"errors"
 	"net/netip"
-	"sync/atomic"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
@@ -12,7 +10,6 @@ import (
 	"ljdns/daemon"
 	"ljdns/dnsmsg"
 	"ljdns/host"
-	"ljdns/luamod/nbio"
 )
 
 // phase is one of kresd's layer functions.
@@ -74,10 +71,11 @@ var errBudget = errors.New("Lua CPU budget of the request exceeded")
 type luaLayer struct {
 	name string
 	g    *generation
-	has  [nPhases]bool // phases defined in worker 0's module (the others do not cost a post)
+	has  [nPhases]bool // phases defined in worker 0's module (the others cost nothing)
+	last bool          // the last Lua layer: its answer_finalize ends the request's Lua side
 }
 
-func newLuaLayer(g *generation, name string) daemon.Layer {
+func newLuaLayer(g *generation, name string) *luaLayer {
 	fns := g.workers[0].layers[name]
 	if fns == nil {
 		return nil
@@ -92,8 +90,33 @@ func newLuaLayer(g *generation, name string) daemon.Layer {
 // Name implements daemon.Layer.
 func (l *luaLayer) Name() string { return l.name }
 
-// MayBlock implements daemon.Blocker: the request waits for the worker's goroutine.
-func (l *luaLayer) MayBlock() bool { return true }
+// MayBlock implements daemon.Blocker. A Lua layer runs on the goroutine
+// that has the request, holding its worker's state: on the socket reader
+// while none of the module's calls has blocked yet, on a goroutine of the
+// request's own once one has (a call that yields on I/O or sleeps).
+func (l *luaLayer) MayBlock() bool { return l.g.blocks(l.name) }
+
+// blocks reports whether a call of module name has blocked.
+func (g *generation) blocks(name string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.blocking[name]
+}
+
+// sawBlock records that a call of module name blocked while its request
+// ran on the socket reader: the request path is rebuilt so that the
+// module's requests get goroutines of their own from now on.
+func (g *generation) sawBlock(name string) {
+	g.mu.Lock()
+	if g.blocking[name] {
+		g.mu.Unlock()
+		return
+	}
+	g.blocking[name] = true
+	g.mu.Unlock()
+	g.ld.log.Infof("system", "module %s: a layer call waited for I/O; its requests now run on goroutines of their own", name)
+	go g.relayerAsync()
+}
 
 // Begin implements daemon.Beginner.
 func (l *luaLayer) Begin(r *daemon.Request, s daemon.State) daemon.State {
@@ -131,146 +154,234 @@ func (l *luaLayer) AnswerFinalize(r *daemon.Request, s daemon.State) daemon.Stat
 	return l.call(r, phAnswerFinalize, s, nil, netip.AddrPort{}, false)
 }
 
-// reqLua is a request's Lua side, shared by the Lua layers it passes.
+// reqLua is a request's Lua side, shared by the Lua layers it passes:
+// its req object, the Lua time it used, and the phase call in progress
+// (one at a time), whose coroutine hooks are made once per request.
 type reqLua struct {
-	guard *reqGuard
-	ud    lua.LValue    // the req object (made on the worker's goroutine)
-	used  time.Duration // Lua time used so far (worker's goroutine only)
-	ch    chan daemon.State
+	kresRequest // what req is in Lua
+	w           *worker
+	guard       reqGuard
+	ud          lua.LValue    // the req object (made on the worker's goroutine)
+	used        time.Duration // Lua time used so far
+	args        [6]lua.LValue
+
+	// the call in progress
+	layer   *luaLayer
+	ph      phase
+	in      daemon.State
+	start   time.Time
+	over    bool              // the budget ran out during the call
+	pending bool              // the call is running (its coroutine blocked)
+	out     daemon.State      // its result when it ended on the caller's goroutine
+	ch      chan daemon.State // its result when it ended on the worker's loop (made on first need)
 }
 
 const reqVar = "serve.lua"
 
-// call runs one phase of the layer for r on its worker and waits.
+// call runs one phase of the layer for r on its worker's state and
+// returns its state.
 func (l *luaLayer) call(r *daemon.Request, ph phase, s daemon.State, pkt *dnsmsg.Packet, dst netip.AddrPort, tcp bool) daemon.State {
 	if !l.has[ph] {
+		if ph == phAnswerFinalize && l.last {
+			endRequest(r)
+		}
 		return s
 	}
 	ws := l.g.workers
 	w := ws[r.Worker%len(ws)]
 	rl, _ := r.Var(reqVar).(*reqLua)
 	if rl == nil {
-		rl = &reqLua{guard: &reqGuard{}, ch: make(chan daemon.State, 1)}
+		rl = &reqLua{w: w}
+		rl.kresRequest.r = r
+		rl.kresRequest.guard = &rl.guard
 		r.SetVar(reqVar, rl)
-		if r.Ctx != nil {
-			// the request's context ends with the request (or at its
-			// deadline): from then on Lua must not touch it
-			context.AfterFunc(r.Ctx, rl.guard.end)
-		}
 	}
 	if rl.guard.dead() {
 		return daemon.Fail
 	}
-	if !w.sched.Post(func(L *lua.LState) { w.runPhase(L, l, r, rl, ph, s, pkt, dst, tcp) }) {
+	// Run the call here, holding the state (the worker's loop gives it up
+	// while it waits for events); when the coroutine blocks, its end
+	// comes from the loop through rl.ch.
+	w.lk.Lock()
+	if w.stopped.Load() {
+		w.lk.Unlock()
 		return daemon.Fail
 	}
-	if r.Ctx == nil {
-		return <-rl.ch
-	}
-	select {
-	case st := <-rl.ch:
+	rl.layer, rl.ph, rl.in, rl.over, rl.pending = l, ph, s, false, true
+	w.runPhase(w.L, rl, pkt, dst, tcp)
+	if !rl.pending {
+		st := rl.out
+		w.lk.Unlock()
+		if ph == phAnswerFinalize && l.last {
+			endRequest(r)
+		}
 		return st
-	case <-r.Ctx.Done():
-		// over the deadline: the coroutine finds the request dead at its
-		// next access; its late result goes into the buffered channel
+	}
+	if rl.ch == nil {
+		rl.ch = make(chan daemon.State, 1)
+	}
+	w.sched.Post(func(*lua.LState) {}) // the loop recomputes its deadlines
+	w.lk.Unlock()
+	if !l.MayBlock() {
+		l.g.sawBlock(l.name)
+	}
+	var st daemon.State
+	if r.Ctx == nil {
+		st = <-rl.ch
+	} else {
+		select {
+		case st = <-rl.ch:
+		case <-r.Ctx.Done():
+			// over the deadline: the coroutine finds the request dead at
+			// its next access; its late result goes into the buffered channel
+			rl.guard.end()
+			r.SetEDE(daemon.EDEOther, "module "+l.name+" timed out")
+			return daemon.Fail
+		}
+	}
+	if ph == phAnswerFinalize && l.last {
+		endRequest(r)
+	}
+	return st
+}
+
+// endRequest ends the Lua side of r: its objects raise from now on (the
+// pipeline recycles its packets). The last Lua layer's answer_finalize
+// calls it.
+func endRequest(r *daemon.Request) {
+	if rl, _ := r.Var(reqVar).(*reqLua); rl != nil {
 		rl.guard.end()
-		r.SetEDE(daemon.EDEOther, "module "+l.name+" timed out")
-		return daemon.Fail
 	}
 }
 
-// runPhase starts the phase's coroutine on the worker's goroutine.
-func (w *worker) runPhase(L *lua.LState, l *luaLayer, r *daemon.Request, rl *reqLua, ph phase, s daemon.State,
-	pkt *dnsmsg.Packet, dst netip.AddrPort, tcp bool) {
-	fns := w.layers[l.name]
+// TaskResume implements nbio.TaskObserver: the budget's timer starts.
+func (rl *reqLua) TaskResume(co *lua.LState) {
+	w := rl.w
+	if w.budget <= 0 {
+		return
+	}
+	co.SetContext(w.budgetIntr)
+	rl.start = time.Now()
+	left := w.budget - rl.used
+	if left <= 0 {
+		left = time.Microsecond
+	}
+	w.armBudget(left)
+}
+
+// TaskPause implements nbio.TaskObserver: the budget's timer stops.
+func (rl *reqLua) TaskPause() {
+	w := rl.w
+	if w.budget <= 0 {
+		return
+	}
+	rl.used += time.Since(rl.start)
+	if w.disarmBudget() {
+		rl.over = true
+	}
+}
+
+// TaskDirect implements nbio.TaskObserver: w.phaseBody is the body.
+func (rl *reqLua) TaskDirect() bool { return true }
+
+// TaskDone implements nbio.TaskObserver: the phase's coroutine ended.
+func (rl *reqLua) TaskDone(L *lua.LState, ok bool, rets []lua.LValue, errv lua.LValue) {
+	w, l, r := rl.w, rl.layer, rl.r
+	st := rl.in
+	if !ok {
+		msg := host.ToString(L, errv)
+		if rl.over {
+			msg = errBudget.Error()
+			r.SetEDE(daemon.EDEOther, "Lua CPU budget exceeded in module "+l.name)
+		} else {
+			r.SetEDE(daemon.EDEOther, "module "+l.name+" failed")
+		}
+		if ok, lost := w.errLog.allow(); ok {
+			if lost > 0 {
+				w.gen.ld.log.Errorf("system", "module %s: layer %s: %s (%d more errors suppressed)", l.name, phaseNames[rl.ph], firstLine(msg), lost)
+			} else {
+				w.gen.ld.log.Errorf("system", "module %s: layer %s: %s", l.name, phaseNames[rl.ph], firstLine(msg))
+			}
+		}
+		st = daemon.Fail
+	} else if len(rets) > 0 {
+		if n, ok := rets[0].(lua.LNumber); ok {
+			if x := daemon.State(n); x != daemon.Yield && x != daemon.Produce {
+				st = x
+			}
+		}
+	}
+	rl.finish(st)
+}
+
+// finish delivers a phase's result: in rl.out when the caller still holds
+// the state (the call did not block), else through rl.ch.
+func (rl *reqLua) finish(st daemon.State) {
+	if rl.ch == nil {
+		rl.out, rl.pending = st, false
+		return
+	}
+	rl.pending = false
+	rl.ch <- st
+}
+
+// armBudget starts the budget timer of the coroutine being resumed: when
+// it fires, the Lua code running is interrupted with errBudget.
+func (w *worker) armBudget(d time.Duration) {
+	w.budgetMu.Lock()
+	w.budgetArmed = true
+	if w.budgetTimer == nil {
+		w.budgetTimer = time.AfterFunc(d, w.budgetFire)
+	} else {
+		w.budgetTimer.Reset(d)
+	}
+	w.budgetMu.Unlock()
+}
+
+func (w *worker) budgetFire() {
+	w.budgetMu.Lock()
+	if w.budgetArmed {
+		w.budgetIntr.Fire(errBudget)
+	}
+	w.budgetMu.Unlock()
+}
+
+// disarmBudget stops the timer after a resume; it reports whether the
+// budget ran out during it.
+func (w *worker) disarmBudget() (fired bool) {
+	w.budgetMu.Lock()
+	w.budgetArmed = false
+	w.budgetTimer.Stop()
+	if w.budgetIntr.Err() != nil {
+		fired = true
+		w.budgetIntr.Reset()
+	}
+	w.budgetMu.Unlock()
+	return fired
+}
+
+// runPhase starts the phase's coroutine (the caller holds the state).
+func (w *worker) runPhase(L *lua.LState, rl *reqLua, pkt *dnsmsg.Packet, dst netip.AddrPort, tcp bool) {
+	fns := w.layers[rl.layer.name]
+	ph := rl.ph
 	if fns == nil || fns[ph] == nil || rl.guard.dead() {
-		rl.ch <- s
+		rl.finish(rl.in)
 		return
 	}
 	if rl.ud == nil {
-		rl.ud = pushRequest(L, &kresRequest{r: r, guard: rl.guard})
+		rl.ud = pushRequest(L, &rl.kresRequest)
 	}
-	args := []lua.LValue{lua.LNumber(s), rl.ud}
+	args := rl.args[:3]
+	args[0], args[1], args[2] = fns[ph], smallNumber(uint16(rl.in)), rl.ud
 	switch ph {
 	case phProduce, phConsume:
 		if pkt != nil {
-			args = append(args, pushKresPacket(L, &kresPacket{p: pkt, guard: rl.guard}))
+			args = append(args, pushKresPacket(L, &kresPacket{p: pkt, guard: &rl.guard}))
 		} else {
 			args = append(args, lua.LNil)
 		}
 	case phCheckout:
-		args = append(args, pushKresPacket(L, &kresPacket{p: pkt, guard: rl.guard}), lua.LString(dst.String()), lua.LBool(tcp))
+		args = append(args, pushKresPacket(L, &kresPacket{p: pkt, guard: &rl.guard}), lua.LString(dst.String()), lua.LBool(tcp))
 	}
-	budget := w.budget
-	var start time.Time
-	var over atomic.Bool
-	var stop func() bool
-	var token uint64
-	hooks := &nbio.TaskHooks{
-		Resume: func(co *lua.LState) {
-			if budget <= 0 {
-				return
-			}
-			co.SetContext(w.budgetIntr)
-			start = time.Now()
-			left := budget - rl.used
-			if left <= 0 {
-				left = time.Microsecond
-			}
-			token = w.budgetToken.Add(1)
-			t := time.AfterFunc(left, func() {
-				w.budgetMu.Lock()
-				if w.budgetToken.Load() == token {
-					over.Store(true)
-					w.budgetIntr.Fire(errBudget)
-				}
-				w.budgetMu.Unlock()
-			})
-			stop = t.Stop
-		},
-		Pause: func() {
-			if budget <= 0 {
-				return
-			}
-			rl.used += time.Since(start)
-			stop()
-			w.budgetMu.Lock()
-			w.budgetToken.Add(1)
-			if w.budgetIntr.Err() != nil {
-				w.budgetIntr.Reset()
-			}
-			w.budgetMu.Unlock()
-		},
-		Done: func(L *lua.LState, ok bool, rets []lua.LValue, errv lua.LValue) {
-			if !ok {
-				msg := host.ToString(L, errv)
-				if over.Load() {
-					msg = errBudget.Error()
-					r.SetEDE(daemon.EDEOther, "Lua CPU budget exceeded in module "+l.name)
-				} else {
-					r.SetEDE(daemon.EDEOther, "module "+l.name+" failed")
-				}
-				if ok, lost := w.errLog.allow(); ok {
-					if lost > 0 {
-						w.gen.ld.log.Errorf("system", "module %s: layer %s: %s (%d more errors suppressed)", l.name, phaseNames[ph], firstLine(msg), lost)
-					} else {
-						w.gen.ld.log.Errorf("system", "module %s: layer %s: %s", l.name, phaseNames[ph], firstLine(msg))
-					}
-				}
-				rl.ch <- daemon.Fail
-				return
-			}
-			st := s
-			if len(rets) > 0 {
-				if n, ok := rets[0].(lua.LNumber); ok {
-					st = daemon.State(n)
-					if st == daemon.Yield || st == daemon.Produce {
-						st = s
-					}
-				}
-			}
-			rl.ch <- st
-		},
-	}
-	w.sched.Go(L, fns[ph], args, hooks)
+	w.sched.Go(L, w.phaseBody, args, rl)
 }

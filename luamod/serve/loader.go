@@ -187,13 +187,14 @@ type generation struct {
 	cfg     *daemon.Config
 	workers []*worker
 
-	mu     sync.Mutex
-	shared map[string]any
-	closed bool
+	mu       sync.Mutex
+	shared   map[string]any
+	blocking map[string]bool // Lua modules whose layer calls have blocked
+	closed   bool
 }
 
 func newGeneration(ld *Loader) *generation {
-	g := &generation{ld: ld, shared: map[string]any{}}
+	g := &generation{ld: ld, shared: map[string]any{}, blocking: map[string]bool{}}
 	g.cfg = &daemon.Config{Workers: ld.o.Workers, Log: ld.log, Verbose: ld.o.Verbose}
 	g.cfg.Control = ld.Control
 	return g
@@ -205,13 +206,18 @@ func newGeneration(ld *Loader) *generation {
 func (g *generation) finish() error {
 	w0 := g.workers[0]
 	var layers []daemon.Layer
+	var lastLua *luaLayer
 	for _, m := range w0.modules {
 		layers = append(layers, m.goLayers...)
 		if m.lua != nil {
 			if l := newLuaLayer(g, m.name); l != nil {
 				layers = append(layers, l)
+				lastLua = l
 			}
 		}
+	}
+	if lastLua != nil {
+		lastLua.last = true
 	}
 	layers = append(layers, &genCloser{g: g})
 	g.cfg.Layers = layers

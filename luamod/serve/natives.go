@@ -266,9 +266,22 @@ func (w *worker) applyRuntime(change func(c *daemon.Config)) error {
 }
 
 // relayer puts the current module layers into the running server
-// (modules loaded or unloaded at run time).
+// (modules loaded or unloaded at run time). It runs on worker 0's
+// goroutine, which holds its state: the layers are read from it here.
 func (g *generation) relayer() {
 	g.finish()
+	g.reloadServer()
+}
+
+// relayerAsync is relayer from another goroutine: worker 0's state is
+// read on its own goroutine.
+func (g *generation) relayerAsync() {
+	w0 := g.workers[0]
+	w0.exec(func() { g.finish() })
+	g.reloadServer()
+}
+
+func (g *generation) reloadServer() {
 	if srv := g.ld.server(); srv != nil && g.ld.current() == g {
 		c := *g.cfg
 		if err := srv.Reload(&c); err != nil {

@@ -40,16 +40,23 @@ type worker struct {
 	budget      time.Duration      // Lua CPU per request (worker.lua_budget)
 	budgetIntr  *luabind.Interrupt // the context of layer coroutines, fired over budget
 	budgetMu    sync.Mutex
-	budgetToken atomic.Uint64
+	budgetArmed bool
+	budgetTimer *time.Timer
 	errLog      logOnce
+	phaseBody   *lua.LFunction // calls a layer function (no tail call: it may yield), keeps its first result
 
 	mu      sync.Mutex // guards timers (cancelled from any goroutine at close)
 	timers  map[int]*timer
 	nextID  int
-	stopped bool
+	stopped atomic.Bool
 
 	stop chan struct{}
 	done chan struct{}
+
+	// lk owns the state once the loop runs: the loop holds it except while
+	// it waits for events, and a request's goroutine takes it to run a
+	// Lua layer call itself (no hand-over when the call does not block).
+	lk sync.Mutex
 
 	layers layerFuncs // the Lua layer functions of this state's modules, by module
 }
@@ -73,6 +80,12 @@ func newWorker(g *generation, id int) (*worker, error) {
 		return nil, err
 	}
 	w.sched = nbio.SchedOf(L)
+	body, err := host.LoadString(L, "local f, a, b, c, d, e = ... local s = f(a, b, c, d, e) return s", "=layer")
+	if err != nil {
+		L.Close()
+		return nil, err
+	}
+	w.phaseBody = body
 	return w, nil
 }
 
@@ -167,12 +180,15 @@ func (w *worker) loadDefaultModules() error {
 
 // start runs the state's scheduler on a goroutine of its own.
 func (w *worker) start() {
+	w.sched.SetWaitLock(&w.lk)
 	w.running.Store(true)
 	go w.loop()
 }
 
 func (w *worker) loop() {
 	defer close(w.done)
+	w.lk.Lock()
+	defer w.lk.Unlock()
 	L := w.L
 	deferred := w.deferred
 	w.deferred = nil
@@ -291,11 +307,11 @@ func luaString(L *lua.LState, v lua.LValue) string { return host.ToString(L, v) 
 // close stops the loop (after the current step) and closes the state.
 func (w *worker) close() {
 	w.mu.Lock()
-	if w.stopped {
+	if w.stopped.Load() {
 		w.mu.Unlock()
 		return
 	}
-	w.stopped = true
+	w.stopped.Store(true)
 	for _, t := range w.timers {
 		t.t.Stop()
 	}
