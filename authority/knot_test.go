@@ -133,8 +133,9 @@ func TestKnotDifferential(t *testing.T) {
 	zones := []testnet.Zone{
 		{Name: "example.test.", File: abs(t, "testdata/example.test.zone")},
 		{Name: "other.test.", File: abs(t, "testdata/other.test.zone")},
+		{Name: "child.example.test.", File: abs(t, "testdata/child.example.test.zone")},
 	}
-	diffKnot(t, zones, corpusFor(t))
+	diffKnot(t, zones, corpusFor(t, childNames...))
 }
 
 func abs(t testing.TB, p string) string {
@@ -155,6 +156,7 @@ func signedZones(t *testing.T, nsec3 bool) []testnet.Zone {
 	for _, z := range []testnet.Zone{
 		{Name: "example.test.", File: abs(t, "testdata/example.test.zone")},
 		{Name: "other.test.", File: abs(t, "testdata/other.test.zone")},
+		{Name: "child.example.test.", File: abs(t, "testdata/child.example.test.zone")},
 	} {
 		ksk := testnet.GenerateKey(t, dir, z.Name, testnet.ECDSAP256SHA256, true)
 		zsk := testnet.GenerateKey(t, dir, z.Name, testnet.ECDSAP256SHA256, false)
@@ -169,18 +171,22 @@ func signedZones(t *testing.T, nsec3 bool) []testnet.Zone {
 	return out
 }
 
+// childNames are in child.example.test., a zone served next to its parent.
+var childNames = []string{"child.example.test.", "www.child.example.test.", "up.child.example.test.",
+	"ns.child.example.test.", "nx.child.example.test."}
+
 // signedExtra are the names a signed zone adds to the corpus.
 var signedExtra = []string{"zz.example.test.", "a.example.test.", "ns1.example.test.x.", "mail0.example.test.", "*.example.test."}
 
 // TestKnotDifferentialNSEC compares pre-signed answers (NSEC) with knotd's.
 func TestKnotDifferentialNSEC(t *testing.T) {
 	testnet.Isolate(t)
-	diffKnot(t, signedZones(t, false), corpusFor(t, signedExtra...))
+	diffKnot(t, signedZones(t, false), corpusFor(t, append(signedExtra, childNames...)...))
 }
 
 // TestKnotDifferentialNSEC3 compares pre-signed answers (NSEC3, salted,
 // opt-out in example.test.) with knotd's.
 func TestKnotDifferentialNSEC3(t *testing.T) {
 	testnet.Isolate(t)
-	diffKnot(t, signedZones(t, true), corpusFor(t, signedExtra...))
+	diffKnot(t, signedZones(t, true), corpusFor(t, append(signedExtra, childNames...)...))
 }
