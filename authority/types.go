@@ -6,6 +6,7 @@ const (
 	typeNS         uint16 = 2
 	typeCNAME      uint16 = 5
 	typeSOA        uint16 = 6
+	typePTR        uint16 = 12
 	typeMX         uint16 = 15
 	typeAAAA       uint16 = 28
 	typeSRV        uint16 = 33

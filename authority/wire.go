@@ -2,55 +2,53 @@ package authority
 
 import (
 	"encoding/binary"
+	"sync"
 
 	"ljdns/dnsmsg"
 )
 
 const optLen = 11 // an OPT RR without options
 
+var writers = sync.Pool{New: func() any { return new(writer) }}
+
 // Answer answers one query in wire form; tcp says which transport it came
 // over (for the size limit). It returns the answer in wire form, or nil
 // when the message must be dropped (a response, or too short for a header).
 func (e *Engine) Answer(query []byte, tcp bool) []byte {
-	if len(query) < dnsmsg.HeaderLen || query[2]&0x80 != 0 {
-		return nil
+	return e.AppendAnswer(nil, query, tcp)
+}
+
+// AppendAnswer is Answer appending the answer to dst; it returns dst
+// unchanged when the message must be dropped.
+func (e *Engine) AppendAnswer(dst, msg []byte, tcp bool) []byte {
+	if len(msg) < dnsmsg.HeaderLen || msg[2]&0x80 != 0 {
+		return dst
 	}
-	q := dnsmsg.NewPacketFrom(len(query), query)
-	if q.Parse(false) != 0 {
-		return header(query, rcodeFormErr)
+	var q query
+	if !parseQuery(msg, &q) {
+		return append(dst, header(msg, rcodeFormErr)...)
 	}
-	if q.Opcode() != 0 {
-		return header(query, rcodeNotImp)
+	if q.flags>>11&0xf != 0 {
+		return append(dst, header(msg, rcodeNotImp)...)
 	}
-	qname, qtype, qclass, ok := q.Question()
-	if !ok || q.Count(-1) != 1 {
-		return header(query, rcodeFormErr)
-	}
-	opt := q.OPT()
 	limit := 512
 	if tcp {
 		limit = 65535
-	}
-	do := false
-	if opt != nil {
-		if !tcp {
-			limit = max(512, min(int(opt.Class), e.opt.UDPMax))
-		}
-		do = dnsmsg.OPTDo(opt)
-		if dnsmsg.OPTVersion(opt) != 0 {
-			return e.write(q, &result{rcode: 16}, limit, opt != nil)
-		}
+	} else if q.edns {
+		limit = max(512, min(int(q.payload), e.opt.UDPMax))
 	}
 	var r *result
 	switch {
-	case qclass != classIN:
+	case q.edns && q.version != 0:
+		r = &result{rcode: 16} // BADVERS
+	case q.qclass != classIN:
 		r = &result{rcode: rcodeRefused}
-	case qtype == typeAXFR || qtype == typeIXFR || qtype == typeOPT:
+	case q.qtype == typeAXFR || q.qtype == typeIXFR || q.qtype == typeOPT:
 		r = &result{rcode: rcodeRefused} // transfers go through Transfer
 	default:
-		r = e.resolve(qname, qtype, do)
+		r = e.resolve(q.qname, q.qtype, q.edns && q.do)
 	}
-	return e.write(q, r, limit, opt != nil)
+	return e.write(dst, &q, r, limit)
 }
 
 // header answers with just a header (echoing ID, opcode and RD) and rcode.
@@ -62,52 +60,63 @@ func header(query []byte, rcode int) []byte {
 	return out
 }
 
-// write serialises r as the answer to q within limit bytes.
-func (e *Engine) write(q *dnsmsg.Packet, r *result, limit int, edns bool) []byte {
+// write serialises r as the answer to q within limit bytes and appends it
+// to dst.
+func (e *Engine) write(dst []byte, q *query, r *result, limit int) []byte {
+	w := writers.Get().(*writer)
+	defer writers.Put(w)
 	size := limit
-	if edns {
+	if q.edns {
 		size -= optLen
 	}
-	p := dnsmsg.NewPacket(size)
-	if err := q.ToAnswer(p); err != nil {
-		return header(q.Bytes(), rcodeServFail)
+	w.reset(size)
+	flags := uint16(0x8000) | q.flags&(0x7800|0x0100|0x0010) // QR, opcode, RD, CD
+	if r.aa {
+		flags |= 0x0400
 	}
-	p.SetFlag("rd", q.Flag("rd"))
-	p.SetFlag("cd", q.Flag("cd"))
-	p.SetFlag("aa", r.aa)
-	_ = p.SetRcode(r.rcode & 0xf)
+	flags |= uint16(r.rcode & 0xf)
+	w.b = binary.BigEndian.AppendUint16(w.b, q.id)
+	w.b = binary.BigEndian.AppendUint16(w.b, flags)
+	w.b = append(w.b, 0, 1, 0, 0, 0, 0, 0, 0)
+	w.name(q.qname, false)
+	w.b = append(w.b, q.question[len(q.qname):]...)
 	tc := false
+	var counts [3]uint16
 	put := func(sec int, items []item) {
-		if tc && sec != dnsmsg.SectionAR {
-			return
-		}
-		_ = p.Begin(sec)
 		for _, it := range items {
 			if it.rr == nil {
 				continue
 			}
-			if !p.Put(it.rr, true) || r.do && it.sig != nil && !p.Put(it.sig, true) {
+			start, ncomp, cnt := len(w.b), len(w.comp), counts[sec]
+			ok := w.set(it.rr, &counts[sec])
+			if ok && r.do && it.sig != nil {
+				ok = w.set(it.sig, &counts[sec])
+			}
+			if !ok {
+				w.b, w.comp, counts[sec] = w.b[:start], w.comp[:ncomp], cnt
 				if it.req {
 					tc = true
 					if sec != dnsmsg.SectionAR {
 						return
 					}
 				}
-				continue
 			}
 		}
 	}
 	put(dnsmsg.SectionAN, r.an)
-	put(dnsmsg.SectionNS, r.ns)
+	if !tc {
+		put(dnsmsg.SectionNS, r.ns)
+	}
 	if !tc {
 		put(dnsmsg.SectionAR, r.ar)
 	}
 	if tc {
-		p.SetFlag("tc", true)
+		w.b[2] |= 0x02
 	}
-	out := make([]byte, p.Size, p.Size+optLen)
-	copy(out, p.Bytes())
-	if edns {
+	binary.BigEndian.PutUint16(w.b[6:], counts[0])
+	binary.BigEndian.PutUint16(w.b[8:], counts[1])
+	binary.BigEndian.PutUint16(w.b[10:], counts[2])
+	if q.edns {
 		var o [optLen]byte
 		o[2] = byte(typeOPT)
 		binary.BigEndian.PutUint16(o[3:], uint16(e.opt.UDPMax))
@@ -115,8 +124,19 @@ func (e *Engine) write(q *dnsmsg.Packet, r *result, limit int, edns bool) []byte
 		if r.do {
 			o[7] = 0x80
 		}
-		out = append(out, o[:]...)
-		binary.BigEndian.PutUint16(out[10:], binary.BigEndian.Uint16(out[10:])+1)
+		w.b = append(w.b, o[:]...)
+		binary.BigEndian.PutUint16(w.b[10:], counts[2]+1)
 	}
-	return out
+	return append(dst, w.b...)
+}
+
+// set writes every record of rr, counting them in *n.
+func (w *writer) set(rr *dnsmsg.RRSet, n *uint16) bool {
+	for _, rd := range rr.RData {
+		if !w.rr(rr.Owner.Wire, rr.Type, rr.Class, rr.TTL, rd) {
+			return false
+		}
+		*n++
+	}
+	return true
 }

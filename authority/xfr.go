@@ -1,6 +1,7 @@
 package authority
 
 import (
+	"encoding/binary"
 	"errors"
 
 	"ljdns/dnsmsg"
@@ -10,18 +11,17 @@ import (
 // at most 65535 bytes: the SOA first and last, every other set between.
 // Who may transfer (ACL, TSIG) and over which transport is decided by the
 // caller.
-func (e *Engine) Transfer(query []byte) ([][]byte, error) {
-	q := dnsmsg.NewPacketFrom(len(query), query)
-	if q.Parse(false) != 0 {
+func (e *Engine) Transfer(msg []byte) ([][]byte, error) {
+	var q query
+	if len(msg) < dnsmsg.HeaderLen || !parseQuery(msg, &q) {
 		return nil, errors.New("malformed AXFR query")
 	}
-	qname, qtype, _, ok := q.Question()
-	if !ok || qtype != typeAXFR {
+	if q.qtype != typeAXFR {
 		return nil, errors.New("not an AXFR query")
 	}
-	z := e.Zone(qname)
+	z := e.Zone(q.qname)
 	if z == nil {
-		return [][]byte{e.write(q, &result{rcode: rcodeNotAuth}, 65535, q.OPT() != nil)}, nil
+		return [][]byte{e.write(nil, &q, &result{rcode: rcodeNotAuth}, 65535)}, nil
 	}
 	var sets []*dnsmsg.RRSet
 	sets = append(sets, z.soa)
@@ -37,23 +37,32 @@ func (e *Engine) Transfer(query []byte) ([][]byte, error) {
 		}
 	}
 	sets = append(sets, z.soa)
+	// one record at a time, so a large set may span messages (RFC 5936 §2.2)
 	var out [][]byte
-	for len(sets) > 0 {
-		p := dnsmsg.NewPacket(65535)
-		if err := q.ToAnswer(p); err != nil {
-			return nil, err
-		}
-		p.SetFlag("aa", true)
-		_ = p.Begin(dnsmsg.SectionAN)
-		n := 0
-		for n < len(sets) && p.Put(sets[n], true) {
+	w := new(writer)
+	for si, ri := 0, 0; si < len(sets); {
+		w.reset(65535)
+		w.b = binary.BigEndian.AppendUint16(w.b, q.id)
+		w.b = binary.BigEndian.AppendUint16(w.b, 0x8400) // QR AA
+		w.b = append(w.b, 0, 1, 0, 0, 0, 0, 0, 0)
+		w.name(q.qname, false)
+		w.b = append(w.b, q.question[len(q.qname):]...)
+		var n uint16
+		for si < len(sets) && n < 0xffff {
+			rr := sets[si]
+			if !w.rr(rr.Owner.Wire, rr.Type, rr.Class, rr.TTL, rr.RData[ri]) {
+				break
+			}
 			n++
+			if ri++; ri == len(rr.RData) {
+				si, ri = si+1, 0
+			}
 		}
 		if n == 0 {
-			return nil, errors.New("an RR set larger than a message")
+			return nil, errors.New("a record larger than a message")
 		}
-		sets = sets[n:]
-		out = append(out, append([]byte(nil), p.Bytes()...))
+		binary.BigEndian.PutUint16(w.b[6:], n)
+		out = append(out, append([]byte(nil), w.b...))
 	}
 	return out, nil
 }
