@@ -91,7 +91,7 @@ func TestSlipAndDrop(t *testing.T) {
 	buf := make([]byte, 2048)
 	for i := 0; i < 12; i++ {
 		c.Write(w)
-		c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		c.SetReadDeadline(time.Now().Add(time.Second))
 		n, err := c.Read(buf)
 		if err != nil {
 			got["none"]++
