@@ -2,15 +2,11 @@ package daemon
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"net/netip"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
-	"runtime"
-	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -19,73 +15,20 @@ import (
 
 	"github.com/miekg/dns"
 
-	"ljdns/dnsclient"
 	"ljdns/internal/testnet"
 )
 
-// envHelper makes the test binary a daemon process (TestDaemonHelper).
-const envHelper = "LJDNS_DAEMON_HELPER"
+// kresAddr is kresd's ADDR@PORT.
+func kresAddr(a netip.AddrPort) string { return fmt.Sprintf("%s@%d", a.Addr(), a.Port()) }
 
-// TestDaemonHelper is not a test: with LJDNS_DAEMON_HELPER=mode,addr,workers[,upstream]
-// it serves addr until SIGTERM, mode "mem" (a Go layer answering A from
-// memory, the pure UDP path) or "fwd" (forwarding every query to upstream
-// through dnsclient, no cache). It prints "ready" when listening.
-func TestDaemonHelper(t *testing.T) {
-	spec := os.Getenv(envHelper)
-	if spec == "" {
-		t.Skip("helper process only")
-	}
-	f := strings.Split(spec, ",")
-	workers, _ := strconv.Atoi(f[2])
-	cfg := &Config{Listen: []Listen{{Addr: netip.MustParseAddrPort(f[1])}}, Workers: workers, Log: NewLogger(os.Stderr)}
-	switch f[0] {
-	case "mem":
-		cfg.Layers = []Layer{&memLayer{name: "mem", addr: netip.MustParseAddr("192.0.2.1"), ttl: 3600}}
-	case "fwd":
-		up, err := dnsclient.NewDgramStream(f[3], dnsclient.DgramStreamOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.Layers = []Layer{layerFunc{name: "fwd", begin: func(r *Request, s State) State {
-			r.Upstream = up
-			return s
-		}}}
-	}
-	s, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if p := os.Getenv("LJDNS_DAEMON_CPUPROFILE"); p != "" {
-		f, err := os.Create(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pprof.StartCPUProfile(f)
-		defer func() {
-			pprof.StopCPUProfile()
-			f.Close()
-		}()
-	}
-	fmt.Println("ready")
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM)
-	<-sig
-	s.Shutdown(context.Background())
-}
-
-// helperDaemon starts the test binary as a daemon process (stopped at the
-// end of the test) and returns its PID.
-func helperDaemon(t *testing.T, spec string) int {
+// startBench runs benchserver (daemon/internal/benchserver, built into
+// dir) with args, stops it at the end of the test and returns its PID.
+func startBench(t *testing.T, bin string, args ...string) int {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run", "^TestDaemonHelper$")
-	procs := strconv.Itoa(runtime.NumCPU())
+	cmd := exec.Command(bin, args...)
 	if p := os.Getenv("LJDNS_DAEMON_HELPER_PROCS"); p != "" {
-		procs = p
+		cmd.Env = append(os.Environ(), "GOMAXPROCS="+p)
 	}
-	cmd.Env = append(os.Environ(), envHelper+"="+spec, "GOMAXPROCS="+procs)
 	out, _ := cmd.StdoutPipe()
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
@@ -105,17 +48,20 @@ func helperDaemon(t *testing.T, spec string) int {
 			return cmd.Process.Pid
 		}
 	}
-	t.Fatalf("helper %s did not start", spec)
+	t.Fatalf("benchserver %v did not start", args)
 	return 0
 }
 
 // TestServeFigures measures the daemon against its peers in one run when
 // LJDNS_DAEMON_FIGURES is set to the seconds per run (SERVE.md §10's
-// method: dnsperf -c 20 -T 2, 1000 names type A, server CPU from /proc):
-// knotd from a zone file, examples/responder.lua, the daemon with a Go
-// layer answering from memory (-f 1 and -f 2), kresd with policy.FORWARD to
-// the knotd (warm) and the daemon forwarding to it without a cache; then
-// p99 at a fixed 10k qps against knotd. Figures are logged, not asserted.
+// method: dnsperf -c 20 -T 2, 1000 names type A, server CPU from /proc),
+// every server a process of its own: knotd from a zone file,
+// examples/responder.lua, the daemon with a Go layer answering from memory
+// (-f 1 and -f 2), kresd with policy.FORWARD to that knotd (warm), the
+// daemon's Go-only caching forwarder to it (policy FORWARD + RR cache, warm)
+// and the same without the cache; then p99 at a fixed 10k qps, Go layer
+// against knotd and caching forwarder against kresd. Figures are logged,
+// not asserted.
 //
 //	LJDNS_DAEMON_FIGURES=10 go test -count=1 -run ServeFigures -v ./daemon/
 func TestServeFigures(t *testing.T) {
@@ -141,9 +87,11 @@ func TestServeFigures(t *testing.T) {
 	kresd := testnet.StartKresd(t, testnet.KresdConfig{Config: fmt.Sprintf(
 		"policy.add(policy.all(policy.FORWARD({'%s@%d'})))\n", knot.Addr().Addr(), knot.Addr().Port())})
 
-	ljdns := filepath.Join(dir, "ljdns")
-	if out, err := exec.Command("go", "build", "-o", ljdns, "../cmd/ljdns").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
+	ljdns, bench := filepath.Join(dir, "ljdns"), filepath.Join(dir, "benchserver")
+	for bin, pkg := range map[string]string{ljdns: "../cmd/ljdns", bench: "./internal/benchserver"} {
+		if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
+			t.Fatalf("build %s: %v\n%s", pkg, err, out)
+		}
 	}
 	resp := exec.Command(ljdns, "../examples/responder.lua", "-a", "127.0.0.30", "-p", "53", "-q", zf)
 	resp.Dir = "."
@@ -152,10 +100,12 @@ func TestServeFigures(t *testing.T) {
 	}
 	t.Cleanup(func() { resp.Process.Kill(); resp.Wait() })
 	respAddr := netip.MustParseAddrPort("127.0.0.30:53")
-	memAddr, mem2Addr, fwdAddr := netip.MustParseAddrPort("127.0.0.31:53"), netip.MustParseAddrPort("127.0.0.32:53"), netip.MustParseAddrPort("127.0.0.33:53")
-	memPID := helperDaemon(t, "mem,"+memAddr.String()+",1")
-	mem2PID := helperDaemon(t, "mem,"+mem2Addr.String()+",2")
-	fwdPID := helperDaemon(t, "fwd,"+fwdAddr.String()+",1,"+knot.Addr().String())
+	memAddr, mem2Addr, fwdAddr, cacheAddr := netip.MustParseAddrPort("127.0.0.31:53"), netip.MustParseAddrPort("127.0.0.32:53"),
+		netip.MustParseAddrPort("127.0.0.33:53"), netip.MustParseAddrPort("127.0.0.34:53")
+	memPID := startBench(t, bench, "-a", memAddr.String(), "-f", "1", "-mode", "mem")
+	mem2PID := startBench(t, bench, "-a", mem2Addr.String(), "-f", "2", "-mode", "mem")
+	fwdPID := startBench(t, bench, "-a", fwdAddr.String(), "-mode", "fwd", "-upstream", kresAddr(knot.Addr()))
+	cachePID := startBench(t, bench, "-a", cacheAddr.String(), "-mode", "cache", "-upstream", kresAddr(knot.Addr()))
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		if _, err := testnet.Exchange(respAddr, testnet.Query{Name: "n1.example.test.", Type: dns.TypeA}, time.Second); err == nil {
 			break
@@ -175,13 +125,14 @@ func TestServeFigures(t *testing.T) {
 			t.Logf("%-34s %s", name, res)
 		}
 	}
-	if os.Getenv("LJDNS_DAEMON_PROFILE_ONLY") != "" {
-		os.Setenv("LJDNS_DAEMON_CPUPROFILE", os.Getenv("LJDNS_DAEMON_PROFILE_ONLY"))
-		pid := helperDaemon(t, os.Getenv("LJDNS_DAEMON_PROFILE_MODE")+","+memAddr.String()+",1,"+knot.Addr().String())
-		os.Unsetenv("LJDNS_DAEMON_CPUPROFILE")
-		run("ljdns serve, Go layer, -f 1", memAddr, pid, time.Duration(secs)*time.Second)
-		rc, err := testnet.FixedRate(testnet.PerfConfig{Server: memAddr, PID: pid, Queries: queries, Duration: time.Duration(secs) * time.Second, Clients: 20, Threads: 2},
-			knot.Addr(), knot.PID(), 10000)
+	if p := os.Getenv("LJDNS_DAEMON_PROFILE_ONLY"); p != "" {
+		// one server under load with a CPU profile: LJDNS_DAEMON_PROFILE_MODE=mem|fwd|cache
+		mode := os.Getenv("LJDNS_DAEMON_PROFILE_MODE")
+		pid := startBench(t, bench, "-a", memAddr.String(), "-mode", mode, "-upstream", kresAddr(knot.Addr()), "-cpuprofile", p)
+		run("warm-up", memAddr, pid, time.Second)
+		run("benchserver -mode "+mode, memAddr, pid, time.Duration(secs)*time.Second)
+		rc, err := testnet.FixedRate(testnet.PerfConfig{Server: memAddr, PID: pid, Queries: queries, Duration: time.Duration(secs) * time.Second,
+			Clients: 20, Threads: 2}, knot.Addr(), knot.PID(), 10000)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -189,6 +140,7 @@ func TestServeFigures(t *testing.T) {
 		return
 	}
 	run("warm-up kresd", kresd.Addr(), kresd.PID(), time.Second)
+	run("warm-up ljdns caching forwarder", cacheAddr, cachePID, time.Second)
 	d := time.Duration(secs) * time.Second
 	for round := 1; round <= 2; round++ {
 		t.Logf("round %d", round)
@@ -197,7 +149,8 @@ func TestServeFigures(t *testing.T) {
 		run("ljdns serve, Go layer, -f 1", memAddr, memPID, d)
 		run("ljdns serve, Go layer, -f 2", mem2Addr, mem2PID, d)
 		run("kresd policy.FORWARD, warm", kresd.Addr(), kresd.PID(), d)
-		run("ljdns serve forwarding, no cache", fwdAddr, fwdPID, d)
+		run("ljdns serve FORWARD + cache, warm", cacheAddr, cachePID, d)
+		run("ljdns serve FORWARD, no cache", fwdAddr, fwdPID, d)
 	}
 	rc, err := testnet.FixedRate(testnet.PerfConfig{Server: memAddr, PID: memPID, Queries: queries, Duration: d, Clients: 20, Threads: 2},
 		knot.Addr(), knot.PID(), 10000)
@@ -205,4 +158,10 @@ func TestServeFigures(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("fixed 10k qps, ljdns serve (Go layer) against knotd as control: %v", rc)
+	rc, err = testnet.FixedRate(testnet.PerfConfig{Server: cacheAddr, PID: cachePID, Queries: queries, Duration: d, Clients: 20, Threads: 2},
+		kresd.Addr(), kresd.PID(), 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("fixed 10k qps, ljdns serve caching forwarder against kresd FORWARD as control: %v", rc)
 }
