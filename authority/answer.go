@@ -58,25 +58,28 @@ func owned(rr *dnsmsg.RRSet, name []byte) *dnsmsg.RRSet {
 // resolve answers qname/qtype from the engine's zones (RFC 1034 §4.3.2).
 func (e *Engine) resolve(qname []byte, qtype uint16, do bool) *result {
 	r := &result{do: do}
-	lq := dnsmsg.LowerName(qname)
+	var lb [256]byte
+	lq := lower(&lb, qname)
 	z := e.find(lq, qtype)
 	if z == nil {
 		r.rcode = rcodeRefused
 		return r
 	}
 	r.aa = true
-	seen := map[string]bool{}
+	var seen [16][]byte
 	name := qname
-	for step := 0; step < 16; step++ {
-		seen[string(dnsmsg.LowerName(name))] = true
+	for step := 0; step < len(seen); step++ {
+		seen[step] = name
 		next := e.step(r, z, name, qtype)
 		if next == nil {
 			return r
 		}
-		ln := dnsmsg.LowerName(next)
-		if seen[string(ln)] {
-			return r
+		for _, s := range seen[:step+1] {
+			if foldEqual(s, next) {
+				return r
+			}
 		}
+		ln := lower(&lb, next)
 		if e.opt.CrossZoneCNAME {
 			nz := e.find(ln, qtype)
 			if nz == nil {
@@ -96,10 +99,12 @@ func (e *Engine) resolve(qname []byte, qtype uint16, do bool) *result {
 // step answers one name of a chain; it returns the next name to look up
 // (a CNAME target or a DNAME-synthesised name) or nil when done.
 func (e *Engine) step(r *result, z *Zone, qname []byte, qtype uint16) []byte {
-	lq := dnsmsg.LowerName(qname)
+	var lb [256]byte
+	lq := lower(&lb, qname)
 	nl := dnsmsg.LabelCount(lq) - dnsmsg.LabelCount(z.Origin)
 	// offsets of the suffixes of lq, from the full name up to the apex
-	offs := make([]int, 0, nl+1)
+	var ob [128]int
+	offs := ob[:0]
 	for o, i := 0, 0; i <= nl; i++ {
 		offs = append(offs, o)
 		o += 1 + int(lq[o])
@@ -185,7 +190,7 @@ func (e *Engine) found(r *result, z *Zone, n *node, qname []byte, qtype uint16, 
 	if r.do {
 		if wild {
 			if z.nsec3 != nil { // closest encloser proof (RFC 5155 §7.2.5)
-				e.addNSEC3(r, z.nsec3.match(parent(dnsmsg.LowerName(n.name))))
+				e.addNSEC3(r, z.nsec3.match(parent(n.key)))
 			}
 			e.wildProof(r, z, qname)
 		}
@@ -197,7 +202,7 @@ func (e *Engine) found(r *result, z *Zone, n *node, qname []byte, qtype uint16, 
 // nxName handles a name that does not exist: below the closest encloser
 // ce a wildcard may match (RFC 4592), else NXDOMAIN.
 func (e *Engine) nxName(r *result, z *Zone, qname, lq []byte, ce *node, nextCloser []byte, qtype uint16) []byte {
-	lce := dnsmsg.LowerName(ce.name)
+	lce := ce.key
 	wname := append([]byte{1, '*'}, lce...)
 	if w := z.nodes[string(wname)]; w != nil {
 		return e.found(r, z, w, qname, qtype, true)
@@ -249,7 +254,7 @@ func (e *Engine) referral(r *result, z *Zone, cut *node) {
 		} else if nsec := cut.sets[typeNSEC]; nsec != nil {
 			r.ns = append(r.ns, item{rr: nsec, sig: cut.sigs[typeNSEC], req: true})
 		} else if z.nsec3 != nil {
-			lc := dnsmsg.LowerName(cut.name)
+			lc := cut.key
 			if m := z.nsec3.match(lc); m != nil {
 				e.addNSEC3(r, m)
 			} else {
@@ -257,9 +262,10 @@ func (e *Engine) referral(r *result, z *Zone, cut *node) {
 			}
 		}
 	}
-	lcut := dnsmsg.LowerName(cut.name)
+	lcut := cut.key
 	for _, rd := range ns.RData {
-		t := dnsmsg.LowerName(rd)
+		var tb [256]byte
+		t := lower(&tb, rd)
 		if !dnsmsg.NameWithin(t, z.Origin) {
 			continue
 		}
@@ -312,7 +318,8 @@ func (e *Engine) additional(r *result, z *Zone, rr *dnsmsg.RRSet) {
 		default:
 			return
 		}
-		lt := dnsmsg.LowerName(t)
+		var tb [256]byte
+		lt := lower(&tb, t)
 		if !dnsmsg.NameWithin(lt, z.Origin) {
 			continue
 		}
@@ -350,11 +357,11 @@ func (e *Engine) negative(r *result, z *Zone) {
 // nodataProof proves that n has no set of the asked type.
 func (e *Engine) nodataProof(r *result, z *Zone, n *node, qname []byte, wild bool) {
 	if z.nsec3 != nil {
-		m := z.nsec3.match(dnsmsg.LowerName(n.name))
+		m := z.nsec3.match(n.key)
 		if m != nil {
 			e.addNSEC3(r, m)
 		} else {
-			e.optOutProof(r, z, dnsmsg.LowerName(n.name))
+			e.optOutProof(r, z, n.key)
 		}
 		return
 	}
@@ -362,7 +369,7 @@ func (e *Engine) nodataProof(r *result, z *Zone, n *node, qname []byte, wild boo
 		e.addNSEC(r, n)
 		return
 	}
-	e.addNSEC(r, z.coverNSEC(dnsmsg.LowerName(n.name))) // empty non-terminal
+	e.addNSEC(r, z.coverNSEC(n.key)) // empty non-terminal
 }
 
 // wildProof proves that qname itself does not exist (a wildcard answer).
@@ -370,7 +377,8 @@ func (e *Engine) wildProof(r *result, z *Zone, qname []byte) {
 	if !r.do {
 		return
 	}
-	lq := dnsmsg.LowerName(qname)
+	var lb [256]byte
+	lq := lower(&lb, qname)
 	if z.nsec3 != nil {
 		// the next closer name: qname cut to one label below the closest encloser
 		nc := lq
@@ -427,7 +435,7 @@ func (z *Zone) coverNSEC(name []byte) *node {
 	if i < 0 {
 		i = len(z.sorted) - 1
 	}
-	return z.nodes[string(dnsmsg.LowerName(z.sorted[i]))]
+	return z.nodes[string(z.sorted[i])]
 }
 
 // sortedTypes returns the types of n's sets in ascending order.
@@ -453,4 +461,16 @@ func sortedSigTypes(n *node) []uint16 {
 	}
 	slicesSort(ts)
 	return ts
+}
+
+// lower writes w lowercased into b and returns that slice (w must be a
+// wire name, at most 255 bytes).
+func lower(b *[256]byte, w []byte) []byte {
+	n := copy(b[:], w)
+	for i := 0; i < n; i++ {
+		if c := b[i]; 'A' <= c && c <= 'Z' {
+			b[i] = c + 32
+		}
+	}
+	return b[:n]
 }

@@ -28,6 +28,7 @@ type Zone struct {
 // covered type. A node without sets is an empty non-terminal.
 type node struct {
 	name []byte // wire form as first seen in the file
+	key  []byte // name lowercased
 	sets map[uint16]*dnsmsg.RRSet
 	sigs map[uint16]*dnsmsg.RRSet
 	cut  bool // a delegation point (NS below the apex)
@@ -118,7 +119,7 @@ func build(origin string, s *zone.Scanner, fname string) (*Zone, error) {
 			n.cut = true
 		}
 		if n.sets[typeNSEC] != nil {
-			z.sorted = append(z.sorted, n.name)
+			z.sorted = append(z.sorted, n.key)
 		}
 	}
 	slices.SortFunc(z.sorted, dnsmsg.CompareNames)
@@ -135,13 +136,13 @@ func (z *Zone) addNode(owner []byte) *node {
 	if n := z.nodes[string(key)]; n != nil {
 		return n
 	}
-	n := &node{name: slices.Clone(owner)}
+	n := &node{name: slices.Clone(owner), key: key}
 	z.nodes[string(key)] = n
 	for p := parent(key); p != nil && len(p) >= len(z.Origin); p = parent(p) {
 		if z.nodes[string(p)] != nil {
 			break
 		}
-		z.nodes[string(p)] = &node{name: slices.Clone(p)}
+		z.nodes[string(p)] = &node{name: slices.Clone(p), key: p}
 	}
 	return n
 }
