@@ -17,6 +17,7 @@ type timer struct {
 	t         *time.Timer
 	fn        *lua.LFunction
 	every     time.Duration // > 0: recurrent
+	d         time.Duration // the first delay (rescheduled before the loop starts)
 	cancelled bool          // set on the worker's goroutine
 }
 
@@ -44,28 +45,24 @@ func (w *worker) eventAfter(L *lua.LState, recurrent bool) int {
 		L.RaiseError("event: the worker is stopping")
 	}
 	w.nextID++
-	tm := &timer{id: w.nextID, fn: fn}
+	tm := &timer{id: w.nextID, fn: fn, d: d}
 	if recurrent {
 		tm.every = d
 	}
 	w.timers[tm.id] = tm
 	w.mu.Unlock()
 	arm := func() {
-		tm.t = time.AfterFunc(d, func() { w.sched.Post(func(L *lua.LState) { w.fire(L, tm) }) })
+		tm.t = time.AfterFunc(tm.d, func() { w.sched.Post(func(L *lua.LState) { w.fire(L, tm) }) })
 	}
 	if w.running.Load() {
 		arm()
 	} else {
 		// timers set while the configuration executes start with the loop
-		w.mu.Lock()
-		tm.t = time.NewTimer(time.Hour)
-		tm.t.Stop()
-		w.mu.Unlock()
 		w.deferred = append(w.deferred, func(*lua.LState) {
-			if !tm.cancelled {
-				w.mu.Lock()
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			if !tm.cancelled && !w.stopped.Load() {
 				arm()
-				w.mu.Unlock()
 			}
 		})
 	}
@@ -75,16 +72,17 @@ func (w *worker) eventAfter(L *lua.LState, recurrent bool) int {
 
 // fire runs a timer's callback on the worker's goroutine.
 func (w *worker) fire(L *lua.LState, tm *timer) {
-	if tm.cancelled {
+	w.mu.Lock()
+	if tm.cancelled || w.stopped.Load() {
+		w.mu.Unlock()
 		return
 	}
 	if tm.every > 0 {
 		tm.t.Reset(tm.every)
 	} else {
-		w.mu.Lock()
 		delete(w.timers, tm.id)
-		w.mu.Unlock()
 	}
+	w.mu.Unlock()
 	w.sched.Go(L, tm.fn, []lua.LValue{lua.LNumber(tm.id)}, &nbio.TaskHooks{Done: w.logDone("event callback")})
 }
 
@@ -111,11 +109,11 @@ func (w *worker) eventCancel(L *lua.LState) int {
 		L.Push(lua.LFalse)
 		return 1
 	}
+	w.mu.Lock()
 	tm.cancelled = true
 	if tm.t != nil {
 		tm.t.Stop()
 	}
-	w.mu.Lock()
 	delete(w.timers, tm.id)
 	w.mu.Unlock()
 	L.Push(lua.LTrue)
@@ -130,9 +128,12 @@ func (w *worker) eventReschedule(L *lua.LState) int {
 		L.Push(lua.LFalse)
 		return 1
 	}
+	w.mu.Lock()
+	tm.d = d
 	if tm.t != nil {
 		tm.t.Reset(d)
 	}
+	w.mu.Unlock()
 	L.Push(lua.LTrue)
 	return 1
 }

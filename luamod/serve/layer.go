@@ -114,7 +114,7 @@ func (g *generation) sawBlock(name string) {
 	}
 	g.blocking[name] = true
 	g.mu.Unlock()
-	g.ld.log.Infof("system", "module %s: a layer call waited for I/O; its requests now run on goroutines of their own", name)
+	g.ld.log.Noticef("system", "module %s: a layer call waited for I/O; its requests now run on goroutines of their own", name)
 	go g.relayerAsync()
 }
 

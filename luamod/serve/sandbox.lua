@@ -176,7 +176,7 @@ function log(fmt, ...) log_notice('system', fmt, ...) end
 log_qry = function(_, group, fmt, ...) log_debug(group, fmt, ...) end
 log_req = log_qry
 
-function log_level(l) return S.log_level(l) end
+log_level = guarded(function(l) return S.log_level(l) end)
 function log_target(t)
 	if t ~= nil and t ~= 'stderr' then
 		error("log_target: only 'stderr' is supported by ljdns serve", 2)
@@ -217,13 +217,14 @@ function moduledir(dir) return S.moduledir(dir) end
 function user(name, group) return S.user(name, group) end
 
 -- option(name, [value]) -> the request flag every request starts with.
-function option(name, val)
+local function option_(name, val)
 	if type(name) ~= 'string' then error('option(): name must be a string', 2) end
 	if val ~= nil and type(val) ~= 'boolean' then
 		error(sfmt("option('%s'): value must be a boolean", name), 2)
 	end
 	return S.option(name, val)
 end
+option = guarded(option_)
 function reorder_RR(on)
 	if on ~= nil then option('REORDER_RR', on) end
 	return option('REORDER_RR')

@@ -313,7 +313,10 @@ func (w *worker) close() {
 	}
 	w.stopped.Store(true)
 	for _, t := range w.timers {
-		t.t.Stop()
+		t.cancelled = true
+		if t.t != nil {
+			t.t.Stop()
+		}
 	}
 	w.timers = nil
 	w.mu.Unlock()

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"ljdns/internal/testnet"
+)
+
+// upstreamLayer is a Lua module whose begin asks a loopback UDP server
+// with dns.nbio (yielding while it waits) and answers with what it got.
+const upstreamLayer = `
+local nb = require('dns.nbio')
+local dns = require('dns')
+local M = {layer = {}, active = 0, max = 0}
+function M.layer.begin(state, req)
+	local qry = req:current()
+	if qry.stype ~= kres.type.A then return state end
+	M.active = M.active + 1
+	if M.active > M.max then M.max = M.active end
+	local s = nb.socket('inet', 'dgram')
+	s:settimeout(2000)
+	s:connect(UPSTREAM_HOST, UPSTREAM_PORT)
+	s:send('ping')
+	local got = s:receive()
+	s:close()
+	M.active = M.active - 1
+	local answer = req:ensure_answer()
+	answer:rcode(kres.rcode.NOERROR)
+	answer:begin(kres.section.ANSWER)
+	answer:put(qry.sname, 30, answer:qclass(), kres.type.A, kres.str2ip(got))
+	return kres.DONE
+end
+return M
+`
+
+// slowEcho answers each datagram with addr after delay.
+func slowEcho(t *testing.T, addr, reply string, delay time.Duration) {
+	pc, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	go func() {
+		buf := make([]byte, 512)
+		for {
+			_, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			go func() {
+				time.Sleep(delay)
+				pc.WriteTo([]byte(reply), from)
+			}()
+		}
+	}()
+}
+
+// writeConfig writes a configuration and Lua modules into dir.
+func writeConfig(t *testing.T, dir, config string, mods map[string]string) {
+	t.Helper()
+	for n, src := range mods {
+		if err := os.WriteFile(filepath.Join(dir, n+".lua"), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	config = "package.path = '" + dir + "/?.lua;' .. package.path\n" + config
+	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestServeLuaLayerLive: a Lua layer that waits for a UDP exchange with
+// dns.nbio answers over UDP and TCP (kdig); concurrent queries overlap in
+// the layer (the worker serves others while one waits); the control
+// socket evaluates Lua in worker 0 and returns what it printed.
+func TestServeLuaLayerLive(t *testing.T) {
+	testnet.Isolate(t)
+	dir := t.TempDir()
+	slowEcho(t, "127.0.0.9:5300", "192.0.2.44", 100*time.Millisecond)
+	writeConfig(t, dir, `
+UPSTREAM_HOST, UPSTREAM_PORT = '127.0.0.9', 5300
+net.listen('127.0.0.3', 53)
+modules.load('fetch')
+`, map[string]string{"fetch": upstreamLayer})
+	p := startDaemon(t, dir, nil, "-c", "config")
+	waitDNS(t, "127.0.0.3:53")
+	if _, err := exec.LookPath("kdig"); err == nil {
+		for _, proto := range []string{"+notcp", "+tcp"} {
+			out, err := exec.Command("kdig", "@127.0.0.3", proto, "+short", "+timeout=5", "a.example.", "A").CombinedOutput()
+			if err != nil || strings.TrimSpace(string(out)) != "192.0.2.44" {
+				t.Errorf("kdig %s: %q %v", proto, out, err)
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			m := new(dns.Msg)
+			m.SetQuestion(fmt.Sprintf("n%d.example.", i), dns.TypeA)
+			c := &dns.Client{Timeout: 5 * time.Second}
+			r, _, err := c.Exchange(m, "127.0.0.3:53")
+			if err != nil || len(r.Answer) != 1 {
+				t.Errorf("query %d: %v %v", i, r, err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	ctl := func(line string) string {
+		r := ljdns(t, line+"\n", "serve", "--control", dir)
+		return strings.TrimSpace(r.stdout)
+	}
+	if got := ctl("= fetch.max"); got == "1" || got == "" {
+		t.Errorf("at most %q requests in the layer at once, want several (the worker must serve others while one waits)", got)
+	}
+	if got := ctl("print('hello', worker.id) return 1 + 1"); got != "hello\t0\n2" {
+		t.Errorf("control: %q", got)
+	}
+	if got := ctl("= modules.list()"); !strings.Contains(got, "'fetch'") {
+		t.Errorf("modules.list() over the control socket: %q", got)
+	}
+	if got := ctl("nosuchfunction()"); !strings.HasPrefix(got, "error:") {
+		t.Errorf("an error over the control socket: %q", got)
+	}
+	if !strings.Contains(p.stderr.String(), "now run on goroutines of their own") {
+		t.Errorf("the module never switched to goroutines:\n%s", p.stderr.String())
+	}
+}
+
+// TestServeREPL: on a terminal without -n the REPL evaluates in worker 0
+// (script(1) gives the daemon a pty) while the daemon answers.
+func TestServeREPL(t *testing.T) {
+	testnet.Isolate(t)
+	testnet.Need(t, "script")
+	dir := t.TempDir()
+	writeConfig(t, dir, "net.listen('127.0.0.4', 53)\nrepl_marker = 'cfg-' .. worker.id\n", nil)
+	cmd := exec.Command("script", "-qfec", binary+" serve -c config .", "/dev/null")
+	cmd.Dir = dir
+	stdin, _ := cmd.StdinPipe()
+	var out lockedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	waitDNS(t, "127.0.0.4:53")
+	fmt.Fprintf(stdin, "= repl_marker .. '/' .. worker.count\n")
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "cfg-0/1") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(out.String(), "cfg-0/1") {
+		t.Fatalf("REPL output:\n%s", out.String())
+	}
+	// the daemon answers while the REPL waits for input
+	waitDNS(t, "127.0.0.4:53")
+	fmt.Fprintf(stdin, "quit()\n")
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("quit() did not stop the daemon:\n%s", out.String())
+	}
+	_ = bytes.MinRead
+}

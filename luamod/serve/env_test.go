@@ -1,0 +1,174 @@
+package serve
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"ljdns/daemon"
+	"ljdns/host"
+)
+
+// loadErr loads config and returns the load error.
+func loadErr(t *testing.T, config string, o Options) error {
+	t.Helper()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "config")
+	os.WriteFile(p, []byte(config), 0o644)
+	o.Config, o.ConfigExplicit = p, true
+	o.CheckConfig = true
+	o.NewState = func() *lua.LState { return host.New(host.Options{}) }
+	o.Log = daemon.NewLogger(&syncBuffer{})
+	ld, err := NewLoader(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ld.Close()
+	_, err = ld.Load()
+	return err
+}
+
+// eval evaluates expr in worker w of the rig and returns the text.
+func (r *rig) eval(w int, expr string) string {
+	return strings.TrimSpace(r.ld.current().workers[w].evalLine(expr))
+}
+
+// TestConfigErrors: a syntax error, a runtime error, a bad address and a
+// missing module each give one line with the configuration's file:line.
+func TestConfigErrors(t *testing.T) {
+	for _, c := range []struct{ name, config, want string }{
+		{"syntax", "net.listen('127.0.0.1', 53)\nx = ''1''\n", "config:2:"},
+		{"runtime", "\n\nlocal x = nil\nx.y = 1\n", "config:4:"},
+		{"address", "net.listen('300.1.1.1', 53)", "config:1:"},
+		{"module", "\nmodules = {'nosuchmodule'}", "config:2: modules.load('nosuchmodule'): module not found"},
+		{"kresd module", "modules.load('predict')", "config:1: modules.load('predict'): kresd's module 'predict' is not shipped"},
+		{"bad option", "option('MARS', true)", "config:1:"},
+		{"bad kind", "net.listen('127.0.0.1', 53, {kind = 'carrier-pigeon'})", "config:1:"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			err := loadErr(t, c.config, Options{})
+			if err == nil {
+				t.Fatal("loaded")
+			}
+			if msg := err.Error(); !strings.Contains(msg, c.want) || strings.Contains(msg, "\n") {
+				t.Errorf("error %q, want one line containing %q", msg, c.want)
+			}
+		})
+	}
+}
+
+// TestConfigEnvironment checks kresd's globals, units and the table
+// merges of a configuration, and the seeds' older forms.
+func TestConfigEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	keys := filepath.Join(dir, "root.keys")
+	os.WriteFile(keys, []byte(". 3600 IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D\n"), 0o644)
+	r := newRig(t, 2, `
+net = {'127.0.0.1', '::1'}
+net.listen('127.0.0.1', 853, {kind = 'tls'})
+net.bufsize(4096)
+cache.size = 10 * MB
+trust_anchors.file = '`+keys+`'
+trust_anchors.set_insecure({'example.'})
+option('ALLOW_LOCAL', true)
+modules = {answer = true}
+units = {sec, minute, hour, day, kB, MB, GB}
+seen_id = worker.id
+`, map[string]string{"answer": answerMod})
+	cfg := r.ld.current().cfg
+	if len(cfg.Listen) != 3 || cfg.Listen[2].Kind != daemon.KindTLS {
+		t.Errorf("listeners %v, want 127.0.0.1@53, ::1@53, 127.0.0.1@853 tls", cfg.Listen)
+	}
+	if cfg.BufSize != 4096 || !cfg.Options.Has(daemon.AllowLocal) {
+		t.Errorf("bufsize %d, options %v", cfg.BufSize, cfg.Options)
+	}
+	for _, c := range []struct{ expr, want string }{
+		{"= table.concat(units, ' ')", "1000 60000 3600000 86400000 1024 1048576 1073741824"},
+		{"= cache.current_size", "10485760"},
+		{"= #net.list()", "5"},
+		{"= modules.list()[#modules.list()]", "answer"},
+		{"= type(answer.layer.begin)", "function"},
+		{"= trust_anchors.summary():match('20326') ~= nil", "true"},
+		{"= trust_anchors.summary():match('negative trust anchor example.') ~= nil", "true"},
+		{"= worker.id .. '/' .. worker.count", "0/2"},
+		{"= option('ALLOW_LOCAL')", "true"},
+		{"= table_print({a = 1})", "{\n    ['a'] = 1,\n}"},
+		{"= help():match('net.listen') ~= nil", "true"},
+		{"= net = 5", "error:"},
+	} {
+		if got := r.eval(0, c.expr); !strings.HasPrefix(got, c.want) {
+			t.Errorf("%s = %q, want %q", c.expr, got, c.want)
+		}
+	}
+	if got := r.eval(1, "= seen_id"); got != "1" {
+		t.Errorf("worker 1's worker.id = %q", got)
+	}
+	// map() evaluates in every worker, results in worker order
+	if got := r.eval(0, "= table.concat(map('worker.id'), ',')"); got != "0,1" {
+		t.Errorf("map('worker.id') = %q, want 0,1", got)
+	}
+}
+
+// TestEvents: event.after, recurrent, reschedule and cancel in milliseconds,
+// worker.coroutine with worker.sleep in seconds; callbacks get the id.
+func TestEvents(t *testing.T) {
+	r := newRig(t, 1, `
+fired = {}
+event.after(10, function(id) table.insert(fired, 'after') end)
+ticks = 0
+tick = event.recurrent(5, function(id) ticks = ticks + 1 if ticks == 3 then event.cancel(id) end end)
+late = event.after(60000, function() table.insert(fired, 'never') end)
+event.reschedule(late, 20)
+gone = event.after(15, function() table.insert(fired, 'cancelled') end)
+event.cancel(gone)
+worker.coroutine(function() worker.sleep(0.03) table.insert(fired, 'slept') end)
+`, nil)
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if r.eval(0, "= #fired .. ' ' .. ticks") == "3 3" {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	got := r.eval(0, "table.sort(fired) return table.concat(fired, ' ') .. ' ' .. ticks")
+	if got != "after never slept 3" {
+		t.Errorf("events: %q, want 'after never slept 3'", got)
+	}
+}
+
+// TestModuleLifecycle: a Lua module's init, config and deinit; unload
+// takes its layer out of the request path.
+func TestModuleLifecycle(t *testing.T) {
+	mod := `
+local M = {layer = {}}
+function M.init(m) log = {'init'} end
+function M.config(c) table.insert(log, 'config ' .. c.x) end
+function M.deinit() table.insert(log, 'deinit') end
+function M.layer.begin(state, req)
+	local a = req:ensure_answer()
+	a:rcode(kres.rcode.NXDOMAIN)
+	return kres.DONE
+end
+return M`
+	r := newRig(t, 1, "modules = {life = {x = 'y'}}", map[string]string{"life": mod})
+	if got := r.eval(0, "= table.concat(log, ',')"); got != "init,config y" {
+		t.Errorf("log %q", got)
+	}
+	if a := r.query(t, "x.example.", 1, 0); a.Rcode != 3 {
+		t.Errorf("rcode %d, want NXDOMAIN from the layer", a.Rcode)
+	}
+	r.eval(0, "modules.unload('life')")
+	if got := r.eval(0, "= table.concat(log, ',')"); got != "init,config y,deinit" {
+		t.Errorf("log %q", got)
+	}
+	srv := r.ld.server()
+	for _, l := range srv.Config().Layers {
+		if l.Name() == "life" {
+			t.Fatalf("the unloaded module's layer is still in the request path")
+		}
+	}
+}
