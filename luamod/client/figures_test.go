@@ -68,10 +68,10 @@ func TestFigures(t *testing.T) {
 		q, _ := strconv.ParseFloat(string(m[1]), 64)
 		return q
 	}
-	// The machine is shared: each pair runs back to back, three times,
+	// The machine is shared: each pair runs back to back, five times,
 	// and the medians are compared.
 	var tcpPerfs, tcps []float64
-	for range 3 {
+	for range 5 {
 		tcpPerfs = append(tcpPerfs, perf(true))
 		tcps = append(tcps, lua("tcp"))
 	}
