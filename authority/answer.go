@@ -188,13 +188,13 @@ func (e *Engine) found(r *result, z *Zone, n *node, qname []byte, qtype uint16, 
 	// NODATA (RFC 2308 §2.2)
 	e.negative(r, z)
 	if r.do {
-		if wild {
-			if z.nsec3 != nil { // closest encloser proof (RFC 5155 §7.2.5)
-				e.addNSEC3(r, z.nsec3.match(parent(n.key)))
-			}
-			e.wildProof(r, z, qname)
+		if wild && z.nsec3 != nil { // closest encloser proof (RFC 5155 §7.2.5)
+			e.addNSEC3(r, z.nsec3.match(parent(n.key)))
 		}
 		e.nodataProof(r, z, n, qname, wild)
+		if wild {
+			e.wildProof(r, z, qname)
+		}
 	}
 	return nil
 }
@@ -351,7 +351,9 @@ func (e *Engine) negative(r *result, z *Zone) {
 		c.TTL = soa.TTL
 		sig = &c
 	}
-	r.ns = append(r.ns, item{rr: soa, sig: sig, req: true})
+	// the SOA leads the authority section, before proofs gathered earlier
+	// in a chain (as knotd orders them)
+	r.ns = append([]item{{rr: soa, sig: sig, req: true}}, r.ns...)
 }
 
 // nodataProof proves that n has no set of the asked type.

@@ -72,6 +72,9 @@ func diffKnot(t *testing.T, zones []testnet.Zone, corpus []testnet.Query) {
 	if len(diffs) > 0 {
 		t.Errorf("%d of %d queries differ from knotd:\n%s", len(diffs), len(corpus), testnet.Report(diffs))
 	}
+	if d := diffSizes(t, k.Addr(), addr, corpus); d != "" {
+		t.Error(d)
+	}
 	for _, z := range zones {
 		want, got := axfr(t, k.Addr(), z.Name), axfr(t, addr, z.Name)
 		if len(want) < 3 || strings.Join(want, "\n") != strings.Join(got, "\n") {
@@ -189,4 +192,42 @@ func TestKnotDifferentialNSEC(t *testing.T) {
 func TestKnotDifferentialNSEC3(t *testing.T) {
 	testnet.Isolate(t)
 	diffKnot(t, signedZones(t, true), corpusFor(t, append(signedExtra, childNames...)...))
+}
+
+// diffSizes asks both servers the DO queries of corpus over UDP with EDNS
+// buffer sizes 512, 1232 and 4096 (truncation of signed answers and
+// referrals) and reports the differences.
+func diffSizes(t *testing.T, a, b netip.AddrPort, corpus []testnet.Query) string {
+	t.Helper()
+	var out []testnet.Diff
+	n := 0
+	c := &dns.Client{Net: "udp", UDPSize: 4096}
+	for _, q := range corpus {
+		if !q.DO || q.TCP {
+			continue
+		}
+		for _, size := range []uint16{512, 1232, 4096} {
+			m := q.Msg()
+			if o := m.IsEdns0(); o != nil {
+				o.SetUDPSize(size)
+			} else {
+				m.SetEdns0(size, true)
+			}
+			ra, _, errA := c.Exchange(m, a.String())
+			rb, _, errB := c.Exchange(m, b.String())
+			if errA != nil || errB != nil {
+				out = append(out, testnet.Diff{Query: q, What: "error", A: fmt.Sprint(size, errA), B: fmt.Sprint(size, errB)})
+				continue
+			}
+			n++
+			for _, d := range testnet.CompareMsgs(q, ra, rb, testnet.CompareOptions{}) {
+				d.What = fmt.Sprintf("bufsize %d: %s", size, d.What)
+				out = append(out, d)
+			}
+		}
+	}
+	if len(out) > 0 {
+		return fmt.Sprintf("%d differences over %d sized queries:\n%s", len(out), n, testnet.Report(out))
+	}
+	return ""
 }

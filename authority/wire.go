@@ -26,6 +26,10 @@ func (e *Engine) AppendAnswer(dst, msg []byte, tcp bool) []byte {
 	}
 	var q query
 	if !parseQuery(msg, &q) {
+		if q.question != nil { // the question is readable: echo it, as knotd does
+			q.edns = false
+			return e.write(dst, &q, &result{rcode: rcodeFormErr}, 512)
+		}
 		return append(dst, header(msg, rcodeFormErr)...)
 	}
 	if q.flags>>11&0xf != 0 {
@@ -82,23 +86,47 @@ func (e *Engine) write(dst []byte, q *query, r *result, limit int) []byte {
 	w.b = append(w.b, q.question[len(q.qname):]...)
 	tc := false
 	var counts [3]uint16
+	// Each section gets its sets first, then their signatures (as knotd
+	// writes them): a signature that does not fit leaves the answer
+	// truncated with the sets it has.
+	var done [16]bool
 	put := func(sec int, items []item) {
-		for _, it := range items {
+		for i, it := range items {
+			if i < len(done) {
+				done[i] = false
+			}
 			if it.rr == nil {
 				continue
 			}
 			start, ncomp, cnt := len(w.b), len(w.comp), counts[sec]
-			ok := w.set(it.rr, &counts[sec])
-			if ok && r.do && it.sig != nil {
-				ok = w.set(it.sig, &counts[sec])
-			}
-			if !ok {
+			if !w.set(it.rr, &counts[sec]) {
 				w.b, w.comp, counts[sec] = w.b[:start], w.comp[:ncomp], cnt
 				if it.req {
 					tc = true
 					if sec != dnsmsg.SectionAR {
-						return
+						items = items[:i]
+						break
 					}
+				}
+				continue
+			}
+			if i < len(done) {
+				done[i] = true
+			}
+		}
+		if !r.do {
+			return
+		}
+		for i, it := range items {
+			if it.sig == nil || i >= len(done) || !done[i] {
+				continue
+			}
+			start, ncomp, cnt := len(w.b), len(w.comp), counts[sec]
+			if !w.set(it.sig, &counts[sec]) {
+				w.b, w.comp, counts[sec] = w.b[:start], w.comp[:ncomp], cnt
+				if it.req {
+					tc = true
+					return
 				}
 			}
 		}
