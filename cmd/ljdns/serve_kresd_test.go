@@ -193,6 +193,12 @@ func TestKresdExampleConfigs(t *testing.T) {
 			if r.code == 0 {
 				return
 			}
+			if filepath.Base(f) == "config.privacy" && strings.Contains(r.stderr, "slice_randomize_psl") {
+				// kresd 5.6 refuses it as well here: "lua-psl is required for
+				// policy.slice_randomize_psl()" (and its pin 'YQ==' is no SHA-256)
+				t.Logf("config.privacy: %s (kresd refuses it too)", strings.TrimSpace(r.stderr))
+				return
+			}
 			m := modErr.FindStringSubmatch(r.stderr)
 			if m == nil {
 				t.Fatalf("exit %d without naming a module: %q", r.code, r.stderr)

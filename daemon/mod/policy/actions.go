@@ -1,12 +1,16 @@
 package policy
 
 import (
+	"context"
+	"encoding/base64"
 	"encoding/binary"
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
+	"sync"
 
 	"ljdns/daemon"
 	"ljdns/dnsclient"
@@ -168,6 +172,65 @@ func forwardTo(t dnsclient.Transport, flag daemon.Flags) Action {
 	}
 }
 
+// lazyTransport makes its transport on first use, so that a configuration
+// naming upstreams outside LJDNS_OUTGOING_ALLOW still loads (kresd checks
+// nothing there either); the queries then fail.
+type lazyTransport struct {
+	once sync.Once
+	mk   func() (dnsclient.Transport, error)
+	t    dnsclient.Transport
+	err  error
+	mu   sync.Mutex
+	done bool
+	addr netip.AddrPort
+}
+
+func lazy(ap netip.AddrPort, mk func() (dnsclient.Transport, error)) *lazyTransport {
+	return &lazyTransport{mk: mk, addr: ap}
+}
+
+// Addr returns the upstream's address.
+func (l *lazyTransport) Addr() netip.AddrPort { return l.addr }
+
+func (l *lazyTransport) get() (dnsclient.Transport, error) {
+	l.once.Do(func() {
+		l.t, l.err = l.mk()
+		l.mu.Lock()
+		l.done = true
+		l.mu.Unlock()
+	})
+	return l.t, l.err
+}
+
+// Query sends q through the transport, made on first use.
+func (l *lazyTransport) Query(ctx context.Context, q *dnsmsg.Packet) (*dnsmsg.Packet, error) {
+	t, err := l.get()
+	if err != nil {
+		return nil, err
+	}
+	return t.Query(ctx, q)
+}
+
+// Stream streams q through the transport.
+func (l *lazyTransport) Stream(ctx context.Context, q *dnsmsg.Packet, fn func(*dnsmsg.Packet) error) error {
+	t, err := l.get()
+	if err != nil {
+		return err
+	}
+	return t.Stream(ctx, q, fn)
+}
+
+// Close closes the transport if it was made.
+func (l *lazyTransport) Close() error {
+	l.mu.Lock()
+	done := l.done
+	l.mu.Unlock()
+	if done && l.t != nil {
+		return l.t.Close()
+	}
+	return nil
+}
+
 // Upstreams builds one transport over addrs (fastest first when several).
 func upstreams(ts []dnsclient.Transport) (dnsclient.Transport, error) {
 	if len(ts) == 1 {
@@ -189,11 +252,9 @@ func Forward(addrs []string, stub bool) (Action, dnsclient.Transport, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		t, err := dnsclient.NewDgramStream(ap.String(), dnsclient.DgramStreamOptions{})
-		if err != nil {
-			return nil, nil, err
-		}
-		ts = append(ts, t)
+		ts = append(ts, lazy(ap, func() (dnsclient.Transport, error) {
+			return dnsclient.NewDgramStream(ap.String(), dnsclient.DgramStreamOptions{})
+		}))
 	}
 	t, err := upstreams(ts)
 	if err != nil {
@@ -233,15 +294,24 @@ func TLSForward(targets []TLSTarget) (Action, dnsclient.Transport, error) {
 			return nil, nil, fmt.Errorf("policy: TLS_FORWARD target %v given twice", ap)
 		}
 		seen[ap] = true
-		if tg.Hostname == "" && len(tg.Pins) == 0 && !tg.Insecure && tg.CAFile == "" {
+		if tg.Hostname == "" && len(tg.Pins) == 0 && !tg.Insecure {
 			return nil, nil, fmt.Errorf("policy: TLS_FORWARD target %v needs hostname, pin_sha256 or insecure=true", ap)
 		}
-		o := dnsclient.StreamOptions{TLS: &dnsclient.TLSOptions{Hostname: tg.Hostname, CAFile: tg.CAFile, Pins: tg.Pins}}
-		t, err := dnsclient.NewMultiStream(ap.String(), o)
-		if err != nil {
-			return nil, nil, err
+		for _, pin := range tg.Pins {
+			if b, err := base64.StdEncoding.DecodeString(pin); err != nil || len(b) != 32 {
+				return nil, nil, fmt.Errorf("policy: TLS_FORWARD target %v: pin_sha256 %q is not the base64 of a SHA-256 digest", ap, pin)
+			}
 		}
-		ts = append(ts, t)
+		if tg.CAFile != "" {
+			if _, err := os.ReadFile(tg.CAFile); err != nil {
+				return nil, nil, fmt.Errorf("policy: TLS_FORWARD target %v: ca_file: %v", ap, err)
+			}
+		}
+		o := dnsclient.StreamOptions{TLS: &dnsclient.TLSOptions{Hostname: tg.Hostname, CAFile: tg.CAFile, Pins: tg.Pins}}
+		if tg.Insecure && tg.Hostname == "" && len(tg.Pins) == 0 {
+			o.TLS = &dnsclient.TLSOptions{}
+		}
+		ts = append(ts, lazy(ap, func() (dnsclient.Transport, error) { return dnsclient.NewMultiStream(ap.String(), o) }))
 	}
 	t, err := upstreams(ts)
 	if err != nil {
