@@ -172,3 +172,40 @@ return M`
 		}
 	}
 }
+
+// TestReloadRetiresStates: a reload executes the configuration into new
+// states; once the daemon retires the old configuration (after its
+// requests drained), the old states' timers and coroutines stop.
+func TestReloadRetiresStates(t *testing.T) {
+	r := newRig(t, 1, `
+ticks = 0
+event.recurrent(5, function() ticks = ticks + 1 end)
+worker.coroutine(function() while true do worker.sleep(0.005) ticks = ticks + 1 end end)
+`, nil)
+	old := r.ld.current()
+	cfg, err := r.ld.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.srv.Reload(cfg); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !old.workers[0].stopped.Load() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !old.workers[0].stopped.Load() {
+		t.Fatal("the old generation's worker still runs after the reload drained")
+	}
+	select {
+	case <-old.workers[0].done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the old generation's loop did not end")
+	}
+	if r.ld.current() == old || r.ld.current().workers[0].stopped.Load() {
+		t.Fatal("the new generation is not the one serving")
+	}
+	if got := r.eval(0, "= ticks >= 0"); got != "true" {
+		t.Errorf("new state: %q", got)
+	}
+}

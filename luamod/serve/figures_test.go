@@ -94,19 +94,26 @@ func TestServeLuaLayerFigures(t *testing.T) {
 		vs = append(vs, variant{v.name, r, addr})
 	}
 	qps := map[string][]float64{}
+	cpu := map[string][]float64{}
 	for round := 0; round < 3; round++ {
 		for _, v := range vs {
+			c0 := cpuTime()
 			res, err := testnet.Perf(testnet.PerfConfig{Server: v.addr, Queries: queries, Duration: time.Duration(secs) * time.Second,
 				Clients: 20, Threads: 2})
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("round %d %-26s %s", round, v.name, res)
+			// the server runs in this process, dnsperf in a child: RUSAGE_SELF is the server's CPU
+			us := float64(cpuTime()-c0) / float64(time.Microsecond) / float64(max(res.Completed, 1))
+			t.Logf("round %d %-26s %s, server %.2f µs CPU/query", round, v.name, res, us)
 			qps[v.name] = append(qps[v.name], res.QPS)
+			cpu[v.name] = append(cpu[v.name], us)
 		}
 	}
 	base, lua := median(qps[vs[0].name]), median(qps[vs[1].name])
-	t.Logf("median qps: %s %.0f, %s %.0f: the Lua layer costs %.1f%% of the qps", vs[0].name, base, vs[1].name, lua, 100*(1-lua/base))
+	cb, cl := median(cpu[vs[0].name]), median(cpu[vs[1].name])
+	t.Logf("median qps: %s %.0f, %s %.0f: the Lua layer costs %.1f%% of the qps; server CPU %.2f vs %.2f µs/query",
+		vs[0].name, base, vs[1].name, lua, 100*(1-lua/base), cb, cl)
 }
 
 // cpuTime is the process's user+system CPU time.

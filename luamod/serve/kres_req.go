@@ -290,6 +290,13 @@ func registerRequest(L *lua.LState) {
 	luabind.RegisterType(L, luabind.TypeSpec{Name: kresRequestType, Meta: map[string]lua.LGFunction{
 		"__index": reqIndex(methods),
 	}})
+	// On every Lua layer's path: __index and current() without the panic
+	// boundary's defer (nothing in them can panic; errors are Lua errors).
+	mt := L.GetTypeMetatable(kresRequestType).(*lua.LTable)
+	mt.RawSetString("__index", L.NewFunction(reqIndex(methods)))
+	for _, m := range []string{"current", "initial", "last", "resolved"} {
+		methods.RawSetString(m, L.NewFunction(reqQuery))
+	}
 	registerQuery(L)
 }
 

@@ -169,7 +169,7 @@ type reqLua struct {
 	layer   *luaLayer
 	ph      phase
 	in      daemon.State
-	start   time.Time
+	start   time.Duration     // since w.epoch: when the current resume began
 	over    bool              // the budget ran out during the call
 	pending bool              // the call is running (its coroutine blocked)
 	out     daemon.State      // its result when it ended on the caller's goroutine
@@ -260,13 +260,15 @@ func (rl *reqLua) TaskResume(co *lua.LState) {
 	if w.budget <= 0 {
 		return
 	}
-	co.SetContext(w.budgetIntr)
-	rl.start = time.Now()
+	if co.Context() != w.budgetIntr {
+		co.SetContext(w.budgetIntr)
+	}
+	rl.start = time.Since(w.epoch)
 	left := w.budget - rl.used
 	if left <= 0 {
 		left = time.Microsecond
 	}
-	w.armBudget(left)
+	w.armBudget(rl.start, left)
 }
 
 // TaskPause implements nbio.TaskObserver: the budget's timer stops.
@@ -275,7 +277,7 @@ func (rl *reqLua) TaskPause() {
 	if w.budget <= 0 {
 		return
 	}
-	rl.used += time.Since(rl.start)
+	rl.used += time.Since(w.epoch) - rl.start
 	if w.disarmBudget() {
 		rl.over = true
 	}
@@ -325,33 +327,48 @@ func (rl *reqLua) finish(st daemon.State) {
 	rl.ch <- st
 }
 
-// armBudget starts the budget timer of the coroutine being resumed: when
-// it fires, the Lua code running is interrupted with errBudget.
-func (w *worker) armBudget(d time.Duration) {
+// The budget is watched by one goroutine per worker, started with the
+// first Lua layer call: each resume sets a deadline, each pause clears it
+// (no timer per call); the watchdog interrupts Lua code past its deadline.
+
+// armBudget sets the deadline of the coroutine being resumed, d from now.
+func (w *worker) armBudget(now, d time.Duration) {
 	w.budgetMu.Lock()
-	w.budgetArmed = true
-	if w.budgetTimer == nil {
-		w.budgetTimer = time.AfterFunc(d, w.budgetFire)
-	} else {
-		w.budgetTimer.Reset(d)
+	w.budgetDeadline = now + d
+	if !w.budgetWatching {
+		w.budgetWatching = true
+		go w.budgetWatch()
 	}
 	w.budgetMu.Unlock()
 }
 
-func (w *worker) budgetFire() {
-	w.budgetMu.Lock()
-	if w.budgetArmed {
-		w.budgetIntr.Fire(errBudget)
+// budgetWatch interrupts Lua code past its deadline, checking every
+// quarter of the budget (at least every 10 ms, at most every 1 ms).
+func (w *worker) budgetWatch() {
+	period := min(max(w.budget/4, time.Millisecond), 10*time.Millisecond)
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+		case <-w.stop:
+			return
+		}
+		now := time.Since(w.epoch)
+		w.budgetMu.Lock()
+		if w.budgetDeadline != 0 && now > w.budgetDeadline {
+			w.budgetIntr.Fire(errBudget)
+			w.budgetDeadline = 0
+		}
+		w.budgetMu.Unlock()
 	}
-	w.budgetMu.Unlock()
 }
 
-// disarmBudget stops the timer after a resume; it reports whether the
+// disarmBudget clears the deadline after a resume; it reports whether the
 // budget ran out during it.
 func (w *worker) disarmBudget() (fired bool) {
 	w.budgetMu.Lock()
-	w.budgetArmed = false
-	w.budgetTimer.Stop()
+	w.budgetDeadline = 0
 	if w.budgetIntr.Err() != nil {
 		fired = true
 		w.budgetIntr.Reset()

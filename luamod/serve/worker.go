@@ -37,13 +37,14 @@ type worker struct {
 	deferred     []func(L *lua.LState) // started with the loop (worker.coroutine, event timers during the config)
 	running      atomic.Bool           // the loop was started
 
-	budget      time.Duration      // Lua CPU per request (worker.lua_budget)
-	budgetIntr  *luabind.Interrupt // the context of layer coroutines, fired over budget
-	budgetMu    sync.Mutex
-	budgetArmed bool
-	budgetTimer *time.Timer
-	errLog      logOnce
-	phaseBody   *lua.LFunction // calls a layer function (no tail call: it may yield), keeps its first result
+	budget         time.Duration      // Lua CPU per request (worker.lua_budget)
+	budgetIntr     *luabind.Interrupt // the context of layer coroutines, fired over budget
+	budgetMu       sync.Mutex
+	budgetDeadline time.Duration // since epoch; 0: no Lua layer code running
+	budgetWatching bool          // the watchdog goroutine runs
+	epoch          time.Time
+	errLog         logOnce
+	phaseBody      *lua.LFunction // calls a layer function (no tail call: it may yield), keeps its first result
 
 	mu      sync.Mutex // guards timers (cancelled from any goroutine at close)
 	timers  map[int]*timer
@@ -74,6 +75,7 @@ func newWorker(g *generation, id int) (*worker, error) {
 	w := &worker{id: id, gen: g, L: L, timers: map[int]*timer{}, stop: make(chan struct{}), done: make(chan struct{})}
 	w.env = &Env{w: w, gen: g}
 	w.budgetIntr = luabind.NewInterrupt()
+	w.epoch = time.Now()
 	w.budget = DefaultLuaBudget
 	if err := L.DoString("require('dns.nbio')"); err != nil {
 		L.Close()
