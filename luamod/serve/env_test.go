@@ -209,3 +209,55 @@ worker.coroutine(function() while true do worker.sleep(0.005) ticks = ticks + 1 
 		t.Errorf("new state: %q", got)
 	}
 }
+
+// TestSeedForms loads the forms the seeds' documentation
+// (../shared/seeds/knot-resolver-daemon.rst) shows, kresd 5 removed ones
+// included.
+func TestSeedForms(t *testing.T) {
+	r := newRig(t, 2, `
+net = { '127.0.0.1', '::1' }
+net.listen(net.lo, 5353)
+net.listen({net.lo, '127.0.0.1'}, 53853, {tls = true})
+net.bufsize(4096)
+net.tcp_pipeline(50)
+cache.size = 10*MB
+cache.storage = 'lmdb://.'
+trust_anchors.negative = { 'bad.boy', 'example.com' }
+trust_anchors.hold_down_time = 30 * day
+msg_count = 0
+event.recurrent(5 * sec, function(e) msg_count = msg_count + 1 end)
+local interval = 1 * minute
+event.after(1 * minute, function (ev) interval = interval / 2 event.reschedule(ev, interval) end)
+e = event.after(1 * minute, function() print('Hi!') end)
+event.cancel(e)
+worker.coroutine(function () for i = 0, 2 do worker.sleep(0.01) end end)
+resolve('.', kres.type.DNSKEY, kres.class.IN, 'NO_CACHE')
+resolve('example.com', kres.type.AAAA, kres.class.IN, 0, function (answer, req)
+	local pkt = kres.pkt_t(answer)
+	seed_rcode = pkt:rcode()
+	local records = pkt:section(kres.section.ANSWER)
+	for i = 1, #records do print('record:', kres.rr2str(records[i])) end
+end)
+resolve { name = 'example.com', type = kres.type.AAAA, init = function (req) end }
+`, nil)
+	for _, c := range []struct{ expr, want string }{
+		{"= net.bufsize()", "4096"},
+		{"= net.tcp_pipeline()", "50"},
+		{"= table.concat(trust_anchors.insecure, ' ')", "bad.boy example.com"},
+		{"= trust_anchors.hold_down_time", "2592000000"},
+		{"= cache.storage", "lmdb://."},
+		{"= table.concat(map 'worker.id', ' ')", "0 1"},
+		{"= net.list()[5].transport.port", "5353"},
+	} {
+		if got := r.eval(0, c.expr); got != c.want {
+			t.Errorf("%s = %q, want %q", c.expr, got, c.want)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for r.eval(0, "= seed_rcode") == "nil" && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := r.eval(0, "= seed_rcode"); got != "5" {
+		t.Errorf("resolve() callback saw rcode %q, want 5 (REFUSED: nothing answers without recursion)", got)
+	}
+}

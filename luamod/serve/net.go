@@ -96,6 +96,10 @@ func (w *worker) netListen(L *lua.LState) int {
 				}
 			}
 		case *lua.LTable:
+			if a, ok := x.RawGetString("addr").(*lua.LTable); ok {
+				collect(a) // an interface's entry (net.eth0, net.interfaces()['lo'])
+				return
+			}
 			x.ForEach(func(_, v lua.LValue) { collect(v) })
 		default:
 			L.ArgError(1, "address, interface name or table expected")

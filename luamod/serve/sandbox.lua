@@ -270,6 +270,9 @@ function resolve(name, qtype, qclass, options, finish, init)
 	if type(name) ~= 'string' then error('resolve(): name must be a string', 2) end
 	qtype = qtype or kres.type.A
 	qclass = qclass or kres.class.IN
+	if type(options) == 'string' then
+		options = {options} -- resolve('.', kres.type.DNSKEY, kres.class.IN, 'NO_CACHE') (the seeds)
+	end
 	if type(options) == 'table' then
 		local list = {}
 		for k, v in pairs(options) do
@@ -469,10 +472,17 @@ local taobj, tashadow = hooked('trust_anchors', nil, guarded(function(shadow, k,
 		shadow.add_file(v, false)
 	elseif k == 'negative' then
 		shadow.set_insecure(v)
+	elseif k == 'hold_down_time' or k == 'refresh_time' or k == 'keep_removed' then
+		ta[k] = v
 	else
 		shadow[k] = v
 	end
-end))
+end), function(k)
+	-- the seeds read these back: trust_anchors.insecure, .hold_down_time, ...
+	if k == 'insecure' or k == 'hold_down_time' or k == 'refresh_time' or k == 'keep_removed' or k == 'keyfiles' then
+		return ta[k]
+	end
+end)
 function tashadow.add_file(path, readonly)
 	if type(path) ~= 'string' then error('trust_anchors.add_file(): path expected', 2) end
 	local f = io.open(path, 'r')
