@@ -17,9 +17,11 @@ import (
 	"ljdns/daemon"
 	"ljdns/daemon/mod/policy"
 	"ljdns/daemon/mod/stats"
+	"ljdns/internal/testnet"
 )
 
 func TestEndpoints(t *testing.T) {
+	testnet.Isolate(t) // a loopback of its own: port-0 listeners cannot collide
 	st := stats.New()
 	st.SampleN = 1
 	p := policy.New()

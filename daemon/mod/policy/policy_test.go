@@ -154,6 +154,7 @@ x.local A
 // TestRuleOrder: the first non-chain action wins, chain actions (FLAGS)
 // continue, Del removes a rule, counts count matches.
 func TestRuleOrder(t *testing.T) {
+	testnet.Isolate(t) // a loopback of its own: port-0 listeners cannot collide
 	p := New()
 	nc, _ := daemon.FlagByName("NO_CACHE")
 	var seen daemon.Flags

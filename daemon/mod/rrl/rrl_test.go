@@ -13,9 +13,11 @@ import (
 	"ljdns/clock"
 	"ljdns/daemon"
 	"ljdns/daemon/mod/policy"
+	"ljdns/internal/testnet"
 )
 
 func TestSlipAndDrop(t *testing.T) {
+	testnet.Isolate(t) // a loopback of its own: port-0 listeners cannot collide
 	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	l := New(Options{Rate: 5, Slip: 2, Clock: clk, Whitelist: []netip.Prefix{netip.MustParsePrefix("127.0.0.9/32")}})
 	p := policy.New()

@@ -12,6 +12,7 @@ import (
 	"ljdns/daemon"
 	"ljdns/daemon/mod/policy"
 	"ljdns/dnsmsg"
+	"ljdns/internal/testnet"
 )
 
 func ask(t *testing.T, addr netip.AddrPort, netw, name string, qt uint16, edns bool) {
@@ -28,6 +29,7 @@ func ask(t *testing.T, addr netip.AddrPort, netw, name string, qt uint16, edns b
 }
 
 func TestCountersAndReload(t *testing.T) {
+	testnet.Isolate(t) // a loopback of its own: port-0 listeners cannot collide
 	st := New()
 	st.SampleN = 1
 	mk := func() *daemon.Config {

@@ -13,6 +13,7 @@ import (
 	"ljdns/daemon"
 	"ljdns/daemon/mod/policy"
 	"ljdns/dnsmsg"
+	"ljdns/internal/testnet"
 )
 
 func start(t *testing.T, layers ...daemon.Layer) netip.AddrPort {
@@ -71,6 +72,7 @@ func send(t *testing.T, addr netip.AddrPort, name string, key *dnsmsg.TSIG) int 
 }
 
 func TestViewAddrAndTSIG(t *testing.T) {
+	testnet.Isolate(t) // a loopback of its own: port-0 listeners cannot collide
 	key, err := dnsmsg.ParseTSIGKey("mykey:hmac-sha256:c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0")
 	if err != nil {
 		t.Fatal(err)
