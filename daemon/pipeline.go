@@ -110,8 +110,9 @@ func newRequest(wire []byte) *Request {
 
 // release returns r to the pool.
 func releaseRequest(r *Request) {
-	q, a := r.Query, r.Answer
-	*r = Request{Query: q, Answer: a}
+	q, a, v := r.Query, r.Answer, r.Vars
+	clear(v) // the map stays for the next request: a Lua layer sets a var on every request
+	*r = Request{Query: q, Answer: a, Vars: v}
 	requestPool.Put(r)
 }
 

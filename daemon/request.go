@@ -173,7 +173,7 @@ type Request struct {
 	// UpstreamAddr is the upstream's address as Checkout sees it (zero when unknown).
 	UpstreamAddr netip.AddrPort
 
-	Vars  map[string]any                   // per-request module data (kresd's req.vars), nil until a layer makes it
+	Vars  map[string]any                   // per-request module data (kresd's req.vars), empty (or nil) until a layer sets one
 	Ctx   context.Context                  // cancelled at the request's deadline or when the server stops
 	Trace func(format string, args ...any) // non-nil when the request is traced (verbose(true), QTRACE)
 

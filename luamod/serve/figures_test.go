@@ -68,7 +68,7 @@ func TestServeLuaLayerFigures(t *testing.T) {
 	testnet.Need(t, "dnsperf")
 	var queries []testnet.Query
 	for i := range 1000 {
-		queries = append(queries, testnet.Query{Name: fmt.Sprintf("n%d.example.test.", i), Type: dns.TypeA})
+		queries = append(queries, testnet.Query{Name: fmt.Sprintf("n%d.bench.example.net.", i), Type: dns.TypeA})
 	}
 	type variant struct {
 		name string
@@ -149,7 +149,7 @@ func BenchmarkLuaLayer(b *testing.B) {
 			_ = t
 			r := newRigTB(b, 1, v.config, map[string]string{"pass": passMod})
 			m := new(dns.Msg)
-			m.SetQuestion("n1.example.test.", dns.TypeA)
+			m.SetQuestion("n1.bench.example.net.", dns.TypeA)
 			wire, _ := m.Pack()
 			client := netip.MustParseAddrPort("127.0.0.1:5300")
 			local := netip.MustParseAddrPort("127.0.0.1:53")

@@ -386,7 +386,13 @@ func (w *worker) runPhase(L *lua.LState, rl *reqLua, pkt *dnsmsg.Packet, dst net
 		return
 	}
 	if rl.ud == nil {
-		rl.ud = pushRequest(L, &rl.kresRequest)
+		if w.reqMeta == nil {
+			w.reqMeta = L.GetTypeMetatable(kresRequestType)
+		}
+		ud := L.NewUserData()
+		ud.Value = &rl.kresRequest
+		ud.Metatable = w.reqMeta
+		rl.ud = ud
 	}
 	args := rl.args[:3]
 	args[0], args[1], args[2] = fns[ph], smallNumber(uint16(rl.in)), rl.ud

@@ -45,6 +45,7 @@ type worker struct {
 	epoch          time.Time
 	errLog         logOnce
 	phaseBody      *lua.LFunction // calls a layer function (no tail call: it may yield), keeps its first result
+	reqMeta        lua.LValue     // the metatable of req objects
 
 	mu      sync.Mutex // guards timers (cancelled from any goroutine at close)
 	timers  map[int]*timer
