@@ -2,6 +2,7 @@ package serve
 
 import (
 	"os"
+	"runtime/debug"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -259,5 +260,18 @@ resolve { name = 'example.com', type = kres.type.AAAA, init = function (req) end
 	}
 	if got := r.eval(0, "= seed_rcode"); got != "5" {
 		t.Errorf("resolve() callback saw rcode %q, want 5 (REFUSED: nothing answers without recursion)", got)
+	}
+}
+
+// TestMemoryLimit: worker.memory_limit sets the Go runtime's soft limit.
+func TestMemoryLimit(t *testing.T) {
+	old := debug.SetMemoryLimit(-1)
+	defer debug.SetMemoryLimit(old)
+	r := newRig(t, 1, "worker.memory_limit(512 * MB)", nil)
+	if got := debug.SetMemoryLimit(-1); got != 512<<20 {
+		t.Errorf("memory limit %d, want 512 MB", got)
+	}
+	if got := r.eval(0, "= worker.memory_limit(0)"); got != "0" {
+		t.Errorf("memory_limit(0) = %q", got)
 	}
 }

@@ -2,6 +2,8 @@ package serve
 
 import (
 	_ "embed"
+	"math"
+	"runtime/debug"
 	"os"
 	"time"
 
@@ -60,6 +62,26 @@ func (w *worker) extraNatives(L *lua.LState, S *lua.LTable) {
 			w.budget = time.Duration(float64(v) * float64(time.Millisecond))
 		}
 		L.Push(lua.LNumber(float64(w.budget) / float64(time.Millisecond)))
+		return 1
+	}))
+	// worker.memory_limit([bytes]): the Go runtime's soft memory limit
+	// (GOMEMLIMIT) for the whole process; 0 or less: none.
+	S.RawSetString("memory_limit", L.NewFunction(func(L *lua.LState) int {
+		if v, ok := L.Get(1).(lua.LNumber); ok {
+			lim := int64(v)
+			if lim <= 0 {
+				lim = math.MaxInt64
+			}
+			if !w.gen.ld.o.CheckConfig {
+				debug.SetMemoryLimit(lim)
+			}
+		}
+		cur := debug.SetMemoryLimit(-1)
+		if cur == math.MaxInt64 {
+			L.Push(lua.LNumber(0))
+		} else {
+			L.Push(lua.LNumber(cur))
+		}
 		return 1
 	}))
 	// type(): kresd's objects are cdata in LuaJIT; tables and userdata

@@ -453,6 +453,7 @@ wshadow.resolve = resolve
 -- worker.bg_worker.cq: the background cqueues controller (wrap, step, loop).
 wshadow.bg_worker = {cq = S.bg_cq}
 wshadow.lua_budget = S.lua_budget
+wshadow.memory_limit = S.memory_limit
 
 -- map(expr) -> the results of expr evaluated in every worker.
 function map(expr, ...)
