@@ -2,8 +2,8 @@ package serve
 
 import (
 	"os"
-	"runtime/debug"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"

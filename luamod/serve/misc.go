@@ -3,8 +3,8 @@ package serve
 import (
 	_ "embed"
 	"math"
-	"runtime/debug"
 	"os"
+	"runtime/debug"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
