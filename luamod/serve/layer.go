@@ -3,6 +3,7 @@ package serve
 import (
 	"errors"
 	"net/netip"
+	"sync"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
@@ -191,7 +192,8 @@ func (l *luaLayer) call(r *daemon.Request, ph phase, s daemon.State, pkt *dnsmsg
 	w := ws[r.Worker%len(ws)]
 	rl, _ := r.Var(reqVar).(*reqLua)
 	if rl == nil {
-		rl = &reqLua{w: w}
+		rl = reqLuaPool.Get().(*reqLua)
+		rl.w = w
 		rl.kresRequest.r = r
 		rl.kresRequest.guard = &rl.guard
 		r.SetVar(reqVar, rl)
@@ -249,10 +251,48 @@ func (l *luaLayer) call(r *daemon.Request, ph phase, s daemon.State, pkt *dnsmsg
 // pipeline recycles its packets). The last Lua layer's answer_finalize
 // calls it.
 func endRequest(r *daemon.Request) {
-	if rl, _ := r.Var(reqVar).(*reqLua); rl != nil {
-		rl.guard.end()
+	rl, _ := r.Var(reqVar).(*reqLua)
+	if rl == nil {
+		return
 	}
+	rl.guard.end()
+	w := rl.w
+	w.lk.Lock()
+	if rl.pending {
+		// a coroutine of it still runs (the request timed out): it keeps rl
+		w.lk.Unlock()
+		return
+	}
+	// Lua may keep references to the request's objects: they stop
+	// pointing at rl, which goes back to the pool for another request.
+	for _, v := range []lua.LValue{rl.ud, rl.kresRequest.answer, rl.kresRequest.query} {
+		if ud, ok := v.(*lua.LUserData); ok {
+			switch ud.Value.(type) {
+			case *kresRequest:
+				ud.Value = deadRequest
+			case *kresPacket:
+				ud.Value = deadPacket
+			}
+		}
+	}
+	if rl.kresRequest.qry != nil {
+		rl.kresRequest.qry.Value = deadRequest
+	}
+	w.lk.Unlock()
+	*rl = reqLua{}
+	reqLuaPool.Put(rl)
 }
+
+// reqLuaPool recycles the Lua side of requests.
+var reqLuaPool = sync.Pool{New: func() any { return new(reqLua) }}
+
+// deadRequest and deadPacket replace the objects of an ended request in
+// the userdata Lua may still hold: every access raises.
+var (
+	deadGuard   = func() *reqGuard { g := &reqGuard{}; g.end(); return g }()
+	deadRequest = &kresRequest{r: &daemon.Request{}, guard: deadGuard}
+	deadPacket  = &kresPacket{guard: deadGuard}
+)
 
 // TaskResume implements nbio.TaskObserver: the budget's timer starts.
 func (rl *reqLua) TaskResume(co *lua.LState) {

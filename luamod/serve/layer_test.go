@@ -115,6 +115,7 @@ local M = {layer = {}}
 M.calls = {}
 function M.layer.begin(state, req)
 	M.calls.begin = (M.calls.begin or 0) + 1
+	M.last_req, M.last_answer = req, req.answer
 	local qry = req:current()
 	if qry.stype ~= kres.type.A then return state end
 	local answer = req:ensure_answer()
@@ -150,6 +151,14 @@ func TestLuaLayerAnswers(t *testing.T) {
 	got := r.ld.current().workers[0].evalLine("= answer.calls.begin .. ' ' .. answer.calls.finish")
 	if strings.TrimSpace(got) != "2 2" {
 		t.Errorf("worker 0 calls: %q, want begin 2, finish 2", got)
+	}
+	// objects of an ended request kept by Lua raise instead of reading
+	// another request's data
+	for _, expr := range []string{"answer.last_req:current()", "answer.last_answer:qname()", "answer.last_req.qsource"} {
+		got := r.eval(0, "= select(2, pcall(function() return "+expr+" end))")
+		if !strings.Contains(got, "ended") {
+			t.Errorf("%s after the request: %q, want an error", expr, got)
+		}
 	}
 }
 
