@@ -105,7 +105,19 @@ func matchGroup(have map[string]*listenerGroup, l Listen) (string, bool) {
 	return "", false
 }
 
+// openGroup opens l's sockets. For port 0 the kernel picks the UDP port and
+// TCP must get the same number, which another process may hold: then the
+// whole group is tried again on a new port (20 tries at most).
 func (s *Server) openGroup(l Listen) (*listenerGroup, error) {
+	for attempt := 1; ; attempt++ {
+		lg, err := s.openGroupOnce(l)
+		if err == nil || l.Addr.Port() != 0 || l.FD > 0 || attempt == 20 || !errors.Is(err, syscall.EADDRINUSE) {
+			return lg, err
+		}
+	}
+}
+
+func (s *Server) openGroupOnce(l Listen) (*listenerGroup, error) {
 	lg := &listenerGroup{spec: l, addr: l.Addr, conns: map[net.Conn]struct{}{}}
 	if l.FD > 0 {
 		if err := lg.inherit(l.FD, s.workers); err != nil {
