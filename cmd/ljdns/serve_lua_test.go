@@ -179,3 +179,61 @@ func TestServeREPL(t *testing.T) {
 	}
 	_ = bytes.MinRead
 }
+
+// loopLayer loops forever for names starting with "loop".
+const loopLayer = `
+local M = {layer = {}}
+function M.layer.begin(state, req)
+	local qry = req:current()
+	if qry.sname:sub(2, 5) == 'loop' then while true do end end
+	local answer = req:ensure_answer()
+	answer:begin(kres.section.ANSWER)
+	answer:put(qry.sname, 30, 1, kres.type.A, kres.str2ip('192.0.2.1'))
+	return kres.DONE
+end
+return M
+`
+
+// TestServeLuaLayerLoops: a layer that loops is stopped by the Lua CPU
+// budget (SERVFAIL with an extended error) while other queries flow, over
+// UDP and TCP, and the daemon keeps answering afterwards.
+func TestServeLuaLayerLoops(t *testing.T) {
+	testnet.Isolate(t)
+	dir := t.TempDir()
+	writeConfig(t, dir, "net.listen('127.0.0.5', 53)\nworker.lua_budget(50)\nmodules.load('spin')\n", map[string]string{"spin": loopLayer})
+	startDaemon(t, dir, nil, "-c", "config")
+	waitDNS(t, "127.0.0.5:53")
+	var wg sync.WaitGroup
+	for i := 0; i < 6; i++ {
+		for _, proto := range []string{"udp", "tcp"} {
+			wg.Add(1)
+			go func(i int, proto string) {
+				defer wg.Done()
+				name := fmt.Sprintf("ok%d.example.", i)
+				if i%3 == 0 {
+					name = fmt.Sprintf("loop%d.example.", i)
+				}
+				m := new(dns.Msg)
+				m.SetQuestion(name, dns.TypeA)
+				m.SetEdns0(1232, false)
+				c := &dns.Client{Net: proto, Timeout: 5 * time.Second}
+				r, _, err := c.Exchange(m, "127.0.0.5:53")
+				if err != nil {
+					t.Errorf("%s over %s: %v", name, proto, err)
+					return
+				}
+				if strings.HasPrefix(name, "loop") {
+					if r.Rcode != dns.RcodeServerFailure {
+						t.Errorf("%s over %s: rcode %d, want SERVFAIL", name, proto, r.Rcode)
+					}
+				} else if len(r.Answer) != 1 {
+					t.Errorf("%s over %s: %v", name, proto, r)
+				}
+			}(i, proto)
+		}
+	}
+	wg.Wait()
+	if r := waitDNS(t, "127.0.0.5:53"); len(r.Answer) != 1 {
+		t.Errorf("after the loops: %v", r)
+	}
+}

@@ -91,7 +91,13 @@ var (
 )
 
 // registerModuleBinding makes the Go module name loadable with
-// modules.load(name). The mod_<name>.go files call it from init: the one
+// modules.load(name). The name "cache" is special: its open runs for every
+// state before the configuration and returns the table of the cache
+// global's functions (open, close, count, stats, clear, get, min_ttl,
+// max_ttl, ns_tout, sync, fssize, backends, current_size() and
+// current_storage() as functions), plus `context`, the object
+// kres.context().cache returns (insert, commit, stats); without it the
+// sandbox keeps kresd's API over a stand-in. The mod_<name>.go files call it from init: the one
 // registration of this package that is not in a table, so that each
 // module's binding stays in its own file.
 func registerModuleBinding(name string, open moduleOpen) {

@@ -424,7 +424,8 @@ end
 
 -- kres.context(): the resolver context kresd's tests and modules read.
 do
-	local kctx = {cache = S.context_cache, options = kres.mk_qflags({})}
+	-- the Go cache module's binding gives its context object as C.context
+	local kctx = {cache = S.context_cache or rawget(C, 'context'), options = kres.mk_qflags({})}
 	function kres.context() return kctx end
 end
 
