@@ -18,7 +18,6 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"ljdns/dnsmsg"
-	"ljdns/internal/sparse"
 )
 
 // NameSetTypeName is the registry name of rrparser.nameset() objects.
@@ -54,7 +53,7 @@ var nameSetKind = &setKind[*dnsmsg.NameSet]{
 	sort: func(u *luaSet[*dnsmsg.NameSet]) {
 		if !u.set.Sorted() {
 			u.set.Sort()
-			u.uds = sparse.Array[lua.LUserData]{}
+			u.uds = nil
 		}
 	},
 }

@@ -18,7 +18,6 @@ package dns
 import (
 	lua "github.com/yuin/gopher-lua"
 
-	"ljdns/internal/sparse"
 	"ljdns/luabind"
 )
 
@@ -44,7 +43,7 @@ type setKind[S any] struct {
 type luaSet[S any] struct {
 	set  S
 	kind *setKind[S]
-	uds  sparse.Array[lua.LUserData] // element userdata by index, made on first use
+	uds  []*lua.LUserData // element userdata by index, made on first use
 }
 
 // setAt is the value of the s.at proxy.
@@ -115,18 +114,29 @@ func (u *luaSet[S]) push(L *lua.LState, i int) {
 		L.Push(lua.LNil)
 		return
 	}
-	ud := u.uds.Get(i)
+	if len(u.uds) < n {
+		u.uds = append(u.uds, make([]*lua.LUserData, n-len(u.uds))...)
+	}
+	ud := u.uds[i]
 	if ud == nil || !k.valid(u.set, i, ud.Value) {
 		registerTypes(L)
 		ud = luabind.NewUserData(L, k.elemType, k.value(u.set, i))
-		u.uds.Set(i, ud)
+		u.uds[i] = ud
 	}
 	L.Push(ud)
 }
 
 // reorder moves the element userdata along a sort: element i is now the
 // element that was at order[i].
-func (u *luaSet[S]) reorder(order []int32) { u.uds.Permute(order) }
+func (u *luaSet[S]) reorder(order []int32) {
+	uds := make([]*lua.LUserData, len(order))
+	for i, j := range order {
+		if int(j) < len(u.uds) {
+			uds[i] = u.uds[j]
+		}
+	}
+	u.uds = uds
+}
 
 func (k *setKind[S]) index(L *lua.LState) int {
 	u := k.check(L)

@@ -40,7 +40,7 @@ var sortedSetKind = &setKind[*dnsmsg.SortedSet]{
 	ready:    alwaysReady[*dnsmsg.SortedSet],
 	search:   (*dnsmsg.SortedSet).Search,
 	sort: func(u *luaSet[*dnsmsg.SortedSet]) {
-		if u.uds.Empty() {
+		if u.uds == nil {
 			u.set.Sort()
 			return
 		}
