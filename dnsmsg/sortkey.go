@@ -277,16 +277,12 @@ func equalFoldWire(a, b []byte) bool {
 
 // build indexes elements 0..n-1 (sorted); first(i) reports whether i is
 // the first element of its owner run. The table has at least twice as
-// many slots as there are runs.
+// many slots as elements (sized by owner runs instead, genzone's 1M-record
+// zone fills 44% of it, not 22%, and searches probe enough longer to cost
+// 5 ns of 65).
 func (h *hashIndex) build(n int, wire func(int) []byte, first func(int) bool) {
-	runs := 0
-	for i := 0; i < n; i++ {
-		if first(i) {
-			runs++
-		}
-	}
 	size := 16
-	for size < 2*runs {
+	for size < 2*n {
 		size <<= 1
 	}
 	if cap(h.slots) >= size {
