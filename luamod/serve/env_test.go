@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -273,5 +274,42 @@ func TestMemoryLimit(t *testing.T) {
 	}
 	if got := r.eval(0, "= worker.memory_limit(0)"); got != "0" {
 		t.Errorf("memory_limit(0) = %q", got)
+	}
+}
+
+// TestUserAndEventSocket: user() hands the switch to the daemon (after the
+// listeners are bound); a bad user fails with file:line; event.socket
+// calls back when its descriptor is readable.
+func TestUserAndEventSocket(t *testing.T) {
+	if err := loadErr(t, "user('no-such-user-here')", Options{}); err == nil || !strings.Contains(err.Error(), "config:1:") {
+		t.Errorf("bad user: %v", err)
+	}
+	r := newRig(t, 1, `
+user('root')
+local nb = require('dns.nbio')
+sock = nb.socket('inet', 'dgram')
+assert(sock:bind('127.0.0.1', 0))
+got = {}
+event.socket(sock.fd, function(ev)
+	local msg = sock:receive()
+	table.insert(got, msg)
+end)
+`, nil)
+	if c := r.ld.current().cfg; c.User != "root" {
+		t.Errorf("cfg.User = %q", c.User)
+	}
+	port := r.eval(0, "= select(2, sock:getsockname())")
+	c, err := net.Dial("udp", "127.0.0.1:"+port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("ping"))
+	deadline := time.Now().Add(10 * time.Second)
+	for r.eval(0, "= #got") != "1" && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := r.eval(0, "= got[1]"); got != "ping" {
+		t.Errorf("event.socket callback got %q (getsockname port %q)", got, port)
 	}
 }

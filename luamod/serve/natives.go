@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"os/user"
-	"strconv"
 	"strings"
 	"syscall"
 
@@ -166,32 +165,21 @@ func (w *worker) nModuledir(L *lua.LState) int {
 	return 1
 }
 
-// nUser is user(name, [group]): switch the process's user and group.
+// nUser is user(name, [group]): the daemon switches to them once the
+// first configuration's listeners are bound (daemon.Config.User), so that
+// privileged ports configured before user() still open, as in kresd.
 func (w *worker) nUser(L *lua.LState) int {
 	name := L.CheckString(1)
-	u, err := user.Lookup(name)
-	if err != nil {
+	if _, err := user.Lookup(name); err != nil {
 		L.RaiseError("user(): %v", err)
 	}
-	gid, _ := strconv.Atoi(u.Gid)
-	if g := L.OptString(2, ""); g != "" {
-		gr, err := user.LookupGroup(g)
-		if err != nil {
+	group := L.OptString(2, "")
+	if group != "" {
+		if _, err := user.LookupGroup(group); err != nil {
 			L.RaiseError("user(): %v", err)
 		}
-		gid, _ = strconv.Atoi(gr.Gid)
 	}
-	uid, _ := strconv.Atoi(u.Uid)
-	if w.gen.ld.o.CheckConfig {
-		L.Push(lua.LTrue)
-		return 1
-	}
-	if err := syscall.Setgid(gid); err != nil {
-		L.RaiseError("user(): setgid: %v", err)
-	}
-	if err := syscall.Setuid(uid); err != nil {
-		L.RaiseError("user(): setuid: %v", err)
-	}
+	w.gen.cfg.User, w.gen.cfg.Group = name, group
 	L.Push(lua.LTrue)
 	return 1
 }

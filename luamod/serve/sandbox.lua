@@ -183,7 +183,7 @@ function log_target(t)
 	end
 	return 'stderr'
 end
-function log_groups(g) return S.log_groups(g) end
+log_groups = guarded(function(g) return S.log_groups(g) end)
 -- verbose(bool): kresd 4's switch between the debug and notice levels.
 function verbose(on)
 	if on ~= nil then log_level(on and 'debug' or 'notice') end
@@ -210,11 +210,11 @@ local envtbl = setmetatable({}, {
 })
 protected.env = envtbl
 
-function hostname(name) return S.hostname(name) end
+hostname = guarded(function(name) return S.hostname(name) end)
 function package_version() return S.version() end
-function moduledir(dir) return S.moduledir(dir) end
+moduledir = guarded(function(dir) return S.moduledir(dir) end)
 -- user(name, [group]): drop privileges.
-function user(name, group) return S.user(name, group) end
+user = guarded(function(name, group) return S.user(name, group) end)
 
 -- option(name, [value]) -> the request flag every request starts with.
 local function option_(name, val)
@@ -243,7 +243,7 @@ function mode(m)
 end
 
 function quit(code) S.quit(code) end
-function reload() return S.reload() end
+reload = guarded(function() return S.reload() end)
 
 do
 	local cjson = require('cjson')
@@ -459,7 +459,7 @@ wshadow.memory_limit = S.memory_limit
 -- map(expr) -> the results of expr evaluated in every worker.
 function map(expr, ...)
 	if type(expr) ~= 'string' then error('map(): expression (string) expected', 2) end
-	return S.map(expr)
+	return S.map(expr) -- may yield (the other workers answer): not wrapped in a pcall
 end
 
 ----------------------------------------------------------------------------
