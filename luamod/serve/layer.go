@@ -227,24 +227,40 @@ func (l *luaLayer) call(r *daemon.Request, ph phase, s daemon.State, pkt *dnsmsg
 	if !l.MayBlock() {
 		l.g.sawBlock(l.name)
 	}
+	// The request's context has its deadline on a request's own goroutine;
+	// on a socket reader (the first call of the module that blocks) it has
+	// none, so the request timeout bounds the wait here too.
+	limit := l.g.cfg.RequestTimeout
+	if limit <= 0 {
+		limit = 10 * time.Second
+	}
+	t := time.NewTimer(limit)
+	defer t.Stop()
+	var done <-chan struct{}
+	if r.Ctx != nil {
+		done = r.Ctx.Done()
+	}
 	var st daemon.State
-	if r.Ctx == nil {
-		st = <-rl.ch
-	} else {
-		select {
-		case st = <-rl.ch:
-		case <-r.Ctx.Done():
-			// over the deadline: the coroutine finds the request dead at
-			// its next access; its late result goes into the buffered channel
-			rl.guard.end()
-			r.SetEDE(daemon.EDEOther, "module "+l.name+" timed out")
-			return daemon.Fail
-		}
+	select {
+	case st = <-rl.ch:
+	case <-done:
+		return l.timedOut(r, rl)
+	case <-t.C:
+		return l.timedOut(r, rl)
 	}
 	if ph == phAnswerFinalize && l.last {
 		endRequest(r)
 	}
 	return st
+}
+
+// timedOut ends a call that waited past the request's deadline: the
+// coroutine finds the request dead at its next access; its late result
+// goes into the buffered channel.
+func (l *luaLayer) timedOut(r *daemon.Request, rl *reqLua) daemon.State {
+	rl.guard.end()
+	r.SetEDE(daemon.EDEOther, "module "+l.name+" timed out")
+	return daemon.Fail
 }
 
 // endRequest ends the Lua side of r: its objects raise from now on (the
@@ -330,12 +346,15 @@ func (rl *reqLua) TaskDirect() bool { return true }
 func (rl *reqLua) TaskDone(L *lua.LState, ok bool, rets []lua.LValue, errv lua.LValue) {
 	w, l, r := rl.w, rl.layer, rl.r
 	st := rl.in
+	ended := rl.guard.dead() // a late end (the request timed out): r is not ours any more
 	if !ok {
 		msg := host.ToString(L, errv)
-		if rl.over {
+		switch {
+		case ended:
+		case rl.over:
 			msg = errBudget.Error()
 			r.SetEDE(daemon.EDEOther, "Lua CPU budget exceeded in module "+l.name)
-		} else {
+		default:
 			r.SetEDE(daemon.EDEOther, "module "+l.name+" failed")
 		}
 		if ok, lost := w.errLog.allow(); ok {

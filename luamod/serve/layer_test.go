@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 	lua "github.com/yuin/gopher-lua"
@@ -248,5 +249,45 @@ func TestLuaLayerFailures(t *testing.T) {
 		if a := r.query(t, "fine.example.", dns.TypeA, 0); a.Rcode != dns.RcodeSuccess || len(a.Answer) != 1 {
 			t.Fatalf("after the failures: %v", a)
 		}
+	}
+}
+
+// TestLuaLayerTimeout: a layer still waiting at the request's deadline
+// fails the request (SERVFAIL, extended error) and its late end is
+// harmless; the worker keeps answering.
+func TestLuaLayerTimeout(t *testing.T) {
+	r := newRig(t, 1, "modules.load('slow')", map[string]string{"slow": `
+local M = {layer = {}}
+function M.layer.begin(state, req)
+	if req:current().sname:find('slow') then
+		worker.sleep(0.5)
+		req:current() -- the request has ended by now: raises
+	end
+	local a = req:ensure_answer()
+	a:begin(kres.section.ANSWER)
+	a:put(req:current().sname, 60, 1, kres.type.A, kres.str2ip('192.0.2.5'))
+	return kres.DONE
+end
+return M`})
+	cfg := *r.srv.Config()
+	cfg.RequestTimeout = 100 * time.Millisecond
+	srv, err := daemon.New(&cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.srv = srv
+	a := r.query(t, "slow.example.", dns.TypeA, 0)
+	if a.Rcode != dns.RcodeServerFailure {
+		t.Fatalf("slow: rcode %d, want SERVFAIL", a.Rcode)
+	}
+	if _, txt, _ := ede(a); !strings.Contains(txt, "timed out") {
+		t.Errorf("slow: extended error %q", txt)
+	}
+	if a := r.query(t, "fast.example.", dns.TypeA, 0); len(a.Answer) != 1 {
+		t.Errorf("fast: %v", a)
+	}
+	time.Sleep(600 * time.Millisecond) // the slow coroutine wakes up on a dead request
+	if a := r.query(t, "fast2.example.", dns.TypeA, 0); len(a.Answer) != 1 {
+		t.Errorf("fast2: %v", a)
 	}
 }
