@@ -313,3 +313,48 @@ end)
 		t.Errorf("event.socket callback got %q (getsockname port %q)", got, port)
 	}
 }
+
+// testCacheLayer is the layer of the test's cache binding.
+type testCacheLayer struct{}
+
+func (testCacheLayer) Name() string { return "cache" }
+
+// TestCacheBinding: a Go "cache" binding gives the cache global's
+// functions and kres.context().cache, and its layers take the module
+// place "cache" (so that 'view < cache' orders before it).
+func TestCacheBinding(t *testing.T) {
+	registerModuleBinding("cache", func(L *lua.LState, env *Env) lua.LValue {
+		env.AddLayer(testCacheLayer{})
+		c := L.NewTable()
+		c.RawSetString("count", L.NewFunction(func(L *lua.LState) int { L.Push(lua.LNumber(42)); return 1 }))
+		c.RawSetString("current_size", L.NewFunction(func(L *lua.LState) int { L.Push(lua.LNumber(7)); return 1 }))
+		c.RawSetString("current_storage", L.NewFunction(func(L *lua.LState) int { L.Push(lua.LString("lmdb://x")); return 1 }))
+		ctx := L.NewTable()
+		ctx.RawSetString("marker", lua.LString("go cache"))
+		c.RawSetString("context", ctx)
+		return c
+	})
+	defer func() {
+		bindingsMu.Lock()
+		delete(bindings, "cache")
+		bindingsMu.Unlock()
+	}()
+	r := newRig(t, 1, "modules.load('answer < cache')", map[string]string{"answer": answerMod})
+	for _, c := range []struct{ expr, want string }{
+		{"= cache.count()", "42"},
+		{"= cache.current_size", "7"},
+		{"= kres.context().cache.marker", "go cache"},
+	} {
+		if got := r.eval(0, c.expr); got != c.want {
+			t.Errorf("%s = %q, want %q", c.expr, got, c.want)
+		}
+	}
+	var names []string
+	for _, l := range r.ld.current().cfg.Layers {
+		names = append(names, l.Name())
+	}
+	got := strings.Join(names, " ")
+	if i, j := strings.Index(got, "answer"), strings.Index(got, "cache"); i < 0 || j < 0 || i > j {
+		t.Errorf("layers %q: want answer before cache", got)
+	}
+}

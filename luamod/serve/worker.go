@@ -112,6 +112,12 @@ func (w *worker) configure(path string) error {
 	if err := w.loadDefaultModules(); err != nil {
 		return err
 	}
+	if len(w.cacheLayers) > 0 {
+		// the Go cache module's layers, after the default modules (policy
+		// answers first, as in kresd); 'view < cache' goes before them
+		w.modules = append(w.modules, &module{name: "cache", goLayers: w.cacheLayers, builtin: true})
+		w.modulesChanged()
+	}
 	if kf := w.gen.ld.o.KeyFile; kf != "" {
 		if err := w.call(fmt.Sprintf("trust_anchors.add_file(%q)", kf), "-k"); err != nil {
 			return err
