@@ -95,6 +95,12 @@ modules.load('fetch')
 `, map[string]string{"fetch": upstreamLayer})
 	p := startDaemon(t, dir, nil, "-c", "config")
 	waitDNS(t, "127.0.0.3:53")
+	// the first call waited for I/O on the socket reader: the module's
+	// requests move to goroutines of their own (a reload of the layers)
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(p.stderr.String(), "now run on goroutines of their own") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if _, err := exec.LookPath("kdig"); err == nil {
 		for _, proto := range []string{"+notcp", "+tcp"} {
 			out, err := exec.Command("kdig", "@127.0.0.3", proto, "+short", "+timeout=5", "a.example.", "A").CombinedOutput()

@@ -115,8 +115,10 @@ func (g *generation) sawBlock(name string) {
 	}
 	g.blocking[name] = true
 	g.mu.Unlock()
-	g.ld.log.Noticef("system", "module %s: a layer call waited for I/O; its requests now run on goroutines of their own", name)
-	go g.relayerAsync()
+	go func() {
+		g.relayerAsync()
+		g.ld.log.Noticef("system", "module %s: a layer call waited for I/O; its requests now run on goroutines of their own", name)
+	}()
 }
 
 // Begin implements daemon.Beginner.
