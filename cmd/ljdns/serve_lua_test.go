@@ -243,3 +243,81 @@ func TestServeLuaLayerLoops(t *testing.T) {
 		t.Errorf("after the loops: %v", r)
 	}
 }
+
+// phasesLayer records every layer function's call; consume rewrites the
+// TTL check into a TXT of what it saw.
+const phasesLayer = `
+local M = {layer = {}, seen = {}}
+local function note(name) M.seen[name] = (M.seen[name] or 0) + 1 end
+function M.layer.begin(state, req) note('begin') return state end
+function M.layer.produce(state, req, pkt) note('produce') M.qname = kres.dname2str(pkt:qname()) return state end
+function M.layer.checkout(state, req, pkt, dst, tcp) note('checkout') M.dst = dst return state end
+function M.layer.consume(state, req, pkt)
+	note('consume')
+	M.upstream_rcode = pkt:rcode()
+	M.upstream_answers = pkt:ancount()
+	return state
+end
+function M.layer.finish(state, req) note('finish') return state end
+function M.layer.answer_finalize(state, req) note('answer_finalize') return state end
+return M
+`
+
+// TestServeLuaLayerPhases: with policy.FORWARD, a Lua module's produce,
+// checkout and consume see the upstream query and answer; every phase
+// runs once per query.
+func TestServeLuaLayerPhases(t *testing.T) {
+	testnet.Isolate(t)
+	up := &dns.Server{Addr: "127.0.0.9:5301", Net: "udp", Handler: dns.HandlerFunc(func(w dns.ResponseWriter, q *dns.Msg) {
+		m := new(dns.Msg)
+		m.SetReply(q)
+		rr, _ := dns.NewRR(q.Question[0].Name + " 60 IN A 192.0.2.77")
+		m.Answer = append(m.Answer, rr)
+		w.WriteMsg(m)
+	})}
+	ready := make(chan struct{})
+	up.NotifyStartedFunc = func() { close(ready) }
+	go up.ListenAndServe()
+	<-ready
+	defer up.Shutdown()
+	dir := t.TempDir()
+	writeConfig(t, dir, `
+net.listen('127.0.0.6', 53)
+option('ALLOW_LOCAL', true)
+modules.load('phases')
+policy.add(policy.all(policy.FORWARD('127.0.0.9@5301')))
+`, map[string]string{"phases": phasesLayer})
+	startDaemon(t, dir, nil, "-c", "config")
+	m := new(dns.Msg)
+	m.SetQuestion("fwd.example.", dns.TypeA)
+	c := &dns.Client{Timeout: 5 * time.Second}
+	var r *dns.Msg
+	var err error
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r, _, err = c.Exchange(m, "127.0.0.6:53")
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil || len(r.Answer) != 1 {
+		t.Fatalf("forwarded answer: %v %v", r, err)
+	}
+	ctl := func(line string) string {
+		return strings.TrimSpace(ljdns(t, line+"\n", "serve", "--control", dir).stdout)
+	}
+	for expr, want := range map[string]string{
+		"= phases.qname":                "fwd.example.",
+		"= phases.dst":                  "127.0.0.9:5301",
+		"= phases.upstream_rcode":       "0",
+		"= phases.upstream_answers":     "1",
+		"= phases.seen.produce":         "1",
+		"= phases.seen.consume":         "1",
+		"= phases.seen.answer_finalize": "1",
+	} {
+		if got := ctl(expr); got != want {
+			t.Errorf("%s = %q, want %q", expr, got, want)
+		}
+	}
+}
