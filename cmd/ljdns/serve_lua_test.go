@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -320,4 +321,33 @@ policy.add(policy.all(policy.FORWARD('127.0.0.9@5301')))
 			t.Errorf("%s = %q, want %q", expr, got, want)
 		}
 	}
+}
+
+// TestServeReloadAfterUser: after user() dropped privileges, a reload
+// keeps the privileged port it already has (the configuration's
+// net.listen of it does not fail on the address being taken).
+func TestServeReloadAfterUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to drop privileges")
+	}
+	testnet.Isolate(t)
+	dir := t.TempDir()
+	for d := dir; d != "/" && d != os.TempDir(); d = filepath.Dir(d) {
+		os.Chmod(d, 0o755)
+	}
+	writeConfig(t, dir, "net.listen('127.0.0.7', 53)\nuser('nobody')\n", nil)
+	os.Chmod(filepath.Join(dir, "config"), 0o644)
+	os.Mkdir(filepath.Join(dir, "control"), 0o777)
+	p := startDaemon(t, dir, nil, "-c", "config")
+	waitDNS(t, "127.0.0.7:53")
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(p.stderr.String(), "configuration reloaded") && !strings.Contains(p.stderr.String(), "reload failed") &&
+		time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(p.stderr.String(), "configuration reloaded") {
+		t.Fatalf("reload after user():\n%s", p.stderr.String())
+	}
+	waitDNS(t, "127.0.0.7:53")
 }

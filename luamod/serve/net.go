@@ -112,7 +112,9 @@ func (w *worker) netListen(L *lua.LState) int {
 		if w.hasListen(l) {
 			continue
 		}
-		if err := testBind(ap, freebind); err != nil {
+		if w.served(l) {
+			// already open in the running server (a reload): its socket stays
+		} else if err := testBind(ap, freebind); err != nil {
 			L.RaiseError("net.listen(): %s@%d: %v", a, port, err)
 		}
 		w.gen.cfg.Listen = append(w.gen.cfg.Listen, l)
@@ -127,6 +129,22 @@ func (w *worker) netListen(L *lua.LState) int {
 
 func (w *worker) hasListen(l daemon.Listen) bool {
 	for _, x := range w.listens() {
+		if x.Addr == l.Addr && x.Kind == l.Kind {
+			return true
+		}
+	}
+	return false
+}
+
+// served reports whether the running server listens on l already (a
+// reload keeps the socket; after user() a privileged port could not be
+// bound again).
+func (w *worker) served(l daemon.Listen) bool {
+	srv := w.gen.ld.server()
+	if srv == nil {
+		return false
+	}
+	for _, x := range srv.Config().Listen {
 		if x.Addr == l.Addr && x.Kind == l.Kind {
 			return true
 		}
