@@ -351,3 +351,17 @@ func TestServeReloadAfterUser(t *testing.T) {
 	}
 	waitDNS(t, "127.0.0.7:53")
 }
+
+// TestServeWorkersMap: -f 2 runs two states; map() over the control
+// socket (worker 0) evaluates in both.
+func TestServeWorkersMap(t *testing.T) {
+	testnet.Isolate(t)
+	dir := t.TempDir()
+	writeConfig(t, dir, "net.listen('127.0.0.8', 53)\nborn = 'w' .. worker.id\n", nil)
+	startDaemon(t, dir, nil, "-c", "config", "-f", "2")
+	waitDNS(t, "127.0.0.8:53")
+	r := ljdns(t, "= table.concat(map('born'), ',') .. ' ' .. worker.count\n", "serve", "--control", dir)
+	if got := strings.TrimSpace(r.stdout); got != "w0,w1 2" {
+		t.Errorf("map over two workers: %q", got)
+	}
+}
