@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"os/user"
-	"strings"
 	"syscall"
 
 	lua "github.com/yuin/gopher-lua"
@@ -210,12 +209,12 @@ func (w *worker) nQuit(L *lua.LState) int {
 		q(code)
 		return 0
 	}
-	host_exit(L, code)
+	hostExit(L, code)
 	return 0
 }
 
-// host_exit ends the process the way os.exit does in a script.
-func host_exit(L *lua.LState, code int) {
+// hostExit ends the process the way os.exit does in a script.
+func hostExit(L *lua.LState, code int) {
 	osT, ok := L.GetGlobal("os").(*lua.LTable)
 	if ok {
 		if f, ok := osT.RawGetString("exit").(*lua.LFunction); ok {
@@ -277,6 +276,3 @@ func (g *generation) reloadServer() {
 		}
 	}
 }
-
-// joinNames formats a list for messages.
-func joinNames(s []string) string { return strings.Join(s, ", ") }
