@@ -73,7 +73,6 @@ type luaLayer struct {
 	name string
 	g    *generation
 	has  [nPhases]bool // phases defined in worker 0's module (the others cost nothing)
-	last bool          // the last Lua layer: its answer_finalize ends the request's Lua side
 }
 
 func newLuaLayer(g *generation, name string) *luaLayer {
@@ -177,6 +176,7 @@ type reqLua struct {
 	pending bool              // the call is running (its coroutine blocked)
 	out     daemon.State      // its result when it ended on the caller's goroutine
 	ch      chan daemon.State // its result when it ended on the worker's loop (made on first need)
+	generic *luaCall          // the call is a LuaCallable's, not a layer's
 }
 
 const reqVar = "serve.lua"
@@ -185,21 +185,11 @@ const reqVar = "serve.lua"
 // returns its state.
 func (l *luaLayer) call(r *daemon.Request, ph phase, s daemon.State, pkt *dnsmsg.Packet, dst netip.AddrPort, tcp bool) daemon.State {
 	if !l.has[ph] {
-		if ph == phAnswerFinalize && l.last {
-			endRequest(r)
-		}
 		return s
 	}
 	ws := l.g.workers
 	w := ws[r.Worker%len(ws)]
-	rl, _ := r.Var(reqVar).(*reqLua)
-	if rl == nil {
-		rl = reqLuaPool.Get().(*reqLua)
-		rl.w = w
-		rl.kresRequest.r = r
-		rl.kresRequest.guard = &rl.guard
-		r.SetVar(reqVar, rl)
-	}
+	rl := luaSide(r, w)
 	if rl.guard.dead() {
 		return daemon.Fail
 	}
@@ -216,9 +206,6 @@ func (l *luaLayer) call(r *daemon.Request, ph phase, s daemon.State, pkt *dnsmsg
 	if !rl.pending {
 		st := rl.out
 		w.lk.Unlock()
-		if ph == phAnswerFinalize && l.last {
-			endRequest(r)
-		}
 		return st
 	}
 	if rl.ch == nil {
@@ -250,10 +237,20 @@ func (l *luaLayer) call(r *daemon.Request, ph phase, s daemon.State, pkt *dnsmsg
 	case <-t.C:
 		return l.timedOut(r, rl)
 	}
-	if ph == phAnswerFinalize && l.last {
-		endRequest(r)
-	}
 	return st
+}
+
+// luaSide returns the Lua side of r, made on first need for worker w.
+func luaSide(r *daemon.Request, w *worker) *reqLua {
+	rl, _ := r.Var(reqVar).(*reqLua)
+	if rl == nil {
+		rl = reqLuaPool.Get().(*reqLua)
+		rl.w = w
+		rl.kresRequest.r = r
+		rl.kresRequest.guard = &rl.guard
+		r.SetVar(reqVar, rl)
+	}
+	return rl
 }
 
 // timedOut ends a call that waited past the request's deadline: the
@@ -266,8 +263,8 @@ func (l *luaLayer) timedOut(r *daemon.Request, rl *reqLua) daemon.State {
 }
 
 // endRequest ends the Lua side of r: its objects raise from now on (the
-// pipeline recycles its packets). The last Lua layer's answer_finalize
-// calls it.
+// pipeline recycles its packets). The generation's last layer calls it in
+// answer_finalize.
 func endRequest(r *daemon.Request) {
 	rl, _ := r.Var(reqVar).(*reqLua)
 	if rl == nil {
@@ -341,11 +338,16 @@ func (rl *reqLua) TaskPause() {
 	}
 }
 
-// TaskDirect implements nbio.TaskObserver: w.phaseBody is the body.
-func (rl *reqLua) TaskDirect() bool { return true }
+// TaskDirect implements nbio.TaskObserver: w.phaseBody is the body of
+// layer calls; other calls (LuaCallable) get nb.go's, which keeps every result.
+func (rl *reqLua) TaskDirect() bool { return rl.generic == nil }
 
 // TaskDone implements nbio.TaskObserver: the phase's coroutine ended.
 func (rl *reqLua) TaskDone(L *lua.LState, ok bool, rets []lua.LValue, errv lua.LValue) {
+	if rl.generic != nil {
+		rl.genericDone(L, ok, rets, errv)
+		return
+	}
 	w, l, r := rl.w, rl.layer, rl.r
 	st := rl.in
 	ended := rl.guard.dead() // a late end (the request timed out): r is not ours any more

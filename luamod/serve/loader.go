@@ -206,18 +206,13 @@ func newGeneration(ld *Loader) *generation {
 func (g *generation) finish() error {
 	w0 := g.workers[0]
 	var layers []daemon.Layer
-	var lastLua *luaLayer
 	for _, m := range w0.modules {
 		layers = append(layers, m.goLayers...)
 		if m.lua != nil {
 			if l := newLuaLayer(g, m.name); l != nil {
 				layers = append(layers, l)
-				lastLua = l
 			}
 		}
-	}
-	if lastLua != nil {
-		lastLua.last = true
 	}
 	layers = append(layers, &genCloser{g: g})
 	g.cfg.Layers = layers
@@ -248,6 +243,14 @@ type genCloser struct{ g *generation }
 
 // Name implements daemon.Layer.
 func (c *genCloser) Name() string { return "lua-config" }
+
+// AnswerFinalize implements daemon.AnswerFinalizer: the request's Lua side
+// ends (its objects kept by Lua raise from now on). Last in the layers, it
+// runs after every module's answer_finalize.
+func (c *genCloser) AnswerFinalize(r *daemon.Request, s daemon.State) daemon.State {
+	endRequest(r)
+	return s
+}
 
 // Close implements daemon.Closer: deinit of every Lua module, then the states close.
 func (c *genCloser) Close() error {
