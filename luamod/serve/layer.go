@@ -114,6 +114,9 @@ func (g *generation) sawBlock(name string) {
 	}
 	g.blocking[name] = true
 	g.mu.Unlock()
+	g.ld.mu.Lock()
+	g.ld.blocking[name] = true
+	g.ld.mu.Unlock()
 	go func() {
 		g.relayerAsync()
 		g.ld.log.Noticef("system", "module %s: a layer call waited for I/O; its requests now run on goroutines of their own", name)

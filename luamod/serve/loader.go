@@ -44,7 +44,8 @@ type Loader struct {
 
 	mu         sync.Mutex
 	persistent map[string]any
-	cur        *generation // the newest generation that loaded
+	blocking   map[string]bool // Lua modules whose layer calls have blocked (kept across reloads)
+	cur        *generation     // the newest generation that loaded
 	srv        *daemon.Server
 	ready      chan struct{} // closed by Attach
 	closed     bool
@@ -61,7 +62,7 @@ func NewLoader(o Options) (*Loader, error) {
 	if o.Workers <= 0 {
 		o.Workers = 1
 	}
-	return &Loader{o: o, log: o.Log, persistent: map[string]any{}, ready: make(chan struct{})}, nil
+	return &Loader{o: o, log: o.Log, persistent: map[string]any{}, blocking: map[string]bool{}, ready: make(chan struct{})}, nil
 }
 
 // server returns the running server (nil before Attach).
@@ -195,6 +196,11 @@ type generation struct {
 
 func newGeneration(ld *Loader) *generation {
 	g := &generation{ld: ld, shared: map[string]any{}, blocking: map[string]bool{}}
+	ld.mu.Lock()
+	for name := range ld.blocking { // what blocked before a reload still does
+		g.blocking[name] = true
+	}
+	ld.mu.Unlock()
 	g.cfg = &daemon.Config{Workers: ld.o.Workers, Log: ld.log, Verbose: ld.o.Verbose}
 	g.cfg.Control = ld.Control
 	return g
