@@ -290,7 +290,7 @@ local nb = require('dns.nbio')
 sock = nb.socket('inet', 'dgram')
 assert(sock:bind('127.0.0.1', 0))
 got = {}
-event.socket(sock.fd, function(ev)
+sockev = event.socket(sock.fd, function(ev)
 	local msg = sock:receive()
 	table.insert(got, msg)
 end)
@@ -311,6 +311,13 @@ end)
 	}
 	if got := r.eval(0, "= got[1]"); got != "ping" {
 		t.Errorf("event.socket callback got %q (getsockname port %q)", got, port)
+	}
+	// after event.cancel the callback is not called any more
+	r.eval(0, "event.cancel(sockev)")
+	c.Write([]byte("pong"))
+	time.Sleep(100 * time.Millisecond)
+	if got := r.eval(0, "= #got"); got != "1" {
+		t.Errorf("after event.cancel: %s callbacks", got)
 	}
 }
 

@@ -433,17 +433,31 @@ end
 -- event, worker, map
 
 event = S.event
--- event.socket(fd, cb): cb(id, ...) each time fd becomes readable.
-function event.socket(fd, cb)
-	local nb = require('dns.nbio')
-	local id
-	id = S.event.after(0, function(ev)
-		while true do
-			coroutine.yield(nb.readers, fd)
-			cb(ev)
+do
+	local sockets = {} -- event.socket ids still watching
+	local cancel = event.cancel
+	-- event.socket(fd, cb): cb(id) each time fd becomes readable, until event.cancel(id).
+	function event.socket(fd, cb)
+		local nb = require('dns.nbio')
+		local id
+		id = event.after(0, function(ev)
+			while sockets[ev] do
+				coroutine.yield(nb.readers, fd)
+				if not sockets[ev] then break end
+				cb(ev)
+			end
+		end)
+		sockets[id] = true
+		return id
+	end
+	function event.cancel(id)
+		if sockets[id] then
+			sockets[id] = nil
+			cancel(id)
+			return true
 		end
-	end)
-	return id
+		return cancel(id)
+	end
 end
 
 worker = nil
