@@ -62,15 +62,20 @@ func interruptibleStdin() (tty *os.File, restore func()) {
 // chunks (an incomplete chunk prompts ">> "), bare expressions and
 // "= expr" print their values, Ctrl-C ends the running line (also a wait
 // in nb.run() or io.read()), Ctrl-D exits.
-func repl(L *lua.LState) int { return replWith(L, func(f func()) { f() }) }
+func repl(L *lua.LState) int { return replWith(L, func(f func()) { f() }, false) }
 
 // replWith is repl where every use of L runs through exec: `ljdns serve`
 // runs them on the goroutine that owns worker 0's state, between the
 // requests it serves, while this goroutine waits for input.
-func replWith(L *lua.LState, exec func(func())) int {
+// quiet (`ljdns serve -q`) drops the banner and the prompts.
+func replWith(L *lua.LState, exec func(func()), quiet bool) int {
+	prompt, more := "> ", ">> "
+	if quiet {
+		prompt, more = "", ""
+	}
 	home, _ := os.UserHomeDir()
 	rl, err := readline.NewEx(&readline.Config{
-		Prompt:          "> ",
+		Prompt:          prompt,
 		HistoryFile:     filepath.Join(home, ".ljdns_history"),
 		InterruptPrompt: "^C",
 		EOFPrompt:       "",
@@ -90,13 +95,15 @@ func replWith(L *lua.LState, exec func(func())) int {
 		e = newEvaluator(L, tty)
 	})
 	defer exec(e.close)
-	fmt.Println(version)
+	if !quiet {
+		fmt.Println(version)
+	}
 	var chunk []string
 	for {
 		if len(chunk) == 0 {
-			rl.SetPrompt("> ")
+			rl.SetPrompt(prompt)
 		} else {
-			rl.SetPrompt(">> ")
+			rl.SetPrompt(more)
 		}
 		line, err := rl.Readline()
 		if errors.Is(err, readline.ErrInterrupt) {

@@ -24,7 +24,7 @@ func init() {
 			Version:        version,
 			Log:            o.Log,
 			NewState:       o.NewState,
-			REPL:           func(L *lua.LState, exec func(func())) int { return replWith(L, exec) },
+			REPL:           func(L *lua.LState, exec func(func())) int { return replWith(L, exec, o.Quiet) },
 			Reload: func() error {
 				if o.Reload == nil {
 					return errNotRunning

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"os"
@@ -147,44 +146,52 @@ modules.load('fetch')
 }
 
 // TestServeREPL: on a terminal without -n the REPL evaluates in worker 0
-// (script(1) gives the daemon a pty) while the daemon answers.
+// (script(1) gives the daemon a pty) while the daemon answers; -q drops the
+// banner and the prompt.
 func TestServeREPL(t *testing.T) {
 	testnet.Isolate(t)
 	testnet.Need(t, "script")
-	dir := t.TempDir()
-	writeConfig(t, dir, "net.listen('127.0.0.4', 53)\nrepl_marker = 'cfg-' .. worker.id\n", nil)
-	cmd := exec.Command("script", "-qfec", binary+" serve -c config .", "/dev/null")
-	cmd.Dir = dir
-	stdin, _ := cmd.StdinPipe()
-	var out lockedBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	for _, quiet := range []bool{false, true} {
+		dir := t.TempDir()
+		writeConfig(t, dir, "net.listen('127.0.0.4', 53)\nrepl_marker = 'cfg-' .. worker.id\n", nil)
+		args := binary + " serve -c config ."
+		if quiet {
+			args = binary + " serve -q -c config ."
+		}
+		cmd := exec.Command("script", "-qfec", args, "/dev/null")
+		cmd.Dir = dir
+		stdin, _ := cmd.StdinPipe()
+		var out lockedBuffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		waitDNS(t, "127.0.0.4:53")
+		fmt.Fprintf(stdin, "= repl_marker .. '/' .. worker.count\n")
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(out.String(), "cfg-0/1") && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if !strings.Contains(out.String(), "cfg-0/1") {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("REPL output:\n%s", out.String())
+		}
+		if banner := strings.Contains(out.String(), version); banner == quiet {
+			t.Errorf("quiet %v: banner shown %v:\n%s", quiet, banner, out.String())
+		}
+		// the daemon answers while the REPL waits for input
+		waitDNS(t, "127.0.0.4:53")
+		fmt.Fprintf(stdin, "quit()\n")
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			t.Fatalf("quit() did not stop the daemon:\n%s", out.String())
+		}
 	}
-	defer func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	}()
-	waitDNS(t, "127.0.0.4:53")
-	fmt.Fprintf(stdin, "= repl_marker .. '/' .. worker.count\n")
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(out.String(), "cfg-0/1") && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if !strings.Contains(out.String(), "cfg-0/1") {
-		t.Fatalf("REPL output:\n%s", out.String())
-	}
-	// the daemon answers while the REPL waits for input
-	waitDNS(t, "127.0.0.4:53")
-	fmt.Fprintf(stdin, "quit()\n")
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatalf("quit() did not stop the daemon:\n%s", out.String())
-	}
-	_ = bytes.MinRead
 }
 
 // loopLayer loops forever for names starting with "loop".
