@@ -29,12 +29,13 @@ func newUD(L *lua.LState, v any, mt *lua.LTable) *lua.LUserData {
 	return ud
 }
 
-// openPolicy is kresd's policy module over daemon/mod/policy: filters and
-// actions are Go values; a Lua function given as a filter or an action is
-// refused with an error naming it (Lua rules are not compiled yet).
+// openPolicy is kresd's policy module over daemon/mod/policy: built-in
+// filters and actions are Go values; a Lua function given as a filter or an
+// action is called on the request path (mod_policy_lua.go).
 func openPolicy(L *lua.LState, env *Env) lua.LValue {
 	p := env.Shared("policy", func() any { return policy.New() }).(*policy.Policy)
 	env.AddLayer(p)
+	lp := &luaPolicy{env: env}
 	actMT := L.NewTable()
 	actMT.RawSetString("__tostring", L.NewFunction(func(L *lua.LState) int {
 		L.Push(lua.LString("policy." + L.CheckUserData(1).Value.(*luaAction).name))
@@ -49,7 +50,7 @@ func openPolicy(L *lua.LState, env *Env) lua.LValue {
 				return a.a
 			}
 		case *lua.LFunction:
-			L.RaiseError("policy: actions written in Lua are not supported by ljdns serve yet (use the built-in actions)")
+			return lp.action(v) // mod_policy_lua.go
 		}
 		L.ArgError(n, "policy action expected")
 		return nil
@@ -298,10 +299,11 @@ func openPolicy(L *lua.LState, env *Env) lua.LValue {
 				}
 			}
 			if cb == nil {
-				if _, isFn := L.Get(i).(*lua.LFunction); isFn {
-					L.RaiseError("policy.add: rules written in Lua are not supported by ljdns serve yet (use policy.all/suffix/domains/pattern)")
+				if fn, isFn := L.Get(i).(*lua.LFunction); isFn {
+					cb = lp.rule(fn) // mod_policy_lua.go
+				} else {
+					L.ArgError(i, "policy rule expected")
 				}
-				L.ArgError(i, "policy rule expected")
 			}
 			r := p.Add(cb, L.ToBool(i+1))
 			t := L.NewTable()
