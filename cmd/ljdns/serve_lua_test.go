@@ -372,3 +372,46 @@ func TestServeWorkersMap(t *testing.T) {
 		t.Errorf("map over two workers: %q", got)
 	}
 }
+
+// TestServeExampleConfig runs examples/serve (a configuration with a Lua
+// module that waits on dns.client) against a loopback upstream.
+func TestServeExampleConfig(t *testing.T) {
+	testnet.Isolate(t)
+	up := &dns.Server{Addr: "127.0.0.9:5302", Net: "udp", Handler: dns.HandlerFunc(func(w dns.ResponseWriter, q *dns.Msg) {
+		m := new(dns.Msg)
+		m.SetReply(q)
+		rr, _ := dns.NewRR(q.Question[0].Name + " 60 IN A 192.0.2.55")
+		if q.Question[0].Qtype == dns.TypeSOA {
+			rr, _ = dns.NewRR(". 60 IN SOA a. b. 7 1 1 1 1")
+		}
+		m.Answer = append(m.Answer, rr)
+		w.WriteMsg(m)
+	})}
+	ready := make(chan struct{})
+	up.NotifyStartedFunc = func() { close(ready) }
+	go up.ListenAndServe()
+	<-ready
+	defer up.Shutdown()
+	ex, _ := filepath.Abs("../../examples/serve")
+	dir := t.TempDir()
+	startDaemon(t, dir, []string{"UPSTREAM=127.0.0.9@5302", "RUNDIR=" + ex}, "-c", filepath.Join(ex, "config"))
+	waitDNS(t, "127.0.0.1:5353")
+	c := &dns.Client{Timeout: 5 * time.Second}
+	for name, want := range map[string]string{"whoami.example.": "via worker 0", "time.example.": "upstream rcode 0"} {
+		m := new(dns.Msg)
+		m.SetQuestion(name, dns.TypeTXT)
+		r, _, err := c.Exchange(m, "127.0.0.1:5353")
+		if err != nil || len(r.Answer) != 1 || !strings.Contains(r.Answer[0].String(), want) {
+			t.Errorf("%s: %v %v, want %q", name, r, err, want)
+		}
+	}
+	m := new(dns.Msg)
+	m.SetQuestion("www.example.", dns.TypeA)
+	if r, _, err := c.Exchange(m, "127.0.0.1:5353"); err != nil || len(r.Answer) != 1 {
+		t.Errorf("forwarded: %v %v", r, err)
+	}
+	m.SetQuestion("x.blocked.example.", dns.TypeA)
+	if r, _, err := c.Exchange(m, "127.0.0.1:5353"); err != nil || r.Rcode != dns.RcodeNameError {
+		t.Errorf("blocked: %v %v", r, err)
+	}
+}
