@@ -661,10 +661,11 @@ func (s *Sched) step(L *lua.LState, timeout time.Duration) (progress bool, e *st
 		stop()
 		stop = nil
 	}
+	asyncWork := s.async > 0 // read before another goroutine may take the state (SetWaitLock)
 	if s.waitLock != nil && ms != 0 {
 		s.waitLock.Unlock()
 	}
-	if ms != 0 && s.async > 0 {
+	if ms != 0 && asyncWork {
 		// The goroutines this one readied for Async work (queries the
 		// coroutines just made) wait on its P: let them run before the
 		// thread sleeps in epoll_wait, which keeps the P until sysmon

@@ -2,6 +2,8 @@ package serve
 
 import (
 	"bytes"
+	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -15,6 +17,7 @@ import (
 
 	"ljdns/daemon"
 	"ljdns/host"
+	"ljdns/internal/testnet"
 )
 
 // syncBuffer is a log sink safe for concurrent writers.
@@ -290,4 +293,60 @@ return M`})
 	if a := r.query(t, "fast2.example.", dns.TypeA, 0); len(a.Answer) != 1 {
 		t.Errorf("fast2: %v", a)
 	}
+}
+
+// TestLuaLayerAsync: layers whose dns.client queries run as goroutine work
+// (nbio Sched.Async) while the worker's loop waits for events, from many
+// requests at once (run with -race: the loop and the requests' goroutines
+// share the state under its lock).
+func TestLuaLayerAsync(t *testing.T) {
+	testnet.Isolate(t)
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	go func() {
+		buf := make([]byte, 512)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			m := new(dns.Msg)
+			if m.Unpack(buf[:n]) != nil {
+				continue
+			}
+			a := new(dns.Msg)
+			a.SetReply(m)
+			rr, _ := dns.NewRR(m.Question[0].Name + " 30 IN A 192.0.2.66")
+			a.Answer = append(a.Answer, rr)
+			out, _ := a.Pack()
+			pc.WriteTo(out, from)
+		}
+	}()
+	r := newRig(t, 1, "UP = '"+pc.LocalAddr().String()+"'\nmodules.load('asker')", map[string]string{"asker": `
+local client = require('dns.client')
+local M = {layer = {}}
+function M.layer.begin(state, req)
+	M.c = M.c or assert(client.dgram(UP, {timeout = 2}))
+	local qry = req:current()
+	local answer = assert(M.c:query(kres.dname2str(qry.sname), 'A'))
+	local a = req:ensure_answer()
+	a:begin(kres.section.ANSWER)
+	a:put(qry.sname, 30, 1, kres.type.A, kres.str2ip('192.0.2.66'))
+	return kres.DONE
+end
+return M`})
+	var wg sync.WaitGroup
+	for i := 0; i < 30; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			if a := r.query(t, fmt.Sprintf("q%d.example.", i), dns.TypeA, 0); len(a.Answer) != 1 {
+				t.Errorf("query %d: %v", i, a)
+			}
+		}(i)
+	}
+	wg.Wait()
 }
