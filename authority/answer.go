@@ -132,7 +132,7 @@ func (e *Engine) step(r *result, z *Zone, qname []byte, qtype uint16) []byte {
 // found answers from node n (exact, or the wildcard when wild).
 func (e *Engine) found(r *result, z *Zone, n *node, qname []byte, qtype uint16, wild bool) []byte {
 	get := func(t uint16) item {
-		rr, sig := n.sets[t], n.sigs[t]
+		rr, sig := n.sets[t], z.sig(r, n, t, qname, wild)
 		if wild {
 			rr, sig = owned(rr, qname), owned(sig, qname)
 		}
@@ -144,6 +144,18 @@ func (e *Engine) found(r *result, z *Zone, n *node, qname []byte, qtype uint16, 
 			e.wildProof(r, z, qname)
 		}
 		return c.RData[0]
+	}
+	if qtype == typeRRSIG && z.online != nil {
+		if sig := z.online.anyRRSIG(n); sig != nil { // signed on line, DO or not
+			if wild {
+				sig = owned(sig, qname)
+			}
+			r.an = append(r.an, item{rr: sig, req: true})
+			if wild {
+				e.wildProof(r, z, qname)
+			}
+			return nil
+		}
 	}
 	if qtype == typeRRSIG && len(n.sigs) > 0 {
 		// one RRSIG set, that of the lowest covered type, as knotd answers
@@ -185,6 +197,9 @@ func (e *Engine) found(r *result, z *Zone, n *node, qname []byte, qtype uint16, 
 		}
 		return nil
 	}
+	if qtype == typeNSEC && z.online != nil && z.online.nsecAnswer(r, n, qname, wild) {
+		return nil
+	}
 	// NODATA (RFC 2308 §2.2)
 	e.negative(r, z)
 	if r.do {
@@ -212,6 +227,10 @@ func (e *Engine) nxName(r *result, z *Zone, qname, lq []byte, ce *node, nextClos
 	if !r.do {
 		return nil
 	}
+	if z.online != nil {
+		z.online.nxdomain(r, qname, nextCloser, lce)
+		return nil
+	}
 	if z.nsec3 != nil {
 		e.addNSEC3(r, z.nsec3.match(lce))
 		e.addNSEC3(r, z.nsec3.cover(nextCloser))
@@ -225,7 +244,7 @@ func (e *Engine) nxName(r *result, z *Zone, qname, lq []byte, ce *node, nextClos
 
 // dname answers through the DNAME at node d (RFC 6672 §2.2).
 func (e *Engine) dname(r *result, z *Zone, n *node, d *dnsmsg.RRSet, qname, owner []byte, qtype uint16) []byte {
-	r.an = append(r.an, item{rr: d, sig: n.sigs[typeDNAME], req: true})
+	r.an = append(r.an, item{rr: d, sig: z.sig(r, n, typeDNAME, nil, false), req: true})
 	prefix := qname[:len(qname)-len(owner)]
 	target := append(append([]byte{}, prefix...), d.RData[0]...)
 	if len(target) > 255 {
@@ -250,7 +269,9 @@ func (e *Engine) referral(r *result, z *Zone, cut *node) {
 	r.ns = append(r.ns, item{rr: ns, req: true})
 	if r.do {
 		if ds := cut.sets[typeDS]; ds != nil {
-			r.ns = append(r.ns, item{rr: ds, sig: cut.sigs[typeDS], req: true})
+			r.ns = append(r.ns, item{rr: ds, sig: z.sig(r, cut, typeDS, nil, false), req: true})
+		} else if z.online != nil {
+			z.online.nodata(r, cut, nil, false)
 		} else if nsec := cut.sets[typeNSEC]; nsec != nil {
 			r.ns = append(r.ns, item{rr: nsec, sig: cut.sigs[typeNSEC], req: true})
 		} else if z.nsec3 != nil {
@@ -276,7 +297,7 @@ func (e *Engine) referral(r *result, z *Zone, cut *node) {
 		req := dnsmsg.NameWithin(t, lcut) // in-domain glue (RFC 9471)
 		for _, typ := range [...]uint16{typeA, typeAAAA} {
 			if s := g.sets[typ]; s != nil && !r.has(r.ar, s) {
-				r.ar = append(r.ar, item{rr: s, sig: g.sigs[typ], req: req})
+				r.ar = append(r.ar, item{rr: s, sig: z.sig(r, g, typ, nil, false), req: req})
 			}
 		}
 	}
@@ -329,7 +350,7 @@ func (e *Engine) additional(r *result, z *Zone, rr *dnsmsg.RRSet) {
 		}
 		for _, typ := range [...]uint16{typeA, typeAAAA} {
 			if s := g.sets[typ]; s != nil && !r.has(r.ar, s) {
-				r.ar = append(r.ar, item{rr: s, sig: g.sigs[typ]})
+				r.ar = append(r.ar, item{rr: s, sig: z.sig(r, g, typ, nil, false)})
 			}
 		}
 	}
@@ -345,7 +366,7 @@ func (e *Engine) negative(r *result, z *Zone) {
 		c.TTL = nums[4]
 		soa = &c
 	}
-	sig := z.nodes[string(z.Origin)].sigs[typeSOA]
+	sig := z.sig(r, z.nodes[string(z.Origin)], typeSOA, nil, false)
 	if sig != nil && sig.TTL > soa.TTL {
 		c := *sig
 		c.TTL = soa.TTL
@@ -358,6 +379,10 @@ func (e *Engine) negative(r *result, z *Zone) {
 
 // nodataProof proves that n has no set of the asked type.
 func (e *Engine) nodataProof(r *result, z *Zone, n *node, qname []byte, wild bool) {
+	if z.online != nil {
+		z.online.nodata(r, n, qname, wild)
+		return
+	}
 	if z.nsec3 != nil {
 		m := z.nsec3.match(n.key)
 		if m != nil {
@@ -381,6 +406,10 @@ func (e *Engine) wildProof(r *result, z *Zone, qname []byte) {
 	}
 	var lb [256]byte
 	lq := lower(&lb, qname)
+	if z.online != nil {
+		z.online.wildProof(r, lq)
+		return
+	}
 	if z.nsec3 != nil {
 		// the next closer name: qname cut to one label below the closest encloser
 		nc := lq
@@ -438,6 +467,17 @@ func (z *Zone) coverNSEC(name []byte) *node {
 		i = len(z.sorted) - 1
 	}
 	return z.nodes[string(z.sorted[i])]
+}
+
+// sig returns the RRSIGs of n's set of type t: those of the file, or for
+// an online-signed zone (sign.go) signatures made now, when the answer has
+// DO and the set is authoritative. qname and wild say that the set answers
+// qname through the wildcard n.
+func (z *Zone) sig(r *result, n *node, t uint16, qname []byte, wild bool) *dnsmsg.RRSet {
+	if z.online != nil {
+		return z.online.sig(r, n, t, qname, wild)
+	}
+	return n.sigs[t]
 }
 
 // sortedTypes returns the types of n's sets in ascending order.

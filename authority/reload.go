@@ -21,12 +21,18 @@ func stamp(path string) fileStamp {
 
 // Load reads the zone origin from path and serves it in place of any zone
 // of that origin. On error (with file:line for a syntax error) the zone
-// served before, if any, stays.
+// served before, if any, stays. A zone signed on line stays signed by the
+// same Signer (see Zone.Sign).
 func (e *Engine) Load(origin, path string) error {
 	st := stamp(path)
 	z, err := LoadZone(origin, path)
 	if err != nil {
 		return err
+	}
+	if old := e.Zone(z.Origin); old != nil && old.online != nil {
+		if err := z.Sign(old.online.s); err != nil {
+			return err
+		}
 	}
 	z.stamp = st
 	e.Add(z)

@@ -24,19 +24,27 @@ func (e *Engine) Transfer(msg []byte) ([][]byte, error) {
 		return [][]byte{e.write(nil, &q, &result{rcode: rcodeNotAuth}, 65535)}, nil
 	}
 	var sets []*dnsmsg.RRSet
-	sets = append(sets, z.soa)
-	for _, n := range z.sortedNodes() {
-		for _, t := range sortedTypes(n) {
-			if n == z.nodes[string(z.Origin)] && t == typeSOA {
-				continue
+	if z.online != nil {
+		// the whole zone signed, with an NSEC chain (sign.go)
+		var err error
+		if sets, err = z.online.transferSets(); err != nil {
+			return nil, err
+		}
+	} else {
+		sets = append(sets, z.soa)
+		for _, n := range z.sortedNodes() {
+			for _, t := range sortedTypes(n) {
+				if n == z.nodes[string(z.Origin)] && t == typeSOA {
+					continue
+				}
+				sets = append(sets, n.sets[t])
 			}
-			sets = append(sets, n.sets[t])
+			for _, t := range sortedSigTypes(n) {
+				sets = append(sets, n.sigs[t])
+			}
 		}
-		for _, t := range sortedSigTypes(n) {
-			sets = append(sets, n.sigs[t])
-		}
+		sets = append(sets, z.soa)
 	}
-	sets = append(sets, z.soa)
 	// one record at a time, so a large set may span messages (RFC 5936 §2.2)
 	var out [][]byte
 	w := new(writer)

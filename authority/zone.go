@@ -22,6 +22,7 @@ type Zone struct {
 	nsec3  *nsec3Chain
 	Signed bool // the zone carries RRSIGs
 	stamp  fileStamp
+	online *online // signs answers on line (sign.go); nil for a static zone
 }
 
 // node is one name of a zone: its RR sets by type and their RRSIGs by the
