@@ -137,6 +137,19 @@ describe('rrparser', function()
 		end
 	end)
 
+	it('parses into the object it is called on', function()
+		-- each parser's parse is found in its own method table: called
+		-- through another parser, it must still parse the object passed
+		local p, q = rrparser.new(), rrparser.new()
+		assert.is_true(q.parse(p, 'a. 60 A 1.2.3.4\n'))
+		assert.equal(rrparser.state.DATA, p.state)
+		assert.equal(60, p.r_ttl)
+		assert.equal(rrparser.state.NONE, q.state)
+		assert.is_nil(q:current_rr())
+		assert.has_error(function() q.parse({}) end)
+		assert.has_error(function() q.parse() end)
+	end)
+
 	it('resets the input', function()
 		local p = rrparser.new()
 		p:parse('a. A 1.2.3.4\nb. A 1.2.3.4\n')

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"runtime/pprof"
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
@@ -35,7 +36,32 @@ Options:
 With no script and a terminal on standard input, ljdns starts a REPL.
 `
 
-func main() { os.Exit(run(os.Args[1:])) }
+func main() {
+	stop := startProfile(os.Getenv("LJDNS_CPUPROFILE"))
+	code := run(os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+// startProfile writes a CPU profile of the whole run to path (the
+// LJDNS_CPUPROFILE environment variable; "" profiles nothing), for
+// `go tool pprof ljdns PATH`. The returned function ends it.
+func startProfile(path string) func() {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "ljdns: LJDNS_CPUPROFILE: %v\n", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		fmt.Fprintf(os.Stderr, "ljdns: LJDNS_CPUPROFILE: %v\n", err)
+		f.Close()
+		return func() {}
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }
+}
 
 func run(args []string) int {
 	if len(args) > 0 {

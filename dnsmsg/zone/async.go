@@ -9,11 +9,19 @@ package zone
 // over a 1M-record zone than 512 did (BenchmarkScannerAsync1M).
 const asyncBatch = 4096
 
-// batch is a run of records whose Owner/RData slices point into data.
+// batch is a run of records whose owners and RDATA are stored in data.
 type batch struct {
-	recs []Record
-	offs []int32 // per record: owner start, rdata start, rdata end
-	data []byte
+	items []item
+	data  []byte
+}
+
+// item is one record of a batch: its owner is data[owner:rdata] (shared
+// by the records of one owner), its RDATA data[rdata:end].
+type item struct {
+	owner, ownerEnd, rdata, end int32
+	typ, class                  uint16
+	ttl                         uint32
+	line                        int32
 }
 
 // asyncState is the consumer's side of parse-ahead mode.
@@ -59,29 +67,29 @@ func (s *Scanner) startAsync() {
 			select {
 			case b = <-a.free:
 			default:
-				b = &batch{recs: make([]Record, 0, asyncBatch), offs: make([]int32, 0, 3*asyncBatch), data: make([]byte, 0, 64<<10)}
+				b = &batch{items: make([]item, 0, asyncBatch), data: make([]byte, 0, 64<<10)}
 			}
-			b.recs, b.offs, b.data = b.recs[:0], b.offs[:0], b.data[:0]
+			b.items, b.data = b.items[:0], b.data[:0]
 			more := true
-			for len(b.recs) < asyncBatch {
+			var o, oe int32
+			gen := s.ownerGen - 1
+			for len(b.items) < asyncBatch {
 				if !s.next() {
 					more = false
 					break
 				}
 				r := &s.rec
-				o := len(b.data)
-				b.data = append(b.data, r.Owner...)
-				d := len(b.data)
+				if s.ownerGen != gen || len(b.items) == 0 {
+					// a new owner (records with a blank owner share it)
+					o = int32(len(b.data))
+					b.data = append(b.data, r.Owner...)
+					oe, gen = int32(len(b.data)), s.ownerGen
+				}
+				d := int32(len(b.data))
 				b.data = append(b.data, r.RData...)
-				b.offs = append(b.offs, int32(o), int32(d), int32(len(b.data)))
-				b.recs = append(b.recs, Record{Type: r.Type, Class: r.Class, TTL: r.TTL, Line: r.Line})
+				b.items = append(b.items, item{o, oe, d, int32(len(b.data)), r.Type, r.Class, r.TTL, int32(r.Line)})
 			}
-			for i := range b.recs {
-				o, d, e := b.offs[3*i], b.offs[3*i+1], b.offs[3*i+2]
-				b.recs[i].Owner = b.data[o:d:d]
-				b.recs[i].RData = b.data[d:e:e]
-			}
-			if len(b.recs) > 0 {
+			if len(b.items) > 0 {
 				select {
 				case a.ch <- b:
 				case <-a.stop:
@@ -107,8 +115,10 @@ func (s *Scanner) nextAsync() bool {
 		a = s.as
 	}
 	for {
-		if a.cur != nil && a.i < len(a.cur.recs) {
-			a.rec = a.cur.recs[a.i]
+		if a.cur != nil && a.i < len(a.cur.items) {
+			it, d := &a.cur.items[a.i], a.cur.data
+			a.rec = Record{Owner: d[it.owner:it.ownerEnd:it.ownerEnd], Type: it.typ, Class: it.class, TTL: it.ttl,
+				RData: d[it.rdata:it.end:it.end], Line: int(it.line)}
 			a.i++
 			return true
 		}

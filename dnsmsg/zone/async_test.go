@@ -11,7 +11,9 @@ import (
 // the same error as the synchronous mode.
 func TestAsyncSame(t *testing.T) {
 	data := genzone(t, 20000)
-	texts := []string{string(data), string(data[:len(data)/2]) + "\nbad A 1.2.3\n", "", "a A 1.2.3.4\n"}
+	texts := []string{string(data), string(data[:len(data)/2]) + "\nbad A 1.2.3\n", "", "a A 1.2.3.4\n",
+		// batches share an owner among the records written without one
+		strings.Repeat("a A 1.2.3.4\n A 1.2.3.5\n$ORIGIN b.\n A 1.2.3.6\nc A 1.2.3.7\n", 3000)}
 	for ti, text := range texts {
 		sync := NewScanner(strings.NewReader(text), ".", ClassINET, 3600)
 		async := NewScanner(strings.NewReader(text), ".", ClassINET, 3600)

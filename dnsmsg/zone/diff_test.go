@@ -115,6 +115,11 @@ var diffCases = []struct{ name, text string }{
 	{"class-ch", "c CH TXT \"x\"\n"},
 	{"leading-zero-a", "a A 01.2.3.4\n"},
 	{"bad-a", "a A 1.2.3\n"},
+	// lexLine, the one-line fast path, and the lines it leaves to lexEntry
+	{"line-crlf", "a A 1.1.1.1\r\nb A 1.1.1.2\r\n\tA 1.1.1.3\r\n"},
+	{"line-blanks", "a\t \tA   1.1.1.1  \t\n   \n\t\n \t A 1.1.1.2\t\nb A 1.1.1.3"},
+	{"line-specials", "a A 1.1.1.1;c\nb TXT x\"y\"\nc TXT \"a\"b\nd A (1.1.1.4)\ne\\. A 1.1.1.5\n"},
+	{"owner-shared", "a A 1.1.1.1\n A 1.1.1.2\n$ORIGIN sub.example.\n A 1.1.1.3\na A 1.1.1.4\n A 1.1.1.5\n@ A 1.1.1.6\n"},
 }
 
 func TestDiffMiekg(t *testing.T) {

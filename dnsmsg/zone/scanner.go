@@ -1,6 +1,7 @@
 package zone
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -106,6 +107,7 @@ type Scanner struct {
 	class      uint16 // class for records without one
 	owner      []byte // current owner (wire); previous owner for blank owners
 	haveOwner  bool
+	ownerGen   uint32 // counts the owners set (parse-ahead shares an unchanged one)
 	rdata      []byte // RDATA of the current record
 	rec        Record
 	err        error
@@ -327,6 +329,9 @@ func (s *Scanner) fill(i *int) bool {
 // spread over several lines with parentheses) into s.toks. It returns
 // false at the end of the input or on error (s.err set).
 func (s *Scanner) lexEntry() bool {
+	if s.lexLine() {
+		return true
+	}
 	in := &s.in
 	s.toks = s.toks[:0]
 	s.blankOwner = false
@@ -448,6 +453,47 @@ func (s *Scanner) lexEntry() bool {
 	}
 }
 
+// lexLine is lexEntry's fast path for the common entry: one whole line
+// in the buffer made only of plain tokens, blanks and tabs (no comment,
+// parenthesis, quote, escape or carriage return) with at least one token.
+// It returns false, consuming nothing, for anything else.
+func (s *Scanner) lexLine() bool {
+	in := &s.in
+	i := in.pos
+	nl := bytes.IndexByte(in.buf[i:in.end], '\n')
+	if nl <= 0 {
+		return false
+	}
+	line := in.buf[i : i+nl]
+	toks := s.toks[:0]
+	j := 0
+	for j < len(line) {
+		c := line[j]
+		if c == ' ' || c == '\t' {
+			j++
+			continue
+		}
+		start := j
+		for j < len(line) && charClass[line[j]] == cNormal {
+			j++
+		}
+		if j == start || j < len(line) && line[j] != ' ' && line[j] != '\t' {
+			return false
+		}
+		toks = append(toks, token{int32(start), int32(j), 0})
+	}
+	if len(toks) == 0 {
+		return false
+	}
+	s.toks = toks
+	s.blankOwner = line[0] == ' ' || line[0] == '\t'
+	s.base = i
+	s.entryLine = in.line
+	in.pos = i + nl + 1
+	in.line++
+	return true
+}
+
 // Next scans the next record. It returns false at the end of the input or
 // on error (see Err).
 func (s *Scanner) Next() bool {
@@ -491,6 +537,7 @@ func (s *Scanner) next() bool {
 			}
 			s.owner = o
 			s.haveOwner = true
+			s.ownerGen++
 			k = 1
 		} else if !s.haveOwner {
 			return s.fail("no previous owner for a record with a blank owner")

@@ -188,10 +188,18 @@ func registerParser(L *lua.LState) {
 // looking up p:parse costs no Go call (half the cost of a parse-only loop
 // before), and only a miss (a field such as p.r_type) calls rpField
 // through that table's own __index, a closure over p.
-func parserMetatable(L *lua.LState, p *Parser) *lua.LTable {
+func parserMetatable(L *lua.LState, p *Parser, ud *lua.LUserData) *lua.LTable {
 	mt, idx := L.NewTable(), L.NewTable()
 	L.GetTypeMetatable(ParserTypeName).(*lua.LTable).ForEach(func(k, v lua.LValue) { mt.RawSet(k, v) })
 	luabind.Methods(L, ParserTypeName).ForEach(func(k, v lua.LValue) { idx.RawSet(k, v) })
+	// parse is a closure over p and its userdata: the object is checked
+	// by identity instead of a type assertion on every record
+	idx.RawSetString("parse", L.NewFunction(luabind.Guard(ParserTypeName+".parse", func(L *lua.LState) int {
+		if L.Get(1) != ud {
+			return rpParse(L)
+		}
+		return parseWith(L, p)
+	})))
 	fields := L.NewTable()
 	fields.RawSetString("__index", L.NewFunction(luabind.Guard(ParserTypeName+".__index", func(L *lua.LState) int {
 		return rpField(L, p, L.Get(2))
@@ -236,7 +244,7 @@ func rpNew(L *lua.LState) int {
 	}
 	registerParser(L)
 	ud := luabind.NewUserData(L, ParserTypeName, p)
-	ud.Metatable = parserMetatable(L, p)
+	ud.Metatable = parserMetatable(L, p, ud)
 	L.Push(ud)
 	return 1
 }
@@ -252,8 +260,10 @@ func rpOpen(L *lua.LState) int {
 	return luabind.Bool(L, true)
 }
 
-func rpParse(L *lua.LState) int {
-	p := checkParser(L)
+func rpParse(L *lua.LState) int { return parseWith(L, checkParser(L)) }
+
+// parseWith is p:parse([text]) on the parser p (argument 1).
+func parseWith(L *lua.LState, p *Parser) int {
 	if L.GetTop() >= 2 && L.Get(2) != lua.LNil {
 		if str, ok := L.Get(2).(lua.LString); ok {
 			p.SetText(string(str)) // no copy
@@ -262,7 +272,8 @@ func rpParse(L *lua.LState) int {
 		}
 	}
 	if p.Next() {
-		return luabind.Bool(L, true)
+		L.Push(lua.LTrue)
+		return 1
 	}
 	L.Push(lua.LFalse)
 	if p.State == ParserError {
