@@ -454,8 +454,9 @@ func (s *Scanner) lexEntry() bool {
 }
 
 // lexLine is lexEntry's fast path for the common entry: one whole line
-// in the buffer made only of plain tokens, blanks and tabs (no comment,
-// parenthesis, quote, escape or carriage return) with at least one token.
+// in the buffer made only of plain tokens, quoted strings without escapes,
+// blanks and tabs (no comment, parenthesis, escape or carriage return)
+// with at least one token.
 // It returns false, consuming nothing, for anything else.
 func (s *Scanner) lexLine() bool {
 	in := &s.in
@@ -471,6 +472,20 @@ func (s *Scanner) lexLine() bool {
 		c := line[j]
 		if c == ' ' || c == '\t' {
 			j++
+			continue
+		}
+		if c == '"' {
+			// a quoted string without escapes, followed by a blank
+			start := j + 1
+			q := bytes.IndexByte(line[start:], '"')
+			if q < 0 || bytes.IndexByte(line[start:start+q], '\\') >= 0 {
+				return false
+			}
+			j = start + q + 1
+			if j < len(line) && line[j] != ' ' && line[j] != '\t' {
+				return false
+			}
+			toks = append(toks, token{int32(start), int32(start + q), tQuoted})
 			continue
 		}
 		start := j
