@@ -1,0 +1,695 @@
+package resolver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"slices"
+	"time"
+
+	"ljdns/daemon"
+	"ljdns/dnsmsg"
+)
+
+// req is the state of one Resolve call.
+type req struct {
+	r        *Resolver
+	ex       Exchanger
+	mayQuery func(netip.Addr) bool
+	queries  int
+}
+
+// part is an answer: rcode, answer and authority sets (RRSIGs attached).
+type part struct {
+	rcode  int
+	an, ns []*rrset
+}
+
+// hasSOA reports whether the authority holds a SOA (a negative answer).
+func (p *part) hasSOA() bool {
+	for _, s := range p.ns {
+		if s.rr.Type == typeSOA {
+			return true
+		}
+	}
+	return false
+}
+
+// lookup resolves name/qtype following CNAMEs and DNAMEs across zones.
+func (q *req) lookup(ctx context.Context, name []byte, qtype uint16, depth int) (*part, error) {
+	if depth > q.r.cfg.MaxDepth {
+		return nil, ErrDepth
+	}
+	out := &part{}
+	cur := name
+	seen := map[string]bool{string(dnsmsg.LowerName(name)): true}
+	for links := 0; ; {
+		p, err := q.lookupOne(ctx, cur, qtype, depth)
+		if err != nil {
+			return nil, err
+		}
+		out.an = append(out.an, p.an...)
+		out.rcode, out.ns = p.rcode, p.ns
+		next, n := chainEnd(p.an, cur, qtype)
+		links += n
+		if links > q.r.cfg.MaxCNAME {
+			return nil, fmt.Errorf("resolver: CNAME chain longer than %d", q.r.cfg.MaxCNAME)
+		}
+		if next == nil || p.rcode != 0 || p.hasSOA() {
+			return out, nil
+		}
+		k := string(dnsmsg.LowerName(next))
+		if seen[k] {
+			return out, nil // a loop: the answer ends with the CNAME
+		}
+		seen[k] = true
+		cur = next
+	}
+}
+
+// chainEnd follows the CNAMEs of an from cur. It returns the name the chain
+// ends at when that name has no qtype data in an (nil if the data is there
+// or no CNAME was followed), and the number of links followed.
+func chainEnd(an []*rrset, cur []byte, qtype uint16) ([]byte, int) {
+	n := 0
+	for i := 0; i < 32; i++ {
+		if qtype == typeCNAME || find(an, cur, qtype) != nil {
+			return nil, n
+		}
+		c := find(an, cur, typeCNAME)
+		if c == nil || len(c.rr.RData) == 0 {
+			if n == 0 {
+				return nil, 0
+			}
+			return cur, n
+		}
+		cur = nameRData(c.rr.RData[0])
+		n++
+	}
+	return nil, n
+}
+
+// lookupOne answers name/qtype from the cache or by iterating, without
+// following a CNAME out of the answering zone.
+func (q *req) lookupOne(ctx context.Context, name []byte, qtype uint16, depth int) (*part, error) {
+	now := q.r.clk.Now()
+	c := q.r.cache
+	if s, _ := c.get(name, qtype, rankNonAuthAns, now); s != nil {
+		return &part{an: []*rrset{s}}, nil
+	}
+	if qtype != typeCNAME {
+		if s, _ := c.get(name, typeCNAME, rankNonAuthAns, now); s != nil {
+			return &part{an: []*rrset{s}}, nil
+		}
+	}
+	if e := c.getNeg(name, qtype, now); e != nil {
+		return &part{rcode: e.rcode, ns: withTTL(e.auth, uint32(e.expire.Sub(now)/time.Second), e.stored, now)}, nil
+	}
+	if e := c.getNeg(name, 0, now); e != nil {
+		return &part{rcode: e.rcode, ns: withTTL(e.auth, uint32(e.expire.Sub(now)/time.Second), e.stored, now)}, nil
+	}
+	return q.iterate(ctx, name, qtype, depth)
+}
+
+// cut is a zone cut: the zone and its name server names.
+type cut struct {
+	zone []byte
+	ns   [][]byte
+}
+
+// findCut returns the deepest cached zone cut above name (strictly above
+// for DS, which the parent answers), the root when none.
+func (q *req) findCut(ctx context.Context, name []byte, qtype uint16, depth int) (*cut, error) {
+	now := q.r.clk.Now()
+	z := name
+	if qtype == typeDS && len(name) > 1 {
+		z = parent(name)
+	}
+	for ; len(z) > 1; z = parent(z) {
+		if s, _ := q.r.cache.get(z, typeNS, rankNonAuthNS, now); s != nil {
+			return cutOf(z, s), nil
+		}
+	}
+	return q.rootCut(ctx, depth)
+}
+
+func cutOf(zone []byte, s *rrset) *cut {
+	c := &cut{zone: append([]byte(nil), zone...)}
+	for _, rd := range s.rr.RData {
+		if n := nameRData(rd); n != nil {
+			c.ns = append(c.ns, n)
+		}
+	}
+	return c
+}
+
+// rootCut returns the root's name servers, priming (RFC 8109) when the
+// cache has none.
+func (q *req) rootCut(ctx context.Context, depth int) (*cut, error) {
+	now := q.r.clk.Now()
+	if s, _ := q.r.cache.get([]byte{0}, typeNS, rankNonAuthNS, now); s != nil {
+		return cutOf([]byte{0}, s), nil
+	}
+	hints := q.hintCut()
+	if depth > 0 {
+		return hints, nil // no priming inside a nested resolution
+	}
+	q.r.primeMu.Lock()
+	defer q.r.primeMu.Unlock()
+	if s, _ := q.r.cache.get([]byte{0}, typeNS, rankNonAuthNS, now); s != nil {
+		return cutOf([]byte{0}, s), nil
+	}
+	a, err := q.ask(ctx, hints, []byte{0}, typeNS, depth)
+	if err != nil {
+		return nil, fmt.Errorf("priming: %w", err)
+	}
+	an := groupSets(a.Records(dnsmsg.SectionAN))
+	ns := find(an, []byte{0}, typeNS)
+	if a.Rcode() != 0 || ns == nil {
+		return hints, nil
+	}
+	q.r.cache.put(ns, rankAuthAnswer, now)
+	c := cutOf([]byte{0}, ns)
+	q.storeGlue(groupSets(a.Records(dnsmsg.SectionAR)), c.ns, []byte{0}, []byte{0}, now)
+	return c, nil
+}
+
+// hintCut is the root cut of the root hints (their addresses are stored as
+// glue once).
+func (q *req) hintCut() *cut {
+	c := &cut{zone: []byte{0}}
+	now := q.r.clk.Now()
+	for _, h := range q.r.roots {
+		n, err := dnsmsg.NameFromText(h.Name)
+		if err != nil {
+			continue
+		}
+		c.ns = append(c.ns, n.Wire)
+		var v4, v6 []netip.Addr
+		for _, a := range h.Addrs {
+			if a.Unmap().Is4() {
+				v4 = append(v4, a.Unmap())
+			} else {
+				v6 = append(v6, a)
+			}
+		}
+		for _, x := range []struct {
+			t  uint16
+			as []netip.Addr
+		}{{typeA, v4}, {typeAAAA, v6}} {
+			if len(x.as) == 0 {
+				continue
+			}
+			if s, _ := q.r.cache.get(n.Wire, x.t, rankGlue, now); s != nil {
+				continue
+			}
+			set := &dnsmsg.RRSet{Owner: n, Type: x.t, Class: dnsmsg.ClassINET, TTL: 3600000}
+			for _, a := range x.as {
+				set.Add(a.AsSlice())
+			}
+			q.r.cache.put(&rrset{rr: set}, rankGlue, now)
+		}
+	}
+	return c
+}
+
+// iterate resolves name/qtype from the closest known zone cut down.
+func (q *req) iterate(ctx context.Context, name []byte, qtype uint16, depth int) (*part, error) {
+	c, err := q.findCut(ctx, name, qtype, depth)
+	if err != nil {
+		return nil, err
+	}
+	minimise := !q.r.cfg.NoMinimize
+	k := dnsmsg.LabelCount(c.zone) + 1
+	nlabels := dnsmsg.LabelCount(name)
+	for steps := 0; ; steps++ {
+		if steps > 2*nlabels+16 {
+			return nil, ErrLoop
+		}
+		qn, qt := name, qtype
+		if minimise && k < nlabels {
+			qn, qt = ancestor(name, k), typeNS
+		}
+		a, err := q.ask(ctx, c, qn, qt, depth)
+		if err != nil {
+			if !sameName(qn, name) {
+				minimise = false // RFC 9156 §3: fall back to the full name
+				continue
+			}
+			return nil, err
+		}
+		now := q.r.clk.Now()
+		an := groupSets(a.Records(dnsmsg.SectionAN))
+		ns := groupSets(a.Records(dnsmsg.SectionNS))
+		ar := groupSets(a.Records(dnsmsg.SectionAR))
+		if child := referral(a, an, ns, c.zone, qn); child != nil {
+			if qtype == typeDS && sameName(child, name) {
+				return nil, fmt.Errorf("resolver: referral to %s for its own DS", nameText(child))
+			}
+			nc := q.takeReferral(child, c.zone, ns, ar, now)
+			if nc == nil {
+				return nil, fmt.Errorf("resolver: referral without NS for %s", nameText(child))
+			}
+			c = nc
+			k = dnsmsg.LabelCount(c.zone) + 1
+			continue
+		}
+		if !sameName(qn, name) {
+			// minimised query
+			rc := a.Rcode()
+			switch {
+			case rc == 0 && find(an, qn, typeNS) != nil && a.Flag("aa"):
+				// qn is a zone on the same servers
+				s := find(an, qn, typeNS)
+				q.r.cache.put(s, rankAuthAnswer, now)
+				nc := cutOf(qn, s)
+				q.storeGlue(ar, nc.ns, c.zone, qn, now)
+				c = nc
+				k = dnsmsg.LabelCount(c.zone) + 1
+			case rc == 0 && len(an) == 0:
+				k++ // no cut at qn: one more label
+			default:
+				minimise = false // CNAME, NXDOMAIN (RFC 8020 aside) or error: ask the full name
+			}
+			continue
+		}
+		return q.takeAnswer(a, an, ns, c.zone, name, qtype, now), nil
+	}
+}
+
+// referral returns the delegated zone if a is a referral from zone for qn:
+// no answer, not authoritative, NS records in the authority section owned
+// by a name strictly below zone that contains qn.
+func referral(a *dnsmsg.Packet, an, ns []*rrset, zone, qn []byte) []byte {
+	if a.Rcode() != 0 || len(an) != 0 || a.Flag("aa") {
+		return nil
+	}
+	for _, s := range ns {
+		if s.rr.Type == typeNS && below(s.owner(), zone) && dnsmsg.NameWithin(qn, s.owner()) {
+			return s.owner()
+		}
+	}
+	return nil
+}
+
+// takeReferral caches a referral's NS set, its DS and the glue mode allows,
+// and returns the new cut.
+func (q *req) takeReferral(child, zone []byte, ns, ar []*rrset, now time.Time) *cut {
+	s := find(ns, child, typeNS)
+	if s == nil {
+		return nil
+	}
+	q.r.cache.put(s, rankNonAuthNS, now)
+	if ds := find(ns, child, typeDS); ds != nil {
+		q.r.cache.put(ds, rankAuthAuthority, now)
+	}
+	for _, o := range ns {
+		if !dnsmsg.NameWithin(o.owner(), zone) {
+			q.r.Stats.Ignored.Add(1)
+		}
+	}
+	c := cutOf(child, s)
+	q.storeGlue(ar, c.ns, zone, child, now)
+	return c
+}
+
+// storeGlue caches the A/AAAA records of the additional section that name
+// one of nsNames and that the mode accepts from a server of zone delegating
+// child: strict only below child (mandatory glue), normal below zone,
+// permissive any.
+func (q *req) storeGlue(ar []*rrset, nsNames [][]byte, zone, child []byte, now time.Time) {
+	for _, g := range ar {
+		if g.rr.Type != typeA && g.rr.Type != typeAAAA {
+			continue
+		}
+		named := false
+		for _, n := range nsNames {
+			if sameName(n, g.owner()) {
+				named = true
+				break
+			}
+		}
+		ok := named
+		switch q.r.cfg.Mode {
+		case Strict:
+			ok = ok && dnsmsg.NameWithin(g.owner(), child)
+		case Normal:
+			ok = ok && dnsmsg.NameWithin(g.owner(), zone)
+		}
+		if !ok {
+			q.r.Stats.Ignored.Add(1)
+			continue
+		}
+		if !q.r.cache.put(g, rankGlue, now) {
+			q.r.Stats.GlueRefused.Add(1)
+		}
+	}
+}
+
+// takeAnswer keeps the parts of a final answer from zone that are in its
+// bailiwick: the CNAME/DNAME chain from name, and SOA, NSEC, NSEC3 in the
+// authority section; caches them and returns them.
+func (q *req) takeAnswer(a *dnsmsg.Packet, an, ns []*rrset, zone, name []byte, qtype uint16, now time.Time) *part {
+	p := &part{rcode: a.Rcode()}
+	rank := rankNonAuthAns
+	if a.Flag("aa") {
+		rank = rankAuthAnswer
+	}
+	cur := name
+	for i := 0; i < 32 && dnsmsg.NameWithin(cur, zone); i++ {
+		if s := find(an, cur, qtype); s != nil {
+			p.an = append(p.an, s)
+			break
+		}
+		if qtype != typeCNAME {
+			if s := find(an, cur, typeCNAME); s != nil && len(s.rr.RData) > 0 {
+				p.an = append(p.an, s)
+				cur = nameRData(s.rr.RData[0])
+				continue
+			}
+		}
+		if d := dnameFor(an, cur, zone); d != nil {
+			target := nameRData(d.rr.RData[0])
+			syn := substitute(cur, d.owner(), target)
+			if syn == nil {
+				break
+			}
+			p.an = append(p.an, d)
+			cn := find(an, cur, typeCNAME)
+			if cn == nil || len(cn.rr.RData) == 0 || !sameName(nameRData(cn.rr.RData[0]), syn) {
+				n := &dnsmsg.Name{Wire: append([]byte(nil), cur...)}
+				set := &dnsmsg.RRSet{Owner: n, Type: typeCNAME, Class: dnsmsg.ClassINET, TTL: d.rr.TTL}
+				set.Add(syn)
+				cn = &rrset{rr: set}
+			}
+			p.an = append(p.an, cn)
+			cur = syn
+			continue
+		}
+		break
+	}
+	if len(p.an) < len(an) {
+		q.r.Stats.Ignored.Add(uint64(len(an) - len(p.an)))
+	}
+	for _, s := range ns {
+		switch s.rr.Type {
+		case typeSOA, typeNSEC, typeNSEC3:
+			if dnsmsg.NameWithin(s.owner(), zone) {
+				p.ns = append(p.ns, s)
+			}
+		}
+	}
+	for _, s := range p.an {
+		if s.rr.Type != typeDNAME || true {
+			q.r.cache.put(s, rank, now)
+		}
+	}
+	if len(p.an) == 0 || p.rcode == 3 {
+		if ttl := negTTL(p.ns); ttl > 0 && (p.rcode == 0 || p.rcode == 3) {
+			owner, t := cur, qtype
+			if p.rcode == 3 {
+				t = 0
+			}
+			if len(p.an) == 0 {
+				owner = name
+			}
+			q.r.cache.putNeg(owner, t, p.rcode, p.ns, ttl, now)
+		}
+	}
+	return p
+}
+
+// dnameFor returns a DNAME of an whose owner is a proper ancestor of cur
+// within zone.
+func dnameFor(an []*rrset, cur, zone []byte) *rrset {
+	for _, s := range an {
+		if s.rr.Type == typeDNAME && len(s.rr.RData) > 0 && below(cur, s.owner()) && dnsmsg.NameWithin(s.owner(), zone) {
+			return s
+		}
+	}
+	return nil
+}
+
+// substitute replaces the suffix owner of name by target (RFC 6672), nil if
+// the result is too long.
+func substitute(name, owner, target []byte) []byte {
+	prefix := name[:len(name)-len(owner)]
+	out := append(append([]byte(nil), prefix...), target...)
+	if len(out) > 255 {
+		return nil
+	}
+	return out
+}
+
+// addrs returns the usable addresses of a cut's name servers, resolving up
+// to MaxNSNamesPerDelegation names without addresses.
+func (q *req) addrs(ctx context.Context, c *cut, depth int) []netip.Addr {
+	now := q.r.clk.Now()
+	var out []netip.Addr
+	var missing [][]byte
+	for _, n := range c.ns {
+		got := false
+		for _, t := range []uint16{typeA, typeAAAA} {
+			s, _ := q.r.cache.get(n, t, rankGlue, now)
+			if s == nil {
+				continue
+			}
+			for _, rd := range s.rr.RData {
+				a, ok := netip.AddrFromSlice(rd)
+				if !ok {
+					continue
+				}
+				got = true
+				if q.usable(a.Unmap()) {
+					out = append(out, a.Unmap())
+				}
+			}
+		}
+		if !got {
+			missing = append(missing, n)
+		}
+	}
+	if len(out) > 0 || depth >= q.r.cfg.MaxDepth {
+		return out
+	}
+	for i, n := range missing {
+		if i >= q.r.cfg.MaxNSNamesPerDelegation {
+			break
+		}
+		if dnsmsg.NameWithin(n, c.zone) && len(c.zone) > 1 {
+			continue // in the zone, without glue: unreachable through it
+		}
+		for _, t := range []uint16{typeA, typeAAAA} {
+			p, err := q.lookup(ctx, n, t, depth+1)
+			if err != nil {
+				if errors.Is(err, ErrLimit) {
+					return out
+				}
+				continue
+			}
+			for _, s := range p.an {
+				if s.rr.Type != t {
+					continue
+				}
+				for _, rd := range s.rr.RData {
+					if a, ok := netip.AddrFromSlice(rd); ok && q.usable(a.Unmap()) {
+						out = append(out, a.Unmap())
+					}
+				}
+			}
+		}
+		if len(out) > 0 {
+			break
+		}
+	}
+	return out
+}
+
+// usable applies kresd's ALLOW_LOCAL rule to a learnt address; root hints
+// are used as given.
+func (q *req) usable(a netip.Addr) bool {
+	if q.r.hintAddrs[a] {
+		return true
+	}
+	if q.mayQuery != nil {
+		return q.mayQuery(a)
+	}
+	return q.r.cfg.AllowLocal || !daemon.IsLocalAddr(a)
+}
+
+// ask sends qn/qt to the cut's servers, best smoothed RTT first, until one
+// gives a usable answer.
+func (q *req) ask(ctx context.Context, c *cut, qn []byte, qt uint16, depth int) (*dnsmsg.Packet, error) {
+	addrs := q.addrs(ctx, c, depth)
+	if len(addrs) == 0 {
+		return nil, fmt.Errorf("%w: no address for the name servers of %s", ErrNoServer, nameText(c.zone))
+	}
+	now := q.r.clk.Now()
+	type cand struct {
+		a    netip.Addr
+		srtt time.Duration
+	}
+	var cands []cand
+	q.r.rttMu.RLock()
+	for _, a := range addrs {
+		st := q.r.rtt[a]
+		if st == nil {
+			cands = append(cands, cand{a, time.Duration(rand.IntN(5000)) * time.Microsecond})
+			continue
+		}
+		if now.Before(st.toutEnd) {
+			continue // cache.ns_tout
+		}
+		cands = append(cands, cand{a, st.srtt})
+	}
+	q.r.rttMu.RUnlock()
+	if len(cands) == 0 {
+		return nil, fmt.Errorf("%w: every name server of %s timed out recently", ErrNoServer, nameText(c.zone))
+	}
+	slices.SortFunc(cands, func(x, y cand) int { return int(x.srtt - y.srtt) })
+	var last error
+	for i, cd := range cands {
+		if i >= 4 {
+			break
+		}
+		a, err := q.send(ctx, netip.AddrPortFrom(cd.a, 53), qn, qt)
+		if err != nil {
+			last = err
+			if ctx.Err() != nil || errors.Is(err, ErrLimit) {
+				return nil, err
+			}
+			continue
+		}
+		switch a.Rcode() {
+		case 0, 3:
+		default:
+			last = fmt.Errorf("%v answered %s", cd.a, rcodeName(a.Rcode()))
+			continue
+		}
+		if lame(a, c.zone, qn) {
+			last = fmt.Errorf("%v is lame for %s", cd.a, nameText(c.zone))
+			continue
+		}
+		return a, nil
+	}
+	if last == nil {
+		last = ErrNoServer
+	}
+	return nil, fmt.Errorf("%w: %s %s: %v", ErrNoServer, nameText(qn), dnsmsg.TypeString(qt), last)
+}
+
+// lame reports an answer that is neither data, nor a negative answer, nor
+// a referral downwards: an upward or sideways referral.
+func lame(a *dnsmsg.Packet, zone, qn []byte) bool {
+	if a.Flag("aa") || a.Count(dnsmsg.SectionAN) > 0 || a.Rcode() == 3 {
+		return false
+	}
+	soa, down := false, false
+	for _, r := range a.Records(dnsmsg.SectionNS) {
+		switch r.Type {
+		case typeSOA:
+			soa = true
+		case typeNS:
+			if below(r.Owner.Wire, zone) && dnsmsg.NameWithin(qn, r.Owner.Wire) {
+				down = true
+			}
+		}
+	}
+	return !soa && !down
+}
+
+// send sends one query (UDP, then TCP on TC) and keeps the RTT statistics.
+func (q *req) send(ctx context.Context, server netip.AddrPort, qn []byte, qt uint16) (*dnsmsg.Packet, error) {
+	if q.queries >= q.r.cfg.MaxQueriesPerRequest {
+		return nil, ErrLimit
+	}
+	q.queries++
+	q.r.Stats.Queries.Add(1)
+	pkt := dnsmsg.NewPacket(512)
+	pkt.SetQuestion(qn, qt, dnsmsg.ClassINET)
+	pkt.SetID(uint16(rand.Uint32()))
+	pkt.Begin(dnsmsg.SectionAR)
+	opt := dnsmsg.NewOPT(0, EDNSPayload)
+	dnsmsg.SetOPTDo(opt, true)
+	pkt.Put(opt, true)
+	start := time.Now()
+	a, err := q.ex(ctx, server, pkt, false)
+	if err == nil && a.Flag("tc") {
+		q.r.Stats.TCP.Add(1)
+		a, err = q.ex(ctx, server, pkt, true)
+	}
+	q.noteRTT(server.Addr(), time.Since(start), err)
+	if err != nil {
+		if errors.Is(err, daemon.ErrOutgoingLimit) {
+			return nil, fmt.Errorf("%w: %v", ErrLimit, err)
+		}
+		return nil, err
+	}
+	if a.Parsed() == 0 {
+		if rc := a.Parse(false); rc != 0 {
+			return nil, fmt.Errorf("malformed answer from %v", server)
+		}
+	}
+	return a, nil
+}
+
+// noteRTT updates the smoothed RTT of a (7/8 old, 1/8 new) or starts its
+// ns_tout period after a timeout.
+func (q *req) noteRTT(a netip.Addr, d time.Duration, err error) {
+	q.r.rttMu.Lock()
+	defer q.r.rttMu.Unlock()
+	st := q.r.rtt[a]
+	if st == nil {
+		st = &nsStat{srtt: d}
+		q.r.rtt[a] = st
+	}
+	if err != nil {
+		if errors.Is(err, ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
+			q.r.Stats.Timeouts.Add(1)
+			st.toutEnd = q.r.clk.Now().Add(q.r.cfg.NSTimeout)
+			st.srtt = max(st.srtt*2, q.r.cfg.QueryTimeout)
+		}
+		return
+	}
+	st.srtt = (7*st.srtt + d) / 8
+	st.toutEnd = time.Time{}
+}
+
+// fetch is the validator's Fetcher: it resolves name/qtype through the
+// same request (its limits apply) and tells the AnchorSource about the
+// DNSKEY sets of anchored zones.
+func (q *req) fetch(ctx context.Context, name []byte, qtype uint16) (*dnsmsg.Packet, error) {
+	p, err := q.lookup(ctx, name, qtype, 1)
+	if err != nil {
+		return nil, err
+	}
+	if src := q.r.cfg.AnchorSource; src != nil && qtype == typeDNSKEY && q.r.isAnchorZone(name) {
+		if s := find(p.an, name, typeDNSKEY); s != nil {
+			src.Observe(dnsmsg.LowerName(name), s.rr, s.sig, q.r.clk.Now())
+		}
+	}
+	return packetOf(name, qtype, p.rcode, p.an, p.ns), nil
+}
+
+// nameText formats a wire name.
+func nameText(w []byte) string {
+	n := dnsmsg.Name{Wire: w}
+	return n.String()
+}
+
+// rcodeName names the rcodes a name server may answer with.
+func rcodeName(rc int) string {
+	switch rc {
+	case 1:
+		return "FORMERR"
+	case 2:
+		return "SERVFAIL"
+	case 4:
+		return "NOTIMP"
+	case 5:
+		return "REFUSED"
+	}
+	return fmt.Sprintf("rcode %d", rc)
+}

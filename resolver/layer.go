@@ -1,0 +1,78 @@
+package resolver
+
+import (
+	"context"
+	"net/netip"
+
+	"ljdns/daemon"
+	"ljdns/dnsmsg"
+)
+
+// Layer plugs a Resolver into the daemon's request path (Config.Resolver):
+// every upstream query goes through r.QueryUpstream (limits, stats), learnt
+// name server addresses follow the request's ALLOW_LOCAL rule, and the
+// verdict's extended error is set on the request.
+type Layer struct{ R *Resolver }
+
+// Name is "iterate".
+func (l *Layer) Name() string { return "iterate" }
+
+// nsTransport is a dnsclient.Transport to one name server for QueryUpstream.
+type nsTransport struct {
+	ex     Exchanger
+	server netip.AddrPort
+	tcp    bool
+}
+
+func (t *nsTransport) Query(ctx context.Context, q *dnsmsg.Packet) (*dnsmsg.Packet, error) {
+	return t.ex(ctx, t.server, q, t.tcp)
+}
+
+func (t *nsTransport) Stream(ctx context.Context, q *dnsmsg.Packet, fn func(*dnsmsg.Packet) error) error {
+	a, err := t.Query(ctx, q)
+	if err != nil {
+		return err
+	}
+	return fn(a)
+}
+
+func (t *nsTransport) Close() error { return nil }
+
+func (t *nsTransport) Addr() netip.AddrPort { return t.server }
+
+// Resolve answers r by iteration (daemon.Resolver).
+func (l *Layer) Resolve(r *daemon.Request) daemon.State {
+	res := l.R
+	base := res.ex
+	ex := func(ctx context.Context, server netip.AddrPort, q *dnsmsg.Packet, tcp bool) (*dnsmsg.Packet, error) {
+		return r.QueryUpstream(&nsTransport{ex: base, server: server, tcp: tcp}, q)
+	}
+	f := QueryFlags{DO: r.DO(), CD: r.Options.Has(daemon.DNSSECCD), AD: r.Query.Flag("ad")}
+	ctx := r.Ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	a, info, err := res.resolve(ctx, r.QName(), r.QType(), r.QClass(), f, ex, r.MayQueryNameserver)
+	if err != nil {
+		r.Tracef("iterate: %v", err)
+	}
+	r.ResetAnswer()
+	r.SetRcode(a.Rcode())
+	if a.Flag("ad") {
+		r.Answer.SetFlag("ad", true)
+	}
+	for _, sec := range []int{dnsmsg.SectionAN, dnsmsg.SectionNS} {
+		r.Answer.Begin(sec)
+		for _, rr := range a.Records(sec) {
+			if !r.Answer.Put(rr, false) {
+				r.Answer.SetFlag("tc", true)
+				break
+			}
+		}
+	}
+	if info.EDE >= 0 {
+		r.SetEDE(info.EDE, info.EDEText)
+	}
+	r.Cached = info.Cached
+	return daemon.Done
+}

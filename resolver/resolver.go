@@ -1,0 +1,379 @@
+package resolver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"ljdns/clock"
+	"ljdns/dnsmsg"
+	"ljdns/validator"
+)
+
+// Security is the validator's verdict on an answer.
+type Security = validator.Security
+
+// The verdicts (validator's).
+const (
+	Indeterminate = validator.Indeterminate
+	Secure        = validator.Secure
+	Insecure      = validator.Insecure
+	Bogus         = validator.Bogus
+)
+
+// Errors of resolution.
+var (
+	ErrLimit    = errors.New("resolver: too many upstream queries for one request")
+	ErrDepth    = errors.New("resolver: resolution too deep")
+	ErrNoServer = errors.New("resolver: no name server answered")
+	ErrLoop     = errors.New("resolver: referral loop")
+)
+
+// RFC 8914 codes the resolver sets itself.
+const (
+	edeOther                = 0
+	edeNoReachableAuthority = 22
+	edeNotSupported         = 21
+)
+
+// Stats are the resolver's counters.
+type Stats struct {
+	Queries     atomic.Uint64 // upstream queries sent
+	Timeouts    atomic.Uint64 // upstream queries that timed out
+	TCP         atomic.Uint64 // queries retried over TCP after TC
+	Unsolicited atomic.Uint64 // replies dropped: wrong ID, question or source
+	Ignored     atomic.Uint64 // records dropped by the bailiwick checks
+	GlueRefused atomic.Uint64 // glue not stored (mode, or authoritative data present)
+	CacheHits   atomic.Uint64 // answers from the answer cache
+}
+
+// Resolver is an iterative, validating DNS resolver. It is safe for
+// concurrent use.
+type Resolver struct {
+	cfg   Config
+	clk   clock.Clock
+	cache *rrCache
+	net   *netExchanger
+	ex    Exchanger
+	Stats Stats
+
+	hintAddrs map[netip.Addr]bool
+	roots     []Hint
+
+	rttMu sync.RWMutex
+	rtt   map[netip.Addr]*nsStat
+
+	primeMu sync.Mutex
+	primed  time.Time
+
+	valMu      sync.Mutex
+	val        *validator.Validator
+	valKey     string
+	anchorZone [][]byte
+}
+
+type nsStat struct {
+	srtt    time.Duration
+	toutEnd time.Time
+}
+
+// New returns a resolver for c.
+func New(c Config) (*Resolver, error) {
+	r := &Resolver{cfg: c, clk: c.Clock, rtt: map[netip.Addr]*nsStat{}, hintAddrs: map[netip.Addr]bool{}}
+	if r.clk == nil {
+		r.clk = clock.Real
+	}
+	d := &r.cfg
+	if d.MaxQueriesPerRequest <= 0 {
+		d.MaxQueriesPerRequest = DefaultMaxQueries
+	}
+	if d.MaxDepth <= 0 {
+		d.MaxDepth = DefaultMaxDepth
+	}
+	if d.MaxNSNamesPerDelegation <= 0 {
+		d.MaxNSNamesPerDelegation = DefaultMaxNSNames
+	}
+	if d.MaxCNAME <= 0 {
+		d.MaxCNAME = DefaultMaxCNAME
+	}
+	if d.NSTimeout <= 0 {
+		d.NSTimeout = DefaultNSTimeout
+	}
+	if d.QueryTimeout <= 0 {
+		d.QueryTimeout = DefaultQueryTimeout
+	}
+	if d.MaxEntries <= 0 {
+		d.MaxEntries = DefaultMaxEntries
+	}
+	r.roots = c.Roots
+	if r.roots == nil {
+		r.roots = BuiltinRoots()
+	}
+	if len(r.roots) == 0 {
+		return nil, errors.New("resolver: no root hints")
+	}
+	for _, h := range r.roots {
+		if _, err := dnsmsg.NameFromText(h.Name); err != nil {
+			return nil, fmt.Errorf("resolver: root hint %q: %v", h.Name, err)
+		}
+		for _, a := range h.Addrs {
+			r.hintAddrs[a.Unmap()] = true
+		}
+	}
+	r.cache = newRRCache(d.MaxEntries)
+	r.net = &netExchanger{timeout: d.QueryTimeout, unsolicited: &r.Stats.Unsolicited}
+	r.ex = c.Exchange
+	if r.ex == nil {
+		r.ex = r.net.exchange
+	}
+	if len(c.Anchors) > 0 || c.AnchorSource != nil {
+		if _, err := r.validator(); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// Config returns the configuration with the defaults filled in.
+func (r *Resolver) Config() Config { return r.cfg }
+
+// ClearCache forgets everything learnt: RR sets, answers, name server
+// round-trip times, the validator's keys; the next query primes again.
+func (r *Resolver) ClearCache() {
+	r.cache.clear()
+	r.rttMu.Lock()
+	r.rtt = map[netip.Addr]*nsStat{}
+	r.rttMu.Unlock()
+	r.primeMu.Lock()
+	r.primed = time.Time{}
+	r.primeMu.Unlock()
+	r.valMu.Lock()
+	if r.val != nil {
+		r.val.FlushCache()
+	}
+	r.valMu.Unlock()
+}
+
+// CacheLen returns the number of entries in the resolver's own cache.
+func (r *Resolver) CacheLen() int { return r.cache.len() }
+
+// validator returns the validator for the current anchors (rebuilt when an
+// AnchorSource changed them), nil without anchors.
+func (r *Resolver) validator() (*validator.Validator, error) {
+	anchors := r.cfg.Anchors
+	if r.cfg.AnchorSource != nil {
+		anchors = append(append([]string(nil), anchors...), r.cfg.AnchorSource.Anchors()...)
+	}
+	if len(anchors) == 0 {
+		return nil, nil
+	}
+	key := strings.Join(anchors, "\n")
+	r.valMu.Lock()
+	defer r.valMu.Unlock()
+	if r.val != nil && key == r.valKey {
+		return r.val, nil
+	}
+	v, err := validator.New(validator.Config{Anchors: anchors, NTA: r.cfg.NTA, IterationsCap: r.cfg.IterationsCap, Clock: r.clk})
+	if err != nil {
+		return nil, err
+	}
+	r.val, r.valKey = v, key
+	r.anchorZone = nil
+	for _, a := range anchors {
+		f := strings.Fields(a)
+		if len(f) == 0 {
+			continue
+		}
+		if n, err := dnsmsg.NameFromText(f[0]); err == nil {
+			r.anchorZone = append(r.anchorZone, dnsmsg.LowerName(n.Wire))
+		}
+	}
+	return v, nil
+}
+
+func (r *Resolver) isAnchorZone(name []byte) bool {
+	r.valMu.Lock()
+	defer r.valMu.Unlock()
+	for _, z := range r.anchorZone {
+		if sameName(z, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// Resolve answers qname/qtype/qclass (qname in wire form) as a recursive
+// resolver: iterating from the root, validating when anchors are
+// configured. The answer has the question, the rcode, RA and RD, AD when
+// secure and f.DO or f.AD, RRSIGs and NSEC records only with f.DO. Errors
+// are returned as SERVFAIL answers with an extended error in Result; the
+// error itself is informational.
+func (r *Resolver) Resolve(ctx context.Context, qname []byte, qtype, qclass uint16, f QueryFlags) (*dnsmsg.Packet, Result, error) {
+	return r.resolve(ctx, qname, qtype, qclass, f, r.ex, nil)
+}
+
+// resolve is Resolve with the exchanger of one request and its rule for
+// learnt name server addresses (nil: Config.AllowLocal).
+func (r *Resolver) resolve(ctx context.Context, qname []byte, qtype, qclass uint16, f QueryFlags, ex Exchanger, mayQuery func(netip.Addr) bool) (*dnsmsg.Packet, Result, error) {
+	res := Result{EDE: -1}
+	if qclass != dnsmsg.ClassINET || qtype == typeANY || qtype == dnsmsg.TypeOPT || (qtype >= 249 && qtype <= 252) {
+		res.EDE = edeNotSupported
+		return r.build(qname, qtype, qclass, 5, nil, nil, f, res), res, nil
+	}
+	now := r.clk.Now()
+	ak := ansKey{string(dnsmsg.LowerName(qname)), qtype, f.CD, false}
+	if e := r.cache.getAnswer(ak, now); e != nil {
+		r.Stats.CacheHits.Add(1)
+		ttl := uint32(e.expire.Sub(now) / time.Second)
+		res = e.res
+		res.Cached = true
+		res.Queries = 0
+		return r.build(qname, qtype, qclass, e.rcode, withTTL(e.an, ttl, e.stored, now), withTTL(e.ns, ttl, e.stored, now), f, res), res, nil
+	}
+	q := &req{r: r, ex: ex, mayQuery: mayQuery}
+	part, err := q.lookup(ctx, qname, qtype, 0)
+	res.Queries = q.queries
+	if err != nil {
+		res.EDE, res.EDEText = edeNoReachableAuthority, err.Error()
+		if errors.Is(err, ErrLimit) || errors.Is(err, ErrDepth) || errors.Is(err, ErrLoop) {
+			res.EDE = edeOther
+		}
+		return r.build(qname, qtype, qclass, 2, nil, nil, f, res), res, err
+	}
+	if part.rcode != 0 && part.rcode != 3 {
+		return r.build(qname, qtype, qclass, part.rcode, nil, nil, f, res), res, nil
+	}
+	v, verr := r.validator()
+	if verr != nil {
+		res.EDE, res.EDEText = edeOther, verr.Error()
+		return r.build(qname, qtype, qclass, 2, nil, nil, f, res), res, verr
+	}
+	if v != nil && !f.CD {
+		pkt := packetOf(qname, qtype, part.rcode, part.an, part.ns)
+		vr := v.Validate(ctx, pkt, pkt, q.fetch)
+		res.Queries = q.queries
+		res.Security = vr.Security
+		if vr.EDE >= 0 {
+			res.EDE, res.EDEText = vr.EDE, vr.Reason
+		}
+		if vr.Security == Bogus {
+			return r.build(qname, qtype, qclass, 2, nil, nil, f, res), res, nil
+		}
+	}
+	ttl := minTTL(part)
+	if ttl > 0 {
+		r.cache.putAnswer(ak, &answerEntry{rcode: part.rcode, an: part.an, ns: part.ns, res: res, stored: now, expire: now.Add(time.Duration(ttl) * time.Second)})
+	}
+	out := r.build(qname, qtype, qclass, part.rcode, part.an, part.ns, f, res)
+	if c := r.cfg.Cache; c != nil && res.Security != Secure && ttl > 0 {
+		c.Store(out, qname, qtype, qclass, false)
+	}
+	return out, res, nil
+}
+
+// withTTL returns copies of sets with TTLs lowered by the time since stored
+// (and at most ttl).
+func withTTL(sets []*rrset, ttl uint32, stored, now time.Time) []*rrset {
+	age := uint32(now.Sub(stored) / time.Second)
+	out := make([]*rrset, len(sets))
+	for i, s := range sets {
+		t := s.ttl()
+		if t > age {
+			t -= age
+		} else {
+			t = 0
+		}
+		if t > ttl {
+			t = ttl
+		}
+		c := &rrset{rr: s.rr, sig: s.sig}
+		if c.rr.TTL != t {
+			c = s.copyWithTTL(t)
+		}
+		out[i] = c
+	}
+	return out
+}
+
+// minTTL is how long the answer part may be cached: the smallest TTL of its
+// sets, the negative TTL for a negative answer.
+func minTTL(p *part) uint32 {
+	var ttl uint32 = 1 << 31
+	for _, s := range p.an {
+		ttl = min(ttl, s.ttl())
+	}
+	if len(p.an) == 0 || p.rcode != 0 {
+		n := negTTL(p.ns)
+		ttl = min(ttl, n)
+	}
+	for _, s := range p.ns {
+		ttl = min(ttl, s.ttl())
+	}
+	if ttl == 1<<31 {
+		return 0
+	}
+	return ttl
+}
+
+// packetOf writes an answer with every record (RRSIGs included), for the
+// validator.
+func packetOf(qname []byte, qtype uint16, rcode int, an, ns []*rrset) *dnsmsg.Packet {
+	p := dnsmsg.NewPacket(65535)
+	p.SetQuestion(qname, qtype, dnsmsg.ClassINET)
+	p.Buf[2] = 0x80 | 0x04
+	p.Buf[3] = byte(rcode & 0xf)
+	for i, sec := range [][]*rrset{an, ns} {
+		p.Begin(dnsmsg.SectionAN + i)
+		for _, s := range sec {
+			p.Put(s.rr, true)
+			if s.sig != nil {
+				p.Put(s.sig, true)
+			}
+		}
+	}
+	p.Begin(dnsmsg.SectionAR)
+	opt := dnsmsg.NewOPT(0, EDNSPayload)
+	dnsmsg.SetOPTDo(opt, true)
+	p.Put(opt, true)
+	if p.Parse(false) != 0 {
+		return p
+	}
+	return p
+}
+
+// build writes the client's answer: question, RD RA, AD as RFC 6840 says,
+// DNSSEC records only with DO. No OPT (the daemon adds it).
+func (r *Resolver) build(qname []byte, qtype, qclass uint16, rcode int, an, ns []*rrset, f QueryFlags, res Result) *dnsmsg.Packet {
+	p := dnsmsg.NewPacket(65535)
+	p.SetQuestion(qname, qtype, qclass)
+	p.Buf[2] = 0x80 | 0x01
+	p.Buf[3] = 0x80 | byte(rcode&0xf)
+	if f.CD {
+		p.Buf[3] |= 0x10
+	}
+	if res.Security == Secure && (f.DO || f.AD) && !f.CD {
+		p.Buf[3] |= 0x20
+	}
+	for i, sec := range [][]*rrset{an, ns} {
+		p.Begin(dnsmsg.SectionAN + i)
+		for _, s := range sec {
+			if !f.DO && isDNSSECType(s.rr.Type) && s.rr.Type != qtype {
+				continue
+			}
+			if !f.DO && i == 1 && s.rr.Type != typeSOA {
+				continue
+			}
+			p.Put(s.rr, true)
+			if s.sig != nil && (f.DO || qtype == typeRRSIG) {
+				p.Put(s.sig, true)
+			}
+		}
+	}
+	p.Parse(false)
+	return p
+}
