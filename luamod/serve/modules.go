@@ -21,6 +21,9 @@ var notShipped = map[string]bool{
 	"redis": true, "hints_old": true, "priming_old": true, "trust_anchors": true, "version": true,
 }
 
+// authoritativeModules are loaded before policy unless placed explicitly.
+var authoritativeModules = map[string]bool{"lua2": true}
+
 // parseModuleSpec splits kresd's 'name > other' / 'name < other'.
 func parseModuleSpec(spec string) (name, rel, other string) {
 	spec = strings.TrimSpace(spec)
@@ -84,6 +87,13 @@ func (w *worker) loadModule(spec, _ string) error {
 		m.lua = t
 	}
 	pos := len(w.modules)
+	if rel == "" && authoritativeModules[name] {
+		// authoritative data is answered before policy's rules (and its
+		// special-use names: a served zone may be under test.)
+		if i, _ := w.findModule("policy"); i >= 0 {
+			pos = i
+		}
+	}
 	if rel != "" {
 		if i, _ := w.findModule(other); i >= 0 {
 			pos = i
