@@ -22,7 +22,7 @@ import (
 // only tell by counting its calls.
 
 const (
-	typeENT    = 0 // pdns's empty non-terminal marker type (never from lua2)
+	typeENT     = 0 // pdns's empty non-terminal marker type (never from lua2)
 	maxRetarget = 10
 )
 
