@@ -332,6 +332,12 @@ func (g *generation) encode(r *Request) []byte {
 	if r.Options.Has(NoAnswer) {
 		return nil
 	}
+	if r.messages != nil {
+		if r.state&Fail == 0 && !r.failed {
+			return r.messages[0] // the stream writes them all (SetMessages)
+		}
+		r.messages = nil
+	}
 	a := r.Answer
 	if r.state&Fail != 0 && (r.failed || r.Rcode() == RcodeNoError) {
 		ede, txt := r.EDE, r.EDEText

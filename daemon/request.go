@@ -200,6 +200,8 @@ type Request struct {
 	layer          string // the module being called (for panics)
 	failed         bool   // a phase panicked
 	begun          bool   // the begin phase ran inline
+	multiOK        bool     // the transport writes several messages for this request (TCP, DoT)
+	messages       [][]byte // SetMessages: written instead of Answer
 
 	// transport-specific reply state
 	conn any    // the listener's connection the answer goes back on
@@ -236,6 +238,48 @@ func (r *Request) State() State { return r.state }
 
 // SetEDE sets the RFC 8914 extended error of the answer.
 func (r *Request) SetEDE(code int, text string) { r.EDE, r.EDEText = code, text }
+
+// SetMessages answers r with msgs, complete DNS messages written in order
+// and as they are (the pipeline adds no OPT RR, cookie or padding and does
+// not truncate), in place of Answer: a zone transfer's stream (RFC 5936
+// §2.2). It reports false, and changes nothing, where the transport carries
+// one message per query (UDP, DoH, Exchange): the layer must answer in
+// Answer then. A layer that calls it returns Done; the later phases still
+// run (Answer keeps the rcode they see), and a request that fails or is
+// set NO_ANSWER afterwards writes nothing of msgs.
+func (r *Request) SetMessages(msgs [][]byte) bool {
+	if !r.multiOK || len(msgs) == 0 {
+		return false
+	}
+	r.messages = msgs
+	return true
+}
+
+// AnswerRoom returns how many bytes Answer may take for the pipeline to
+// write it untruncated: the client's limit over UDP (its EDNS payload size
+// capped by Config.BufSize, 512 without EDNS), 65535 over streams, less the
+// OPT RR the pipeline adds (with the server cookie and the extended error
+// set so far). A layer that writes its own truncated answer (TC with the
+// sets that fit) stays within it.
+func (r *Request) AnswerRoom() int {
+	limit := 65535
+	if r.Proto == UDP {
+		limit = 512
+		if r.hasEDNS {
+			limit = max(512, min(r.ednsSize, r.gen.cfg.BufSize))
+		}
+	}
+	if r.hasEDNS {
+		limit -= 11 // OPT RR without options
+		if r.cookieOpt && !r.gen.cfg.NoCookies {
+			limit -= 4 + cookieClientLen + cookieServerLen
+		}
+		if r.EDE >= 0 {
+			limit -= 4 + 2 + len(r.EDEText)
+		}
+	}
+	return limit
+}
 
 // Var returns the per-request value key (nil if unset).
 func (r *Request) Var(key string) any { return r.Vars[key] }

@@ -116,20 +116,27 @@ type streamConn struct {
 	idle time.Duration
 }
 
-// reply writes one answer with its length prefix.
+// reply writes one answer with its length prefix, or every message a
+// layer gave with SetMessages (together: other answers wait meanwhile).
 func (sc *streamConn) reply(r *Request, wire []byte) {
-	buf := make([]byte, 2+len(wire))
-	binary.BigEndian.PutUint16(buf, uint16(len(wire)))
-	copy(buf[2:], wire)
+	msgs := [][]byte{wire}
+	if r.messages != nil {
+		msgs = r.messages
+	}
 	sc.wmu.Lock()
 	defer sc.wmu.Unlock()
-	if sc.werr != nil {
-		return
-	}
-	sc.c.SetWriteDeadline(time.Now().Add(sc.idle))
-	if _, err := sc.c.Write(buf); err != nil {
-		sc.werr = err
-		sc.c.Close() // a client that does not read: drop it
+	var buf []byte
+	for _, m := range msgs {
+		if sc.werr != nil {
+			return
+		}
+		buf = append(buf[:0], byte(len(m)>>8), byte(len(m)))
+		buf = append(buf, m...)
+		sc.c.SetWriteDeadline(time.Now().Add(sc.idle))
+		if _, err := sc.c.Write(buf); err != nil {
+			sc.werr = err
+			sc.c.Close() // a client that does not read: drop it
+		}
 	}
 }
 
@@ -169,6 +176,7 @@ func (s *Server) serveStream(w int, c net.Conn, proto Proto, client netip.AddrPo
 		q.Size = n
 		s.counters.Requests.Add(1)
 		r.Client, r.Local, r.Proto, r.Worker = client, local, proto, w
+		r.multiOK = true
 		g := s.acquire()
 		wire, done := g.runInline(r)
 		if done {
