@@ -12,16 +12,24 @@ import (
 // Who may transfer (ACL, TSIG) and over which transport is decided by the
 // caller.
 func (e *Engine) Transfer(msg []byte) ([][]byte, error) {
+	return e.TransferRoom(msg, 65535)
+}
+
+// TransferRoom is Transfer with messages of at most room bytes (room for a
+// TSIG RR the caller appends), also answering an IXFR query with the whole
+// zone (RFC 1995 §4's AXFR-style reply; the question stays IXFR).
+func (e *Engine) TransferRoom(msg []byte, room int) ([][]byte, error) {
 	var q query
 	if len(msg) < dnsmsg.HeaderLen || !parseQuery(msg, &q) {
 		return nil, errors.New("malformed AXFR query")
 	}
-	if q.qtype != typeAXFR {
+	if q.qtype != typeAXFR && q.qtype != typeIXFR {
 		return nil, errors.New("not an AXFR query")
 	}
+	room = max(512, min(room, 65535))
 	z := e.Zone(q.qname)
 	if z == nil {
-		return [][]byte{e.write(nil, &q, &result{rcode: rcodeNotAuth}, 65535)}, nil
+		return [][]byte{e.write(nil, &q, &result{rcode: rcodeNotAuth}, room)}, nil
 	}
 	var sets []*dnsmsg.RRSet
 	if z.online != nil {
@@ -49,7 +57,7 @@ func (e *Engine) Transfer(msg []byte) ([][]byte, error) {
 	var out [][]byte
 	w := new(writer)
 	for si, ri := 0, 0; si < len(sets); {
-		w.reset(65535)
+		w.reset(room)
 		w.b = binary.BigEndian.AppendUint16(w.b, q.id)
 		w.b = binary.BigEndian.AppendUint16(w.b, 0x8400) // QR AA
 		w.b = append(w.b, 0, 1, 0, 0, 0, 0, 0, 0)
