@@ -35,7 +35,9 @@ func kdig(t *testing.T, args ...string) string {
 	return string(out)
 }
 
-func at(a netip.AddrPort) []string { return []string{"@" + a.Addr().String(), "-p", itoa(int(a.Port()))} }
+func at(a netip.AddrPort) []string {
+	return []string{"@" + a.Addr().String(), "-p", itoa(int(a.Port()))}
+}
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
