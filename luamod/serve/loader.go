@@ -11,6 +11,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"ljdns/daemon"
+	"ljdns/resolver/anchors"
 )
 
 // Options are what `ljdns serve` hands the loader (cmd/ljdns/serve_lua.go
@@ -117,6 +118,10 @@ func (ld *Loader) Load() (*daemon.Config, error) {
 		g.close()
 		return nil, err
 	}
+	if err := g.anchors.Check(); err != nil {
+		g.close()
+		return nil, err
+	}
 	if !ld.o.CheckConfig {
 		for _, w := range g.workers {
 			w.start()
@@ -192,10 +197,12 @@ type generation struct {
 	shared   map[string]any
 	blocking map[string]bool // Lua modules whose layer calls have blocked
 	closed   bool
+	anchors  *anchors.Store // trust_anchors, shared by the workers
 }
 
 func newGeneration(ld *Loader) *generation {
-	g := &generation{ld: ld, shared: map[string]any{}, blocking: map[string]bool{}}
+	g := &generation{ld: ld, shared: map[string]any{}, blocking: map[string]bool{}, anchors: anchors.New(nil)}
+	g.anchors.SetLogger(func(format string, args ...any) { ld.log.Infof("ta", format, args...) })
 	ld.mu.Lock()
 	for name := range ld.blocking { // what blocked before a reload still does
 		g.blocking[name] = true

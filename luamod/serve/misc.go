@@ -35,6 +35,7 @@ func (w *worker) cacheTable(L *lua.LState) lua.LValue {
 
 // extraNatives adds the natives compat.lua and the budget use.
 func (w *worker) extraNatives(L *lua.LState, S *lua.LTable) {
+	w.taNatives(L, S)
 	S.RawSetString("spawn", L.NewFunction(func(L *lua.LState) int {
 		fn := L.CheckFunction(1)
 		var args []lua.LValue

@@ -477,19 +477,29 @@ function map(expr, ...)
 end
 
 ----------------------------------------------------------------------------
--- trust_anchors: kept for the resolver (its own issue); summary() shows them.
+-- trust_anchors: the resolver's anchors (resolver/anchors through S.ta_*):
+-- built-in root anchors until a file or add() gives the root's, key files
+-- maintained by RFC 5011, negative trust anchors.
 
 trust_anchors = nil
 local ta = {keyfiles = {}, insecure = {}, hold_down_time = 30 * day, refresh_time = nil,
-	keep_removed = 0, anchors = {}}
+	keep_removed = 0}
+local function ta_check(ok, err)
+	if not ok then error(err, 3) end
+	return ok
+end
 local taobj, tashadow = hooked('trust_anchors', nil, guarded(function(shadow, k, v)
 	if k == 'file' then
 		-- seed form (kresd <= 3): trust_anchors.file = 'root.keys'
 		shadow.add_file(v, false)
 	elseif k == 'negative' then
 		shadow.set_insecure(v)
-	elseif k == 'hold_down_time' or k == 'refresh_time' or k == 'keep_removed' then
-		ta[k] = v
+	elseif k == 'hold_down_time' then
+		shadow.set_hold_down_time(v)
+	elseif k == 'refresh_time' then
+		shadow.set_refresh_time(v)
+	elseif k == 'keep_removed' then
+		shadow.set_keep_removed(v)
 	else
 		shadow[k] = v
 	end
@@ -499,63 +509,56 @@ end), function(k)
 		return ta[k]
 	end
 end)
+-- trust_anchors.add_file(path[, readonly]): a key file, maintained by RFC
+-- 5011 unless readonly. A file that does not exist is created from the
+-- anchors the configuration adds for the root, else it is an error.
 function tashadow.add_file(path, readonly)
 	if type(path) ~= 'string' then error('trust_anchors.add_file(): path expected', 2) end
-	local f = io.open(path, 'r')
-	if not f and readonly then
-		error(sfmt("trust_anchors.add_file(): cannot read '%s'", path), 2)
-	end
-	if f then
-		for line in f:lines() do
-			if line:match('%S') and not line:match('^%s*;') then
-				insert(ta.anchors, line)
-			end
-		end
-		f:close()
-	end
+	ta_check(S.ta_add_file(path, readonly and true or false))
 	ta.keyfiles[path] = {readonly = readonly and true or false}
 	return true
 end
 -- trust_anchors.config(file): seed form (kresd <= 3).
 function tashadow.config(path, readonly) return tashadow.add_file(path, readonly) end
+-- trust_anchors.add(rr): DS/DNSKEY text, not maintained.
 function tashadow.add(rr)
 	if type(rr) ~= 'string' then error('trust_anchors.add(): DS/DNSKEY text expected', 2) end
-	insert(ta.anchors, rr)
-	return true
+	return ta_check(S.ta_add(rr))
 end
 function tashadow.remove(zone)
-	local kept, removed = {}, false
-	local z = zone:lower()
-	for _, a in ipairs(ta.anchors) do
-		local owner = a:match('^(%S+)')
-		if owner and owner:lower() == z then removed = true else insert(kept, a) end
-	end
-	ta.anchors = kept
-	return removed
+	if type(zone) ~= 'string' then error('trust_anchors.remove(): zone name expected', 2) end
+	return S.ta_remove(zone)
 end
 function tashadow.set_insecure(list)
 	if type(list) ~= 'table' then error('trust_anchors.set_insecure(): table expected', 2) end
+	ta_check(S.ta_set_insecure(list))
 	ta.insecure = {}
 	for _, n in ipairs(list) do insert(ta.insecure, n) end
 	return true
 end
-function tashadow.set_hold_down_time(t) ta.hold_down_time = t return t end
-function tashadow.set_refresh_time(t) ta.refresh_time = t return t end
-function tashadow.set_keep_removed(n) ta.keep_removed = n return n end
-function tashadow.summary()
-	local out = {}
-	for _, a in ipairs(ta.anchors) do insert(out, a) end
-	for path, o in pairs(ta.keyfiles) do
-		insert(out, sfmt('; file %s%s', path, o.readonly and ' (read-only)' or ''))
-	end
-	for _, n in ipairs(ta.insecure) do insert(out, sfmt('; negative trust anchor %s', n)) end
-	if #out == 0 then return '' end
-	return concat(out, '\n') .. '\n'
+local function ta_number(name, t, nilok)
+	if t == nil and nilok then return end
+	if type(t) ~= 'number' or t < 0 then error(sfmt('trust_anchors.%s(): number >= 0 expected', name), 3) end
 end
--- trust_anchors.anchors(): what the resolver will read (a copy).
+function tashadow.set_hold_down_time(t)
+	ta_number('set_hold_down_time', t)
+	S.ta_hold_down_time(t) ta.hold_down_time = t return t
+end
+function tashadow.set_refresh_time(t)
+	ta_number('set_refresh_time', t, true)
+	S.ta_refresh_time(t) ta.refresh_time = t return t
+end
+function tashadow.set_keep_removed(n)
+	ta_number('set_keep_removed', n)
+	S.ta_keep_removed(n) ta.keep_removed = n return n
+end
+-- trust_anchors.summary(): each zone's keys as key-file lines with their
+-- state, the key files and the negative trust anchors.
+function tashadow.summary() return S.ta_summary() end
+-- trust_anchors.list(): the anchors in use (Valid and Missing keys), the
+-- key files and the negative trust anchors (copies).
 function tashadow.list()
-	local out = {anchors = {}, files = {}, insecure = {}}
-	for _, a in ipairs(ta.anchors) do insert(out.anchors, a) end
+	local out = {anchors = S.ta_anchors(), files = {}, insecure = {}}
 	for p in pairs(ta.keyfiles) do insert(out.files, p) end
 	for _, n in ipairs(ta.insecure) do insert(out.insecure, n) end
 	return out
