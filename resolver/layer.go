@@ -56,6 +56,28 @@ func (l *Layer) Resolve(r *daemon.Request) daemon.State {
 	if err != nil {
 		r.Tracef("iterate: %v", err)
 	}
+	writeAnswer(r, a, false)
+	if r.Proto == daemon.UDP {
+		// kresd fits a negative answer into the client's UDP size by leaving
+		// the SOA's RRSIG out (the NSEC/NSEC3 proofs are what validate it)
+		limit := 512
+		if ok, size := r.EDNS(); ok {
+			limit = min(max(size, 512), daemon.DefaultBufSize)
+		}
+		if r.Answer.Size+64 > limit {
+			writeAnswer(r, a, true)
+		}
+	}
+	if info.EDE >= 0 {
+		r.SetEDE(info.EDE, info.EDEText)
+	}
+	r.Cached = info.Cached
+	return daemon.Done
+}
+
+// writeAnswer copies the answer a into r.Answer (without the SOA's RRSIGs
+// when noSOASig).
+func writeAnswer(r *daemon.Request, a *dnsmsg.Packet, noSOASig bool) {
 	r.ResetAnswer()
 	r.SetRcode(a.Rcode())
 	if a.Flag("ad") {
@@ -64,15 +86,13 @@ func (l *Layer) Resolve(r *daemon.Request) daemon.State {
 	for _, sec := range []int{dnsmsg.SectionAN, dnsmsg.SectionNS} {
 		r.Answer.Begin(sec)
 		for _, rr := range a.Records(sec) {
+			if noSOASig && sec == dnsmsg.SectionNS && rr.Type == typeRRSIG && len(rr.RData) > 0 && sigCovered(rr.RData[0]) == typeSOA {
+				continue
+			}
 			if !r.Answer.Put(rr, false) {
 				r.Answer.SetFlag("tc", true)
-				break
+				return
 			}
 		}
 	}
-	if info.EDE >= 0 {
-		r.SetEDE(info.EDE, info.EDEText)
-	}
-	r.Cached = info.Cached
-	return daemon.Done
 }

@@ -278,7 +278,7 @@ func (r *Resolver) resolve(ctx context.Context, qname []byte, qtype, qclass uint
 
 // withTTL returns copies of sets with TTLs lowered by the time since stored
 // (and at most ttl).
-func withTTL(sets []*rrset, ttl uint32, stored, now time.Time) []*rrset {
+func withTTL(sets []*rrset, _ uint32, stored, now time.Time) []*rrset {
 	age := uint32(now.Sub(stored) / time.Second)
 	out := make([]*rrset, len(sets))
 	for i, s := range sets {
@@ -287,9 +287,6 @@ func withTTL(sets []*rrset, ttl uint32, stored, now time.Time) []*rrset {
 			t -= age
 		} else {
 			t = 0
-		}
-		if t > ttl {
-			t = ttl
 		}
 		c := &rrset{rr: s.rr, sig: s.sig}
 		if c.rr.TTL != t {
@@ -367,6 +364,9 @@ func (r *Resolver) build(qname []byte, qtype, qclass uint16, rcode int, an, ns [
 			}
 			if !f.DO && i == 1 && s.rr.Type != typeSOA {
 				continue
+			}
+			if i == 1 && rcode == 0 && len(an) > 0 && res.Security != Secure {
+				continue // kresd: proofs only with secure positive answers
 			}
 			p.Put(s.rr, true)
 			if s.sig != nil && (f.DO || qtype == typeRRSIG) {

@@ -229,6 +229,9 @@ func (g *generation) finish() error {
 	}
 	layers = append(layers, &genCloser{g: g})
 	g.cfg.Layers = layers
+	if err := g.setResolver(); err != nil {
+		return err
+	}
 	if len(w0.proxyAllowed) > 0 {
 		g.ld.log.Warnf("net", "net.proxy_allowed: the PROXYv2 protocol is not supported by ljdns serve; the list is kept but no proxy header is read")
 	}

@@ -1,0 +1,137 @@
+package serve
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"ljdns/daemon"
+	"ljdns/daemon/mod/hints"
+	"ljdns/resolver"
+)
+
+// zoneModules are the modules that answer from zones of their own: a
+// configuration loading one of them (and not 'iterate' explicitly) does
+// not recurse (SERVE.md §3.7).
+var zoneModules = map[string]bool{"zonefile": true, "lua2": true, "authority": true}
+
+// resolverState is kept across reloads: the same resolver (and its cache)
+// serves as long as its configuration does not change.
+type resolverState struct {
+	key string
+	r   *resolver.Resolver
+}
+
+// setResolver gives the configuration its recursion: a resolver.Layer as
+// daemon.Config.Resolver built from the root hints (hints.root,
+// hints.root_file), mode(), option('NO_MINIMIZE'), option('ALLOW_LOCAL'),
+// cache.ns_tout() and the trust anchors (trust_anchors.list()).
+func (g *generation) setResolver() error {
+	w0 := g.workers[0]
+	zoneOnly, explicit := false, false
+	for _, m := range w0.modules {
+		if zoneModules[m.name] {
+			zoneOnly = true
+		}
+		if m.name == "iterate" && !isDefaultModule(m.name) {
+			explicit = true
+		}
+	}
+	if zoneOnly && !explicit {
+		return nil
+	}
+	c := resolver.Config{
+		NoMinimize: g.cfg.Options.Has(daemon.NoMinimize),
+		AllowLocal: g.cfg.Options.Has(daemon.AllowLocal),
+	}
+	var roots map[string][]string
+	if h, ok := g.shared["hints"].(*hints.Hints); ok {
+		roots = h.Root()
+	}
+	if len(roots) > 0 {
+		names := make([]string, 0, len(roots))
+		for n := range roots {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			h := resolver.Hint{Name: n}
+			for _, a := range roots[n] {
+				ip, err := netip.ParseAddr(a)
+				if err != nil {
+					return fmt.Errorf("hints.root: %q: %v", a, err)
+				}
+				h.Addrs = append(h.Addrs, ip)
+			}
+			c.Roots = append(c.Roots, h)
+		}
+	}
+	if m, ok := resolver.ParseMode(lua.LVAsString(evalLua(w0.L, "mode()"))); ok {
+		c.Mode = m
+	}
+	if v, ok := evalLua(w0.L, "cache.ns_tout()").(lua.LNumber); ok && v > 0 {
+		c.NSTimeout = time.Duration(float64(v) * float64(time.Millisecond))
+	}
+	if t, ok := evalLua(w0.L, "trust_anchors.list()").(*lua.LTable); ok {
+		c.Anchors = luaStrings(t.RawGetString("anchors"))
+		c.NTA = luaStrings(t.RawGetString("insecure"))
+	}
+	key := fmt.Sprintf("%+v", c)
+	st := (&Env{gen: g}).Persistent("resolver", func() any { return &resolverState{} }).(*resolverState)
+	g.ld.mu.Lock()
+	defer g.ld.mu.Unlock()
+	if st.r == nil || st.key != key {
+		r, err := resolver.New(c)
+		if err != nil {
+			return fmt.Errorf("resolver: %v", err)
+		}
+		st.r, st.key = r, key
+	}
+	g.cfg.Resolver = &resolver.Layer{R: st.r}
+	return nil
+}
+
+func isDefaultModule(name string) bool {
+	for _, n := range defaultModules {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+// luaStrings returns the strings of a Lua array.
+func luaStrings(v lua.LValue) []string {
+	t, ok := v.(*lua.LTable)
+	if !ok {
+		return nil
+	}
+	var out []string
+	t.ForEach(func(_, x lua.LValue) {
+		if s, ok := x.(lua.LString); ok && strings.TrimSpace(string(s)) != "" {
+			out = append(out, string(s))
+		}
+	})
+	return out
+}
+
+// evalLua evaluates expr in L's globals, nil on any error.
+func evalLua(L *lua.LState, expr string) lua.LValue {
+	fn, err := L.LoadString("return " + expr)
+	if err != nil {
+		return lua.LNil
+	}
+	top := L.GetTop()
+	L.Push(fn)
+	if err := L.PCall(0, 1, nil); err != nil {
+		L.SetTop(top)
+		return lua.LNil
+	}
+	v := L.Get(-1)
+	L.SetTop(top)
+	return v
+}
