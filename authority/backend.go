@@ -13,7 +13,8 @@ import (
 // engine holds a Backend for one query at a time; the implementation
 // decides whether calls may overlap.
 type Backend interface {
-	// Lookup returns the records at qname (lowercased wire form). qtype is
+	// Lookup returns the records at qname (wire form, in the case of the
+	// query as pdns 4.7.3 passes it, or of the CNAME target). qtype is
 	// TypeANY except for the SOA lookups that find zones; domainID is the
 	// zone's id (-1 when unknown); ctx is nil for internal lookups (SOA).
 	// The records' names are used as returned (a backend must not expand
@@ -101,7 +102,7 @@ func (z *BackendZones) Len() int {
 
 // BackendQuery is one query as the backend profile answers it.
 type BackendQuery struct {
-	QName         []byte // as received (the backend sees it lowercased)
+	QName         []byte // as received (the backend sees it in that case)
 	QType, QClass uint16
 	TCP           bool
 	DO            bool

@@ -2,6 +2,7 @@ package authority
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 
 	"ljdns/dnsmsg"
@@ -48,7 +49,12 @@ type bsess struct {
 	out   []outRec
 	res   BackendResult
 	qtype uint16
+	// where the current target started (retargets so far, records)
+	retargets, mark int
 }
+
+// errNoSOA: the zone from the zone list has no SOA at the backend.
+var errNoSOA = errors.New("authority: zone without SOA")
 
 func chop(w []byte) []byte {
 	if len(w) <= 1 {
@@ -110,7 +116,7 @@ func (s *bsess) getAuth(target []byte, qtype uint16) (bool, error) {
 	for name := target; name != nil; name = chop(name) {
 		var sd soaData
 		if z := s.q.Zones; z != nil {
-			d, ok := z.Get(name)
+			d, ok := z.Get(dnsmsg.LowerName(name))
 			if !ok {
 				continue
 			}
@@ -124,7 +130,7 @@ func (s *bsess) getAuth(target []byte, qtype uint16) (bool, error) {
 				continue
 			}
 		}
-		if qtype == typeDS && found == nil && bytes.Equal(name, target) && len(name) > 1 {
+		if qtype == typeDS && found == nil && len(name) == len(target) && len(name) > 1 {
 			found = &sd // a DS is the parent's: look further up first
 			continue
 		}
@@ -149,7 +155,7 @@ func (s *bsess) soa() (soaData, error) {
 		return sd, err
 	}
 	if !ok {
-		return sd, fmt.Errorf("%w: zone %s has no SOA", ErrBackendData, nameText(s.sd.apex))
+		return sd, errNoSOA
 	}
 	if s.sd.id != -1 || sd.id == -1 {
 		sd.id = s.sd.id
@@ -198,7 +204,7 @@ func (s *bsess) negative(nx bool) error {
 // bestReferralNS is getBestReferralNS: NS records at target or a parent
 // below the apex.
 func (s *bsess) bestReferralNS(target []byte) ([]BackendRecord, error) {
-	for name := target; name != nil && !bytes.Equal(name, s.sd.apex); name = chop(name) {
+	for name := target; name != nil && !bytes.EqualFold(name, s.sd.apex); name = chop(name) {
 		recs, err := s.any(name)
 		if err != nil {
 			return nil, err
@@ -254,12 +260,12 @@ func (s *bsess) tryDNAME(target []byte) ([]byte, bool, error) {
 			newTarget = t
 		}
 		if newTarget != nil {
-			return dnsmsg.LowerName(newTarget), true, nil
+			return newTarget, true, nil
 		}
 		if len(name) > 1 {
 			prefix = append(prefix, name[:1+int(name[0])]...)
 		}
-		if bytes.Equal(name, s.sd.apex) {
+		if bytes.EqualFold(name, s.sd.apex) {
 			break
 		}
 	}
@@ -290,7 +296,7 @@ func (s *bsess) bestWildcard(target []byte) (recs []BackendRecord, wildcard []by
 			wildcard = wc
 			found = true
 		}
-		if found || bytes.Equal(sub, s.sd.apex) {
+		if found || bytes.EqualFold(sub, s.sd.apex) {
 			break
 		}
 		rs, err = s.any(sub)
@@ -311,7 +317,14 @@ func (s *bsess) bestWildcard(target []byte) (recs []BackendRecord, wildcard []by
 func AnswerBackend(b Backend, q *BackendQuery, a *dnsmsg.Packet) (BackendResult, error) {
 	s := &bsess{b: b, q: q, qtype: q.QType}
 	s.res.AA = true
-	if err := s.answer(); err != nil {
+	if err := s.answer(); errors.Is(err, errNoSOA) {
+		// the zone list named the zone but the backend has no SOA for it
+		// (as asked, in the query's case): pdns's getAuth fails there
+		s.out = s.out[:s.mark]
+		if s.retargets == 0 {
+			s.res.AA, s.res.Rcode, s.res.NoZone = false, rcodeRefused, true
+		}
+	} else if err != nil {
 		return s.res, err
 	}
 	if err := s.additional(); err != nil {
@@ -340,9 +353,10 @@ func (s *bsess) answer() error {
 	if q.QClass == dnsmsg.ClassANY {
 		s.res.AA = false
 	}
-	target := dnsmsg.LowerName(q.QName)
+	target := q.QName // pdns 4.7.3 asks with the client's case
 	retargets := 0
 	for {
+		s.retargets, s.mark = retargets, len(s.out)
 		if retargets > maxRetarget {
 			s.out = s.out[:0]
 			s.res.Rcode = rcodeServFail
@@ -359,7 +373,7 @@ func (s *bsess) answer() error {
 			}
 			return nil
 		}
-		apexQ := bytes.Equal(target, s.sd.apex)
+		apexQ := bytes.EqualFold(target, s.sd.apex)
 		if qt == typeSOA && apexQ {
 			rr, err := s.soaRecord(false)
 			if err != nil {
@@ -448,7 +462,7 @@ func (s *bsess) answer() error {
 				for _, r := range wrecs {
 					r.Name = target
 					if r.Type == typeCNAME {
-						next = dnsmsg.LowerName(r.RData)
+						next = r.RData
 					}
 					s.add(dnsmsg.SectionAN, r)
 				}
@@ -468,7 +482,7 @@ func (s *bsess) answer() error {
 			for _, r := range rrset {
 				if r.Type == typeCNAME {
 					s.add(dnsmsg.SectionAN, r)
-					target = dnsmsg.LowerName(r.RData)
+					target = r.RData
 					break
 				}
 			}
@@ -526,13 +540,12 @@ func (s *bsess) additional() error {
 		default:
 			continue
 		}
-		t = dnsmsg.LowerName(t)
-		if !dnsmsg.NameWithin(t, s.sd.apex) {
+		if !dnsmsg.NameWithin(dnsmsg.LowerName(t), dnsmsg.LowerName(s.sd.apex)) {
 			continue
 		}
 		dup := false
 		for _, n := range names {
-			if bytes.Equal(n, t) {
+			if bytes.EqualFold(n, t) {
 				dup = true
 				break
 			}

@@ -671,7 +671,12 @@ func (l *lua2Layer) Begin(r *daemon.Request, s daemon.State) daemon.State {
 	}
 	if res.NoZone {
 		r.ResetAnswer()
-		return s
+		if r.MayRecurse() {
+			return s // not ours: other layers, forwarding or recursion
+		}
+		r.SetRcode(daemon.RcodeRefused)
+		r.Answer.Buf[3] &^= 0x80
+		return daemon.Done
 	}
 	a := r.Answer
 	if res.AA {

@@ -1,0 +1,197 @@
+package main
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"ljdns/internal/testnet"
+)
+
+// lua2Daemon is `ljdns serve` serving a lua2 script.
+type lua2Daemon struct {
+	*daemonProc
+	addr netip.AddrPort
+}
+
+// startLua2 runs ljdns serve with modules = { lua2 = { filename = script, ... } }
+// (extra is added to the module's table) on a free address of the
+// namespace and waits until it answers.
+func startLua2(t *testing.T, script, extra string) *lua2Daemon {
+	t.Helper()
+	abs, err := filepath.Abs(script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := testnet.FreeAddr(t)
+	dir := t.TempDir()
+	cfg := fmt.Sprintf("net.listen('%s', %d)\nnet.recursion_allow({'192.0.2.255/32'})\nmodules = { lua2 = { filename = %q, %s } }\n", addr.Addr(), addr.Port(), abs, extra)
+	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := startDaemon(t, dir, nil, "-c", "config")
+	waitDNS(t, addr.String())
+	return &lua2Daemon{p, addr}
+}
+
+func (d *lua2Daemon) pid() int { return d.cmd.Process.Pid }
+
+// TestServeLua2Figures measures ljdns serve with a lua2 script against
+// pdns_server + lua2 on the same script (SERVE.md §10): without caches on
+// both sides, then with pdns's default caches against our packet cache.
+// LJDNS_LUA2_FIGURES is the seconds per run (10 in §10).
+func TestServeLua2Figures(t *testing.T) {
+	secs, _ := strconv.Atoi(os.Getenv("LJDNS_LUA2_FIGURES"))
+	if secs <= 0 {
+		t.Skip("set LJDNS_LUA2_FIGURES=<seconds per run> to measure lua2 against pdns_server")
+	}
+	testnet.Isolate(t)
+	testnet.Need(t, "dnsperf", "pdns_server")
+	var queries []testnet.Query
+	for i := range 1000 {
+		queries = append(queries, testnet.Query{Name: fmt.Sprintf("n%d.perf.example.", i), Type: dns.TypeA})
+	}
+	script := "../../examples/lua2/perf.lua"
+	if s := os.Getenv("LJDNS_LUA2_SCRIPT"); s != "" {
+		script = s
+	}
+	noCache := map[string]string{"cache-ttl": "0", "query-cache-ttl": "0", "negquery-cache-ttl": "0"}
+	pdnsOff := testnet.StartPDNS(t, testnet.PDNSConfig{LuaScript: script, Settings: noCache})
+	pdnsOn := testnet.StartPDNS(t, testnet.PDNSConfig{LuaScript: script})
+	oursOff := startLua2(t, script, "packet_cache = false")
+	oursOn := startLua2(t, script, "packet_cache = true")
+	d := time.Duration(secs) * time.Second
+	run := func(name string, addr netip.AddrPort, pid int, d time.Duration) float64 {
+		t.Helper()
+		res, err := testnet.Perf(testnet.PerfConfig{Server: addr, Queries: queries, Duration: d, Clients: 20, Threads: 2, PID: pid})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if d > time.Second {
+			t.Logf("%-28s %s", name, res)
+		}
+		return res.QPS
+	}
+	run("warm-up", oursOn.addr, oursOn.pid(), time.Second)
+	run("warm-up", pdnsOn.Addr(), pdnsOn.PID(), time.Second)
+	var a, b, c, e float64
+	for round := 1; round <= 2; round++ {
+		a = run("pdns+lua2 caches off", pdnsOff.Addr(), pdnsOff.PID(), d)
+		b = run("ljdns lua2 no packet cache", oursOff.addr, oursOff.pid(), d)
+		c = run("pdns+lua2 default caches", pdnsOn.Addr(), pdnsOn.PID(), d)
+		e = run("ljdns lua2 packet cache", oursOn.addr, oursOn.pid(), d)
+		t.Logf("round %d: no caches %.2fx (bar 2.5x), caches %.2fx (bar 1.5x)", round, b/a, e/c)
+	}
+}
+
+// lua2Corpus builds the differential corpus over owners: every type asked
+// at each owner, names below each owner, over UDP and TCP, with and without
+// DO; the DO queries again with EDNS sizes 512, 1232 and 4096.
+func lua2Corpus(owners []string) []lua2Q {
+	types := []uint16{dns.TypeA, dns.TypeAAAA, dns.TypeNS, dns.TypeSOA, dns.TypeMX, dns.TypeTXT, dns.TypeCNAME,
+		dns.TypeSRV, dns.TypePTR, dns.TypeDNAME, dns.TypeDS, dns.TypeANY, dns.TypeCAA}
+	var names []string
+	for _, o := range owners {
+		names = append(names, o, "nx."+o, "Nx.Deeper."+o)
+	}
+	var out []lua2Q
+	for _, n := range names {
+		for _, t := range types {
+			for _, tcp := range []bool{false, true} {
+				out = append(out, lua2Q{Query: testnet.Query{Name: n, Type: t, TCP: tcp}})
+				out = append(out, lua2Q{Query: testnet.Query{Name: n, Type: t, TCP: tcp, DO: true}, size: 1232})
+			}
+			for _, size := range []uint16{512, 4096} {
+				out = append(out, lua2Q{Query: testnet.Query{Name: n, Type: t, DO: true}, size: size})
+			}
+		}
+	}
+	return out
+}
+
+// lua2Q is a corpus query with its EDNS size (0: no EDNS unless DO).
+type lua2Q struct {
+	testnet.Query
+	size uint16
+}
+
+func (q lua2Q) exchange(server netip.AddrPort) (*dns.Msg, error) {
+	m := q.Msg()
+	if q.size != 0 {
+		if o := m.IsEdns0(); o != nil {
+			o.SetUDPSize(q.size)
+		} else {
+			m.SetEdns0(q.size, q.DO)
+		}
+	}
+	c := &dns.Client{Net: "udp", Timeout: 2 * time.Second, UDPSize: 65535}
+	tries := 2
+	if q.TCP {
+		c.Net, tries = "tcp", 1
+	}
+	var err error
+	for range tries {
+		var r *dns.Msg
+		if r, _, err = c.Exchange(m, server.String()); err == nil {
+			return r, nil
+		}
+	}
+	return nil, err
+}
+
+// lua2Compare runs the corpus against pdns (A) and ljdns (B).
+func lua2Compare(t *testing.T, pdns, ours netip.AddrPort, corpus []lua2Q) {
+	t.Helper()
+	var diffs []testnet.Diff
+	for _, q := range corpus {
+		ra, ea := q.exchange(pdns)
+		rb, eb := q.exchange(ours)
+		switch {
+		case ea != nil && eb != nil:
+			continue
+		case ea != nil || eb != nil:
+			diffs = append(diffs, testnet.Diff{Query: q.Query, What: "error", A: fmt.Sprint(ea), B: fmt.Sprint(eb)})
+			continue
+		}
+		for _, d := range testnet.CompareMsgs(q.Query, ra, rb, testnet.CompareOptions{}) {
+			d.What += fmt.Sprintf(" (edns %d)", q.size)
+			diffs = append(diffs, d)
+		}
+	}
+	if out := os.Getenv("LJDNS_LUA2_DIFFS"); out != "" {
+		os.WriteFile(out, []byte(testnet.Report(diffs)), 0o644)
+	}
+	if len(diffs) > 40 {
+		diffs = diffs[:40]
+	}
+	if len(diffs) > 0 {
+		t.Errorf("pdns_server (A) and ljdns serve (B) differ on %d of %d queries:\n%s", len(diffs), len(corpus), testnet.Report(diffs))
+	}
+	t.Logf("%d queries compared", len(corpus))
+}
+
+// TestServeLua2DiffTable runs examples/lua2/table.lua under pdns_server and
+// ljdns serve and compares their answers.
+func TestServeLua2DiffTable(t *testing.T) {
+	testnet.Isolate(t)
+	testnet.Need(t, "pdns_server")
+	script := "../../examples/lua2/table.lua"
+	// the script has dns_get_all_domains: pdns's zone cache on, as by default
+	pdns := testnet.StartPDNS(t, testnet.PDNSConfig{LuaScript: script, Settings: map[string]string{"cache-ttl": "0",
+		"query-cache-ttl": "0", "negquery-cache-ttl": "0", "zone-cache-refresh-interval": "300"}})
+	ours := startLua2(t, script, "packet_cache = false")
+	owners := []string{"lua2.example.", "ns1.lua2.example.", "www.lua2.example.", "WWW.Lua2.Example.", "mail.lua2.example.",
+		"alias.lua2.example.", "chain.lua2.example.", "cross.lua2.example.", "out.lua2.example.", "dangling.lua2.example.",
+		"loop1.lua2.example.", "x.wild.lua2.example.", "y.x.wild.lua2.example.", "wild.lua2.example.", "*.wild.lua2.example.",
+		"z.cwild.lua2.example.", "a.b.ent.lua2.example.", "b.ent.lua2.example.", "ent.lua2.example.",
+		"sub.lua2.example.", "ns.sub.lua2.example.", "deep.sub.lua2.example.", "_sip._udp.lua2.example.", "_udp.lua2.example.",
+		"sip.lua2.example.", "ptr.lua2.example.", "long.lua2.example.", "many.lua2.example.",
+		"other.example.", "www.other.example.", "ns2.other.example.", "nowhere.invalid.", "example."}
+	lua2Compare(t, pdns.Addr(), ours.addr, lua2Corpus(owners))
+}
