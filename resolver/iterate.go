@@ -665,7 +665,7 @@ func (q *req) fetch(ctx context.Context, name []byte, qtype uint16) (*dnsmsg.Pac
 	if err != nil {
 		return nil, err
 	}
-	if src := q.r.cfg.AnchorSource; src != nil && qtype == typeDNSKEY && q.r.isAnchorZone(name) {
+	if src := q.r.anchorSource(); src != nil && qtype == typeDNSKEY && q.r.isAnchorZone(name) {
 		if s := find(p.an, name, typeDNSKEY); s != nil {
 			src.Observe(dnsmsg.LowerName(name), s.rr, s.sig, q.r.clk.Now())
 		}

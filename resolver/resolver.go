@@ -71,11 +71,15 @@ type Resolver struct {
 	primeMu sync.Mutex
 	primed  time.Time
 
+	src atomic.Pointer[srcBox] // the AnchorSource
+
 	valMu      sync.Mutex
 	val        *validator.Validator
 	valKey     string
 	anchorZone [][]byte
 }
+
+type srcBox struct{ s AnchorSource }
 
 type nsStat struct {
 	srtt    time.Duration
@@ -127,6 +131,9 @@ func New(c Config) (*Resolver, error) {
 	}
 	r.cache = newRRCache(d.MaxEntries)
 	r.net = &netExchanger{timeout: d.QueryTimeout, unsolicited: &r.Stats.Unsolicited}
+	if c.AnchorSource != nil {
+		r.src.Store(&srcBox{c.AnchorSource})
+	}
 	r.ex = c.Exchange
 	if r.ex == nil {
 		r.ex = r.net.exchange
@@ -166,8 +173,8 @@ func (r *Resolver) CacheLen() int { return r.cache.len() }
 // AnchorSource changed them), nil without anchors.
 func (r *Resolver) validator() (*validator.Validator, error) {
 	anchors := r.cfg.Anchors
-	if r.cfg.AnchorSource != nil {
-		anchors = append(append([]string(nil), anchors...), r.cfg.AnchorSource.Anchors()...)
+	if src := r.anchorSource(); src != nil {
+		anchors = append(append([]string(nil), anchors...), src.Anchors()...)
 	}
 	if len(anchors) == 0 {
 		return nil, nil
@@ -194,6 +201,39 @@ func (r *Resolver) validator() (*validator.Validator, error) {
 		}
 	}
 	return v, nil
+}
+
+// SetAnchorSource replaces the AnchorSource (a reload of the daemon's
+// configuration keeps the resolver and its cache).
+func (r *Resolver) SetAnchorSource(src AnchorSource) {
+	if src == nil {
+		r.src.Store(nil)
+		return
+	}
+	r.src.Store(&srcBox{src})
+}
+
+func (r *Resolver) anchorSource() AnchorSource {
+	if b := r.src.Load(); b != nil {
+		return b.s
+	}
+	return nil
+}
+
+// FetchDNSKEY resolves the DNSKEY set of zone (wire) and its RRSIGs, for an
+// RFC 5011 active refresh (resolver/anchors.Fetcher). The set is not
+// validated here: the anchor store checks it against its keys.
+func (r *Resolver) FetchDNSKEY(ctx context.Context, zone []byte) (*dnsmsg.RRSet, *dnsmsg.RRSet, error) {
+	q := &req{r: r, ex: r.ex}
+	p, err := q.lookup(ctx, zone, typeDNSKEY, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	s := find(p.an, zone, typeDNSKEY)
+	if s == nil {
+		return nil, nil, fmt.Errorf("resolver: no DNSKEY set for %s (%s)", nameText(zone), rcodeName(p.rcode))
+	}
+	return s.rr, s.sig, nil
 }
 
 func (r *Resolver) isAnchorZone(name []byte) bool {

@@ -1,10 +1,10 @@
 package serve
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"sort"
-	"strings"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
@@ -22,14 +22,16 @@ var zoneModules = map[string]bool{"zonefile": true, "lua2": true, "authority": t
 // resolverState is kept across reloads: the same resolver (and its cache)
 // serves as long as its configuration does not change.
 type resolverState struct {
-	key string
-	r   *resolver.Resolver
+	key  string
+	r    *resolver.Resolver
+	stop func() // ends the previous generation's RFC 5011 refresh
 }
 
 // setResolver gives the configuration its recursion: a resolver.Layer as
 // daemon.Config.Resolver built from the root hints (hints.root,
 // hints.root_file), mode(), option('NO_MINIMIZE'), option('ALLOW_LOCAL'),
-// cache.ns_tout() and the trust anchors (trust_anchors.list()).
+// cache.ns_tout() and the generation's trust anchors (its anchors.Store is
+// the AnchorSource, refreshed by RFC 5011 in the background).
 func (g *generation) setResolver() error {
 	w0 := g.workers[0]
 	zoneOnly, explicit := false, false
@@ -76,11 +78,9 @@ func (g *generation) setResolver() error {
 	if v, ok := evalLua(w0.L, "cache.ns_tout()").(lua.LNumber); ok && v > 0 {
 		c.NSTimeout = time.Duration(float64(v) * float64(time.Millisecond))
 	}
-	if t, ok := evalLua(w0.L, "trust_anchors.list()").(*lua.LTable); ok {
-		c.Anchors = luaStrings(t.RawGetString("anchors"))
-		c.NTA = luaStrings(t.RawGetString("insecure"))
-	}
+	c.NTA = g.anchors.Insecure()
 	key := fmt.Sprintf("%+v", c)
+	c.AnchorSource = g.anchors
 	st := (&Env{gen: g}).Persistent("resolver", func() any { return &resolverState{} }).(*resolverState)
 	g.ld.mu.Lock()
 	defer g.ld.mu.Unlock()
@@ -90,6 +90,17 @@ func (g *generation) setResolver() error {
 			return fmt.Errorf("resolver: %v", err)
 		}
 		st.r, st.key = r, key
+	}
+	st.r.SetAnchorSource(g.anchors)
+	if st.stop != nil {
+		st.stop()
+		st.stop = nil
+	}
+	if !g.ld.o.CheckConfig {
+		// RFC 5011 active refresh of the anchors kept in key files
+		ctx, cancel := context.WithCancel(context.Background())
+		st.stop = cancel
+		go g.anchors.Run(ctx, st.r.FetchDNSKEY)
 	}
 	g.cfg.Resolver = &resolver.Layer{R: st.r}
 	return nil
@@ -102,21 +113,6 @@ func isDefaultModule(name string) bool {
 		}
 	}
 	return false
-}
-
-// luaStrings returns the strings of a Lua array.
-func luaStrings(v lua.LValue) []string {
-	t, ok := v.(*lua.LTable)
-	if !ok {
-		return nil
-	}
-	var out []string
-	t.ForEach(func(_, x lua.LValue) {
-		if s, ok := x.(lua.LString); ok && strings.TrimSpace(string(s)) != "" {
-			out = append(out, string(s))
-		}
-	})
-	return out
 }
 
 // evalLua evaluates expr in L's globals, nil on any error.
