@@ -44,7 +44,7 @@ type outRec struct {
 type bsess struct {
 	b     Backend
 	q     *BackendQuery
-	memo  map[string][]BackendRecord
+	memo  []memoEntry
 	sd    soaData
 	out   []outRec
 	res   BackendResult
@@ -63,23 +63,26 @@ func chop(w []byte) []byte {
 	return w[1+int(w[0]):]
 }
 
+// memoEntry is a lookup made during the query.
+type memoEntry struct {
+	soa  bool
+	name []byte
+	recs []BackendRecord
+}
+
 func (s *bsess) lookup(qtype uint16, name []byte, id int64, ctx *LookupContext) ([]BackendRecord, error) {
-	key := string(name)
-	if qtype == typeSOA {
-		key = "\x00soa" + key
-	}
-	if recs, ok := s.memo[key]; ok {
-		return recs, nil
+	soa := qtype == typeSOA
+	for _, m := range s.memo {
+		if m.soa == soa && bytes.Equal(m.name, name) {
+			return m.recs, nil
+		}
 	}
 	s.res.Lookups++
 	recs, err := s.b.Lookup(qtype, name, id, ctx)
 	if err != nil {
 		return nil, err
 	}
-	if s.memo == nil {
-		s.memo = map[string][]BackendRecord{}
-	}
-	s.memo[key] = recs
+	s.memo = append(s.memo, memoEntry{soa, name, recs})
 	return recs, nil
 }
 

@@ -36,6 +36,8 @@ Options (kresd's, plus -f and -k):
  -h, --help               this help
      --check-config       load the configuration, report its errors, exit
      --control RUNDIR     talk to the control socket of the daemon owning RUNDIR
+     --pdns-config=PATH   serve as a pdns.conf with launch=lua2 says (lua2-filename,
+                          lua2-api=2, lua2-query-logging, local-address, local-port)
 RUNDIR is the working directory (default .). Without listeners from the
 command line or the configuration, kresd 5's defaults apply: 127.0.0.1 and
 ::1 on port 53 (plain) and 853 (TLS). Queries nothing answers get REFUSED.
@@ -94,6 +96,7 @@ var newConfigLoader func(o *serveOptions) (ConfigLoader, error)
 func parseServeArgs(args []string) (*serveOptions, error) {
 	o := &serveOptions{RunDir: "."}
 	positional := []string{}
+	pdnsConf := ""
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if a == "--" {
@@ -187,6 +190,12 @@ func parseServeArgs(args []string) (*serveOptions, error) {
 			o.Verbose = true
 		case "--check-config":
 			o.CheckConfig = true
+		case "--pdns-config":
+			v, err := needs()
+			if err != nil {
+				return nil, err
+			}
+			pdnsConf = v
 		case "-V", "--version", "-h", "--help":
 			return nil, errHelp(name)
 		default:
@@ -198,6 +207,14 @@ func parseServeArgs(args []string) (*serveOptions, error) {
 	}
 	if len(positional) == 1 {
 		o.RunDir = positional[0]
+	}
+	if pdnsConf != "" {
+		if o.ConfigExplicit {
+			return nil, errors.New("-c and --pdns-config exclude each other")
+		}
+		if _, err := applyPDNSConfig(o, pdnsConf); err != nil {
+			return nil, fmt.Errorf("--pdns-config: %v", err)
+		}
 	}
 	if !o.ConfigExplicit {
 		o.Config = "config"

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -194,4 +195,59 @@ func TestServeLua2DiffTable(t *testing.T) {
 		"sip.lua2.example.", "ptr.lua2.example.", "long.lua2.example.", "many.lua2.example.",
 		"other.example.", "www.other.example.", "ns2.other.example.", "nowhere.invalid.", "example."}
 	lua2Compare(t, pdns.Addr(), ours.addr, lua2Corpus(owners))
+}
+
+// TestServeLua2PDNSConfig starts ljdns serve from a pdns.conf (a list of
+// local addresses with and without ports, local-port) and asks each.
+func TestServeLua2PDNSConfig(t *testing.T) {
+	testnet.Isolate(t)
+	a1, a2 := testnet.FreeAddr(t), testnet.FreeAddr(t)
+	script, _ := filepath.Abs("../../examples/lua2/table.lua")
+	dir := t.TempDir()
+	conf := fmt.Sprintf("# pdns.conf\nlaunch=lua2\nlua2-filename=%s\nlua2-api=2\nlua2-query-logging=no\n"+
+		"local-address=%s, %s:%d\nlocal-port=%d\ncache-ttl=0\nloglevel=4\n", script, a1.Addr(), a2.Addr(), a2.Port(), a1.Port())
+	if err := os.WriteFile(filepath.Join(dir, "pdns.conf"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := startDaemon(t, dir, nil, "--pdns-config", "pdns.conf")
+	for _, a := range []netip.AddrPort{a1, a2} {
+		waitDNS(t, a.String())
+		m := new(dns.Msg)
+		m.SetQuestion("www.lua2.example.", dns.TypeA)
+		r, err := dns.Exchange(m, a.String())
+		if err != nil || r.Rcode != dns.RcodeSuccess || len(r.Answer) != 2 || !r.Authoritative {
+			t.Errorf("%s: %v %v", a, r, err)
+		}
+		m.SetQuestion("www.example.org.", dns.TypeA)
+		if r, err := dns.Exchange(m, a.String()); err != nil || r.Rcode != dns.RcodeRefused {
+			t.Errorf("%s: outside the zones: %v %v", a, r, err)
+		}
+	}
+	if !strings.Contains(p.stderr.String(), "settings not applied: loglevel") {
+		t.Errorf("ignored settings not reported:\n%s", p.stderr.String())
+	}
+}
+
+// TestPDNSConfigErrors: what --pdns-config refuses.
+func TestPDNSConfigErrors(t *testing.T) {
+	dir := t.TempDir()
+	for conf, want := range map[string]string{
+		"launch=gmysql\n":                         "only launch=lua2",
+		"launch=lua2\nlua2-api=1\n":               "only API version 2",
+		"launch=lua2\nlocal-port=x\n":             "bad local-port",
+		"launch=lua2\nlocal-address=a:b\n":        "local-address",
+		"launch=lua2\nlua2-query-logging=maybe\n": "bad boolean",
+	} {
+		p := filepath.Join(dir, "pdns.conf")
+		os.WriteFile(p, []byte(conf), 0o644)
+		if _, err := readPDNSConfig(p); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", conf, err, want)
+		}
+	}
+	p := filepath.Join(dir, "pdns.conf")
+	os.WriteFile(p, []byte("launch=lua2\nlua2-filename=x.lua\nlocal-address=127.0.0.1 ::1 [::1]:5300\n"), 0o644)
+	c, err := readPDNSConfig(p)
+	if err != nil || len(c.Listen) != 3 || c.Listen[0].Port() != 53 || c.Listen[2].Port() != 5300 || !c.PacketCache || !filepath.IsAbs(c.Filename) {
+		t.Errorf("%+v %v", c, err)
+	}
 }

@@ -75,6 +75,7 @@ type lua2State struct {
 	deadline atomic.Int64 // unix nanoseconds; 0: no call running
 	qtypes   map[uint16]*lua.LUserData
 	rdata    map[string][]byte // parsed contents (type + content)
+	names    map[string][]byte // parsed record names
 }
 
 var lua2Funcs = []string{"dns_lookup", "dns_list", "dns_get_domaininfo", "dns_get_all_domains",
@@ -138,9 +139,6 @@ func (m *lua2Module) configure(env *Env, opt lua2Options) error {
 	}
 	first := !m.set
 	m.opt, m.set = opt, true
-	if m.states == nil {
-		m.states = make([]*lua2State, env.Workers())
-	}
 	m.budget = env.w.budget
 	if first && opt.packetCache {
 		m.pktLayer.PacketLayer.C = cache.NewPacketCache(cache.PacketOptions{})
@@ -152,17 +150,21 @@ func (m *lua2Module) configure(env *Env, opt lua2Options) error {
 	} else {
 		L = lua.NewState()
 	}
-	st := &lua2State{m: m, L: L, fns: map[string]*lua.LFunction{}, qtypes: map[uint16]*lua.LUserData{}, rdata: map[string][]byte{}}
+	st := &lua2State{m: m, L: L, fns: map[string]*lua.LFunction{}, qtypes: map[uint16]*lua.LUserData{}, rdata: map[string][]byte{}, names: map[string][]byte{}}
 	if err := st.load(opt.filename); err != nil {
 		L.Close()
 		return err
 	}
 	m.mu.Lock()
-	if old := m.states[env.Worker()]; old != nil {
-		old.close()
+	for len(m.states) <= env.Worker() {
+		m.states = append(m.states, nil)
 	}
+	old := m.states[env.Worker()]
 	m.states[env.Worker()] = st
 	m.mu.Unlock()
+	if old != nil {
+		old.close()
+	}
 	if first {
 		go m.watch()
 	}
@@ -313,7 +315,7 @@ func (b *lua2Backend) Lookup(qtype uint16, qname []byte, id int64, ctx *authorit
 		defer st.mu.Unlock()
 	}
 	L := st.L
-	ct := L.NewTable()
+	ct := L.CreateTable(0, 2)
 	if ctx != nil {
 		if ctx.Source.IsValid() {
 			ct.RawSetString("source_address", lua.LString(ctx.Source.String()))
@@ -393,7 +395,7 @@ func (st *lua2State) record(fn string, t *lua.LTable) (authority.BackendRecord, 
 		case "name":
 			switch x := v.(type) {
 			case lua.LString:
-				w, err := parseDN(string(x))
+				w, err := st.name(string(x))
 				if err != nil {
 					bad = fmt.Errorf("%s: bad name %q: %v", fn, string(x), err)
 					return
@@ -477,6 +479,22 @@ func (st *lua2State) record(fn string, t *lua.LTable) (authority.BackendRecord, 
 	}
 	r.RData = rd
 	return r, nil
+}
+
+// name parses a record's name string, remembering recent ones.
+func (st *lua2State) name(s string) ([]byte, error) {
+	if w, ok := st.names[s]; ok {
+		return w, nil
+	}
+	w, err := parseDN(s)
+	if err != nil {
+		return nil, err
+	}
+	if len(st.names) > 10000 {
+		clear(st.names)
+	}
+	st.names[s] = w
+	return w, nil
 }
 
 // parseContent turns presentation content into wire RDATA; names in it are

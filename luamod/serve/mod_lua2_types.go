@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -98,11 +99,12 @@ func pushQType(L *lua.LState, code uint16) *lua.LUserData {
 // qtypeCode reads a type name as QType::chartocode does: case-insensitive,
 // "TYPEn" and "#n" forms; unknown names are 0.
 func qtypeCode(s string) uint16 {
+	if t, ok := qtypeCodes()[s]; ok {
+		return t
+	}
 	u := strings.ToUpper(s)
-	for t, n := range dnsmsg.TypeNames() {
-		if n == u {
-			return t
-		}
+	if t, ok := qtypeCodes()[u]; ok {
+		return t
 	}
 	if rest, ok := strings.CutPrefix(u, "TYPE"); ok {
 		if n, err := strconv.ParseUint(rest, 10, 16); err == nil {
@@ -116,6 +118,15 @@ func qtypeCode(s string) uint16 {
 	}
 	return 0
 }
+
+// qtypeCodes maps type mnemonics to codes.
+var qtypeCodes = sync.OnceValue(func() map[string]uint16 {
+	m := map[string]uint16{}
+	for t, n := range dnsmsg.TypeNames() {
+		m[n] = t
+	}
+	return m
+})
 
 func qtypeName(code uint16) string {
 	if code == 0 {
