@@ -577,7 +577,7 @@ func (q *req) ask(ctx context.Context, c *cut, qn []byte, qt uint16, depth int) 
 	if last == nil {
 		last = ErrNoServer
 	}
-	return nil, fmt.Errorf("%w: %s %s: %v", ErrNoServer, nameText(qn), dnsmsg.TypeString(qt), last)
+	return nil, fmt.Errorf("%w: %s %s: %w", ErrNoServer, nameText(qn), dnsmsg.TypeString(qt), last)
 }
 
 // lame reports an answer that is neither data, nor a negative answer, nor
