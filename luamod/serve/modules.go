@@ -22,7 +22,7 @@ var notShipped = map[string]bool{
 }
 
 // authoritativeModules are loaded before policy unless placed explicitly.
-var authoritativeModules = map[string]bool{"lua2": true}
+var authoritativeModules = map[string]bool{"lua2": true, "zonefile": true, "etcdzone": true}
 
 // parseModuleSpec splits kresd's 'name > other' / 'name < other'.
 func parseModuleSpec(spec string) (name, rel, other string) {
