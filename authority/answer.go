@@ -57,7 +57,12 @@ func owned(rr *dnsmsg.RRSet, name []byte) *dnsmsg.RRSet {
 
 // resolve answers qname/qtype from the engine's zones (RFC 1034 §4.3.2).
 func (e *Engine) resolve(qname []byte, qtype uint16, do bool) *result {
-	r := &result{do: do}
+	return e.resolveInto(&result{}, qname, qtype, do)
+}
+
+// resolveInto is resolve filling r (reset first), so callers may reuse one.
+func (e *Engine) resolveInto(r *result, qname []byte, qtype uint16, do bool) *result {
+	*r = result{do: do, an: r.an[:0], ns: r.ns[:0], ar: r.ar[:0]}
 	var lb [256]byte
 	lq := lower(&lb, qname)
 	z := e.find(lq, qtype)

@@ -1,6 +1,10 @@
 package authority
 
-import "ljdns/dnsmsg"
+import (
+	"sync"
+
+	"ljdns/dnsmsg"
+)
 
 // AppendAnswerRoom answers the query msg for a server that writes the
 // EDNS part itself (ljdns serve's pipeline): the answer is appended to dst
@@ -24,10 +28,19 @@ func (e *Engine) AppendAnswerRoom(dst, msg []byte, room int) (out []byte, ok boo
 	if e.find(lower(&lb, q.qname), q.qtype) == nil {
 		return dst, false
 	}
-	r := e.resolve(q.qname, q.qtype, q.edns && q.do)
+	r := results.Get().(*result)
+	e.resolveInto(r, q.qname, q.qtype, q.edns && q.do)
 	q.edns = false // no OPT RR: the caller writes it
-	return e.write(dst, &q, r, max(room, dnsmsg.HeaderLen+len(q.question))), true
+	out = e.write(dst, &q, r, max(room, dnsmsg.HeaderLen+len(q.question)))
+	clear(r.an)
+	clear(r.ns)
+	clear(r.ar)
+	results.Put(r)
+	return out, true
 }
+
+// results pools the results of AppendAnswerRoom (with their slices).
+var results = sync.Pool{New: func() any { return new(result) }}
 
 // Covers reports whether qname (wire form, any case) lies in one of the
 // engine's zones.

@@ -215,8 +215,10 @@ func (m *Module) Begin(r *daemon.Request, s daemon.State) daemon.State {
 	if !ok {
 		return s
 	}
+	// The engine wrote header, question (as received, where the answer
+	// already had it) and records: the packet's state (question, section)
+	// still holds for the pipeline, which appends its OPT RR at Size.
 	a.Size = len(out)
-	a.ParseQuestion() // the pipeline appends its OPT RR after the engine's records
 	r.Tracef("[zonefile] answered from the zone, rcode %d, %d bytes", r.Rcode(), a.Size)
 	return daemon.Done
 }
