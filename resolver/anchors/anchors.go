@@ -115,6 +115,7 @@ type Store struct {
 	insecure    []string           // negative trust anchors
 	pending     map[string]string  // key files that did not exist, by owner
 	logf        func(format string, args ...any)
+	anchors     []string // Anchors' result until a change (nil: to compute)
 }
 
 // New returns a store holding the built-in root anchors (replaced by any
@@ -232,6 +233,7 @@ func (s *Store) AddFile(path string, readOnly bool) error {
 
 // install makes ks the keyset of its zone (s.mu held).
 func (s *Store) install(ks *Keyset) {
+	s.anchors = nil
 	if string(ks.Owner) == "\x00" {
 		s.builtin = false
 	}
@@ -257,6 +259,7 @@ func (s *Store) Add(text string) error {
 	for _, k := range ks.Keys {
 		if cur.find(k.Type, k.RData) == nil {
 			cur.Keys = append(cur.Keys, k)
+			s.anchors = nil
 		}
 	}
 	return nil
@@ -274,6 +277,7 @@ func (s *Store) Remove(zone string) bool {
 	defer s.mu.Unlock()
 	_, had := s.sets[owner]
 	delete(s.sets, owner)
+	s.anchors = nil
 	delete(s.pending, owner)
 	if owner == "\x00" {
 		s.builtin = false
@@ -327,11 +331,15 @@ func (s *Store) Check() error {
 }
 
 // Anchors returns the trust anchors (keys in state Valid or Missing) as
-// zone-file lines, for the validator; it implements Source.
+// zone-file lines, for the validator; it implements Source. The slice is
+// shared until the anchors change: do not modify it.
 func (s *Store) Anchors() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []string
+	if s.anchors != nil {
+		return s.anchors
+	}
+	out := []string{}
 	for _, owner := range s.owners() {
 		ks := s.sets[owner]
 		for _, k := range ks.Keys {
@@ -340,6 +348,7 @@ func (s *Store) Anchors() []string {
 			}
 		}
 	}
+	s.anchors = out
 	return out
 }
 

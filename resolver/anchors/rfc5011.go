@@ -56,6 +56,7 @@ func (s *Store) Observe(zoneName []byte, dnskey *dnsmsg.RRSet, rrsigs *dnsmsg.RR
 		return
 	}
 	if s.apply(ks, owner, dnskey.TTL, obs, now) {
+		s.anchors = nil
 		if err := s.write(ks); err != nil {
 			s.logf("%v", err)
 		}
