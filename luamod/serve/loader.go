@@ -114,11 +114,13 @@ func (ld *Loader) Load() (*daemon.Config, error) {
 			return nil, err
 		}
 	}
-	if err := g.finish(); err != nil {
+	// before finish: the resolver it sets up takes the anchors and starts
+	// their RFC 5011 refresh
+	if err := g.anchors.Check(); err != nil {
 		g.close()
 		return nil, err
 	}
-	if err := g.anchors.Check(); err != nil {
+	if err := g.finish(); err != nil {
 		g.close()
 		return nil, err
 	}
