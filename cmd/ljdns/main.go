@@ -23,6 +23,7 @@ const usage = `usage: ljdns [options] [script [args...]]
        ljdns test [busted options] [PATH...]
        ljdns ldig|zq|namepile [args...]
        ljdns serve [-a ADDR[@PORT]]... [-t ADDR[@PORT]]... [-c CONFIG] [-f N] [-n] [-v] [RUNDIR]
+       ljdns zone push|get|edit|list|delete ... (zones in etcd; ljdns zone -h)
        ljdns version
 
 Options:
@@ -76,6 +77,8 @@ func run(args []string) int {
 			return spec.Main(args[1:], newState)
 		case "serve":
 			return runServe(args[1:])
+		case "zone":
+			return runZone(args[1:], os.Stdin, os.Stdout, os.Stderr)
 		}
 		if isTool(args[0]) {
 			return runScript(newState(), "scripts/"+args[0]+".lua", args[1:], true)

@@ -24,6 +24,7 @@ var pureGo = []string{
 	"ljdns/dnsclient/...",
 	"ljdns/dnsmsg/...",
 	"ljdns/dnssec/...",
+	"ljdns/etcdstore/...",
 	"ljdns/resolver/...",
 	"ljdns/tlscreds/...",
 	"ljdns/validator/...",
