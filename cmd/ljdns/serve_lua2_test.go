@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -249,5 +250,72 @@ func TestPDNSConfigErrors(t *testing.T) {
 	c, err := readPDNSConfig(p)
 	if err != nil || len(c.Listen) != 3 || c.Listen[0].Port() != 53 || c.Listen[2].Port() != 5300 || !c.PacketCache || !filepath.IsAbs(c.Filename) {
 		t.Errorf("%+v %v", c, err)
+	}
+}
+
+// TestServeLua2Faults: a script that errors, returns a wrong shape, an
+// unknown type, bad content, a non-boolean auth or a string TTL gets
+// SERVFAIL for that query (as pdns_server answers, when it is installed),
+// one that runs past the Lua CPU budget too; other queries are answered
+// meanwhile and afterwards, and the reasons are logged at most once a
+// second.
+func TestServeLua2Faults(t *testing.T) {
+	testnet.Isolate(t)
+	ours := startLua2(t, "testdata/lua2-loop.lua", "packet_cache = false")
+	ask := func(addr netip.AddrPort, name string) *dns.Msg {
+		t.Helper()
+		m := new(dns.Msg)
+		m.SetQuestion(name, dns.TypeA)
+		c := &dns.Client{Timeout: 5 * time.Second}
+		r, _, err := c.Exchange(m, addr.String())
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return r
+	}
+	names := []string{"error", "shape", "shape2", "type", "content", "auth", "ttl"}
+	var pdns *testnet.Peer
+	if _, err := exec.LookPath("pdns_server"); err == nil {
+		pdns = testnet.StartPDNS(t, testnet.PDNSConfig{LuaScript: "testdata/lua2-faults.lua",
+			Settings: map[string]string{"cache-ttl": "0", "query-cache-ttl": "0", "negquery-cache-ttl": "0"}})
+	}
+	for round := 0; round < 3; round++ {
+		for _, n := range names {
+			name := n + ".fault.example."
+			if r := ask(ours.addr, name); r.Rcode != dns.RcodeServerFailure {
+				t.Errorf("%s: ljdns rcode %s, want SERVFAIL", name, dns.RcodeToString[r.Rcode])
+			}
+			if pdns != nil && round == 0 {
+				if r := ask(pdns.Addr(), name); r.Rcode != dns.RcodeServerFailure {
+					t.Errorf("%s: pdns_server rcode %s (test assumption)", name, dns.RcodeToString[r.Rcode])
+				}
+			}
+			if r := ask(ours.addr, "good.fault.example."); r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 {
+				t.Errorf("good name after %s: %v", name, r)
+			}
+		}
+	}
+	// over the budget: SERVFAIL while other queries are answered
+	done := make(chan *dns.Msg)
+	go func() {
+		m := new(dns.Msg)
+		m.SetQuestion("loop.fault.example.", dns.TypeA)
+		c := &dns.Client{Timeout: 8 * time.Second}
+		r, _, _ := c.Exchange(m, ours.addr.String())
+		done <- r
+	}()
+	if r := <-done; r == nil || r.Rcode != dns.RcodeServerFailure {
+		t.Errorf("loop: %v, want SERVFAIL", r)
+	}
+	if r := ask(ours.addr, "good.fault.example."); r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 {
+		t.Errorf("good name after the loop: %v", r)
+	}
+	log := ours.stderr.String()
+	n := strings.Count(log, "[system] lua2:")
+	if n == 0 || n > 6 {
+		t.Errorf("%d error lines for %d bad queries in about a second (want 1 a second):\n%s", n, 3*len(names)+1, log)
+	}
+	if !strings.Contains(log, "boom") {
+		t.Errorf("the first error is not logged:\n%s", log)
 	}
 }
