@@ -319,3 +319,48 @@ func TestServeLua2Faults(t *testing.T) {
 		t.Errorf("the first error is not logged:\n%s", log)
 	}
 }
+
+// TestServeLua2DiffZonefile runs examples/lua2/zonefile.lua (a zone file
+// read by the script; zones found by SOA lookups) under pdns_server and
+// ljdns serve and compares their answers.
+func TestServeLua2DiffZonefile(t *testing.T) {
+	testnet.Isolate(t)
+	testnet.Need(t, "pdns_server")
+	script := "../../examples/lua2/zonefile.lua"
+	zf, _ := filepath.Abs("../../examples/lua2/zonefile.zone")
+	t.Setenv("LUA2_ZONEFILE", zf)
+	pdns := testnet.StartPDNS(t, testnet.PDNSConfig{LuaScript: script, Settings: map[string]string{"cache-ttl": "0",
+		"query-cache-ttl": "0", "negquery-cache-ttl": "0"}})
+	ours := startLua2(t, script, "packet_cache = false")
+	owners := []string{"zf.example.", "ZF.Example.", "ns1.zf.example.", "ns2.zf.example.", "mx.zf.example.", "www.zf.example.",
+		"ftp.zf.example.", "FTP.ZF.EXAMPLE.", "users.zf.example.", "bob.users.zf.example.", "a.b.users.zf.example.",
+		"special.users.zf.example.", "*.users.zf.example.", "x.y.z.deep.zf.example.", "y.z.deep.zf.example.",
+		"z.deep.zf.example.", "deep.zf.example.", "delegated.zf.example.", "www.delegated.zf.example.",
+		"ns.delegated.zf.example.", "_xmpp._tcp.zf.example.", "_tcp.zf.example.", "xmpp.zf.example.", "elsewhere.example."}
+	lua2Compare(t, pdns.Addr(), ours.addr, lua2Corpus(owners))
+}
+
+// TestServeLua2DiffLMDB runs examples/lua2/lmdb.lua (records in a dns.lmdb
+// store filled by lmdb-load.lua) under ljdns serve, and under pdns_server
+// with a stand-in for dns.lmdb over the same data, and compares.
+func TestServeLua2DiffLMDB(t *testing.T) {
+	testnet.Isolate(t)
+	testnet.Need(t, "pdns_server")
+	data, _ := filepath.Abs("../../examples/lua2/lmdb.zone")
+	shim, _ := filepath.Abs("testdata/lmdb-shim.lua")
+	store := t.TempDir()
+	if out, err := exec.Command(binary, "../../examples/lua2/lmdb-load.lua", store, data).CombinedOutput(); err != nil {
+		t.Fatalf("lmdb-load.lua: %v\n%s", err, out)
+	}
+	t.Setenv("LUA2_LMDB", store)
+	t.Setenv("LUA2_LMDB_DATA", data)
+	t.Setenv("LUA2_LMDB_SHIM", shim)
+	script := "../../examples/lua2/lmdb.lua"
+	pdns := testnet.StartPDNS(t, testnet.PDNSConfig{LuaScript: script, Settings: map[string]string{"cache-ttl": "0",
+		"query-cache-ttl": "0", "negquery-cache-ttl": "0", "zone-cache-refresh-interval": "300"}})
+	t.Setenv("LUA2_LMDB_SHIM", "") // ljdns uses the real store
+	ours := startLua2(t, script, "packet_cache = false")
+	owners := []string{"db.example.", "DB.example.", "ns.db.example.", "mail.db.example.", "www.db.example.", "web.db.example.",
+		"dyn.db.example.", "host1.dyn.db.example.", "a.b.dyn.db.example.", "ent.db.example.", "a.ent.db.example.", "nope.example."}
+	lua2Compare(t, pdns.Addr(), ours.addr, lua2Corpus(owners))
+}
