@@ -22,6 +22,7 @@ func init() {
 			Quiet:          o.Quiet,
 			Verbose:        o.Verbose,
 			Version:        version,
+			RunDir:         ".", // serveMain runs in RUNDIR
 			Log:            o.Log,
 			NewState:       o.NewState,
 			REPL:           func(L *lua.LState, exec func(func())) int { return replWith(L, exec, o.Quiet) },

@@ -89,8 +89,9 @@ type RRCache struct {
 	// counters
 	Hits, Misses, Inserts, Evictions, Clears atomic.Uint64
 
-	dirty atomic.Bool
-	snap  *snapshot
+	dirty  atomic.Bool
+	snap   *snapshot
+	snapMu sync.Mutex // guards snap (attach, close)
 }
 
 // New returns an in-memory RR cache (no snapshot file; see Open).
@@ -532,3 +533,55 @@ const (
 	rcodeNoError         = 0
 	rcodeNXDomain        = 3
 )
+
+// Insert puts one RR set into the cache as a positive entry (kresd's
+// kres.context().cache:insert), its TTL clamped; rrsig, when not nil,
+// holds RRSIGs over it (the entry then serves DO queries too).
+func (c *RRCache) Insert(rr *dnsmsg.RRSet, rrsig *dnsmsg.RRSet) {
+	if rr == nil || rr.Owner == nil || len(rr.RData) == 0 {
+		return
+	}
+	ttl := c.clamp(rr.TTL)
+	e := &entry{expire: c.clk.Now().Add(time.Duration(ttl) * time.Second).UnixNano(), ttl: ttl,
+		kind: kindPositive, owner: append([]byte(nil), rr.Owner.Wire...)}
+	for _, rd := range rr.RData {
+		e.rdata = append(e.rdata, append([]byte(nil), rd...))
+	}
+	if rrsig != nil {
+		e.dnssec = true
+		for _, rd := range rrsig.RData {
+			e.sigs = append(e.sigs, append([]byte(nil), rd...))
+		}
+	}
+	c.put(makeKey(rr.Owner.Wire, rr.Type, rr.Class), e)
+}
+
+// Entry is one live cache entry as Get reports it.
+type Entry struct {
+	Type     uint16
+	TTL      uint32   // remaining seconds
+	Negative bool     // NODATA (Type) or NXDOMAIN (Type 0)
+	RData    [][]byte // the set, or the SOA of a negative entry
+}
+
+// Get returns the live entries owned by name (cache.get): every type,
+// positive and negative. It scans the whole cache.
+func (c *RRCache) Get(name []byte) []Entry {
+	lname := dnsmsg.LowerName(name)
+	now := c.clk.Now().UnixNano()
+	var out []Entry
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.RLock()
+		for k, e := range sh.m {
+			if len(k) != len(lname)+4 || k[:len(lname)] != string(lname) || e.expire <= now {
+				continue
+			}
+			t := uint16(k[len(k)-4])<<8 | uint16(k[len(k)-3])
+			out = append(out, Entry{Type: t, TTL: uint32((e.expire - now + int64(time.Second) - 1) / int64(time.Second)),
+				Negative: e.kind != kindPositive, RData: e.rdata})
+		}
+		sh.mu.RUnlock()
+	}
+	return out
+}

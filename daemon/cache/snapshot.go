@@ -15,11 +15,13 @@ var bucketRR = []byte("rr")
 
 // snapshot is the bbolt file the RR cache is written behind to.
 type snapshot struct {
-	db   *bolt.DB
-	mu   sync.Mutex // one Sync at a time
-	stop chan struct{}
-	done chan struct{}
-	tick clock.Ticker
+	db     *bolt.DB
+	path   string
+	closed bool       // guarded by mu
+	mu     sync.Mutex // one Sync at a time
+	stop   chan struct{}
+	done   chan struct{}
+	tick   clock.Ticker
 }
 
 // Open returns an RR cache whose snapshot file is opt.Path: entries still
@@ -31,19 +33,38 @@ func Open(opt Options) (*RRCache, error) {
 	if opt.Path == "" {
 		return c, nil
 	}
-	db, err := bolt.Open(opt.Path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
-	if err != nil {
+	if err := c.AttachSnapshot(opt.Path); err != nil {
 		return nil, err
+	}
+	return c, nil
+}
+
+// AttachSnapshot makes path the cache's snapshot file (cache.open with a
+// storage): the entries still alive in it are loaded into the cache, and
+// the cache is written behind to it from now on. A snapshot attached
+// before is written and closed first.
+func (c *RRCache) AttachSnapshot(path string) error {
+	c.snapMu.Lock()
+	defer c.snapMu.Unlock()
+	if s := c.snap; s != nil && s.path == path {
+		return nil
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		return err
 	}
 	if err := c.load(db); err != nil {
 		db.Close()
-		return nil, err
+		return err
 	}
-	iv := opt.SyncInterval
+	if c.snap != nil {
+		c.closeSnapshot()
+	}
+	iv := c.opt.SyncInterval
 	if iv <= 0 {
 		iv = 10 * time.Second
 	}
-	s := &snapshot{db: db, stop: make(chan struct{}), done: make(chan struct{}), tick: c.clk.NewTicker(iv)}
+	s := &snapshot{db: db, path: path, stop: make(chan struct{}), done: make(chan struct{}), tick: c.clk.NewTicker(iv)}
 	c.snap = s
 	go func() {
 		defer close(s.done)
@@ -53,12 +74,22 @@ func Open(opt Options) (*RRCache, error) {
 				return
 			case <-s.tick.C():
 				if c.dirty.Load() {
-					c.Sync()
+					c.syncTo(s)
 				}
 			}
 		}
 	}()
-	return c, nil
+	return nil
+}
+
+// SnapshotPath returns the snapshot file ("" none).
+func (c *RRCache) SnapshotPath() string {
+	c.snapMu.Lock()
+	defer c.snapMu.Unlock()
+	if c.snap == nil {
+		return ""
+	}
+	return c.snap.path
 }
 
 // load reads the entries of db still alive (or within StaleKeep).
@@ -98,12 +129,22 @@ var ErrNoSnapshot = errors.New("cache: no snapshot file")
 // Sync writes the live entries to the snapshot file now (cache.sync()).
 // The file then holds exactly the cache's live entries.
 func (c *RRCache) Sync() error {
+	c.snapMu.Lock()
 	s := c.snap
+	c.snapMu.Unlock()
 	if s == nil {
 		return ErrNoSnapshot
 	}
+	return c.syncTo(s)
+}
+
+// syncTo writes the live entries to s.
+func (c *RRCache) syncTo(s *snapshot) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return ErrNoSnapshot
+	}
 	c.dirty.Store(false)
 	now := c.clk.Now().UnixNano()
 	type kv struct {
@@ -144,6 +185,13 @@ func (c *RRCache) Sync() error {
 // Close writes the snapshot and closes its file (a daemon.Closer: called
 // when no configuration holds the cache any more).
 func (c *RRCache) Close() error {
+	c.snapMu.Lock()
+	defer c.snapMu.Unlock()
+	return c.closeSnapshot()
+}
+
+// closeSnapshot stops the write-behind, writes and closes the file; snapMu is held.
+func (c *RRCache) closeSnapshot() error {
 	s := c.snap
 	if s == nil {
 		return nil
@@ -151,7 +199,10 @@ func (c *RRCache) Close() error {
 	close(s.stop)
 	<-s.done
 	s.tick.Stop()
-	err := c.Sync()
+	err := c.syncTo(s)
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
 	if cerr := s.db.Close(); err == nil {
 		err = cerr
 	}

@@ -72,6 +72,31 @@ func (e *Env) AddLayer(l daemon.Layer) {
 	e.w.addGoLayer(e.cur, l)
 }
 
+// AtFinish registers fn to run once the configuration has executed in
+// every worker, before the daemon configuration is handed over (kresd's
+// postconfig): fn may complete Config() (listeners' options, defaults).
+// An error fails the load. fn runs once per generation per key.
+func (e *Env) AtFinish(key string, fn func(cfg *daemon.Config) error) {
+	g := e.gen
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.finishers == nil {
+		g.finishers = map[string]func(*daemon.Config) error{}
+	}
+	if _, ok := g.finishers[key]; !ok {
+		g.finisherOrder = append(g.finisherOrder, key)
+	}
+	g.finishers[key] = fn
+}
+
+// CheckConfig reports whether the configuration only executes to be
+// checked (--check-config): modules open no files and start nothing.
+func (e *Env) CheckConfig() bool { return e.gen.ld.o.CheckConfig }
+
+// RunDir returns the daemon's RUNDIR ("" when the loader has none: the
+// caches then keep no snapshot unless the configuration names a path).
+func (e *Env) RunDir() string { return e.gen.ld.o.RunDir }
+
 // Post runs fn on the worker's goroutine (the only one that may touch its
 // Lua state). It reports false when the state is closed.
 func (e *Env) Post(fn func(L *lua.LState)) bool { return e.w.sched.Post(fn) }

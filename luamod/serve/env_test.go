@@ -330,6 +330,7 @@ func (testCacheLayer) Name() string { return "cache" }
 // functions and kres.context().cache, and its layers take the module
 // place "cache" (so that 'view < cache' orders before it).
 func TestCacheBinding(t *testing.T) {
+	prev, hadPrev := binding("cache")
 	registerModuleBinding("cache", func(L *lua.LState, env *Env) lua.LValue {
 		env.AddLayer(testCacheLayer{})
 		c := L.NewTable()
@@ -344,6 +345,9 @@ func TestCacheBinding(t *testing.T) {
 	defer func() {
 		bindingsMu.Lock()
 		delete(bindings, "cache")
+		if hadPrev {
+			bindings["cache"] = prev
+		}
 		bindingsMu.Unlock()
 	}()
 	r := newRig(t, 1, "modules.load('answer < cache')", map[string]string{"answer": answerMod})

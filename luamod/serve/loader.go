@@ -26,6 +26,7 @@ type Options struct {
 	Quiet          bool   // -q: no prompt
 	Verbose        bool   // -v
 	Version        string // package_version()
+	RunDir         string // RUNDIR (the cache's snapshot goes there; "": none by default)
 
 	Log      *daemon.Logger
 	NewState func() *lua.LState // a fresh ljdns state (host.New with the embedded scripts)
@@ -200,6 +201,9 @@ type generation struct {
 	blocking map[string]bool // Lua modules whose layer calls have blocked
 	closed   bool
 	anchors  *anchors.Store // trust_anchors, shared by the workers
+
+	finishers     map[string]func(*daemon.Config) error // Env.AtFinish
+	finisherOrder []string
 }
 
 func newGeneration(ld *Loader) *generation {
@@ -233,6 +237,14 @@ func (g *generation) finish() error {
 	g.cfg.Layers = layers
 	if err := g.setResolver(); err != nil {
 		return err
+	}
+	g.mu.Lock()
+	order, fins := g.finisherOrder, g.finishers
+	g.mu.Unlock()
+	for _, k := range order {
+		if err := fins[k](g.cfg); err != nil {
+			return fmt.Errorf("%s: %v", k, err)
+		}
 	}
 	if len(w0.proxyAllowed) > 0 {
 		g.ld.log.Warnf("net", "net.proxy_allowed: the PROXYv2 protocol is not supported by ljdns serve; the list is kept but no proxy header is read")

@@ -14,15 +14,24 @@ import (
 // numbers the Lua functions it hands to policy in order, so the same
 // configuration call in every state names the same callable.
 type luaPolicy struct {
-	env *Env
-	n   int
+	env    *Env
+	n      int
+	prefix string // names the callables ("policy" when empty; "view" for view's rules)
+}
+
+func (lp *luaPolicy) key(what string) string {
+	p := lp.prefix
+	if p == "" {
+		p = "policy"
+	}
+	return fmt.Sprintf("%s %s #%d", p, what, lp.n)
 }
 
 // action is a Lua action `function(state, req)`: a state returned stops
 // the rules, nil goes on to the next (kresd's chain actions).
 func (lp *luaPolicy) action(fn *lua.LFunction) policy.Action {
 	lp.n++
-	c := lp.env.Callable(fmt.Sprintf("policy action #%d", lp.n), fn)
+	c := lp.env.Callable(lp.key("action"), fn)
 	return luaAction2Go(c)
 }
 
@@ -49,7 +58,7 @@ func luaAction2Go(c *LuaCallable) policy.Action {
 // built-in one, or a Lua function) or nil.
 func (lp *luaPolicy) rule(fn *lua.LFunction) policy.RuleFunc {
 	lp.n++
-	c := lp.env.Callable(fmt.Sprintf("policy filter #%d", lp.n), fn)
+	c := lp.env.Callable(lp.key("filter"), fn)
 	return func(r *daemon.Request) policy.Action {
 		var a policy.Action
 		err := c.Call(r, func(L *lua.LState, req lua.LValue) []lua.LValue {
