@@ -2,7 +2,9 @@ package serve
 
 import (
 	"net/netip"
+	"strconv"
 	"strings"
+	"time"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -262,9 +264,27 @@ func openPolicy(L *lua.LState, env *Env) lua.LValue {
 			L.RaiseError("policy.slice_randomize_psl: the public suffix list is not available (kresd: lua-psl is required)")
 			return 0
 		},
+		// rpz(action, path, [watch = true]): the RPZ file compiled to a Go
+		// filter (daemon/mod/policy.RPZ); watched for changes (polled every second).
 		"rpz": func(L *lua.LState) int {
-			L.RaiseError("policy.rpz is not supported by ljdns serve yet")
-			return 0
+			a, path := checkAction(L, 1), L.CheckString(2)
+			watch := L.Get(3) == lua.LNil || L.ToBool(3)
+			z := env.Shared("policy.rpz "+path+" #"+strconv.Itoa(lp.nextRPZ()), func() any {
+				z, err := policy.LoadRPZ(path, a, func(format string, args ...any) { env.Log().Warnf("policy", format, args...) })
+				if err != nil {
+					return err
+				}
+				if watch && !env.CheckConfig() {
+					z.Watch(time.Second)
+				}
+				p.OnClose(z.Close)
+				return z
+			})
+			if err, ok := z.(error); ok {
+				L.RaiseError("%v", err)
+			}
+			L.Push(rule(z.(*policy.RPZ).Rule()))
+			return 1
 		},
 		"todname": func(L *lua.LState) int {
 			n, err := dnsmsg.NameFromText(L.CheckString(1))

@@ -17,6 +17,14 @@ type luaPolicy struct {
 	env    *Env
 	n      int
 	prefix string // names the callables ("policy" when empty; "view" for view's rules)
+	rpz    int
+}
+
+// nextRPZ numbers the policy.rpz calls of this state (the same call in
+// every worker's state shares one compiled file).
+func (lp *luaPolicy) nextRPZ() int {
+	lp.rpz++
+	return lp.rpz
 }
 
 func (lp *luaPolicy) key(what string) string {

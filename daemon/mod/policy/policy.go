@@ -41,6 +41,30 @@ type Policy struct {
 	// NoSpecialNames turns kresd's special-names rules off.
 	NoSpecialNames bool
 	special        []*Rule
+	closers        []func() error
+}
+
+// OnClose registers fn to run when the policy is retired with its
+// configuration (an RPZ's watch, a forwarder's transport).
+func (p *Policy) OnClose(fn func() error) {
+	p.mu.Lock()
+	p.closers = append(p.closers, fn)
+	p.mu.Unlock()
+}
+
+// Close implements daemon.Closer: it runs the OnClose functions.
+func (p *Policy) Close() error {
+	p.mu.Lock()
+	fns := p.closers
+	p.closers = nil
+	p.mu.Unlock()
+	var err error
+	for _, fn := range fns {
+		if e := fn(); e != nil && err == nil {
+			err = e
+		}
+	}
+	return err
 }
 
 // New returns an empty policy (special-names rules on).
