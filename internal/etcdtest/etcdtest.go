@@ -62,7 +62,8 @@ func freePort(t testing.TB) int {
 }
 
 // Start starts an n-member cluster and waits until it has a leader; it is
-// stopped by t.Cleanup. The timeouts are 200 ms heartbeat, 3 s election.
+// stopped by t.Cleanup. The timeouts are 200 ms heartbeat, 3 s election
+// (50 ms and 500 ms for a single member).
 func Start(t testing.TB, n int) *Cluster {
 	t.Helper()
 	c := &Cluster{t: t}
@@ -91,8 +92,10 @@ func Start(t testing.TB, n int) *Cluster {
 		cfg.InitialCluster = strings.Join(initial, ",")
 		cfg.InitialClusterToken = "ljdns-test"
 		cfg.ClusterState = embed.ClusterStateFlagNew
-		cfg.TickMs = 200
-		cfg.ElectionMs = 3000
+		cfg.TickMs, cfg.ElectionMs = 200, 3000
+		if n == 1 { // nobody to wait for: elected at once
+			cfg.TickMs, cfg.ElectionMs = 50, 500
+		}
 		cfg.UnsafeNoFsync = true
 		cfg.LogLevel = "error"
 		cfg.LogOutputs = []string{filepath.Join(dir, m.Name+".log")}

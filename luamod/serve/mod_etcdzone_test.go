@@ -1,0 +1,50 @@
+package serve
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"ljdns/internal/etcdtest"
+)
+
+// TestEtcdzoneBinding: modules = { etcdzone = {...} } serves a zone pushed
+// from Lua (etcdzone.push_text), an edit from Lua (etcdzone.edit) reaches
+// the answers through the watch, etcdzone.get dumps the zone, and
+// etcdzone.status() reports the connection and the revision.
+func TestEtcdzoneBinding(t *testing.T) {
+	c := etcdtest.Start(t, 1)
+	ep := c.Endpoints()[0]
+	r := newRig(t, 2, `modules = { etcdzone = { endpoints = {'`+ep+`'}, prefix = '/t/' } }
+assert(etcdzone.push_text('example.test', [[`+zonefileTestZone+`]]))`, nil)
+	waitA := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			m := r.query(t, "www.example.test", dns.TypeA, 1)
+			if len(m.Answer) == 1 && m.Answer[0].(*dns.A).A.String() == want && m.Authoritative {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("www.example.test: %v, want %s", m, want)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	waitA("192.0.2.10")
+	if got := r.eval(0, "return etcdzone.edit('example.test', 'del www A 192.0.2.10\\nadd www A 192.0.2.12')"); got != "2" {
+		t.Fatalf("edit: %q", got)
+	}
+	waitA("192.0.2.12")
+	if got := r.eval(0, "return etcdzone.get('example.test')"); !strings.Contains(got, "www.example.test. 300 IN A 192.0.2.12") {
+		t.Fatalf("get: %q", got)
+	}
+	if got := r.eval(0, "local s = etcdzone.status() return tostring(s.connected) .. ' ' .. s.zones .. ' ' .. s.rrsets"); got != "true 1 4" {
+		t.Fatalf("status: %q", got)
+	}
+	if got := r.eval(0, "return select(2, etcdzone.edit('example.test', 'add www CNAME x'))"); !strings.Contains(got, "CNAME and other data") {
+		t.Fatalf("bad edit: %q", got)
+	}
+}
