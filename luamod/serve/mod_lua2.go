@@ -327,7 +327,7 @@ func (b *lua2Backend) Lookup(qtype uint16, qname []byte, id int64, ctx *authorit
 	name := append([]byte{}, qname...)
 	rets, err := st.call("dns_lookup", st.fns["dns_lookup"], 1, st.qtype(qtype), pushDN(L, name), lua.LNumber(id), ct)
 	if st.m.opt.queryLogging {
-		st.m.log.Infof("system", "lua2: dns_lookup(%s, %s, %d) -> %v", qtypeName(qtype), dnText(qname), id, lua2Show(rets, err))
+		st.m.log.Noticef("system", "lua2: dns_lookup(%s, %s, %d) -> %v", qtypeName(qtype), dnText(qname), id, lua2Show(rets, err))
 	}
 	if err != nil {
 		return nil, err

@@ -183,7 +183,7 @@ func openAuthLua4(L *lua.LState, logf func(level int, msg string)) {
 		"makeRelative": func(L *lua.LState) int {
 			d, z := checkDN(L, 1), dnArg(L, 2)
 			if d.w == nil || !dnsmsg.NameWithin(d.w, z) {
-				pushDN(L, nil)
+				L.Push(pushDN(L, nil))
 				return 1
 			}
 			rel := append([]byte{}, d.w[:len(d.w)-len(z)]...)
