@@ -515,3 +515,41 @@ func keyFileFlags(path string, k *dnssec.Key) (flags uint16, ok bool, err error)
 	}
 	return 0, false, fmt.Errorf("%s: no DNSKEY record", path)
 }
+
+// SignConfig says how a zone read from a file is signed on line: its
+// private key files, a directory of them, and the Signer's options (see
+// LoadKeys and NewSigner).
+type SignConfig struct {
+	Keys    []string // K*.private files (".private" may be left off)
+	KeyDir  string   // every K<zone>+*.private file in it
+	Options SignOptions
+}
+
+// LoadSigned reads the zone origin from path and serves it in place of
+// any zone of that origin, signed on line as c says (keys read now, flags
+// from the .key files or the zone's DNSKEYs), or static when c is nil.
+// Reload keeps the Signer it makes. On error the zone served before, if
+// any, stays.
+func (e *Engine) LoadSigned(origin, path string, c *SignConfig) (*Signer, error) {
+	st := stamp(path)
+	z, err := LoadZone(origin, path)
+	if err != nil {
+		return nil, err
+	}
+	var s *Signer
+	if c != nil {
+		keys, err := LoadKeys(origin, c.Keys, c.KeyDir, z.DNSKEY())
+		if err != nil {
+			return nil, err
+		}
+		if s, err = NewSigner(origin, keys, c.Options); err != nil {
+			return nil, err
+		}
+		if err := z.Sign(s); err != nil {
+			return nil, err
+		}
+	}
+	z.stamp = st
+	e.Add(z)
+	return s, nil
+}
