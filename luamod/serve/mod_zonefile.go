@@ -8,6 +8,7 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
+	"ljdns/authority"
 	"ljdns/daemon/mod/zonefile"
 	"ljdns/dnsmsg"
 )
@@ -21,6 +22,10 @@ func init() { registerModuleBinding("zonefile", openZonefile) }
 //
 //	modules = { zonefile = { {name = 'example.com', file = 'example.com.zone',
 //	    acl = {'127.0.0.1', '10.0.0.0/8'}, tsig = {'xfr-key:hmac-sha256:BASE64'}}, ... } }
+//
+// A zone with keys = {'Kexample.com.+013+12345.private', ...} (or one
+// string) and/or key_dir = 'keys/' is signed on line (authority.Signer),
+// denial = 'whitelies' (RFC 4470, the default) or 'compact' (RFC 9824).
 func openZonefile(L *lua.LState, env *Env) lua.LValue {
 	m := env.Persistent("zonefile", func() any {
 		return zonefile.New(zonefile.Options{Log: env.Log()})
@@ -118,6 +123,18 @@ func zonefileZone(t *lua.LTable) (zonefile.Zone, error) {
 				z.ACL = append(z.ACL, p)
 				return nil
 			})
+		case "keys":
+			err = eachString(v, "keys", func(s string) error {
+				signConf(&z).Keys = append(signConf(&z).Keys, absPath(s))
+				return nil
+			})
+		case "key_dir":
+			signConf(&z).KeyDir = absPath(lua.LVAsString(v))
+		case "denial":
+			var d authority.Denial
+			if d, err = authority.ParseDenial(lua.LVAsString(v)); err == nil {
+				signConf(&z).Options.Denial = d
+			}
 		case "tsig":
 			err = eachString(v, "tsig", func(s string) error {
 				k, kerr := dnsmsg.ParseTSIGKey(s)
@@ -134,6 +151,9 @@ func zonefileZone(t *lua.LTable) (zonefile.Zone, error) {
 	if err == nil && (z.Name == "" || z.File == "") {
 		err = fmt.Errorf("a zone needs name and file")
 	}
+	if err == nil && z.Sign != nil && len(z.Sign.Keys) == 0 && z.Sign.KeyDir == "" {
+		err = fmt.Errorf("denial without keys or key_dir")
+	}
 	if err != nil {
 		if z.Name != "" {
 			err = fmt.Errorf("zone %s: %v", z.Name, err)
@@ -144,6 +164,22 @@ func zonefileZone(t *lua.LTable) (zonefile.Zone, error) {
 		z.File = abs
 	}
 	return z, nil
+}
+
+// signConf returns z's signing configuration, made on first use.
+func signConf(z *zonefile.Zone) *authority.SignConfig {
+	if z.Sign == nil {
+		z.Sign = &authority.SignConfig{}
+	}
+	return z.Sign
+}
+
+// absPath makes a configured path absolute (the daemon may chdir).
+func absPath(p string) string {
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
 }
 
 // eachString calls fn for a string or each string of a list.

@@ -36,6 +36,9 @@ type Zone struct {
 	File string         // master file
 	ACL  []netip.Prefix // clients that may transfer the zone without a key (nil: loopback)
 	Keys []*dnsmsg.TSIG // TSIG keys that may transfer it from any address
+	// Sign, when not nil, signs the zone on line (authority.LoadSigned):
+	// its private key files or key directory and the denial mode.
+	Sign *authority.SignConfig
 }
 
 // Options tune the module.
@@ -54,6 +57,15 @@ const DefaultPoll = 2 * time.Second
 type access struct {
 	acl  []netip.Prefix
 	keys []*dnsmsg.TSIG
+	sign string // the signing configuration, to see it change
+}
+
+// signKey describes c for comparison ("" for a static zone).
+func signKey(c *authority.SignConfig) string {
+	if c == nil {
+		return ""
+	}
+	return fmt.Sprintf("%q %q %+v", c.Keys, c.KeyDir, c.Options)
 }
 
 // Module is the zonefile layer. One value serves across daemon reloads
@@ -122,16 +134,17 @@ func (m *Module) Configure(zones []Zone) error {
 		if _, dup := acc[k]; dup {
 			return fmt.Errorf("zone %s listed twice", z.Name)
 		}
-		a := &access{acl: z.ACL, keys: z.Keys}
+		a := &access{acl: z.ACL, keys: z.Keys, sign: signKey(z.Sign)}
 		if a.acl == nil {
 			a.acl = DefaultACL
 		}
 		acc[k] = a
 		names[k] = z.Name
-		if old := m.e.Zone([]byte(k)); old != nil && old.File == z.File {
+		prev := (*m.access.Load())[k]
+		if old := m.e.Zone([]byte(k)); old != nil && old.File == z.File && prev != nil && prev.sign == a.sign {
 			continue // checked below with the others
 		}
-		if err := m.e.Load(z.Name, z.File); err != nil {
+		if _, err := m.e.LoadSigned(z.Name, z.File, z.Sign); err != nil {
 			if m.e.Zone([]byte(k)) == nil {
 				return fmt.Errorf("zone %s: %v", z.Name, err)
 			}
