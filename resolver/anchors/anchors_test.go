@@ -422,3 +422,66 @@ func TestRefresh(t *testing.T) {
 		t.Fatal("not due after refresh_time")
 	}
 }
+
+// TestKeyFileFormats reads the key files anchors meet: kresd's (states
+// and timers in comments, untrusted keys commented out), a BIND/unbound
+// style file with ( ) and comments, and Debian's /usr/share/dns/root.key.
+func TestKeyFileFormats(t *testing.T) {
+	k1, k2, k3 := testKey(t, 257), testKey(t, 257), testKey(t, 257)
+	rd := func(k *dnssec.Key) string { return dnsmsg.RDataText(typeDNSKEY, k.RData()) }
+	dir := t.TempDir()
+	kresd := filepath.Join(dir, "kresd.keys")
+	text := ". 172800 DNSKEY " + rd(k1) + " ; Valid: ; KeyTag:" + itoa(int(k1.Tag())) + "\n" +
+		"; . 172800 DNSKEY " + rd(k2) + " ; AddPend:1767225600 ; KeyTag:" + itoa(int(k2.Tag())) + "\n" +
+		". 172800 DNSKEY " + rd(k3) + " ; Missing:1767225601 ; KeyTag:" + itoa(int(k3.Tag())) + "\n" +
+		"; a comment that is not a key\n"
+	if err := os.WriteFile(kresd, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := New(nil)
+	if err := s.AddFile(kresd, false); err != nil {
+		t.Fatal(err)
+	}
+	timers := map[uint16]int64{}
+	for _, k := range s.Keysets()[0].Keys {
+		timers[k.Tag] = k.Timer
+	}
+	if len(timers) != 3 || state(s, k1.Tag()) != Valid || state(s, k2.Tag()) != AddPend || timers[k2.Tag()] != 1767225600 ||
+		state(s, k3.Tag()) != Missing || timers[k3.Tag()] != 1767225601 {
+		t.Fatalf("kresd key file read as %+v", s.Keysets()[0].Keys)
+	}
+	if !anchored(s, k1) || anchored(s, k2) || !anchored(s, k3) {
+		t.Fatalf("anchors %v", s.Anchors())
+	}
+
+	bind := filepath.Join(dir, "bind.keys")
+	b64 := strings.Fields(rd(k1))[3]
+	text = "; root anchors\n.  IN DNSKEY ( 257 3 15 ; KSK\n  " + b64 + " ) ; key id " + itoa(int(k1.Tag())) + "\n"
+	if err := os.WriteFile(bind, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s = New(nil)
+	if err := s.AddFile(bind, true); err != nil {
+		t.Fatal(err)
+	}
+	if a := s.Anchors(); len(a) != 1 || !anchored(s, k1) {
+		t.Fatalf("BIND-style file: %v", a)
+	}
+
+	const debian = "/usr/share/dns/root.key"
+	if _, err := os.Stat(debian); err != nil {
+		t.Logf("%s not installed: not read", debian)
+		return
+	}
+	s = New(nil)
+	if err := s.AddFile(debian, true); err != nil {
+		t.Fatal(err)
+	}
+	var tags []string
+	for _, k := range s.Keysets()[0].Keys {
+		tags = append(tags, itoa(int(k.Tag))+":"+string(k.State))
+	}
+	if got := strings.Join(tags, " "); !strings.Contains(got, "20326:Valid") {
+		t.Fatalf("%s read as %s", debian, got)
+	}
+}
