@@ -97,6 +97,10 @@ func Start(t testing.TB, n int) *Cluster {
 			cfg.TickMs, cfg.ElectionMs = 50, 500
 		}
 		cfg.UnsafeNoFsync = true
+		// frequent raft snapshots: a member away for more than a few
+		// hundred changes comes back through a snapshot (as after a long
+		// outage), with the history compacted meanwhile already applied
+		cfg.SnapshotCount, cfg.SnapshotCatchUpEntries = 100, 10
 		cfg.LogLevel = "error"
 		cfg.LogOutputs = []string{filepath.Join(dir, m.Name+".log")}
 		m.cfg = cfg
