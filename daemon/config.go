@@ -113,6 +113,11 @@ type Config struct {
 	OutgoingAllow []netip.Prefix // net.outgoing_allow; nil: LJDNS_OUTGOING_ALLOW or everything
 	Options       Flags          // request flags every request starts with (option('ALLOW_LOCAL', true) ...)
 	NoCookies     bool           // do not answer DNS cookies (RFC 7873)
+	// StrictCookies requires valid server cookies over UDP: a query whose
+	// server cookie is not valid (another server's, stale, damaged) gets
+	// BADCOOKIE with a fresh one (RFC 7873 §5.2.4); a query with a client
+	// cookie only is answered normally, with a server cookie (§5.2.3).
+	StrictCookies bool
 
 	Layers   []Layer      // modules in order
 	Resolver Resolver     // answers what no layer or upstream did; nil: REFUSED

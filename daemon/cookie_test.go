@@ -2,9 +2,13 @@ package daemon
 
 import (
 	"encoding/hex"
+	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/miekg/dns"
 )
 
 // TestSipHash24 checks the reference vector of the SipHash paper (appendix A):
@@ -64,5 +68,52 @@ func TestRFC9018AppendixA(t *testing.T) {
 				t.Fatalf("check of a changed hash = %v, want bad", v)
 			}
 		})
+	}
+}
+
+// TestStrictCookies: with Config.StrictCookies a UDP query whose server
+// cookie is not valid (forged, or stale) gets BADCOOKIE with a fresh server
+// cookie and no data (RFC 7873 §5.2.4, knotd's mod-cookies); the fresh
+// cookie then works; a client cookie alone, TCP, and the default config
+// are answered normally.
+func TestStrictCookies(t *testing.T) {
+	mem := &memLayer{name: "mem", addr: netip.MustParseAddr("192.0.2.1"), ttl: 60}
+	withCookie := func(c string) []byte {
+		q := query("example.org", dns.TypeA)
+		q.SetEdns0(1232, false)
+		q.IsEdns0().Option = append(q.IsEdns0().Option, &dns.EDNS0_COOKIE{Code: dns.EDNS0COOKIE, Cookie: c})
+		return pack(t, q)
+	}
+	const cc = "0102030405060708"
+	stale := cc + "01000000" + fmt.Sprintf("%08x", time.Now().Add(-2*time.Hour).Unix()) + "0011223344556677"
+	forged := cc + "01000000" + fmt.Sprintf("%08x", time.Now().Unix()) + "0011223344556677"
+	for _, strict := range []bool{true, false} {
+		s := newTestServer(t, &Config{Layers: []Layer{mem}, StrictCookies: strict})
+		m, _ := ask(t, s, withCookie(cc), loClient, UDP)
+		if m.Rcode != dns.RcodeSuccess || len(m.Answer) != 1 {
+			t.Fatalf("strict %v, client cookie only: %v", strict, m)
+		}
+		good := cookieOf(m)
+		for name, c := range map[string]string{"stale": stale, "forged": forged} {
+			m, _ := ask(t, s, withCookie(c), loClient, UDP)
+			got := cookieOf(m)
+			if strict {
+				if m.Rcode != dns.RcodeBadCookie || len(m.Answer) != 0 || len(got) != 48 || got == c || !strings.HasPrefix(got, cc) {
+					t.Errorf("strict, %s server cookie: rcode %s, %d answers, cookie %q; want BADCOOKIE, none, a fresh one",
+						name, dns.RcodeToString[m.Rcode], len(m.Answer), got)
+				}
+				if m2, _ := ask(t, s, withCookie(got), loClient, UDP); m2.Rcode != dns.RcodeSuccess || len(m2.Answer) != 1 {
+					t.Errorf("strict, retry with the fresh cookie: %v", m2)
+				}
+				if m2, _ := ask(t, s, withCookie(c), loClient, TCP); m2.Rcode != dns.RcodeSuccess || len(m2.Answer) != 1 {
+					t.Errorf("strict, %s cookie over TCP: %v", name, m2)
+				}
+			} else if m.Rcode != dns.RcodeSuccess || len(m.Answer) != 1 {
+				t.Errorf("not strict, %s server cookie: %v", name, m)
+			}
+		}
+		if m, _ := ask(t, s, withCookie(good), loClient, UDP); m.Rcode != dns.RcodeSuccess || len(m.Answer) != 1 {
+			t.Errorf("strict %v, valid server cookie: %v", strict, m)
+		}
 	}
 }

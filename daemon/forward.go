@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"errors"
 	"net/netip"
 	"time"
@@ -113,6 +114,9 @@ func (g *generation) forward(r *Request) State {
 		return Fail
 	}
 	copyAnswer(r, a)
+	if g.chainTooLong(r) {
+		return Fail // not consumed: nothing caches it
+	}
 	s = Consume
 	for _, l := range g.phases.consume {
 		r.layer = l.name
@@ -170,4 +174,36 @@ func IsLocalAddr(a netip.Addr) bool {
 // and root hints are used as given and do not go through this check).
 func (r *Request) MayQueryNameserver(a netip.Addr) bool {
 	return r.Options.Has(AllowLocal) || !IsLocalAddr(a)
+}
+
+// chainTooLong reports whether r.Answer follows more CNAME links (DNAME
+// synthesis included: each synthesized CNAME is one link) from the query
+// name than Limits.CNAMEChain; such an answer fails (SERVFAIL with an
+// extended error), as kresd's iterator refuses chains over its limit.
+func (g *generation) chainTooLong(r *Request) bool {
+	limit := g.cfg.Limits.CNAMEChain
+	if limit <= 0 || r.qtype == dnsmsg.TypeCNAME {
+		return false
+	}
+	recs := r.Answer.Records(dnsmsg.SectionAN)
+	name := dnsmsg.LowerName(append([]byte(nil), r.qname...))
+	links := 0
+	for links <= limit {
+		next := []byte(nil)
+		for _, rr := range recs {
+			if rr.Type == dnsmsg.TypeCNAME && len(rr.RData) == 1 && bytes.Equal(dnsmsg.LowerName(append([]byte(nil), rr.Owner.Wire...)), name) {
+				next = rr.RData[0]
+				break
+			}
+		}
+		if next == nil {
+			return false
+		}
+		links++
+		name = dnsmsg.LowerName(append([]byte(nil), next...))
+	}
+	r.Tracef("CNAME chain longer than %d links", limit)
+	r.failed = true
+	r.SetEDE(EDEOther, "CNAME chain too long")
+	return true
 }

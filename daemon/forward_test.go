@@ -2,15 +2,18 @@ package daemon
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/miekg/dns"
 
 	"ljdns/dnsclient"
+	"ljdns/dnsmsg"
 	"ljdns/internal/testnet"
 )
 
@@ -101,5 +104,132 @@ func TestOutgoingAllowConfig(t *testing.T) {
 	}
 	if _, err := dnsclient.NewDgram("127.0.0.2", dnsclient.DgramOptions{}); err == nil {
 		t.Error("a transport to 127.0.0.2 was made outside net.outgoing_allow")
+	}
+}
+
+// TestCNAMEChainLimit: a forwarded answer whose CNAME chain (DNAME
+// synthesis included) is longer than Limits.CNAMEChain fails with SERVFAIL
+// and an extended error and is not consumed (nothing caches it); a chain
+// at the limit is answered; a chain assembled by a cache layer is held to
+// the same limit.
+func TestCNAMEChainLimit(t *testing.T) {
+	testnet.Isolate(t)
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	// chainN.example: N CNAME links c1.example -> c2 -> ... -> cN, then an A;
+	// dname.example: a DNAME link and its synthesized CNAME, then 13 CNAMEs
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			q := new(dns.Msg)
+			if q.Unpack(buf[:n]) != nil || len(q.Question) != 1 {
+				continue
+			}
+			a := new(dns.Msg)
+			a.SetReply(q)
+			qn := q.Question[0].Name
+			var links int
+			name := qn
+			if strings.HasPrefix(qn, "x.dname.") {
+				d, _ := dns.NewRR("dname.example. 60 IN DNAME target.example.")
+				c, _ := dns.NewRR("x.dname.example. 60 IN CNAME x.target.example.")
+				a.Answer = append(a.Answer, d, c)
+				name = "x.target.example."
+				links = 13
+			} else {
+				fmt.Sscanf(qn, "chain%d.", &links)
+			}
+			for i := 1; i <= links; i++ {
+				next := fmt.Sprintf("c%d.%s", i, qn)
+				rr, _ := dns.NewRR(fmt.Sprintf("%s 60 IN CNAME %s", name, next))
+				a.Answer = append(a.Answer, rr)
+				name = next
+			}
+			rr, _ := dns.NewRR(name + " 60 IN A 192.0.2.1")
+			a.Answer = append(a.Answer, rr)
+			out, _ := a.Pack()
+			pc.WriteTo(out, from)
+		}
+	}()
+	up, err := dnsclient.NewDgramStream(pc.LocalAddr().String(), dnsclient.DgramStreamOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer up.Close()
+	var consumed int
+	var mu sync.Mutex
+	fwd := layerFunc{name: "policy", begin: func(r *Request, s State) State {
+		r.Upstream = up
+		return s
+	}, consume: func(r *Request, s State, a *dnsmsg.Packet) State {
+		mu.Lock()
+		consumed++
+		mu.Unlock()
+		return s
+	}}
+	s := startServer(t, &Config{Layers: []Layer{fwd}})
+	addr := s.Addrs(KindDNS)[0]
+	for _, c := range []struct {
+		name  string
+		limit int
+		rcode int
+	}{
+		{"chain13.example", 0, dns.RcodeSuccess}, // the default limit, 13 (kresd)
+		{"chain14.example", 0, dns.RcodeServerFailure},
+		{"x.dname.example", 0, dns.RcodeServerFailure}, // 1 synthesized + 13
+		{"chain3.example", 3, dns.RcodeSuccess},
+		{"chain4.example", 3, dns.RcodeServerFailure},
+	} {
+		if c.limit > 0 {
+			cfg := *s.Config()
+			cfg.Limits.CNAMEChain = c.limit
+			if err := s.Reload(&cfg); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mu.Lock()
+		before := consumed
+		mu.Unlock()
+		q := query(c.name, dns.TypeA)
+		q.SetEdns0(1232, false)
+		m := exchange(t, "udp", addr, q)
+		mu.Lock()
+		after := consumed
+		mu.Unlock()
+		if m.Rcode != c.rcode {
+			t.Errorf("%s (limit %d): %s, want %s", c.name, c.limit, dns.RcodeToString[m.Rcode], dns.RcodeToString[c.rcode])
+		}
+		if c.rcode == dns.RcodeServerFailure {
+			if code, _, ok := edeOf(m); !ok || int(code) != EDEOther || after != before {
+				t.Errorf("%s: EDE %d %v, consumed %d times", c.name, code, ok, after-before)
+			}
+		}
+	}
+	// a cache layer's answer with a chain over the limit fails too
+	cached := layerFunc{name: "cache", begin: func(r *Request, s State) State {
+		name := r.QName()
+		for i := 0; i < 5; i++ {
+			next := append([]byte{2, 'c', byte('0' + i)}, name...)
+			r.Answer.Put(&dnsmsg.RRSet{Owner: &dnsmsg.Name{Wire: name}, Type: dnsmsg.TypeCNAME, Class: 1, TTL: 60,
+				RData: [][]byte{next}}, true)
+			name = next
+		}
+		r.Cached = true
+		return Done
+	}}
+	cfg := *s.Config()
+	cfg.Layers = []Layer{cached}
+	if err := s.Reload(&cfg); err != nil {
+		t.Fatal(err)
+	}
+	if m := exchange(t, "udp", addr, query("cached.example", dns.TypeA)); m.Rcode != dns.RcodeServerFailure {
+		t.Errorf("cached chain of 5 over limit 3: %s", dns.RcodeToString[m.Rcode])
 	}
 }

@@ -180,6 +180,15 @@ func (g *generation) prepare(r *Request) verdict {
 				return answered
 			case cookieGood:
 				r.serverCookieOK = true
+			case cookieBad:
+				if g.cfg.StrictCookies && !r.Proto.Stream() {
+					// RFC 7873 §5.2.4 with cookies required: BADCOOKIE and a
+					// fresh server cookie, no data (as knotd's mod-cookies)
+					r.clientCookie = append(r.clientCookie[:0], d[:cookieClientLen]...)
+					r.cookieOpt = true
+					g.errorAnswer(r, RcodeBadCookie, true)
+					return answered
+				}
 			}
 			r.clientCookie = append(r.clientCookie[:0], d[:cookieClientLen]...)
 			r.cookieOpt = true
@@ -260,6 +269,9 @@ func (g *generation) begin(r *Request) {
 		}
 	}
 	r.layer = ""
+	if r.Cached && s&Done != 0 && g.chainTooLong(r) { // a chain put together from the cache
+		s = Fail
+	}
 	r.state = s
 }
 
@@ -281,6 +293,9 @@ func (g *generation) resolve(r *Request) {
 		r.state = g.forward(r)
 	case g.cfg.Resolver != nil:
 		r.state = g.cfg.Resolver.Resolve(r)
+		if r.state&Done != 0 && g.chainTooLong(r) {
+			r.state = Fail
+		}
 	default:
 		r.setRcode(RcodeRefused) // until recursion exists
 		r.state = Done

@@ -25,6 +25,8 @@ func (w *worker) netFuncs() map[string]lua.LGFunction {
 		"interfaces":              netInterfaces,
 		"bufsize":                 w.netBufsize,
 		"tcp_pipeline":            w.netTCPPipeline,
+		"cookies":                 w.netCookies,
+		"cname_chain":             w.netCNAMEChain,
 		"tls":                     w.netTLS,
 		"tls_sticket_secret":      w.netTicketSecret,
 		"tls_sticket_secret_file": w.netTicketSecretFile,
@@ -317,6 +319,56 @@ func (w *worker) netTCPPipeline(L *lua.LState) int {
 	n := cfg.TCPPipeline
 	if n == 0 {
 		n = daemon.DefaultTCPPipeline
+	}
+	L.Push(lua.LNumber(n))
+	return 1
+}
+
+// netCookies is net.cookies([mode]), an ljdns extension: 'on' (server
+// cookies answered, the default), 'off', or 'strict' (a UDP query with a
+// server cookie that is not valid gets BADCOOKIE and a fresh cookie).
+func (w *worker) netCookies(L *lua.LState) int {
+	cfg := w.gen.cfg
+	if L.Get(1) != lua.LNil {
+		var off, strict bool
+		switch m := L.CheckString(1); m {
+		case "on":
+		case "off":
+			off = true
+		case "strict":
+			strict = true
+		default:
+			L.ArgError(1, "'on', 'off' or 'strict' expected")
+		}
+		cfg.NoCookies, cfg.StrictCookies = off, strict
+		w.applyRuntime(func(c *daemon.Config) { c.NoCookies, c.StrictCookies = off, strict })
+	}
+	switch {
+	case cfg.NoCookies:
+		L.Push(lua.LString("off"))
+	case cfg.StrictCookies:
+		L.Push(lua.LString("strict"))
+	default:
+		L.Push(lua.LString("on"))
+	}
+	return 1
+}
+
+// netCNAMEChain is net.cname_chain([n]), an ljdns extension: the CNAME and
+// DNAME links an answer may follow (default 13, kresd's limit).
+func (w *worker) netCNAMEChain(L *lua.LState) int {
+	cfg := w.gen.cfg
+	if L.Get(1) != lua.LNil {
+		n := L.CheckInt(1)
+		if n < 1 || n > 255 {
+			L.ArgError(1, "cname_chain must be within 1-255")
+		}
+		cfg.Limits.CNAMEChain = n
+		w.applyRuntime(func(c *daemon.Config) { c.Limits.CNAMEChain = n })
+	}
+	n := cfg.Limits.CNAMEChain
+	if n == 0 {
+		n = 13
 	}
 	L.Push(lua.LNumber(n))
 	return 1
