@@ -18,7 +18,11 @@ type online struct {
 	z        *Zone
 	occluded map[*node]bool // below a delegation or a DNAME: never signed
 	negTTL   uint32         // NSEC TTL: min(SOA TTL, MINIMUM) (RFC 9077)
+	covers   sigCache       // white lies by the name they cover (refresh unused)
 }
+
+// coverCacheEntries is how many white lies a zone keeps made.
+const coverCacheEntries = 4096
 
 // Sign makes z a zone signed on line by s (nil: a static zone again):
 // answers with DO get RRSIGs made as they are asked for, and denial
@@ -75,6 +79,7 @@ func (z *Zone) Sign(s *Signer) error {
 	}
 	_, _, nums, _ := dnsmsg.SOAFields(z.soa.RData[0])
 	o.negTTL = min(z.soa.TTL, nums[4])
+	o.covers.init(coverCacheEntries)
 	z.online = o
 	return nil
 }
@@ -165,6 +170,17 @@ func (o *online) addNSEC(r *result, nsec *dnsmsg.RRSet) {
 // next closer name of a proof); its bitmap is that of the owner when the
 // owner happens to exist.
 func (o *online) cover(name []byte) *dnsmsg.RRSet {
+	if e, ok := o.covers.get(name); ok {
+		return e.sig
+	}
+	nsec := o.makeCover(name)
+	if nsec != nil {
+		o.covers.put(name, sigEntry{sig: nsec})
+	}
+	return nsec
+}
+
+func (o *online) makeCover(name []byte) *dnsmsg.RRSet {
 	nsec := o.s.CoverNSEC(name, o.negTTL)
 	if nsec == nil {
 		return nil
