@@ -219,3 +219,38 @@ func negTTL(auth []*rrset) uint32 {
 	}
 	return 0
 }
+
+// clearName drops the entries of name (and below it unless exact) of type
+// t (0: all).
+func (c *rrCache) clearName(name []byte, exact bool, t uint16) {
+	match := func(owner string, et uint16) bool {
+		if t != 0 && et != t {
+			return false
+		}
+		w := []byte(owner)
+		if exact {
+			return sameName(w, name)
+		}
+		return dnsmsg.NameWithin(w, name)
+	}
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.Lock()
+		for k := range sh.rrs {
+			if match(k.name, k.t) {
+				delete(sh.rrs, k)
+			}
+		}
+		for k := range sh.neg {
+			if match(k.name, k.t) {
+				delete(sh.neg, k)
+			}
+		}
+		for k := range sh.ans {
+			if match(k.name, k.t) {
+				delete(sh.ans, k)
+			}
+		}
+		sh.mu.Unlock()
+	}
+}

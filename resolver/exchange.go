@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -64,7 +65,9 @@ func (n *netExchanger) exchange(ctx context.Context, server netip.AddrPort, q *d
 	if _, err := c.Write(wire); err != nil {
 		return nil, err
 	}
-	buf := make([]byte, 65535)
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
 	for {
 		k, err := c.Read(buf)
 		if err != nil {
@@ -120,6 +123,8 @@ func (n *netExchanger) tcp(ctx context.Context, server netip.AddrPort, wire []by
 		return a, nil
 	}
 }
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 65535); return &b }}
 
 func timeoutErr(ctx context.Context, err error) error {
 	var ne net.Error

@@ -434,3 +434,22 @@ func TestAllowLocal(t *testing.T) {
 }
 
 var errNoNet = errors.New("no network")
+
+// TestClearName: cache.clear(name) makes the next query for name go
+// upstream again, and leaves other names cached.
+func TestClearName(t *testing.T) {
+	r := fakeResolver(t, baseNet(t), nil)
+	resolveA(t, r, "www.example.", typeA)
+	resolveA(t, r, "www.sub.example.", typeA)
+	r.ClearName(wname(t, "sub.example."), false, 0)
+	if _, res := resolveA(t, r, "www.example.", typeA); !res.Cached {
+		t.Errorf("www.example. not cached any more: %+v", res)
+	}
+	if _, res := resolveA(t, r, "www.sub.example.", typeA); res.Cached || res.Queries == 0 {
+		t.Errorf("www.sub.example. still cached: %+v", res)
+	}
+	r.ClearCache()
+	if _, res := resolveA(t, r, "www.example.", typeA); res.Queries < 2 {
+		t.Errorf("after ClearCache: %d queries, want priming and more", res.Queries)
+	}
+}

@@ -231,6 +231,10 @@ func (q *req) iterate(ctx context.Context, name []byte, qtype uint16, depth int)
 		qn, qt := name, qtype
 		if minimise && k < nlabels {
 			qn, qt = ancestor(name, k), typeNS
+			if e := q.r.cache.getNeg(qn, typeNS, q.r.clk.Now()); e != nil && e.rcode == 0 {
+				k++ // known: no zone cut at qn
+				continue
+			}
 		}
 		a, err := q.ask(ctx, c, qn, qt, depth)
 		if err != nil {
@@ -269,6 +273,9 @@ func (q *req) iterate(ctx context.Context, name []byte, qtype uint16, depth int)
 				c = nc
 				k = dnsmsg.LabelCount(c.zone) + 1
 			case rc == 0 && len(an) == 0:
+				if a.Flag("aa") {
+					q.takeAnswer(a, an, ns, c.zone, qn, typeNS, now) // caches the NODATA: names below qn skip this query
+				}
 				k++ // no cut at qn: one more label
 			default:
 				minimise = false // CNAME, NXDOMAIN (RFC 8020 aside) or error: ask the full name

@@ -40,6 +40,28 @@ func (t *nsTransport) Close() error { return nil }
 
 func (t *nsTransport) Addr() netip.AddrPort { return t.server }
 
+// flags returns the client's DNSSEC bits of r.
+func flags(r *daemon.Request) QueryFlags {
+	return QueryFlags{DO: r.DO(), CD: r.Options.Has(daemon.DNSSECCD), AD: r.Query.Buf[3]&0x20 != 0}
+}
+
+// Begin answers r from the resolver's answer cache on the socket reader
+// (no goroutine, no upstream): a warm cache costs no more than the RR
+// cache layer. Put the Layer last among the layers too.
+func (l *Layer) Begin(r *daemon.Request, s daemon.State) daemon.State {
+	if !r.MayRecurse() || r.Options.Has(daemon.NoCache) || r.QClass() != dnsmsg.ClassINET {
+		return s
+	}
+	f := flags(r)
+	rcode, an, ns, res, ok := l.R.cachedAnswer(r.QName(), r.QType(), f)
+	if !ok {
+		return s
+	}
+	l.write(r, rcode, an, ns, f, res)
+	r.Tracef("iterate: answered from the resolver's cache")
+	return daemon.Done
+}
+
 // Resolve answers r by iteration (daemon.Resolver).
 func (l *Layer) Resolve(r *daemon.Request) daemon.State {
 	res := l.R
@@ -47,52 +69,51 @@ func (l *Layer) Resolve(r *daemon.Request) daemon.State {
 	ex := func(ctx context.Context, server netip.AddrPort, q *dnsmsg.Packet, tcp bool) (*dnsmsg.Packet, error) {
 		return r.QueryUpstream(&nsTransport{ex: base, server: server, tcp: tcp}, q)
 	}
-	f := QueryFlags{DO: r.DO(), CD: r.Options.Has(daemon.DNSSECCD), AD: r.Query.Flag("ad")}
+	f := flags(r)
 	ctx := r.Ctx
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	a, info, err := res.resolve(ctx, r.QName(), r.QType(), r.QClass(), f, ex, r.MayQueryNameserver)
+	rcode, an, ns, info, err := res.resolveParts(ctx, r.QName(), r.QType(), r.QClass(), f, ex, r.MayQueryNameserver)
 	if err != nil {
 		r.Tracef("iterate: %v", err)
 	}
-	writeAnswer(r, a, false)
+	l.write(r, rcode, an, ns, f, info)
+	return daemon.Done
+}
+
+// write puts the answer into r.Answer; over UDP, a message that would
+// not fit the client's size leaves out the SOA's RRSIG first, as kresd
+// does (the NSEC/NSEC3 proofs are what validate a negative answer).
+func (l *Layer) write(r *daemon.Request, rcode int, an, ns []*rrset, f QueryFlags, info Result) {
+	writeSets(r, rcode, an, ns, f, info, false)
 	if r.Proto == daemon.UDP {
-		// kresd fits a negative answer into the client's UDP size by leaving
-		// the SOA's RRSIG out (the NSEC/NSEC3 proofs are what validate it)
 		limit := 512
 		if ok, size := r.EDNS(); ok {
 			limit = min(max(size, 512), daemon.DefaultBufSize)
 		}
 		if r.Answer.Size+64 > limit {
-			writeAnswer(r, a, true)
+			writeSets(r, rcode, an, ns, f, info, true)
 		}
 	}
 	if info.EDE >= 0 {
 		r.SetEDE(info.EDE, info.EDEText)
 	}
 	r.Cached = info.Cached
-	return daemon.Done
 }
 
-// writeAnswer copies the answer a into r.Answer (without the SOA's RRSIGs
-// when noSOASig).
-func writeAnswer(r *daemon.Request, a *dnsmsg.Packet, noSOASig bool) {
+// writeSets writes the answer into r.Answer.
+func writeSets(r *daemon.Request, rcode int, an, ns []*rrset, f QueryFlags, info Result, noSOASig bool) {
 	r.ResetAnswer()
-	r.SetRcode(a.Rcode())
-	if a.Flag("ad") {
-		r.Answer.SetFlag("ad", true)
+	r.SetRcode(rcode)
+	if adFor(info, f) {
+		r.Answer.Buf[3] |= 0x20
 	}
-	for _, sec := range []int{dnsmsg.SectionAN, dnsmsg.SectionNS} {
+	qtype := r.QType()
+	if !emit(qtype, rcode, an, ns, f, info, noSOASig, func(sec int, rr *dnsmsg.RRSet) bool {
 		r.Answer.Begin(sec)
-		for _, rr := range a.Records(sec) {
-			if noSOASig && sec == dnsmsg.SectionNS && rr.Type == typeRRSIG && len(rr.RData) > 0 && sigCovered(rr.RData[0]) == typeSOA {
-				continue
-			}
-			if !r.Answer.Put(rr, false) {
-				r.Answer.SetFlag("tc", true)
-				return
-			}
-		}
+		return r.Answer.Put(rr, false)
+	}) {
+		r.Answer.Buf[2] |= 0x02 // TC
 	}
 }

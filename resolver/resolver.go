@@ -166,6 +166,12 @@ func (r *Resolver) ClearCache() {
 	r.valMu.Unlock()
 }
 
+// ClearName forgets what the resolver's cache holds for name (and below
+// it unless exact), of type t (0: every type), as kresd's cache.clear.
+func (r *Resolver) ClearName(name []byte, exact bool, t uint16) {
+	r.cache.clearName(name, exact, t)
+}
+
 // CacheLen returns the number of entries in the resolver's own cache.
 func (r *Resolver) CacheLen() int { return r.cache.len() }
 
@@ -260,21 +266,38 @@ func (r *Resolver) Resolve(ctx context.Context, qname []byte, qtype, qclass uint
 // resolve is Resolve with the exchanger of one request and its rule for
 // learnt name server addresses (nil: Config.AllowLocal).
 func (r *Resolver) resolve(ctx context.Context, qname []byte, qtype, qclass uint16, f QueryFlags, ex Exchanger, mayQuery func(netip.Addr) bool) (*dnsmsg.Packet, Result, error) {
+	rcode, an, ns, res, err := r.resolveParts(ctx, qname, qtype, qclass, f, ex, mayQuery)
+	return r.build(qname, qtype, qclass, rcode, an, ns, f, res), res, err
+}
+
+// cachedAnswer returns the answer cache's entry for the question, TTLs
+// lowered by its age; ok false when there is none.
+func (r *Resolver) cachedAnswer(qname []byte, qtype uint16, f QueryFlags) (rcode int, an, ns []*rrset, res Result, ok bool) {
+	now := r.clk.Now()
+	e := r.cache.getAnswer(ansKey{string(dnsmsg.LowerName(qname)), qtype, f.CD, false}, now)
+	if e == nil {
+		return 0, nil, nil, Result{}, false
+	}
+	r.Stats.CacheHits.Add(1)
+	res = e.res
+	res.Cached = true
+	res.Queries = 0
+	return e.rcode, withTTL(e.an, 0, e.stored, now), withTTL(e.ns, 0, e.stored, now), res, true
+}
+
+// resolveParts resolves the question into an rcode and the answer and
+// authority sets (everything, RRSIGs included: the writer filters).
+func (r *Resolver) resolveParts(ctx context.Context, qname []byte, qtype, qclass uint16, f QueryFlags, ex Exchanger, mayQuery func(netip.Addr) bool) (int, []*rrset, []*rrset, Result, error) {
 	res := Result{EDE: -1}
 	if qclass != dnsmsg.ClassINET || qtype == typeANY || qtype == dnsmsg.TypeOPT || (qtype >= 249 && qtype <= 252) {
 		res.EDE = edeNotSupported
-		return r.build(qname, qtype, qclass, 5, nil, nil, f, res), res, nil
+		return 5, nil, nil, res, nil
+	}
+	if rcode, an, ns, cres, ok := r.cachedAnswer(qname, qtype, f); ok {
+		return rcode, an, ns, cres, nil
 	}
 	now := r.clk.Now()
 	ak := ansKey{string(dnsmsg.LowerName(qname)), qtype, f.CD, false}
-	if e := r.cache.getAnswer(ak, now); e != nil {
-		r.Stats.CacheHits.Add(1)
-		ttl := uint32(e.expire.Sub(now) / time.Second)
-		res = e.res
-		res.Cached = true
-		res.Queries = 0
-		return r.build(qname, qtype, qclass, e.rcode, withTTL(e.an, ttl, e.stored, now), withTTL(e.ns, ttl, e.stored, now), f, res), res, nil
-	}
 	q := &req{r: r, ex: ex, mayQuery: mayQuery}
 	part, err := q.lookup(ctx, qname, qtype, 0)
 	res.Queries = q.queries
@@ -283,15 +306,15 @@ func (r *Resolver) resolve(ctx context.Context, qname []byte, qtype, qclass uint
 		if errors.Is(err, ErrLimit) || errors.Is(err, ErrDepth) || errors.Is(err, ErrLoop) {
 			res.EDE = edeOther
 		}
-		return r.build(qname, qtype, qclass, 2, nil, nil, f, res), res, err
+		return 2, nil, nil, res, err
 	}
 	if part.rcode != 0 && part.rcode != 3 {
-		return r.build(qname, qtype, qclass, part.rcode, nil, nil, f, res), res, nil
+		return part.rcode, nil, nil, res, nil
 	}
 	v, verr := r.validator()
 	if verr != nil {
 		res.EDE, res.EDEText = edeOther, verr.Error()
-		return r.build(qname, qtype, qclass, 2, nil, nil, f, res), res, verr
+		return 2, nil, nil, res, verr
 	}
 	if v != nil && !f.CD {
 		pkt := packetOf(qname, qtype, part.rcode, part.an, part.ns)
@@ -302,18 +325,17 @@ func (r *Resolver) resolve(ctx context.Context, qname []byte, qtype, qclass uint
 			res.EDE, res.EDEText = vr.EDE, vr.Reason
 		}
 		if vr.Security == Bogus {
-			return r.build(qname, qtype, qclass, 2, nil, nil, f, res), res, nil
+			return 2, nil, nil, res, nil
 		}
 	}
 	ttl := minTTL(part)
 	if ttl > 0 {
 		r.cache.putAnswer(ak, &answerEntry{rcode: part.rcode, an: part.an, ns: part.ns, res: res, stored: now, expire: now.Add(time.Duration(ttl) * time.Second)})
 	}
-	out := r.build(qname, qtype, qclass, part.rcode, part.an, part.ns, f, res)
 	if c := r.cfg.Cache; c != nil && res.Security != Secure && ttl > 0 {
-		c.Store(out, qname, qtype, qclass, false)
+		c.Store(r.build(qname, qtype, qclass, part.rcode, part.an, part.ns, QueryFlags{}, res), qname, qtype, qclass, false)
 	}
-	return out, res, nil
+	return part.rcode, part.an, part.ns, res, nil
 }
 
 // withTTL returns copies of sets with TTLs lowered by the time since stored
@@ -360,7 +382,7 @@ func minTTL(p *part) uint32 {
 // packetOf writes an answer with every record (RRSIGs included), for the
 // validator.
 func packetOf(qname []byte, qtype uint16, rcode int, an, ns []*rrset) *dnsmsg.Packet {
-	p := dnsmsg.NewPacket(65535)
+	p := dnsmsg.NewPacket(packetSize(an, ns) + len(qname) + 32)
 	p.SetQuestion(qname, qtype, dnsmsg.ClassINET)
 	p.Buf[2] = 0x80 | 0x04
 	p.Buf[3] = byte(rcode & 0xf)
@@ -386,18 +408,52 @@ func packetOf(qname []byte, qtype uint16, rcode int, an, ns []*rrset) *dnsmsg.Pa
 // build writes the client's answer: question, RD RA, AD as RFC 6840 says,
 // DNSSEC records only with DO. No OPT (the daemon adds it).
 func (r *Resolver) build(qname []byte, qtype, qclass uint16, rcode int, an, ns []*rrset, f QueryFlags, res Result) *dnsmsg.Packet {
-	p := dnsmsg.NewPacket(65535)
+	p := dnsmsg.NewPacket(packetSize(an, ns))
 	p.SetQuestion(qname, qtype, qclass)
 	p.Buf[2] = 0x80 | 0x01
 	p.Buf[3] = 0x80 | byte(rcode&0xf)
 	if f.CD {
 		p.Buf[3] |= 0x10
 	}
-	if res.Security == Secure && (f.DO || f.AD) && !f.CD {
+	if adFor(res, f) {
 		p.Buf[3] |= 0x20
 	}
+	emit(qtype, rcode, an, ns, f, res, false, func(sec int, rr *dnsmsg.RRSet) bool {
+		p.Begin(sec)
+		return p.Put(rr, true)
+	})
+	p.Parse(false)
+	return p
+}
+
+// adFor reports whether the answer gets AD (RFC 6840 §5.7).
+func adFor(res Result, f QueryFlags) bool {
+	return res.Security == Secure && (f.DO || f.AD) && !f.CD
+}
+
+// packetSize bounds the wire size of a message holding the sets.
+func packetSize(sets ...[]*rrset) int {
+	n := 512
+	for _, sec := range sets {
+		for _, s := range sec {
+			for _, x := range []*dnsmsg.RRSet{s.rr, s.sig} {
+				if x == nil {
+					continue
+				}
+				for _, rd := range x.RData {
+					n += len(x.Owner.Wire) + 10 + len(rd)
+				}
+			}
+		}
+	}
+	return min(n, 65535)
+}
+
+// emit calls put for each record set of the answer the client gets, in
+// order: RRSIGs and NSEC/NSEC3 only with DO, the authority section of a
+// positive answer only when secure (kresd), no SOA RRSIG when noSOASig.
+func emit(qtype uint16, rcode int, an, ns []*rrset, f QueryFlags, res Result, noSOASig bool, put func(sec int, rr *dnsmsg.RRSet) bool) bool {
 	for i, sec := range [][]*rrset{an, ns} {
-		p.Begin(dnsmsg.SectionAN + i)
 		for _, s := range sec {
 			if !f.DO && isDNSSECType(s.rr.Type) && s.rr.Type != qtype {
 				continue
@@ -408,12 +464,15 @@ func (r *Resolver) build(qname []byte, qtype, qclass uint16, rcode int, an, ns [
 			if i == 1 && rcode == 0 && len(an) > 0 && res.Security != Secure {
 				continue // kresd: proofs only with secure positive answers
 			}
-			p.Put(s.rr, true)
-			if s.sig != nil && (f.DO || qtype == typeRRSIG) {
-				p.Put(s.sig, true)
+			if !put(dnsmsg.SectionAN+i, s.rr) {
+				return false
+			}
+			if s.sig != nil && (f.DO || qtype == typeRRSIG) && !(noSOASig && s.rr.Type == typeSOA) {
+				if !put(dnsmsg.SectionAN+i, s.sig) {
+					return false
+				}
 			}
 		}
 	}
-	p.Parse(false)
-	return p
+	return true
 }

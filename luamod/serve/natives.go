@@ -21,19 +21,20 @@ func (w *worker) natives() *lua.LTable {
 		return luabind.SetFuncs(L, t, prefix, m)
 	}
 	fn(S, "serve", map[string]lua.LGFunction{
-		"log":        w.nLog,
-		"log_level":  w.nLogLevel,
-		"log_groups": w.nLogGroups,
-		"group_name": nGroupName,
-		"hostname":   nHostname,
-		"version":    w.nVersion,
-		"moduledir":  w.nModuledir,
-		"user":       w.nUser,
-		"option":     w.nOption,
-		"quit":       w.nQuit,
-		"reload":     w.nReload,
-		"resolve":    w.nResolve,
-		"map":        w.nMap,
+		"log":            w.nLog,
+		"log_level":      w.nLogLevel,
+		"log_groups":     w.nLogGroups,
+		"group_name":     nGroupName,
+		"hostname":       nHostname,
+		"version":        w.nVersion,
+		"moduledir":      w.nModuledir,
+		"user":           w.nUser,
+		"option":         w.nOption,
+		"quit":           w.nQuit,
+		"reload":         w.nReload,
+		"resolve":        w.nResolve,
+		"map":            w.nMap,
+		"resolver_clear": w.nResolverClear,
 		"setenv": func(L *lua.LState) int {
 			setenv(L.CheckString(1), L.Get(2))
 			return 0

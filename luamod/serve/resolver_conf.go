@@ -11,6 +11,7 @@ import (
 
 	"ljdns/daemon"
 	"ljdns/daemon/mod/hints"
+	"ljdns/dnsmsg"
 	"ljdns/resolver"
 )
 
@@ -102,7 +103,12 @@ func (g *generation) setResolver() error {
 		st.stop = cancel
 		go g.anchors.Run(ctx, st.r.FetchDNSKEY)
 	}
-	g.cfg.Resolver = &resolver.Layer{R: st.r}
+	l := &resolver.Layer{R: st.r}
+	g.cfg.Resolver = l
+	// its Begin answers from the resolver's cache on the socket reader: last
+	// of the layers (before the generation's closer) so modules see every query
+	n := len(g.cfg.Layers)
+	g.cfg.Layers = append(g.cfg.Layers[:n-1:n-1], l, g.cfg.Layers[n-1])
 	return nil
 }
 
@@ -130,4 +136,27 @@ func evalLua(L *lua.LState, expr string) lua.LValue {
 	v := L.Get(-1)
 	L.SetTop(top)
 	return v
+}
+
+// nResolverClear is S.resolver_clear(name, exact, rrtype): cache.clear()
+// for the resolver's own cache (everything without a name).
+func (w *worker) nResolverClear(L *lua.LState) int {
+	ld := w.gen.ld
+	ld.mu.Lock()
+	st, _ := ld.persistent["resolver"].(*resolverState)
+	ld.mu.Unlock()
+	if st == nil || st.r == nil {
+		return 0
+	}
+	name := L.OptString(1, "")
+	if name == "" {
+		st.r.ClearCache()
+		return 0
+	}
+	n, err := dnsmsg.NameFromText(name)
+	if err != nil {
+		L.ArgError(1, err.Error())
+	}
+	st.r.ClearName(n.Wire, lua.LVAsBool(L.Get(2)), uint16(L.OptInt(3, 0)))
+	return 0
 }

@@ -421,6 +421,14 @@ end)
 for k, f in pairs(C) do
 	if k ~= 'current_size' and k ~= 'current_storage' then cacheshadow[k] = f end
 end
+do
+	-- cache.clear() clears the resolver's own cache too (RR sets, answers, name server RTTs)
+	local clear = cacheshadow.clear
+	cacheshadow.clear = function(name, exact, rrtype, ...)
+		S.resolver_clear(name, exact, rrtype)
+		return clear(name, exact, rrtype, ...)
+	end
+end
 
 -- kres.context(): the resolver context kresd's tests and modules read.
 do
