@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -25,7 +26,7 @@ type lua2Daemon struct {
 // startLua2 runs ljdns serve with modules = { lua2 = { filename = script, ... } }
 // (extra is added to the module's table) on a free address of the
 // namespace and waits until it answers.
-func startLua2(t *testing.T, script, extra string) *lua2Daemon {
+func startLua2(t *testing.T, script, extra string, args ...string) *lua2Daemon {
 	t.Helper()
 	abs, err := filepath.Abs(script)
 	if err != nil {
@@ -37,7 +38,7 @@ func startLua2(t *testing.T, script, extra string) *lua2Daemon {
 	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p := startDaemon(t, dir, nil, "-c", "config")
+	p := startDaemon(t, dir, nil, append([]string{"-c", "config"}, args...)...)
 	waitDNS(t, addr.String())
 	return &lua2Daemon{p, addr}
 }
@@ -47,7 +48,9 @@ func (d *lua2Daemon) pid() int { return d.cmd.Process.Pid }
 // TestServeLua2Figures measures ljdns serve with a lua2 script against
 // pdns_server + lua2 on the same script (SERVE.md §10): without caches on
 // both sides, then with pdns's default caches against our packet cache.
-// LJDNS_LUA2_FIGURES is the seconds per run (10 in §10).
+// LJDNS_LUA2_FIGURES is the seconds per run (10 in §10); LJDNS_LUA2_SCRIPT
+// another script (examples/lua2/perf-zones.lua: zones from
+// dns_get_all_domains, pdns with its zone cache), LJDNS_LUA2_WORKERS -f.
 func TestServeLua2Figures(t *testing.T) {
 	secs, _ := strconv.Atoi(os.Getenv("LJDNS_LUA2_FIGURES"))
 	if secs <= 0 {
@@ -64,10 +67,19 @@ func TestServeLua2Figures(t *testing.T) {
 		script = s
 	}
 	noCache := map[string]string{"cache-ttl": "0", "query-cache-ttl": "0", "negquery-cache-ttl": "0"}
+	defaults := map[string]string{}
+	if src, err := os.ReadFile(script); err == nil && strings.Contains(string(src), "function dns_get_all_domains") {
+		// pdns's default zone cache (the rig turns it off for scripts without the function)
+		noCache["zone-cache-refresh-interval"], defaults["zone-cache-refresh-interval"] = "300", "300"
+	}
 	pdnsOff := testnet.StartPDNS(t, testnet.PDNSConfig{LuaScript: script, Settings: noCache})
-	pdnsOn := testnet.StartPDNS(t, testnet.PDNSConfig{LuaScript: script})
-	oursOff := startLua2(t, script, "packet_cache = false")
-	oursOn := startLua2(t, script, "packet_cache = true")
+	pdnsOn := testnet.StartPDNS(t, testnet.PDNSConfig{LuaScript: script, Settings: defaults})
+	var args []string
+	if w := os.Getenv("LJDNS_LUA2_WORKERS"); w != "" {
+		args = []string{"-f", w}
+	}
+	oursOff := startLua2(t, script, "packet_cache = false", args...)
+	oursOn := startLua2(t, script, "packet_cache = true", args...)
 	d := time.Duration(secs) * time.Second
 	run := func(name string, addr netip.AddrPort, pid int, d time.Duration) float64 {
 		t.Helper()
@@ -363,4 +375,52 @@ func TestServeLua2DiffLMDB(t *testing.T) {
 	owners := []string{"db.example.", "DB.example.", "ns.db.example.", "mail.db.example.", "www.db.example.", "web.db.example.",
 		"dyn.db.example.", "host1.dyn.db.example.", "a.b.dyn.db.example.", "ent.db.example.", "a.ent.db.example.", "nope.example."}
 	lua2Compare(t, pdns.Addr(), ours.addr, lua2Corpus(owners))
+}
+
+// TestServeLua2AXFR transfers lua2.example. (examples/lua2/table.lua,
+// dns_list) from pdns_server and from ljdns serve: the same records, the
+// SOA first and last.
+func TestServeLua2AXFR(t *testing.T) {
+	testnet.Isolate(t)
+	testnet.Need(t, "pdns_server")
+	script := "../../examples/lua2/table.lua"
+	pdns := testnet.StartPDNS(t, testnet.PDNSConfig{LuaScript: script})
+	ours := startLua2(t, script, "")
+	xfr := func(addr netip.AddrPort) []string {
+		t.Helper()
+		m := new(dns.Msg)
+		m.SetAxfr("lua2.example.")
+		env, err := new(dns.Transfer).In(m, addr.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for e := range env {
+			if e.Error != nil {
+				t.Fatalf("%s: %v", addr, e.Error)
+			}
+			for _, rr := range e.RR {
+				out = append(out, strings.ToLower(rr.String()))
+			}
+		}
+		return out
+	}
+	a, b := xfr(pdns.Addr()), xfr(ours.addr)
+	if len(b) < 3 || b[0] != b[len(b)-1] || !strings.Contains(b[0], "\tsoa\t") {
+		t.Fatalf("ljdns AXFR does not start and end with the SOA: %v", b)
+	}
+	sort.Strings(a)
+	sort.Strings(b)
+	if strings.Join(a, "\n") != strings.Join(b, "\n") {
+		t.Errorf("AXFR differs:\npdns:\n%s\nljdns:\n%s", strings.Join(a, "\n"), strings.Join(b, "\n"))
+	}
+	m := new(dns.Msg)
+	m.SetAxfr("other.example.") // dns_list answers it too; nowhere.example is no zone
+	if env, err := new(dns.Transfer).In(m, ours.addr.String()); err == nil {
+		for e := range env {
+			if e.Error != nil {
+				t.Errorf("other.example.: %v", e.Error)
+			}
+		}
+	}
 }

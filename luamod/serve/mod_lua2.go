@@ -676,7 +676,12 @@ func (l *lua2Layer) Begin(r *daemon.Request, s daemon.State) daemon.State {
 	var res authority.BackendResult
 	var err error
 	if qtype == lua2AXFR && q.TCP {
-		res, err = l.axfr(be, &q, r.Answer)
+		if ip := r.Client.Addr().Unmap(); !ip.IsLoopback() {
+			// pdns allow-axfr-ips: 127.0.0.0/8 and ::1 by default
+			res = authority.BackendResult{Rcode: daemon.RcodeRefused}
+		} else {
+			res, err = l.axfr(be, &q, r.Answer)
+		}
 	} else {
 		res, err = authority.AnswerBackend(be, &q, r.Answer)
 	}
