@@ -149,4 +149,3 @@ type filterless struct{ *mapBackend }
 func (f *filterless) Lookup(qtype uint16, qname []byte, id int64, ctx *LookupContext) ([]BackendRecord, error) {
 	return f.mapBackend.Lookup(typeANY, qname, id, ctx)
 }
-
