@@ -103,6 +103,12 @@ func (n *fakeNet) exchange(ctx context.Context, server netip.AddrPort, q *dnsmsg
 				}
 			}
 		}
+	} else if d := fakeDNAME(z, qn); d != nil {
+		a.Buf[2] |= 0x04 // AA
+		target := substitute(qn, d.Owner.Wire, nameRData(d.RData[0]))
+		cn := &dnsmsg.RRSet{Owner: &dnsmsg.Name{Wire: qn}, Type: typeCNAME, Class: dnsmsg.ClassINET, TTL: d.TTL}
+		cn.Add(target)
+		an = append(an, d, cn)
 	} else {
 		a.Buf[2] |= 0x04 // AA
 		exists := false
@@ -451,5 +457,43 @@ func TestClearName(t *testing.T) {
 	r.ClearCache()
 	if _, res := resolveA(t, r, "www.example.", typeA); res.Queries < 2 {
 		t.Errorf("after ClearCache: %d queries, want priming and more", res.Queries)
+	}
+}
+
+// fakeDNAME returns the DNAME of z above qn, if any.
+func fakeDNAME(z *fakeZone, qn []byte) *dnsmsg.RRSet {
+	for _, rr := range z.rrs {
+		if rr.Type == typeDNAME && below(qn, rr.Owner.Wire) {
+			return rr
+		}
+	}
+	return nil
+}
+
+// TestDNAMEAndCNAME: a DNAME answer is followed through its synthesized
+// CNAME into another zone; a CNAME to a name that does not exist gives
+// NXDOMAIN with the CNAME; a CNAME loop ends.
+func TestDNAMEAndCNAME(t *testing.T) {
+	n := baseNet(t)
+	n.serve(t, "10.0.0.2", "example.",
+		"example. 300 NS ns.example.", "ns.example. 300 A 10.0.0.2",
+		"dn.example. 300 DNAME sub.example.",
+		"sub.example. 300 NS ns.sub.example.", "ns.sub.example. 300 A 10.0.0.3",
+		"broken.example. 300 CNAME nx.sub.example.",
+		"loop1.example. 300 CNAME loop2.example.", "loop2.example. 300 CNAME loop1.example.")
+	for _, nomin := range []bool{false, true} {
+		r := fakeResolver(t, n, func(c *Config) { c.NoMinimize = nomin })
+		a, _ := resolveA(t, r, "www.dn.example.", typeA)
+		if txt := answerText(a); a.Rcode() != 0 || !strings.Contains(txt, "DNAME") || !strings.Contains(txt, "CNAME") || !strings.Contains(txt, "192.0.2.3") {
+			t.Errorf("nomin %v: DNAME: rcode %d %s", nomin, a.Rcode(), txt)
+		}
+		a, _ = resolveA(t, r, "broken.example.", typeA)
+		if a.Rcode() != 3 || !strings.Contains(answerText(a), "CNAME") {
+			t.Errorf("nomin %v: CNAME to nowhere: rcode %d %s", nomin, a.Rcode(), answerText(a))
+		}
+		a, _ = resolveA(t, r, "loop1.example.", typeA)
+		if a.Rcode() != 0 && a.Rcode() != 2 {
+			t.Errorf("nomin %v: CNAME loop: rcode %d %s", nomin, a.Rcode(), answerText(a))
+		}
 	}
 }

@@ -370,13 +370,6 @@ func (q *req) takeAnswer(a *dnsmsg.Packet, an, ns []*rrset, zone, name []byte, q
 			p.an = append(p.an, s)
 			break
 		}
-		if qtype != typeCNAME {
-			if s := find(an, cur, typeCNAME); s != nil && len(s.rr.RData) > 0 {
-				p.an = append(p.an, s)
-				cur = nameRData(s.rr.RData[0])
-				continue
-			}
-		}
 		if d := dnameFor(an, cur, zone); d != nil {
 			target := nameRData(d.rr.RData[0])
 			syn := substitute(cur, d.owner(), target)
@@ -394,6 +387,13 @@ func (q *req) takeAnswer(a *dnsmsg.Packet, an, ns []*rrset, zone, name []byte, q
 			p.an = append(p.an, cn)
 			cur = syn
 			continue
+		}
+		if qtype != typeCNAME {
+			if s := find(an, cur, typeCNAME); s != nil && len(s.rr.RData) > 0 {
+				p.an = append(p.an, s)
+				cur = nameRData(s.rr.RData[0])
+				continue
+			}
 		}
 		break
 	}

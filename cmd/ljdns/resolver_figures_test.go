@@ -39,18 +39,33 @@ func TestResolverFigures(t *testing.T) {
 	ours, p := startResolver(t, h, true, "")
 	oursDir := p.cmd.Dir
 	k := h.StartKresd(t, true)
-	servers := []struct {
-		name string
-		addr netip.AddrPort
-		pid  int
-		dir  string
-	}{{"ljdns", ours, p.cmd.Process.Pid, oursDir}, {"kresd", k.Addr(), k.PID(), k.Dir}}
+	servers := []figServer{{"ljdns", ours, p.cmd.Process.Pid, oursDir}, {"kresd", k.Addr(), k.PID(), k.Dir}}
 
+	part := os.Getenv("LJDNS_RESOLVER_FIGURES_PART") // "warm", "cold" or "memory"; "": all
 	// warm cache: 1000 wildcard names of secure.example. (signed, NSEC)
 	var corpus []testnet.Query
 	for i := 0; i < 1000; i++ {
 		corpus = append(corpus, testnet.Query{Name: fmt.Sprintf("n%d.wild.secure.example.", i), Type: dns.TypeA})
 	}
+	if part == "" || part == "warm" {
+		warmFigure(t, servers, corpus, secs)
+	}
+	if part == "" || part == "cold" {
+		coldFigure(t, servers)
+	}
+	if part == "" || part == "memory" {
+		memoryFigure(t, servers)
+	}
+}
+
+type figServer struct {
+	name string
+	addr netip.AddrPort
+	pid  int
+	dir  string
+}
+
+func warmFigure(t *testing.T, servers []figServer, corpus []testnet.Query, secs int) {
 	for _, s := range servers {
 		warm(t, s.addr, corpus)
 	}
@@ -69,6 +84,9 @@ func TestResolverFigures(t *testing.T) {
 	}
 	mq, kq := median(qps["ljdns"]), median(qps["kresd"])
 	t.Logf("FIGURE warm cache: ljdns %.0f qps (%.1f µs CPU/query), kresd %.0f qps (%.1f µs CPU/query): %.2fx", mq, median(cpu["ljdns"]), kq, median(cpu["kresd"]), mq/kq)
+}
+
+func coldFigure(t *testing.T, servers []figServer) {
 
 	// cold resolution of a 3-level signed name, caches cleared
 	cold := map[string][]float64{}
@@ -92,7 +110,11 @@ func TestResolverFigures(t *testing.T) {
 		}
 	}
 	mc, kc := median(cold["ljdns"]), median(cold["kresd"])
+	t.Logf("cold samples (ms): ljdns %.2f, kresd %.2f", cold["ljdns"], cold["kresd"])
 	t.Logf("FIGURE cold www.secure.example. (median of 20, cache cleared): ljdns %.2f ms, kresd %.2f ms: %.2fx", mc, kc, mc/kc)
+}
+
+func memoryFigure(t *testing.T, servers []figServer) {
 
 	// memory: 100k distinct answers
 	var big []testnet.Query
