@@ -118,11 +118,15 @@ type Env struct {
 	writer   *Txn              // active write transaction, if any
 	readers  int               // open read transactions
 	open     map[*Txn]struct{} // open read transactions, ended by Close
+	remote   *etcdEnv          // an etcd store (etcd.go): none of the above but these maps
 }
 
 // OpenEnv opens (creating the file if needed) the store at path. Without
 // EnvNoSubdir, path must be an existing directory holding data.mdb.
 func OpenEnv(path string, flags uint32, mapSize int, mode os.FileMode) (*Env, error) {
+	if isEtcdURI(path) {
+		return openEtcdEnv(path, flags)
+	}
 	file := path
 	if flags&EnvNoSubdir == 0 {
 		st, err := os.Stat(path)
@@ -261,6 +265,9 @@ func (e *Env) Close() error {
 	for t := range e.open {
 		t.Abort()
 	}
+	if e.remote != nil {
+		return e.remote.cl.Close()
+	}
 	e.dropPins()
 	var err error
 	if e.db != nil {
@@ -295,6 +302,9 @@ func (e *Env) DBI(txn *Txn, name string, create bool) (int, error) {
 	}
 	if name[0] == 0 {
 		return 0, fmt.Errorf("lmdb: invalid database name %q", name)
+	}
+	if e.remote != nil {
+		return 0, ErrEtcdNamedDB
 	}
 	i := slices.Index(e.names, name)
 	if txn.rdonly {
@@ -338,6 +348,12 @@ func (e *Env) Begin(dbi int, rdonly bool) (*Txn, error) {
 // Stat returns statistics of the unnamed database: page size, depth,
 // branch/leaf/overflow pages and entries.
 func (e *Env) Stat() (psize, depth, branch, leaf, overflow, entries int, err error) {
+	if e.remote != nil {
+		if e.closed {
+			return 0, 0, 0, 0, 0, 0, ErrEnvClosed
+		}
+		return e.statEtcd()
+	}
 	t, err := e.Begin(0, true)
 	if err != nil {
 		return 0, 0, 0, 0, 0, 0, err
@@ -355,6 +371,9 @@ func (e *Env) Stat() (psize, depth, branch, leaf, overflow, entries int, err err
 func (e *Env) Copy(dst string) error {
 	if e.closed {
 		return ErrEnvClosed
+	}
+	if e.remote != nil {
+		return ErrEtcdCopy
 	}
 	if st, err := os.Stat(dst); err == nil && st.IsDir() {
 		dst = filepath.Join(dst, storeFileName)
@@ -392,6 +411,7 @@ type Txn struct {
 	rdonly bool
 	valid  bool
 	dirty  int64  // bytes put in this write transaction (remap estimate)
+	r      *etcdTxn     // transactions of an etcd store
 	OnEnd  func() // called whenever the transaction ends (the Lua binding refreshes txn.valid)
 	Gen    uint64 // incremented whenever the transaction ends; values read before are stale
 }
@@ -404,6 +424,9 @@ func (t *Txn) begin() error {
 	name, err := e.bucketName(t.dbi)
 	if err != nil {
 		return err
+	}
+	if e.remote != nil {
+		return t.beginEtcd()
 	}
 	if t.rdonly {
 		if err := t.beginRead(); err != nil {
@@ -504,12 +527,15 @@ func (e *Env) fenceOf(t *Txn) *fenceIndex {
 // lost reports whether a writer reopened the store since this read
 // transaction of a read-only env began (its snapshot lost its pins).
 func (t *Txn) lost() bool {
-	return t.env.db == nil && t.env.table.generation() != t.gen
+	return t.env.remote == nil && t.env.db == nil && t.env.table.generation() != t.gen
 }
 
 // useDB points the transaction at database dbi.
 func (t *Txn) useDB(dbi int) {
 	t.dbi = dbi
+	if t.env.remote != nil {
+		return
+	}
 	name, err := t.env.bucketName(dbi)
 	if err != nil {
 		return
@@ -539,7 +565,15 @@ func (t *Txn) end() {
 	t.dirty = 0
 	t.Gen++
 	t.bucket, t.tree, t.fence, t.gets = nil, boltTree{}, nil, 0
-	if t.rdonly {
+	if t.r != nil {
+		t.r = nil
+		if t.rdonly {
+			t.env.readers--
+			delete(t.env.open, t)
+		} else if t.env.writer == t {
+			t.env.writer = nil
+		}
+	} else if t.rdonly {
 		t.env.readers--
 		delete(t.env.open, t)
 		t.env.mf.end(t.snap)
@@ -562,6 +596,9 @@ func (t *Txn) end() {
 func (t *Txn) Get(key []byte) ([]byte, error) {
 	if !t.valid {
 		return nil, ErrTxnEnded
+	}
+	if t.r != nil {
+		return t.getEtcd(key)
 	}
 	if t.rdonly {
 		var v []byte
@@ -598,6 +635,9 @@ func (t *Txn) Put(key, val []byte, flags uint32) (bool, error) {
 	if t.rdonly {
 		return false, ErrReadOnlyTxn
 	}
+	if t.r != nil {
+		return t.putEtcd(key, val, flags)
+	}
 	if len(key) == 0 {
 		return false, errors.New("lmdb: MDB_BAD_VALSIZE: empty key")
 	}
@@ -622,6 +662,9 @@ func (t *Txn) Del(key []byte) error {
 	if t.rdonly {
 		return ErrReadOnlyTxn
 	}
+	if t.r != nil {
+		return t.delEtcd(key)
+	}
 	if len(key) == 0 || t.bucket.Get(key) == nil {
 		return ErrNotFound
 	}
@@ -639,6 +682,15 @@ func (t *Txn) PutSorted(n int, pair func(i int) (key, val []byte)) error {
 	}
 	if t.rdonly {
 		return ErrReadOnlyTxn
+	}
+	if t.r != nil {
+		for i := 0; i < n; i++ {
+			k, v := pair(i)
+			if _, err := t.putEtcd(k, v, 0); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	old := t.bucket.FillPercent
 	t.bucket.FillPercent = 0.95
@@ -659,6 +711,9 @@ func (t *Txn) Commit() error {
 		return ErrTxnEnded
 	}
 	tx := t.tx
+	if t.r != nil && !t.rdonly {
+		return t.commitEtcd()
+	}
 	if t.rdonly {
 		t.end()
 		if tx != nil {
@@ -841,6 +896,14 @@ func (t *Txn) NewCursor() (*Cursor, error) {
 		return nil, ErrTxnEnded
 	}
 	cur := &Cursor{txn: t, gen: t.Gen}
+	if t.r != nil {
+		c, err := t.cursorEtcd()
+		if err != nil {
+			return nil, err
+		}
+		cur.c = c
+		return cur, nil
+	}
 	switch {
 	case t.rdonly && t.tree.root|uint64(len(t.tree.inline)) != 0:
 		cur.c = &boltCursor{t: &t.tree}
