@@ -410,10 +410,10 @@ type Txn struct {
 	dbi    int
 	rdonly bool
 	valid  bool
-	dirty  int64  // bytes put in this write transaction (remap estimate)
-	r      *etcdTxn     // transactions of an etcd store
-	OnEnd  func() // called whenever the transaction ends (the Lua binding refreshes txn.valid)
-	Gen    uint64 // incremented whenever the transaction ends; values read before are stale
+	dirty  int64    // bytes put in this write transaction (remap estimate)
+	r      *etcdTxn // transactions of an etcd store
+	OnEnd  func()   // called whenever the transaction ends (the Lua binding refreshes txn.valid)
+	Gen    uint64   // incremented whenever the transaction ends; values read before are stale
 }
 
 func (t *Txn) begin() error {
