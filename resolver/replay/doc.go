@@ -1,0 +1,15 @@
+// Package replay runs Deckard scenarios (.rpl files, CZ-NIC/deckard's
+// format, mostly from Unbound's testbound) against a recursive resolver
+// without any socket: Parse reads a scenario (a malformed one is a
+// *ParseError naming file and line), MapConfig maps its CONFIG section the
+// way Deckard's kresd.j2 configures kresd, and a Runner plays the steps —
+// QUERY steps go to the resolver under test, whose upstream queries are
+// answered from the RANGE entries and REPLY steps by an in-memory
+// Exchanger (the scenario's addresses are never contacted), TIME_PASSES
+// moves a clock.Fake started at the scenario's date, CHECK_ANSWER compares
+// the last answer on the entry's MATCH elements (Deckard's semantics: RR
+// sets compared as sets, TTLs ignored, owner names case-insensitive).
+//
+// `ljdns replay FILE.rpl...` is the command; skip.txt lists the scenarios
+// not supported, with a reason each (SkipList).
+package replay
