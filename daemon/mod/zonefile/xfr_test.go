@@ -1,6 +1,7 @@
 package zonefile
 
 import (
+	"crypto/tls"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -9,6 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/miekg/dns"
+
+	"ljdns/daemon"
 	"ljdns/dnsmsg"
 	"ljdns/internal/testnet"
 )
@@ -188,6 +192,57 @@ func TestSignedTransferVerifies(t *testing.T) {
 		}
 		if err := testnet.VerifyZone(f); err != nil {
 			t.Error(err)
+		}
+	}
+}
+
+// TestTransferTransports: AXFR over DNS-over-TLS is served; over DoH and
+// through Exchange (one message per query) it is NOTIMP, as over UDP.
+func TestTransferTransports(t *testing.T) {
+	testnet.Isolate(t)
+	zs := testZones(t)
+	m := New(Options{Poll: -1})
+	if err := m.Configure(moduleZones(zs[:1])); err != nil {
+		t.Fatal(err)
+	}
+	addr := testnet.FreeAddr(t)
+	tlsAddr := netip.AddrPortFrom(addr.Addr(), 853)
+	s, err := daemon.New(&daemon.Config{Listen: []daemon.Listen{{Addr: tlsAddr, Kind: daemon.KindTLS}}, Layers: []daemon.Layer{m},
+		Log: daemon.NewLogger(testWriter{t})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown(t.Context())
+	c, err := tls.Dial("tcp", tlsAddr.String(), &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	q := new(dns.Msg)
+	q.SetAxfr("example.test.")
+	ch, err := (&dns.Transfer{Conn: &dns.Conn{Conn: c}}).In(q, tlsAddr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for env := range ch {
+		if env.Error != nil {
+			t.Fatal(env.Error)
+		}
+		n += len(env.RR)
+	}
+	if n < 20 {
+		t.Fatalf("AXFR over TLS: %d records", n)
+	}
+	wire, _ := q.Pack()
+	for _, p := range []daemon.Proto{daemon.DoH, daemon.TCP, daemon.UDP} {
+		out, ok := s.Exchange(wire, netip.MustParseAddrPort("127.0.0.1:5300"), tlsAddr, p, 0)
+		a := new(dns.Msg)
+		if !ok || a.Unpack(out) != nil || a.Rcode != dns.RcodeNotImplemented {
+			t.Errorf("AXFR through Exchange over %v: %v", p, a)
 		}
 	}
 }

@@ -263,7 +263,8 @@ func (m *Module) transfer(r *daemon.Request, s daemon.State) daemon.State {
 		return daemon.Done
 	}
 	ixfr := r.QType() == typeIXFR
-	if !r.Proto.Stream() && !ixfr {
+	stream := r.Proto == daemon.TCP || r.Proto == daemon.DoT // transports that carry several messages
+	if !stream && !ixfr {
 		r.SetRcode(rcodeNotImp) // AXFR over UDP (knotd: NOTIMP)
 		return daemon.Done
 	}
@@ -283,9 +284,9 @@ func (m *Module) transfer(r *daemon.Request, s daemon.State) daemon.State {
 	if k == noKey {
 		k = nil
 	}
-	if ixfr && (!r.Proto.Stream() || ixfrCurrent(r, z.Serial())) {
+	if ixfr && (!stream || ixfrCurrent(r, z.Serial())) {
 		// RFC 1995 §2: the client is current, or over UDP: the SOA alone
-		if !r.Proto.Stream() {
+		if !stream {
 			r.Answer.Buf[2] |= 0x04 // AA
 			r.Answer.Put(z.SOA(), true)
 			return daemon.Done
@@ -299,7 +300,9 @@ func (m *Module) transfer(r *daemon.Request, s daemon.State) daemon.State {
 			r.SetRcode(daemon.RcodeServFail)
 			return daemon.Done
 		}
-		r.SetMessages(msgs)
+		if !r.SetMessages(msgs) {
+			r.SetRcode(rcodeNotImp)
+		}
 		return daemon.Done
 	}
 	room := 65535
@@ -315,7 +318,10 @@ func (m *Module) transfer(r *daemon.Request, s daemon.State) daemon.State {
 		r.SetRcode(daemon.RcodeServFail)
 		return daemon.Done
 	}
-	r.SetMessages(msgs)
+	if !r.SetMessages(msgs) {
+		r.SetRcode(rcodeNotImp) // a stream that takes one message (resolve())
+		return daemon.Done
+	}
 	via := ""
 	if k != nil {
 		via = " with key " + nameText(k.Name)
