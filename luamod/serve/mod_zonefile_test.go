@@ -1,12 +1,18 @@
 package serve
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/miekg/dns"
+	lua "github.com/yuin/gopher-lua"
+
+	"ljdns/daemon"
+	"ljdns/host"
+	"ljdns/internal/testnet"
 )
 
 const zonefileTestZone = "$ORIGIN example.test.\n$TTL 300\n@ SOA ns hostmaster 1 3600 600 86400 60\n@ NS ns\nns A 192.0.2.1\nwww A 192.0.2.10\n"
@@ -82,5 +88,73 @@ func TestZonefileConfigErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "config:2") {
 			t.Errorf("%s:\n error %v\n want %q and config:2", c.config, err, c.want)
 		}
+	}
+}
+
+// TestZonefileKnotDifferential: the configuration loader with
+// modules = { zonefile = ... } (ljdns serve's path, one listener, two
+// workers) answers as knotd on the authority package's test zones (a
+// sample of daemon/mod/zonefile's corpus: the full one runs there).
+func TestZonefileKnotDifferential(t *testing.T) {
+	testnet.Isolate(t)
+	testnet.Need(t, "knotd")
+	var zones []testnet.Zone
+	var cfg strings.Builder
+	cfg.WriteString("modules = { zonefile = {\n")
+	for _, n := range []string{"example.test.", "other.test.", "child.example.test."} {
+		f, err := filepath.Abs("../../authority/testdata/" + n + "zone")
+		if err != nil {
+			t.Fatal(err)
+		}
+		zones = append(zones, testnet.Zone{Name: n, File: f})
+		fmt.Fprintf(&cfg, "  {name = '%s', file = '%s'},\n", n, f)
+	}
+	cfg.WriteString("} }\n")
+	k := testnet.StartKnot(t, testnet.KnotConfig{Zones: zones})
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config")
+	if err := os.WriteFile(path, []byte(cfg.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ld, err := NewLoader(Options{Config: path, ConfigExplicit: true, Workers: 2, Log: daemon.NewLogger(&syncBuffer{}),
+		NewState: func() *lua.LState { return host.New(host.Options{}) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ld.Close()
+	c, err := ld.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := testnet.FreeAddr(t)
+	c.Listen = []daemon.Listen{{Addr: addr}}
+	srv, err := daemon.New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown(t.Context())
+	ld.Attach(srv)
+	var corpus strings.Builder
+	for _, n := range []string{"example.test.", "www.example.test.", "x.wild.example.test.", "ent.example.test.",
+		"a.b.c.ent.example.test.", "www.sub.example.test.", "sub.example.test.", "chain1.example.test.", "x.dn.example.test.",
+		"nx.example.test.", "www.other.test.", "back.other.test.", "www.child.example.test.", "big.example.test."} {
+		for _, ty := range []string{"A", "AAAA", "NS", "SOA", "MX", "TXT", "CNAME", "DS", "ANY"} {
+			for _, fl := range []string{"", " +do", " +tcp", " +do +tcp", " +nord"} {
+				fmt.Fprintf(&corpus, "%s %s%s\n", n, ty, fl)
+			}
+		}
+	}
+	qs, err := testnet.ParseCorpus(corpus.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// names outside the zones differ on purpose (README, Serving a zone):
+	// kresd's default policy answers special-use names (test. itself), and
+	// the daemon's REFUSED carries RA
+	if d := testnet.Compare(k.Addr(), addr, qs, testnet.CompareOptions{}); len(d) > 0 {
+		t.Errorf("%d of %d queries differ from knotd:\n%s", len(d), len(qs), testnet.Report(d))
 	}
 }
