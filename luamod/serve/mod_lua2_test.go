@@ -2,6 +2,7 @@ package serve
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -9,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/miekg/dns"
+
+	"ljdns/daemon"
 )
 
 // lua2Script answers under t.example.: www A (TTL 3600), ecs A with a scope
@@ -208,6 +211,34 @@ func TestLua2ConfigErrors(t *testing.T) {
 		err := loadErr(t, "LUA2 = '"+dir+"/backend.lua'\nlocal f = io.open(LUA2, 'w') f:write([["+c.script+"]]) f:close()\n"+cfg, Options{})
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%q %q: %v, want %q", c.opts, c.script, err, c.want)
+		}
+	}
+}
+
+// BenchmarkLua2 is one A query answered by examples/lua2/perf-zones.lua
+// through the request path (no sockets), without the packet cache: one
+// dns_lookup call per query.
+func BenchmarkLua2(b *testing.B) {
+	src, err := os.ReadFile("../../examples/lua2/perf-zones.lua")
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := newRigTB(b, 1, "net.recursion_allow({'::/128'})\nLUA2 = package.path:match('^([^?]*)') .. 'backend.lua'\n"+
+		"modules = { lua2 = { filename = LUA2, packet_cache = false } }\n", map[string]string{"backend": string(src)})
+	var wires [][]byte
+	for i := 0; i < 1000; i++ {
+		m := new(dns.Msg)
+		m.SetQuestion(fmt.Sprintf("n%d.perf.example.", i), dns.TypeA)
+		w, _ := m.Pack()
+		wires = append(wires, w)
+	}
+	client, local := netip.MustParseAddrPort("127.0.0.1:5300"), netip.MustParseAddrPort("127.0.0.1:53")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		out, ok := r.srv.Exchange(wires[i%1000], client, local, daemon.UDP, 0)
+		if !ok || len(out) < 40 {
+			b.Fatal("no answer")
 		}
 	}
 }
