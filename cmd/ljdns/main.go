@@ -24,6 +24,7 @@ const usage = `usage: ljdns [options] [script [args...]]
        ljdns ldig|zq|namepile [args...]
        ljdns serve [-a ADDR[@PORT]]... [-t ADDR[@PORT]]... [-c CONFIG] [-f N] [-n] [-v] [RUNDIR]
        ljdns zone push|get|edit|list|delete ... (zones in etcd; ljdns zone -h)
+       ljdns replay [-v] FILE.rpl...
        ljdns version
 
 Options:
@@ -77,6 +78,8 @@ func run(args []string) int {
 			return spec.Main(args[1:], newState)
 		case "serve":
 			return runServe(args[1:])
+		case "replay":
+			return runReplay(args[1:])
 		case "zone":
 			return runZone(args[1:], os.Stdin, os.Stdout, os.Stderr)
 		}

@@ -190,19 +190,15 @@ func questionText(q []Question) string {
 	return strings.Join(parts, ", ")
 }
 
-// sectionText writes a section's records, one per line.
+// sectionText writes a section's records on one line: "[rr; rr]".
 func sectionText(ss []*rrset) string {
-	var b strings.Builder
+	var parts []string
 	for _, s := range ss {
 		for _, t := range s.text {
-			b.WriteString("\n\t\t")
-			b.WriteString(t)
+			parts = append(parts, strings.Join(strings.Fields(t), " "))
 		}
 	}
-	if b.Len() == 0 {
-		return " (empty)"
-	}
-	return b.String()
+	return "[" + strings.Join(parts, "; ") + "]"
 }
 
 // buildPacket writes m as wire: header, first question, the sections in

@@ -62,9 +62,9 @@ func TestRunStubFailures(t *testing.T) {
 	}
 	for _, c := range []struct{ old, new, want string }{
 		{"WWW.example.com. IN A 10.0.0.2", "www.example.com. IN A 10.0.0.4", "step 11 (line"},
-		{"REPLY QR RD RA AA NOERROR", "REPLY QR RD RA NOERROR", "step 11 (line 61): flags: expected QR RD RA, got QR AA RD RA"},
+		{"REPLY QR RD RA NOERROR", "REPLY QR RD RA AD NOERROR", "step 11 (line 61): flags: expected QR RD RA AD, got QR RD RA"},
 		{"example.com. IN NS NS.example.com.", "", "step 11 (line 61): authority"},
-		{"REPLY QR RD RA AA NXDOMAIN", "REPLY QR RD RA AA NOERROR", "step 13 (line 81): rcode: expected NOERROR, got NXDOMAIN"},
+		{"REPLY QR RD RA NXDOMAIN", "REPLY QR RD RA NOERROR", "step 13 (line 81): rcode: expected NOERROR, got NXDOMAIN"},
 		{"www.example.com. IN A 10.0.0.3\nENTRY_END\n\n;", "www.example.com. IN A 10.0.0.1\nENTRY_END\n\n;", "step 21"},
 		{"ADJUST copy_id\nREPLY QR AA NOERROR\nSECTION QUESTION\nonce", "REPLY QR AA NOERROR\nSECTION QUESTION\nonce", "step 31"},
 		{"MATCH opcode subdomain\nADJUST copy_id copy_query", "MATCH opcode subdomain\nADJUST copy_id", "step 13"},

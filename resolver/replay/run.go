@@ -38,7 +38,7 @@ type Query struct {
 }
 
 // Resolver is the system under test: it answers a query as a recursive
-// resolver (the answer's rcode, AA/AD flags and sections are used).
+// resolver (the answer's rcode, AD flag and sections are used).
 type Resolver interface {
 	Resolve(ctx context.Context, q Query) (*dnsmsg.Packet, error)
 }
@@ -225,7 +225,7 @@ func (r *Runner) query(res Resolver, e *Entry, timeout time.Duration) (*dnsmsg.P
 		}
 		rm := packetMessage(o.p)
 		ans.rcode = rm.rcode
-		ans.flags |= rm.flags & (flagAA | flagAD | flagTC)
+		ans.flags |= rm.flags & flagAD // AA stays clear, as in the daemon's answer
 		ans.sections = rm.sections
 	}
 	p, err := buildPacket(ans)

@@ -1,0 +1,68 @@
+package replay
+
+import (
+	"context"
+	"sort"
+	"strings"
+
+	"ljdns/dnsmsg"
+	"ljdns/resolver"
+)
+
+// ourResolver adapts *resolver.Resolver to the runner.
+type ourResolver struct{ r *resolver.Resolver }
+
+func (o ourResolver) Resolve(ctx context.Context, q Query) (*dnsmsg.Packet, error) {
+	p, _, err := o.r.Resolve(ctx, q.Name, q.Type, q.Class, resolver.QueryFlags{DO: q.DO, CD: q.CD, AD: q.AD})
+	if p != nil {
+		return p, nil // errors come as SERVFAIL answers
+	}
+	return nil, err
+}
+
+// supportedFeatures are the CONFIG features the mapping honours (none yet:
+// kresd's modules behind them are not part of the resolver).
+var supportedFeatures = map[string]bool{}
+
+// NewResolver is the Factory of ljdns's resolver (package resolver): the
+// settings mapped as kresd.j2 maps them (hints.root, trust anchors,
+// set_insecure, NO_MINIMIZE, ALLOW_LOCAL, mode), on the scenario's clock and
+// exchanger. Forwarding and kresd module features are *Unsupported.
+func NewResolver(s *Settings) (Resolver, error) {
+	if len(s.Forward) > 0 {
+		return nil, &Unsupported{"forward-addr (forwarding is not part of the resolver)"}
+	}
+	var feats []string
+	for k := range s.Features {
+		if !supportedFeatures[k] {
+			feats = append(feats, k)
+		}
+	}
+	for k := range s.FeatureList {
+		feats = append(feats, k)
+	}
+	if len(feats) > 0 {
+		sort.Strings(feats)
+		return nil, &Unsupported{"features " + strings.Join(feats, ", ")}
+	}
+	c := resolver.Config{
+		Exchange:   resolver.Exchanger(s.Exchange),
+		Clock:      s.Clock,
+		Anchors:    s.Anchors,
+		NTA:        s.NTA,
+		NoMinimize: s.NoMinimize,
+		AllowLocal: s.AllowLocal,
+		Mode:       resolver.Permissive,
+	}
+	if s.HardenGlue {
+		c.Mode = resolver.Normal
+	}
+	for _, h := range s.Roots {
+		c.Roots = append(c.Roots, resolver.Hint{Name: h.Name, Addrs: h.Addrs})
+	}
+	r, err := resolver.New(c)
+	if err != nil {
+		return nil, err
+	}
+	return ourResolver{r}, nil
+}
