@@ -3,6 +3,7 @@ package authority
 import (
 	"bytes"
 	"fmt"
+	"slices"
 
 	"ljdns/dnsmsg"
 	"ljdns/dnssec"
@@ -19,6 +20,7 @@ type online struct {
 	occluded map[*node]bool // below a delegation or a DNAME: never signed
 	negTTL   uint32         // NSEC TTL: min(SOA TTL, MINIMUM) (RFC 9077)
 	covers   sigCache       // white lies by the name they cover (refresh unused)
+	names    [][]byte       // every name of the zone (ENTs too), canonical order
 }
 
 // coverCacheEntries is how many white lies a zone keeps made.
@@ -80,6 +82,10 @@ func (z *Zone) Sign(s *Signer) error {
 	_, _, nums, _ := dnsmsg.SOAFields(z.soa.RData[0])
 	o.negTTL = min(z.soa.TTL, nums[4])
 	o.covers.init(coverCacheEntries)
+	for k := range z.nodes {
+		o.names = append(o.names, []byte(k))
+	}
+	slices.SortFunc(o.names, dnsmsg.CompareNames)
 	z.online = o
 	return nil
 }
@@ -181,6 +187,9 @@ func (o *online) cover(name []byte) *dnsmsg.RRSet {
 }
 
 func (o *online) makeCover(name []byte) *dnsmsg.RRSet {
+	if owner := o.shortOwner(name); owner != nil {
+		return dnssec.NSEC(owner, subtreeEnd(name), o.negTTL, []uint16{typeRRSIG, typeNSEC})
+	}
 	nsec := o.s.CoverNSEC(name, o.negTTL)
 	if nsec == nil {
 		return nil
@@ -190,6 +199,39 @@ func (o *online) makeCover(name []byte) *dnsmsg.RRSet {
 			append(o.types(n), typeNSEC, typeRRSIG))
 	}
 	return nsec
+}
+
+// shortOwner returns a short owner for the white lie covering nc (a name
+// that does not exist, lowercased): nc's first label with its last octet
+// decremented and \255 appended ("nx" gives "nw\255"), which sorts before
+// nc and after every name before it, when no name of the zone lies
+// between the two (checked against the zone's sorted names); nil
+// otherwise (the RFC 4471 predecessor, 255 bytes long, is used then).
+func (o *online) shortOwner(nc []byte) []byte {
+	if len(nc) < 2 {
+		return nil
+	}
+	l := int(nc[0])
+	label, rest := nc[1:1+l], nc[1+l:]
+	last := label[l-1]
+	if last == 0 || l >= 63 || len(nc)+1 > 255 {
+		return nil
+	}
+	c := last - 1
+	if c >= 'A' && c <= 'Z' { // would sort as lowercase
+		c = 'A' - 1
+	}
+	x := make([]byte, 0, len(nc)+1)
+	x = append(x, byte(l+1))
+	x = append(x, label[:l-1]...)
+	x = append(x, c, 0xff)
+	x = append(x, rest...)
+	// the greatest name of the zone before nc must come before x
+	i, _ := slices.BinarySearchFunc(o.names, nc, dnsmsg.CompareNames)
+	if i > 0 && dnsmsg.CompareNames(o.names[i-1], x) >= 0 {
+		return nil
+	}
+	return x
 }
 
 // nxdomain proves that qname does not exist (the SOA is in authority

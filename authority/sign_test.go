@@ -515,3 +515,46 @@ func TestOnlineReload(t *testing.T) {
 		t.Errorf("after reload:\n%v", m)
 	}
 }
+
+// TestWhiteLieOwner: a white lie is owned by a short name just before the
+// next closer name ("nw\255" for "nx"), unless a name of the zone lies
+// between the two: then by the RFC 4471 predecessor; both validate.
+func TestWhiteLieOwner(t *testing.T) {
+	src, err := os.ReadFile("testdata/online.test.zone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ extra, owner string }{
+		{"", `nw\255.online.test.`},
+		{`a.nw\255 A 192.0.2.1` + "\n", `\255`}, // a name between nw\255 and nx: the long predecessor
+		{`mx A 192.0.2.1` + "\n", `nw\255.online.test.`},
+	} {
+		z, err := ParseZone("online.test.", strings.NewReader(string(src)+c.extra), "online")
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys, err := LoadKeys("online.test.", nil, "testdata/keys/ecdsa", z.DNSKEY())
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, _ := NewSigner("online.test.", keys, SignOptions{})
+		if err := z.Sign(s); err != nil {
+			t.Fatal(err)
+		}
+		e := New(Options{})
+		e.Add(z)
+		m := exchange(t, e, "nx.online.test.", dns.TypeA)
+		var owner string
+		for _, rr := range m.Ns {
+			if n, ok := rr.(*dns.NSEC); ok && n.NextDomain == `nx\000.online.test.` {
+				owner = n.Hdr.Name
+			}
+		}
+		if !strings.HasPrefix(owner, c.owner) {
+			t.Errorf("zone + %q: owner %q, want %q...", c.extra, owner, c.owner)
+		}
+		if res := newValidator(t, nil).Validate(context.Background(), nil, toPacket(t, m), engineFetcher(t, e)); res.Security != validator.Secure {
+			t.Errorf("zone + %q: %s\n%v", c.extra, res, m)
+		}
+	}
+}
