@@ -28,6 +28,7 @@ type Config struct {
 	NoMinimize    bool     // option('NO_MINIMIZE')
 	AllowLocal    bool     // option('ALLOW_LOCAL'): learnt NS addresses in 127/8, ::1, 0/8, :: may be used
 	IterationsCap int      // NSEC3 iterations cap (RFC 9276); 0: the validator's default
+	NoAggressive  bool     // no aggressive use of validated NSEC records (RFC 8198)
 
 	MaxQueriesPerRequest    int // upstream queries per Resolve call; DefaultMaxQueries
 	MaxDepth                int // nested resolutions (NS addresses, CNAME targets); DefaultMaxDepth

@@ -103,6 +103,38 @@ func TestHierarchy(t *testing.T) {
 	}
 }
 
+// TestAggressiveNSEC: after a validated NXDOMAIN from the NSEC-signed
+// secure.example., another name in the same span is denied from the cached
+// NSEC records (RFC 8198) without a query, with AD; an empty non-terminal
+// and existing names are still asked.
+func TestAggressiveNSEC(t *testing.T) {
+	testnet.Isolate(t)
+	testnet.Need(t, "knotd", "nsd", "ldns-keygen", "ldns-signzone")
+	h := testnet.BuildHierarchy(t, testnet.HierarchyOptions{})
+	for _, off := range []bool{false, true} {
+		r := hierResolver(t, h, true, func(c *Config) { c.NoAggressive = off })
+		ask := func(name string, qtype uint16) (*dnsmsg.Packet, Result) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			a, res, _ := r.Resolve(ctx, wname(t, name), qtype, dnsmsg.ClassINET, QueryFlags{DO: true})
+			return a, res
+		}
+		if a, _ := ask("nx.secure.example.", dnsmsg.TypeA); a.Rcode() != 3 || !a.Flag("ad") {
+			t.Fatalf("nx: rcode %d AD %v", a.Rcode(), a.Flag("ad"))
+		}
+		a, res := ask("nx2.secure.example.", dnsmsg.TypeAAAA)
+		if a.Rcode() != 3 || !a.Flag("ad") || (res.Queries == 0) == off {
+			t.Errorf("aggressive off %v: nx2: rcode %d AD %v after %d queries\n%s", off, a.Rcode(), a.Flag("ad"), res.Queries, a)
+		}
+		if a, _ := ask("wild.secure.example.", dnsmsg.TypeA); a.Rcode() != 0 {
+			t.Errorf("the empty non-terminal wild.secure.example.: rcode %d", a.Rcode())
+		}
+		if a, _ := ask("www.secure.example.", dnsmsg.TypeA); a.Rcode() != 0 || len(a.Records(dnsmsg.SectionAN)) == 0 {
+			t.Errorf("www: rcode %d\n%s", a.Rcode(), a)
+		}
+	}
+}
+
 func btoi(b bool) int {
 	if b {
 		return 1

@@ -50,6 +50,7 @@ type Stats struct {
 	Ignored     atomic.Uint64 // records dropped by the bailiwick checks
 	GlueRefused atomic.Uint64 // glue not stored (mode, or authoritative data present)
 	CacheHits   atomic.Uint64 // answers from the answer cache
+	Aggressive  atomic.Uint64 // negative answers synthesized from cached NSEC (RFC 8198)
 }
 
 // Resolver is an iterative, validating DNS resolver. It is safe for
@@ -67,6 +68,8 @@ type Resolver struct {
 
 	rttMu sync.RWMutex
 	rtt   map[netip.Addr]*nsStat
+
+	nsec nsecCache // RFC 8198
 
 	primeMu sync.Mutex
 	primed  time.Time
@@ -153,6 +156,7 @@ func (r *Resolver) Config() Config { return r.cfg }
 // round-trip times, the validator's keys; the next query primes again.
 func (r *Resolver) ClearCache() {
 	r.cache.clear()
+	r.nsec.clear()
 	r.rttMu.Lock()
 	r.rtt = map[netip.Addr]*nsStat{}
 	r.rttMu.Unlock()
@@ -170,6 +174,7 @@ func (r *Resolver) ClearCache() {
 // it unless exact), of type t (0: every type), as kresd's cache.clear.
 func (r *Resolver) ClearName(name []byte, exact bool, t uint16) {
 	r.cache.clearName(name, exact, t)
+	r.nsec.clear()
 }
 
 // CacheLen returns the number of entries in the resolver's own cache.
@@ -298,6 +303,15 @@ func (r *Resolver) resolveParts(ctx context.Context, qname []byte, qtype, qclass
 	}
 	now := r.clk.Now()
 	ak := ansKey{string(dnsmsg.LowerName(qname)), qtype, f.CD, false}
+	if !f.CD && !r.cfg.NoAggressive {
+		if v, _ := r.validator(); v != nil {
+			if rcode, auth, ok := r.nsec.answer(qname, qtype, now); ok {
+				r.Stats.Aggressive.Add(1)
+				res.Security = Secure
+				return rcode, nil, auth, res, nil
+			}
+		}
+	}
 	q := &req{r: r, ex: ex, mayQuery: mayQuery}
 	part, err := q.lookup(ctx, qname, qtype, 0)
 	res.Queries = q.queries
@@ -326,6 +340,9 @@ func (r *Resolver) resolveParts(ctx context.Context, qname []byte, qtype, qclass
 		}
 		if vr.Security == Bogus {
 			return 2, nil, nil, res, nil
+		}
+		if vr.Security == Secure && len(part.an) == 0 {
+			r.nsec.store(part.ns, now)
 		}
 	}
 	ttl := minTTL(part)
