@@ -32,7 +32,7 @@ func resolverCases(h *testnet.Hierarchy) []resolverCase {
 		{n[testnet.SecureNSEC3], dns.TypeA, 0, true, -1},
 		{"nx.secure.example.", dns.TypeA, 3, true, -1},
 		{"nx.secure.lab.", dns.TypeA, 3, true, -1},
-		{"nx2.secure.example.", dns.TypeA, 3, true, -1}, // from the NSEC records of nx's answer (RFC 8198)
+		{"nx2.secure.example.", dns.TypeA, 3, true, -1},    // from the NSEC records of nx's answer (RFC 8198)
 		{"wild.secure.example.", dns.TypeTXT, 0, true, -1}, // an empty non-terminal: NODATA
 		{n[testnet.Secure], dns.TypeAAAA, 0, true, -1},
 		{"x.wild.secure.lab.", dns.TypeA, 0, true, -1},
