@@ -71,6 +71,10 @@ func (e *Engine) resolveInto(r *result, qname []byte, qtype uint16, do bool) *re
 		return r
 	}
 	r.aa = true
+	if qtype == typeNXNAME && z.online != nil && z.online.s.opt.Denial == Compact {
+		r.rcode, r.aa = rcodeFormErr, false // RFC 9824 §3.5: NXNAME is no query type
+		return r
+	}
 	var seen [16][]byte
 	name := qname
 	for step := 0; step < len(seen); step++ {
