@@ -331,6 +331,9 @@ func TestOnlineAnswers(t *testing.T) {
 	if m := ask(t, e, "www.online.test.", dns.TypeA, false, false); len(m.Answer) != 1 {
 		t.Errorf("without DO:\n%v", m)
 	}
+	if m := ask(t, e, "www.online.test.", typeNXNAME, true, false); m.Rcode != dns.RcodeFormatError {
+		t.Errorf("qtype NXNAME with compact denial:\n%v", m)
+	}
 	e, _ = onlineEngine(t, SignOptions{})
 	m := ask(t, e, "www.sub.online.test.", dns.TypeA, true, false)
 	if m.Authoritative || strings.Contains(rrs(m.Ns), "RRSIG NS 13") || strings.Contains(rrs(m.Extra), "RRSIG") ||
