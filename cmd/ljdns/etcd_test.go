@@ -250,7 +250,8 @@ func TestEtcdFleet(t *testing.T) {
 		fails := 0
 		for time.Now().Before(stopAt) {
 			for _, a := range []netip.AddrPort{a1, a2} {
-				if !answersA(uc, a, "www.example.test.") {
+				// a UDP query may be lost on a loaded machine: three tries
+				if !answersA(uc, a, "www.example.test.") && !answersA(uc, a, "www.example.test.") && !answersA(uc, a, "www.example.test.") {
 					fails++
 				}
 			}
