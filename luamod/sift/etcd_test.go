@@ -1,6 +1,12 @@
 package sift
 
 import (
+	"os"
+	"strings"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+
 	"errors"
 	"testing"
 
@@ -51,5 +57,56 @@ func TestEtcdSnapshotCompacted(t *testing.T) {
 	r.Abort()
 	if _, err := OpenEnv("etcd://", 0, 0, 0); err == nil {
 		t.Error("etcd:// without a host opened")
+	}
+}
+
+// TestEtcdLMDBFigures (LJDNS_ETCD_FIGURES=1): read-transaction gets per
+// second from Lua, 1000 keys, against a local 3-member etcd cluster and
+// against the bbolt store, in the same run.
+func TestEtcdLMDBFigures(t *testing.T) {
+	if os.Getenv("LJDNS_ETCD_FIGURES") == "" {
+		t.Skip("figures: set LJDNS_ETCD_FIGURES=1")
+	}
+	c := etcdtest.Start(t, 3)
+	dir := t.TempDir()
+	L := newTestState(t)
+
+	for _, uri := range []string{dir, "etcd://" + strings.Join(c.Endpoints(), ",") + "/fig/"} {
+		L.SetGlobal("URI", lua.LString(uri))
+		if err := L.DoString(`
+local lmdb = require('dns.lmdb')
+local env = assert(lmdb.open(URI))
+for b = 0, 9 do
+	local txn = assert(env:txn())
+	for i = 1, 100 do assert(txn:put(string.format('key%05d', b * 100 + i), string.rep('v', 100))) end
+	assert(txn:commit())
+end
+local function run(n)
+	local txn = assert(env:txn(0, 'rdonly'))
+	local t0 = os.clock()
+	for i = 1, n do assert(txn:get(string.format('key%05d', i % 1000 + 1))) end
+	txn:abort()
+	return os.clock() - t0
+end
+local n = URI:match('^etcd') and 20000 or 500000
+run(n / 10)
+env:close()
+RESULT = n
+`); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		if err := L.DoString(`
+local lmdb = require('dns.lmdb')
+local env = assert(lmdb.open(URI))
+local txn = assert(env:txn(0, 'rdonly'))
+for i = 1, RESULT do assert(txn:get(string.format('key%05d', i % 1000 + 1))) end
+txn:abort()
+env:close()`); err != nil {
+			t.Fatal(err)
+		}
+		d := time.Since(start)
+		n := int(L.GetGlobal("RESULT").(lua.LNumber))
+		t.Logf("FIGURE dns.lmdb read-transaction get/s from Lua, %s: %.0f (%d gets in %v)", map[bool]string{true: "etcd (3 members, loopback)", false: "bbolt"}[strings.HasPrefix(uri, "etcd")], float64(n)/d.Seconds(), n, d)
 	}
 }
