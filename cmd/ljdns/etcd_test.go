@@ -274,3 +274,145 @@ func TestEtcdFleet(t *testing.T) {
 		waitSerial(t, "example.test.", serial+1, a1, a2)
 	})
 }
+
+// TestEtcdFigures (LJDNS_ETCD_FIGURES=N: rounds): dnsperf qps of etcdzone
+// against zonefile on the same zone in one run (interleaved rounds), then
+// the memory an instance holds per 100k RRsets, etcdzone and zonefile.
+func TestEtcdFigures(t *testing.T) {
+	rounds := 0
+	fmt.Sscanf(os.Getenv("LJDNS_ETCD_FIGURES"), "%d", &rounds)
+	if rounds <= 0 {
+		t.Skip("figures: set LJDNS_ETCD_FIGURES=N (rounds)")
+	}
+	testnet.Isolate(t)
+	testnet.Need(t, "dnsperf")
+	c := etcdtest.Start(t, 3)
+	st := etcdstore.New(c.Client(t), "/dns/")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	mkzone := func(name string, n int) string {
+		var b bytes.Buffer
+		fmt.Fprintf(&b, "$ORIGIN %s\n$TTL 300\n@ SOA ns hm 1 3600 600 86400 60\n@ NS ns\nns A 192.0.2.1\n", name)
+		for i := 0; i < n; i++ {
+			fmt.Fprintf(&b, "h%d A 10.%d.%d.%d\n", i, i>>16&255, i>>8&255, i&255)
+		}
+		f := filepath.Join(dir, name+"zone")
+		os.WriteFile(f, b.Bytes(), 0o644)
+		return f
+	}
+	small := mkzone("bench.test.", 1000)
+	if _, err := st.PushFile(ctx, "bench.test.", small); err != nil {
+		t.Fatal(err)
+	}
+	za, ea := testnet.FreeAddr(t), testnet.FreeAddr(t)
+	zdir := t.TempDir()
+	os.WriteFile(filepath.Join(zdir, "config"), []byte(fmt.Sprintf("net.listen('%s', %d)\nmodules = { zonefile = { {name = 'bench.test', file = '%s'} } }\n",
+		za.Addr(), za.Port(), small)), 0o644)
+	zp := startDaemon(t, zdir, nil, "-c", "config")
+	ep := etcdServe(t, ea, c.Endpoints())
+	waitSerial(t, "bench.test.", 1, za, ea)
+	var qs []testnet.Query
+	for i := 0; i < 1000; i++ {
+		qs = append(qs, testnet.Query{Name: fmt.Sprintf("h%d.bench.test.", i), Type: dns.TypeA})
+	}
+	var zq, eq []float64
+	for r := 0; r < rounds; r++ {
+		for _, x := range []struct {
+			name string
+			addr netip.AddrPort
+			pid  int
+			out  *[]float64
+		}{{"zonefile", za, zp.cmd.Process.Pid, &zq}, {"etcdzone", ea, ep.cmd.Process.Pid, &eq}} {
+			res, err := testnet.Perf(testnet.PerfConfig{Server: x.addr, Queries: qs, Duration: 10 * time.Second, PID: x.pid})
+			if err != nil {
+				t.Fatal(err)
+			}
+			*x.out = append(*x.out, res.QPS)
+			t.Logf("round %d %s: %.0f qps, %v CPU/query, lost %d", r+1, x.name, res.QPS, res.CPUPerQuery, res.Lost)
+		}
+	}
+	slices.Sort(zq)
+	slices.Sort(eq)
+	t.Logf("FIGURE dnsperf -c 20 -T 2 -l 10, 1000 names, %d rounds: zonefile median %.0f qps, etcdzone median %.0f qps: ratio %.3f",
+		rounds, zq[len(zq)/2], eq[len(eq)/2], eq[len(eq)/2]/zq[len(zq)/2])
+
+	// memory per 100k RRsets
+	big := mkzone("big.test.", 100000-3)
+	before := rss(t, ep.cmd.Process.Pid)
+	if _, err := st.PushFile(ctx, "big.test.", big); err != nil {
+		t.Fatal(err)
+	}
+	waitSerial(t, "big.test.", 1, ea)
+	time.Sleep(2 * time.Second)
+	after := rss(t, ep.cmd.Process.Pid)
+	zbefore := rss(t, zp.cmd.Process.Pid)
+	os.WriteFile(filepath.Join(zdir, "config"), []byte(fmt.Sprintf("net.listen('%s', %d)\nmodules = { zonefile = { {name = 'bench.test', file = '%s'}, {name = 'big.test', file = '%s'} } }\n",
+		za.Addr(), za.Port(), small, big)), 0o644)
+	zp.cmd.Process.Signal(syscall.SIGHUP)
+	waitSerial(t, "big.test.", 1, za)
+	time.Sleep(2 * time.Second)
+	zafter := rss(t, zp.cmd.Process.Pid)
+	t.Logf("FIGURE memory for 100k RRsets (RSS growth after loading the zone): etcdzone %.1f MiB, zonefile %.1f MiB",
+		float64(after-before)/(1<<20), float64(zafter-zbefore)/(1<<20))
+}
+
+// TestEtcdLeaderKill (LJDNS_ETCD_FIGURES set): the etcd leader is killed
+// during fixed-rate dnsperf load on an etcdzone instance: no SERVFAIL, loss
+// against a control run without the kill, and edits resume once a new
+// leader is elected.
+func TestEtcdLeaderKill(t *testing.T) {
+	if os.Getenv("LJDNS_ETCD_FIGURES") == "" {
+		t.Skip("figures: set LJDNS_ETCD_FIGURES=N")
+	}
+	testnet.Isolate(t)
+	testnet.Need(t, "dnsperf")
+	c := etcdtest.Start(t, 3)
+	st := etcdstore.New(c.Client(t), "/dns/")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var b bytes.Buffer
+	b.WriteString("$ORIGIN bench.test.\n$TTL 300\n@ SOA ns hm 1 3600 600 86400 60\n@ NS ns\nns A 192.0.2.1\n")
+	for i := 0; i < 1000; i++ {
+		fmt.Fprintf(&b, "h%d A 10.0.%d.%d\n", i, i>>8, i&255)
+	}
+	if _, err := st.Push(ctx, "bench.test.", b.Bytes(), "bench"); err != nil {
+		t.Fatal(err)
+	}
+	ea := testnet.FreeAddr(t)
+	ep := etcdServe(t, ea, c.Endpoints())
+	waitSerial(t, "bench.test.", 1, ea)
+	var qs []testnet.Query
+	for i := 0; i < 1000; i++ {
+		qs = append(qs, testnet.Query{Name: fmt.Sprintf("h%d.bench.test.", i), Type: dns.TypeA})
+	}
+	pc := testnet.PerfConfig{Server: ea, Queries: qs, Duration: 10 * time.Second, Rate: 10000, Latencies: true, PID: ep.cmd.Process.Pid}
+	control, err := testnet.Perf(pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leader := c.Leader()
+	go func() {
+		time.Sleep(3 * time.Second)
+		c.Kill(leader)
+	}()
+	killed, err := testnet.Perf(pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("FIGURE leader killed at 3 s of 10 s at 10k qps: control lost %d of %d (p99 %v), with the kill lost %d of %d (p99 %v), rcodes %v",
+		control.Lost, control.Sent, control.P99, killed.Lost, killed.Sent, killed.P99, killed.Rcodes)
+	if killed.Rcodes["SERVFAIL"] > 0 {
+		t.Errorf("%d SERVFAIL answers", killed.Rcodes["SERVFAIL"])
+	}
+	if killed.LossRatio() > control.LossRatio()+0.001 {
+		t.Errorf("loss %.4f with the kill, %.4f without", killed.LossRatio(), control.LossRatio())
+	}
+	ectx, ecancel := context.WithTimeout(ctx, 60*time.Second)
+	defer ecancel()
+	res, err := st.Edit(ectx, "bench.test.", "add after-kill A 192.0.2.9")
+	if err != nil {
+		t.Fatalf("edit after the leader's death: %v", err)
+	}
+	waitSerial(t, "bench.test.", res.Serial, ea)
+}
