@@ -49,8 +49,8 @@ func flags(r *daemon.Request) QueryFlags {
 // (no goroutine, no upstream): a warm cache costs no more than the RR
 // cache layer. Put the Layer last among the layers too.
 func (l *Layer) Begin(r *daemon.Request, s daemon.State) daemon.State {
-	if !r.MayRecurse() || r.Options.Has(daemon.NoCache) || r.QClass() != dnsmsg.ClassINET {
-		return s
+	if !r.MayRecurse() || r.Upstream != nil || r.Options.Has(daemon.NoCache) || r.QClass() != dnsmsg.ClassINET {
+		return s // a forwarded request is not the resolver's
 	}
 	f := flags(r)
 	rcode, an, ns, res, ok := l.R.cachedAnswer(r.QName(), r.QType(), f)

@@ -1,0 +1,94 @@
+package resolver
+
+import (
+	"context"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/miekg/dns"
+
+	"ljdns/daemon"
+	"ljdns/dnsmsg"
+)
+
+// fwdLayer forwards the queries for names under fwd. to a fixed answer.
+type fwdLayer struct{}
+
+func (fwdLayer) Name() string { return "fwd" }
+
+func (fwdLayer) Begin(r *daemon.Request, s daemon.State) daemon.State {
+	if strings.HasSuffix(strings.ToLower(nameText(r.QName())), "www.example.") && r.Vars["forward"] != nil {
+		r.Upstream = &fixedTransport{}
+	}
+	return s
+}
+
+type fixedTransport struct{ nsTransport }
+
+func (*fixedTransport) Query(ctx context.Context, q *dnsmsg.Packet) (*dnsmsg.Packet, error) {
+	qn, qt, qc, _ := q.Question()
+	a := dnsmsg.NewPacket(512)
+	a.SetQuestion(qn, qt, qc)
+	a.SetID(q.ID())
+	a.Buf[2], a.Buf[3] = 0x81, 0x80
+	a.Begin(dnsmsg.SectionAN)
+	rr := &dnsmsg.RRSet{Owner: &dnsmsg.Name{Wire: qn}, Type: typeA, Class: dnsmsg.ClassINET, TTL: 60}
+	rr.Add([]byte{192, 0, 2, 99})
+	a.Put(rr, false)
+	a.Parse(false)
+	return a, nil
+}
+
+// TestLayerInDaemon: the Layer answers through the daemon's pipeline (by
+// iteration, then from its cache in Begin), and leaves a request a module
+// forwards to the forwarding.
+func TestLayerInDaemon(t *testing.T) {
+	n := baseNet(t)
+	l := &Layer{R: fakeResolver(t, n, nil)}
+	var forward bool
+	mark := markLayer{&forward}
+	s, err := daemon.New(&daemon.Config{Layers: []daemon.Layer{mark, fwdLayer{}, l}, Resolver: l})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := netip.MustParseAddrPort("127.0.0.1:5353")
+	ask := func() *dns.Msg {
+		m := new(dns.Msg)
+		m.SetQuestion("www.example.", dns.TypeA)
+		w, _ := m.Pack()
+		out, ok := s.Exchange(w, client, netip.MustParseAddrPort("127.0.0.1:53"), daemon.UDP, 0)
+		if !ok {
+			t.Fatal("dropped")
+		}
+		a := new(dns.Msg)
+		if err := a.Unpack(out); err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	for i := 0; i < 2; i++ {
+		if a := ask(); a.Rcode != 0 || len(a.Answer) != 1 || a.Answer[0].(*dns.A).A.String() != "192.0.2.1" {
+			t.Fatalf("pass %d: %v", i, a)
+		}
+	}
+	if l.R.Stats.CacheHits.Load() == 0 {
+		t.Error("the second answer did not come from the cache")
+	}
+	forward = true
+	if a := ask(); len(a.Answer) != 1 || a.Answer[0].(*dns.A).A.String() != "192.0.2.99" {
+		t.Errorf("forwarded request answered by the resolver: %v", a)
+	}
+}
+
+// markLayer sets Vars["forward"] when *on.
+type markLayer struct{ on *bool }
+
+func (markLayer) Name() string { return "mark" }
+
+func (m markLayer) Begin(r *daemon.Request, s daemon.State) daemon.State {
+	if *m.on {
+		r.SetVar("forward", true)
+	}
+	return s
+}
