@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
@@ -24,18 +25,15 @@ func init() { registerModuleBinding("etcdzone", openEtcdzone) }
 // (its etcd client, watch and zones) is made by config() and made again
 // only when the endpoints, prefix or credentials change.
 type etcdzoneHolder struct {
-	mu  sync.Mutex
+	mu  sync.Mutex // config and Close
 	m   *etcdzone.Module
 	key string
+	cur atomic.Pointer[etcdzone.Module] // m, for the request path
 }
 
 func (h *etcdzoneHolder) Name() string { return "etcdzone" }
 
-func (h *etcdzoneHolder) module() *etcdzone.Module {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.m
-}
+func (h *etcdzoneHolder) module() *etcdzone.Module { return h.cur.Load() }
 
 // Begin answers from the zones once configured.
 func (h *etcdzoneHolder) Begin(r *daemon.Request, s daemon.State) daemon.State {
@@ -50,6 +48,7 @@ func (h *etcdzoneHolder) Close() error {
 	h.mu.Lock()
 	m := h.m
 	h.m, h.key = nil, ""
+	h.cur.Store(nil)
 	h.mu.Unlock()
 	if m != nil {
 		return m.Close()
@@ -108,6 +107,7 @@ func openEtcdzone(L *lua.LState, env *Env) lua.LValue {
 				L.RaiseError("%v", err)
 			}
 			h.m, h.key = m, key
+			h.cur.Store(m)
 			h.mu.Unlock()
 			if old != nil {
 				old.Close()
