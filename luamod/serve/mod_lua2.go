@@ -72,6 +72,7 @@ type lua2State struct {
 	L        *lua.LState
 	fns      map[string]*lua.LFunction
 	intr     *luabind.Interrupt
+	bmu      sync.Mutex   // orders the watchdog's Fire against the end of a call
 	deadline atomic.Int64 // unix nanoseconds; 0: no call running
 	qtypes   map[uint16]*lua.LUserData
 	rdata    map[string][]byte // parsed contents (type + content)
@@ -256,9 +257,12 @@ func (m *lua2Module) watch() {
 			if st == nil {
 				continue
 			}
-			if d := st.deadline.Load(); d != 0 && now > d && st.deadline.CompareAndSwap(d, 0) {
-				st.intr.Fire(errLua2Budget)
+			st.bmu.Lock()
+			if d := st.deadline.Load(); d != 0 && now > d {
+				st.deadline.Store(0)
+				st.intr.Fire(errLua2Budget) // only while a call runs: call clears the deadline under bmu
 			}
+			st.bmu.Unlock()
 		}
 		m.mu.Unlock()
 	}
@@ -273,11 +277,13 @@ func (st *lua2State) call(name string, f *lua.LFunction, nret int, args ...lua.L
 	}
 	top := L.GetTop()
 	err := L.CallByParam(lua.P{Fn: f, NRet: nret, Protect: true}, args...)
-	over := st.deadline.Swap(0) == 0 && st.m.budget > 0 && st.intr.Err() != nil
-	if st.intr.Err() != nil {
+	st.bmu.Lock()
+	st.deadline.Store(0)
+	over := st.intr.Err() != nil
+	if over {
 		st.intr.Reset()
-		over = true
 	}
+	st.bmu.Unlock()
 	if err != nil {
 		L.SetTop(top)
 		if over {

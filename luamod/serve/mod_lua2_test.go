@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 
@@ -45,7 +46,8 @@ end
 
 func lua2Rig(t *testing.T, workers int, opts, script string) *rig {
 	t.Helper()
-	cfg := fmt.Sprintf("net.recursion_allow({'::/128'})\nmodules = { lua2 = { filename = LUA2, %s } }\n", opts)
+	// a generous budget: -race on a loaded machine stretches the wall time of a call
+	cfg := fmt.Sprintf("worker.lua_budget(5000)\nnet.recursion_allow({'::/128'})\nmodules = { lua2 = { filename = LUA2, %s } }\n", opts)
 	return newRig(t, workers, "LUA2 = package.path:match('^([^?]*)') .. 'backend.lua'\n"+cfg, map[string]string{"backend": script})
 }
 
@@ -121,7 +123,7 @@ function dns_lookup(qtype, qname, domain_id, ctx)
   end
   if current ~= name then error("interleaved: " .. tostring(current) .. " " .. name) end
   local x = 0
-  for i = 1, 2000 do x = x + i end
+  for i = 1, 200 do x = x + i end
   return { { name = name, type = "A", content = "192.0.2.1", ttl = 60, auth = true } }
 end
 `)
@@ -240,5 +242,38 @@ func BenchmarkLua2(b *testing.B) {
 		if !ok || len(out) < 40 {
 			b.Fatal("no answer")
 		}
+	}
+}
+
+// TestLua2InitDeinit: dns_init runs once per state after the load,
+// dns_deinit when a reload retires the state.
+func TestLua2InitDeinit(t *testing.T) {
+	dir := t.TempDir()
+	r := lua2Rig(t, 2, "packet_cache = false", fmt.Sprintf(`
+local dir = %q
+function dns_lookup() return {} end
+function dns_init() local f = io.open(dir .. "/init", "a") f:write("i") f:close() end
+function dns_deinit() local f = io.open(dir .. "/deinit", "a") f:write("d") f:close() end
+`, dir))
+	read := func(n string) string { b, _ := os.ReadFile(dir + "/" + n); return string(b) }
+	if got := read("init"); got != "ii" {
+		t.Errorf("dns_init ran %q, want once per worker state", got)
+	}
+	cfg, err := r.ld.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.srv.Reload(cfg); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for read("deinit") != "dd" && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := read("deinit"); got != "dd" {
+		t.Errorf("dns_deinit ran %q after the reload, want once per retired state", got)
+	}
+	if got := read("init"); got != "iiii" {
+		t.Errorf("dns_init ran %q after the reload", got)
 	}
 }
