@@ -80,6 +80,8 @@ func (g *generation) forward(r *Request) State {
 	}
 	if !dst.IsValid() {
 		dst = r.UpstreamAddr
+	} else {
+		r.UpstreamAddr = dst // stats' upstreams and the layers see where it went
 	}
 	for _, l := range g.phases.checkout {
 		r.layer = l.name

@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -146,5 +147,28 @@ kres.context().cache:insert(rr, nil, 0, 0)`)
 	r2 := newRig(t, 1, "cache.open(10 * MB, 'lmdb://"+store+"')\npolicy.add(policy.all(policy.FORWARD('"+up+"')))", nil)
 	if a := r2.query(t, "a.example", dns.TypeA, 0); len(a.Answer) != 1 || n.Load() != 2 {
 		t.Errorf("after restart: %v, upstream queries %d (want 2: from the snapshot)", a, n.Load())
+	}
+}
+
+// TestStatsCountCachedRequests: with stats loaded after the cache (its
+// place in a configuration), a request answered from the cache counts in
+// request.total like the forwarded one, and stats.upstreams() names the
+// upstream's address (the status page's charts; both were wrong: 1
+// request, and an "invalid IP" upstream).
+func TestStatsCountCachedRequests(t *testing.T) {
+	testnet.Isolate(t)
+	up, _ := countingUpstream(t, 300)
+	r := newRig(t, 1, "modules.load('stats')\npolicy.add(policy.all(policy.FORWARD('"+up+"')))", nil)
+	r.query(t, "a.example", dns.TypeA, 0)
+	r.query(t, "a.example", dns.TypeA, 0)
+	host := up[:strings.IndexByte(up, '@')]
+	for expr, want := range map[string]string{
+		"return stats.get('request.total')":         "2",
+		"return stats.get('answer.cached')":         "1",
+		"return #stats.upstreams()['" + host + "']": "1",
+	} {
+		if got := r.eval(0, expr); got != want {
+			t.Errorf("%s = %q, want %q", expr, got, want)
+		}
 	}
 }

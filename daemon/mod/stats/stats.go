@@ -208,14 +208,19 @@ func (s *Stats) Upstreams() map[string][]time.Duration {
 	defer s.upMu.Unlock()
 	out := map[string][]time.Duration{}
 	for _, u := range s.ups {
-		k := u.addr.String()
+		k := "unknown" // a transport that does not say which upstream answered
+		if u.addr.IsValid() {
+			k = u.addr.String()
+		}
 		out[k] = append(out[k], u.rtt)
 	}
 	return out
 }
 
-// Begin counts the request.
-func (s *Stats) Begin(r *daemon.Request, st daemon.State) daemon.State {
+// countRequest counts the request (request.*, query.*, frequent): from
+// AnswerFinalize, which every request reaches whichever layer answered it
+// (a cache answering in begin before stats' place included).
+func (s *Stats) countRequest(r *daemon.Request) {
 	s.builtin[reqTotal].Add(1)
 	switch r.Proto {
 	case daemon.UDP:
@@ -239,7 +244,6 @@ func (s *Stats) Begin(r *daemon.Request, st daemon.State) daemon.State {
 	if n := s.SampleN; n <= 1 || s.sample.Add(1)%n == 0 {
 		s.noteFrequent(r)
 	}
-	return st
 }
 
 func (s *Stats) noteFrequent(r *daemon.Request) {
@@ -288,6 +292,7 @@ func (s *Stats) Consume(r *daemon.Request, st daemon.State, a *dnsmsg.Packet) da
 
 // AnswerFinalize counts the answer.
 func (s *Stats) AnswerFinalize(r *daemon.Request, st daemon.State) daemon.State {
+	s.countRequest(r)
 	if r.Options.Has(daemon.NoAnswer) {
 		return st
 	}
