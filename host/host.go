@@ -18,6 +18,7 @@ import (
 	"ljdns/luamod/compat"
 	"ljdns/luamod/dns"
 	"ljdns/luamod/dnssec"
+	"ljdns/luamod/etcdzone"
 	"ljdns/luamod/nbio"
 	"ljdns/luamod/sift"
 	"ljdns/luamod/spec"
@@ -26,7 +27,7 @@ import (
 
 // modules is the one ordered registry of every Lua module the binary provides.
 var modules = slices.Concat(dns.Modules, nbio.Modules, tls.Modules, client.Modules, sift.Modules,
-	dnssec.Modules, compat.Modules, spec.Modules)
+	dnssec.Modules, compat.Modules, spec.Modules, etcdzone.Modules)
 
 // Modules returns the registered module names in registration order.
 func Modules() []string {
