@@ -2,6 +2,7 @@ package resolver
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"ljdns/dnsmsg"
@@ -40,12 +41,31 @@ type answerEntry struct {
 	res    Result
 	expire time.Time
 	stored time.Time
+	view   atomic.Pointer[ansView]
 }
 
-type ansKey struct {
-	name   string
-	t      uint16
-	cd, do bool
+// ansKey builds the answer cache's key into buf: the lowercased name, the
+// type and the CD bit. Lookups with string(key) do not allocate.
+func ansKey(buf []byte, name []byte, t uint16, cd bool) []byte {
+	buf = buf[:0]
+	for _, c := range name {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf = append(buf, c)
+	}
+	b := byte(0)
+	if cd {
+		b = 1
+	}
+	return append(buf, byte(t>>8), byte(t), b)
+}
+
+// ansView is an answer entry's sets with TTLs lowered by an age in seconds,
+// shared by the answers given during that second.
+type ansView struct {
+	age    uint32
+	an, ns []*rrset
 }
 
 const nShards = 32
@@ -54,7 +74,7 @@ type shard struct {
 	mu  sync.RWMutex
 	rrs map[setKey]*entry
 	neg map[setKey]*negEntry
-	ans map[ansKey]*answerEntry
+	ans map[string]*answerEntry
 }
 
 // rrCache is the resolver's own cache: ranked RR sets, negative answers and
@@ -76,9 +96,18 @@ func (c *rrCache) clear() {
 		sh.mu.Lock()
 		sh.rrs = map[setKey]*entry{}
 		sh.neg = map[setKey]*negEntry{}
-		sh.ans = map[ansKey]*answerEntry{}
+		sh.ans = map[string]*answerEntry{}
 		sh.mu.Unlock()
 	}
+}
+
+// shardB is the shard of an answer key (by its name part).
+func (c *rrCache) shardB(k []byte) *shard {
+	var h uint32 = 2166136261
+	for i := 0; i < len(k)-3; i++ {
+		h = (h ^ uint32(k[i])) * 16777619
+	}
+	return &c.shards[h%nShards]
 }
 
 func (c *rrCache) shard(name string) *shard {
@@ -125,7 +154,7 @@ func (c *rrCache) sweep(sh *shard, now time.Time) {
 	if len(sh.rrs)+len(sh.neg)+len(sh.ans) >= c.max {
 		sh.rrs = map[setKey]*entry{}
 		sh.neg = map[setKey]*negEntry{}
-		sh.ans = map[ansKey]*answerEntry{}
+		sh.ans = map[string]*answerEntry{}
 	}
 }
 
@@ -182,18 +211,18 @@ func (c *rrCache) getNeg(owner []byte, t uint16, now time.Time) *negEntry {
 	return e
 }
 
-func (c *rrCache) putAnswer(k ansKey, e *answerEntry) {
-	sh := c.shard(k.name)
+func (c *rrCache) putAnswer(k []byte, e *answerEntry) {
+	sh := c.shardB(k)
 	sh.mu.Lock()
 	c.sweep(sh, e.stored)
-	sh.ans[k] = e
+	sh.ans[string(k)] = e
 	sh.mu.Unlock()
 }
 
-func (c *rrCache) getAnswer(k ansKey, now time.Time) *answerEntry {
-	sh := c.shard(k.name)
+func (c *rrCache) getAnswer(k []byte, now time.Time) *answerEntry {
+	sh := c.shardB(k)
 	sh.mu.RLock()
-	e := sh.ans[k]
+	e := sh.ans[string(k)]
 	sh.mu.RUnlock()
 	if e == nil || !now.Before(e.expire) {
 		return nil
@@ -247,7 +276,7 @@ func (c *rrCache) clearName(name []byte, exact bool, t uint16) {
 			}
 		}
 		for k := range sh.ans {
-			if match(k.name, k.t) {
+			if match(k[:len(k)-3], uint16(k[len(k)-3])<<8|uint16(k[len(k)-2])) {
 				delete(sh.ans, k)
 			}
 		}

@@ -51,7 +51,7 @@ func hierResolver(t testing.TB, h *testnet.Hierarchy, validate bool, mod func(*C
 	for _, a := range h.Roots {
 		addrs = append(addrs, a.Addr())
 	}
-	c := Config{Roots: []Hint{{Name: testnet.RootNS, Addrs: addrs}}, AllowLocal: true, QueryTimeout: 2 * time.Second}
+	c := Config{Roots: []Hint{{Name: testnet.RootNS, Addrs: addrs}}, AllowLocal: true, QueryTimeout: 3 * time.Second, NSTimeout: time.Millisecond} // a timeout under load must not fail the next queries
 	if validate {
 		c.Anchors = []string{h.RootDS}
 	}

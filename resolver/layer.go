@@ -104,7 +104,9 @@ func (l *Layer) write(r *daemon.Request, rcode int, an, ns []*rrset, f QueryFlag
 
 // writeSets writes the answer into r.Answer.
 func writeSets(r *daemon.Request, rcode int, an, ns []*rrset, f QueryFlags, info Result, noSOASig bool) {
-	r.ResetAnswer()
+	if r.Answer.Count(dnsmsg.SectionAN)+r.Answer.Count(dnsmsg.SectionNS)+r.Answer.Count(dnsmsg.SectionAR) > 0 || r.Answer.Section() != dnsmsg.SectionAN {
+		r.ResetAnswer()
+	}
 	r.SetRcode(rcode)
 	if adFor(info, f) {
 		r.Answer.Buf[3] |= 0x20

@@ -92,3 +92,26 @@ func (m markLayer) Begin(r *daemon.Request, s daemon.State) daemon.State {
 	}
 	return s
 }
+
+// BenchmarkLayerWarm: a warm answer through the daemon's pipeline.
+func BenchmarkLayerWarm(b *testing.B) {
+	n := baseNet(b)
+	l := &Layer{R: fakeResolver(b, n, nil)}
+	s, err := daemon.New(&daemon.Config{Layers: []daemon.Layer{l}, Resolver: l})
+	if err != nil {
+		b.Fatal(err)
+	}
+	client := netip.MustParseAddrPort("127.0.0.1:5353")
+	local := netip.MustParseAddrPort("127.0.0.1:53")
+	m := new(dns.Msg)
+	m.SetQuestion("www.sub.example.", dns.TypeA)
+	w, _ := m.Pack()
+	s.Exchange(w, client, local, daemon.UDP, 0)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, ok := s.Exchange(w, client, local, daemon.UDP, 0); !ok {
+			b.Fatal("dropped")
+		}
+	}
+}

@@ -279,7 +279,8 @@ func (r *Resolver) resolve(ctx context.Context, qname []byte, qtype, qclass uint
 // lowered by its age; ok false when there is none.
 func (r *Resolver) cachedAnswer(qname []byte, qtype uint16, f QueryFlags) (rcode int, an, ns []*rrset, res Result, ok bool) {
 	now := r.clk.Now()
-	e := r.cache.getAnswer(ansKey{string(dnsmsg.LowerName(qname)), qtype, f.CD, false}, now)
+	var kb [260]byte
+	e := r.cache.getAnswer(ansKey(kb[:0], qname, qtype, f.CD), now)
 	if e == nil {
 		return 0, nil, nil, Result{}, false
 	}
@@ -287,7 +288,13 @@ func (r *Resolver) cachedAnswer(qname []byte, qtype uint16, f QueryFlags) (rcode
 	res = e.res
 	res.Cached = true
 	res.Queries = 0
-	return e.rcode, withTTL(e.an, 0, e.stored, now), withTTL(e.ns, 0, e.stored, now), res, true
+	age := uint32(now.Sub(e.stored) / time.Second)
+	v := e.view.Load()
+	if v == nil || v.age != age {
+		v = &ansView{age: age, an: withTTL(e.an, 0, e.stored, now), ns: withTTL(e.ns, 0, e.stored, now)}
+		e.view.Store(v)
+	}
+	return e.rcode, v.an, v.ns, res, true
 }
 
 // resolveParts resolves the question into an rcode and the answer and
@@ -302,7 +309,7 @@ func (r *Resolver) resolveParts(ctx context.Context, qname []byte, qtype, qclass
 		return rcode, an, ns, cres, nil
 	}
 	now := r.clk.Now()
-	ak := ansKey{string(dnsmsg.LowerName(qname)), qtype, f.CD, false}
+	ak := ansKey(nil, qname, qtype, f.CD)
 	if !f.CD && !r.cfg.NoAggressive {
 		if v, _ := r.validator(); v != nil {
 			if rcode, auth, ok := r.nsec.answer(qname, qtype, now); ok {

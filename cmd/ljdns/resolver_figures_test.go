@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -122,12 +123,15 @@ func memoryFigure(t *testing.T, servers []figServer) {
 		big = append(big, testnet.Query{Name: fmt.Sprintf("m%d.wild.secure.example.", i), Type: dns.TypeA})
 	}
 	for _, s := range servers {
-		before := rss(t, s.pid)
+		before, beforeDisk := rss(t, s.pid), diskUse(filepath.Join(s.dir, "cache", "data.mdb"))
 		res, err := testnet.Perf(testnet.PerfConfig{Server: s.addr, Queries: big, Duration: 25 * time.Second, Rate: 4000, Clients: 20, Threads: 2})
 		if err != nil {
 			t.Fatalf("%s: %v", s.name, err)
 		}
-		after := rss(t, s.pid)
+		after, afterDisk := rss(t, s.pid), diskUse(filepath.Join(s.dir, "cache", "data.mdb"))
+		if afterDisk > 0 {
+			t.Logf("FIGURE memory %s: LMDB cache file %d -> %d MiB used: %.1f MiB per 100k", s.name, beforeDisk>>20, afterDisk>>20, float64(afterDisk-beforeDisk)/float64(1<<20)*100000/float64(max(res.Completed, 1)))
+		}
 		t.Logf("FIGURE memory %s: %d answers sent (%d completed, %v), RSS %d -> %d MiB: %.1f MiB per 100k", s.name, res.Sent, res.Completed, res.Rcodes, before>>20, after>>20, float64(after-before)/float64(1<<20)*100000/float64(max(res.Completed, 1)))
 	}
 }
@@ -200,4 +204,13 @@ func rss(t *testing.T, pid int) int64 {
 		}
 	}
 	return 0
+}
+
+// diskUse returns the bytes of disk a (sparse) file uses, 0 if absent.
+func diskUse(path string) int64 {
+	var st syscall.Stat_t
+	if syscall.Stat(path, &st) != nil {
+		return 0
+	}
+	return st.Blocks * 512
 }

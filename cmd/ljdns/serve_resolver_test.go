@@ -66,6 +66,7 @@ func resolverConfig(h *testnet.Hierarchy, listen netip.AddrPort, validate bool) 
 		fmt.Fprintf(&b, "trust_anchors.add_file('%s', true)\n", h.AnchorDS)
 	}
 	b.WriteString("option('ALLOW_LOCAL', true)\n")
+	b.WriteString("cache.ns_tout(1) -- ms: a timeout under load does not set a server aside\n")
 	return b.String()
 }
 
