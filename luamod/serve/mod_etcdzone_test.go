@@ -1,13 +1,18 @@
 package serve
 
 import (
+	"io"
+	nethttp "net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/miekg/dns"
 
+	"ljdns/daemon"
 	"ljdns/internal/etcdtest"
+	"ljdns/internal/testnet"
 )
 
 // TestEtcdzoneBinding: modules = { etcdzone = {...} } serves a zone pushed
@@ -46,5 +51,44 @@ assert(etcdzone.push_text('example.test', [[`+zonefileTestZone+`]]))`, nil)
 	}
 	if got := r.eval(0, "return select(2, etcdzone.edit('example.test', 'add www CNAME x'))"); !strings.Contains(got, "CNAME and other data") {
 		t.Fatalf("bad edit: %q", got)
+	}
+}
+
+// TestEtcdzoneMetrics: the module's counters reach /metrics of the http
+// module (etcdzone.connected 1, the zone count), through the shared stats.
+func TestEtcdzoneMetrics(t *testing.T) {
+	testnet.Isolate(t)
+	c := etcdtest.Start(t, 1)
+	r := newRig(t, 1, `
+net.listen('127.0.0.1', 0, {kind = 'webmgmt'})
+modules.load('http')
+http.config({tls = false})
+modules = { etcdzone = { endpoints = {'`+c.Endpoints()[0]+`'}, prefix = '/m/' } }
+assert(etcdzone.push_text('example.test', [[`+zonefileTestZone+`]]))`, nil)
+	if err := r.srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer r.srv.Shutdown(t.Context())
+	addrs := r.srv.Addrs(daemon.KindWebmgmt)
+	if len(addrs) == 0 {
+		t.Fatal("no webmgmt listener")
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := nethttp.Get("http://" + addrs[0].String() + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		body := string(b)
+		if strings.Contains(body, "etcdzone_connected") && regexp.MustCompile(`(?m)^\S*etcdzone_connected\S* 1$`).MatchString(body) &&
+			regexp.MustCompile(`(?m)^\S*etcdzone_zones\S* 1$`).MatchString(body) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/metrics without etcdzone_connected 1 and etcdzone_zones 1:\n%s", body)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
