@@ -377,6 +377,9 @@ func (g *generation) encode(r *Request) []byte {
 	if r.cookieOpt && !g.cfg.NoCookies {
 		dnsmsg.SetEDNSOption(opt, dnsmsg.OptionCookie, makeCookie(r.clientCookie, r.Client.Addr(), &g.s.cookieSecret, time.Now()))
 	}
+	for _, o := range r.answerOpts {
+		dnsmsg.SetEDNSOption(opt, o.code, o.data)
+	}
 	if r.EDE >= 0 {
 		d := binary.BigEndian.AppendUint16(nil, uint16(r.EDE))
 		dnsmsg.SetEDNSOption(opt, OptionEDE, append(d, r.EDEText...))

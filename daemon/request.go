@@ -202,12 +202,25 @@ type Request struct {
 	begun          bool     // the begin phase ran inline
 	multiOK        bool     // the transport writes several messages for this request (TCP, DoT)
 	messages       [][]byte // SetMessages: written instead of Answer
+	answerOpts     []answerOpt // AddAnswerOption: extra EDNS options of the answer
 
 	// transport-specific reply state
 	conn any    // the listener's connection the answer goes back on
 	peer any    // UDP: the client's net.Addr as received
 	oob  []byte // UDP: control data naming our source address
 	gen  *generation
+}
+
+// answerOpt is one EDNS option a layer adds to the answer (AddAnswerOption).
+type answerOpt struct {
+	code int
+	data []byte
+}
+
+// AddAnswerOption adds an EDNS option (e.g. NSID, RFC 5001) to the answer's
+// OPT RR; it is written only when the query had EDNS. data is copied.
+func (r *Request) AddAnswerOption(code int, data []byte) {
+	r.answerOpts = append(r.answerOpts, answerOpt{code, append([]byte(nil), data...)})
 }
 
 // QName returns the query's QNAME in wire form (as received, not lowercased),
