@@ -196,12 +196,12 @@ type Request struct {
 	cookieOpt      bool
 	padding        bool // pad the answer (RFC 8467) when the query asked for it over an encrypted transport
 	state          State
-	rcodeHi        int      // RCODE bits above the header's four
-	layer          string   // the module being called (for panics)
-	failed         bool     // a phase panicked
-	begun          bool     // the begin phase ran inline
-	multiOK        bool     // the transport writes several messages for this request (TCP, DoT)
-	messages       [][]byte // SetMessages: written instead of Answer
+	rcodeHi        int         // RCODE bits above the header's four
+	layer          string      // the module being called (for panics)
+	failed         bool        // a phase panicked
+	begun          bool        // the begin phase ran inline
+	multiOK        bool        // the transport writes several messages for this request (TCP, DoT)
+	messages       [][]byte    // SetMessages: written instead of Answer
 	answerOpts     []answerOpt // AddAnswerOption: extra EDNS options of the answer
 
 	// transport-specific reply state
