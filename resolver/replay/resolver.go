@@ -2,6 +2,9 @@ package replay
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"net/netip"
 	"sort"
 	"strings"
 
@@ -46,7 +49,7 @@ func NewResolver(s *Settings) (Resolver, error) {
 		return nil, &Unsupported{"features " + strings.Join(feats, ", ")}
 	}
 	c := resolver.Config{
-		Exchange:   resolver.Exchanger(s.Exchange),
+		Exchange:   timeouts(s.Exchange),
 		Clock:      s.Clock,
 		Anchors:    s.Anchors,
 		NTA:        s.NTA,
@@ -65,4 +68,17 @@ func NewResolver(s *Settings) (Resolver, error) {
 		return nil, err
 	}
 	return ourResolver{r}, nil
+}
+
+// timeouts makes the scenario's silence a resolver.ErrTimeout, as a real
+// timeout is: the resolver then leaves the address aside (cache.ns_tout).
+func timeouts(ex Exchanger) resolver.Exchanger {
+	return func(ctx context.Context, server netip.AddrPort, q *dnsmsg.Packet, tcp bool) (*dnsmsg.Packet, error) {
+		a, err := ex(ctx, server, q, tcp)
+		var na *errNoAnswer
+		if errors.As(err, &na) {
+			err = fmt.Errorf("%w: %v", resolver.ErrTimeout, err)
+		}
+		return a, err
+	}
 }
