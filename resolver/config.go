@@ -29,6 +29,8 @@ type Config struct {
 	AllowLocal    bool     // option('ALLOW_LOCAL'): learnt NS addresses in 127/8, ::1, 0/8, :: may be used
 	IterationsCap int      // NSEC3 iterations cap (RFC 9276); 0: the validator's default
 	NoAggressive  bool     // no aggressive use of validated NSEC records (RFC 8198)
+	NoIPv4        bool     // net.ipv4 = false: no IPv4 name server address is used (root hints included)
+	NoIPv6        bool     // net.ipv6 = false: no IPv6 name server address is used (root hints included)
 
 	MaxQueriesPerRequest    int // upstream queries per Resolve call; DefaultMaxQueries
 	MaxDepth                int // nested resolutions (NS addresses, CNAME targets); DefaultMaxDepth

@@ -439,6 +439,44 @@ func TestAllowLocal(t *testing.T) {
 	}
 }
 
+// TestNoIPv4NoIPv6: with an address family disabled (kresd's net.ipv4 /
+// net.ipv6 = false) no address of it is contacted, root hints included,
+// and the name servers are reached over the other family.
+func TestNoIPv4NoIPv6(t *testing.T) {
+	for _, no4 := range []bool{true, false} {
+		n := &fakeNet{}
+		for _, root := range []string{"10.0.0.1", "2001:db8::1"} {
+			n.serve(t, root, ".", ". 300 NS ns.root.", "ns.root. 300 A 10.0.0.1", "ns.root. 300 AAAA 2001:db8::1",
+				"example. 300 NS ns.example.", "ns.example. 300 A 10.0.0.2", "ns.example. 300 AAAA 2001:db8::2")
+		}
+		for _, ex := range []string{"10.0.0.2", "2001:db8::2"} {
+			n.serve(t, ex, "example.", "example. 300 NS ns.example.", "ns.example. 300 A 10.0.0.2",
+				"ns.example. 300 AAAA 2001:db8::2", "www.example. 300 A 192.0.2.1")
+		}
+		r, err := New(Config{Roots: []Hint{{Name: "ns.root.", Addrs: []netip.Addr{netip.MustParseAddr("10.0.0.1"),
+			netip.MustParseAddr("2001:db8::1")}}}, Exchange: n.exchange, NoIPv4: no4, NoIPv6: !no4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, _ := resolveA(t, r, "www.example.", typeA)
+		if !strings.Contains(answerText(a), "192.0.2.1") {
+			t.Errorf("NoIPv4 %v: answer %q", no4, answerText(a))
+		}
+		off, on := []string{"10.0.0.1", "10.0.0.2"}, []string{"2001:db8::1", "2001:db8::2"}
+		if !no4 {
+			off, on = on, off
+		}
+		for _, x := range off {
+			if n.contacted(x) {
+				t.Errorf("NoIPv4 %v: %s contacted", no4, x)
+			}
+		}
+		if !n.contacted(on[1]) {
+			t.Errorf("NoIPv4 %v: %s not contacted", no4, on[1])
+		}
+	}
+}
+
 var errNoNet = errors.New("no network")
 
 // TestClearName: cache.clear(name) makes the next query for name go

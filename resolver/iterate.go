@@ -468,6 +468,9 @@ func (q *req) addrs(ctx context.Context, c *cut, depth int) []netip.Addr {
 				if !ok {
 					continue
 				}
+				if !q.familyOK(a.Unmap()) {
+					continue // as if unknown: the other family is looked up
+				}
 				got = true
 				if q.usable(a.Unmap()) {
 					out = append(out, a.Unmap())
@@ -517,6 +520,9 @@ func (q *req) addrs(ctx context.Context, c *cut, depth int) []netip.Addr {
 // usable applies kresd's ALLOW_LOCAL rule to a learnt address; root hints
 // are used as given.
 func (q *req) usable(a netip.Addr) bool {
+	if !q.familyOK(a) {
+		return false
+	}
 	if q.r.hintAddrs[a] {
 		return true
 	}
@@ -524,6 +530,11 @@ func (q *req) usable(a netip.Addr) bool {
 		return q.mayQuery(a)
 	}
 	return q.r.cfg.AllowLocal || !daemon.IsLocalAddr(a)
+}
+
+// familyOK reports whether a's address family is enabled (NoIPv4, NoIPv6).
+func (q *req) familyOK(a netip.Addr) bool {
+	return !(a.Is4() && q.r.cfg.NoIPv4 || a.Is6() && q.r.cfg.NoIPv6)
 }
 
 // ask sends qn/qt to the cut's servers, best smoothed RTT first, until one
