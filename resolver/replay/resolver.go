@@ -55,6 +55,8 @@ func NewResolver(s *Settings) (Resolver, error) {
 		NTA:        s.NTA,
 		NoMinimize: s.NoMinimize,
 		AllowLocal: s.AllowLocal,
+		NoIPv4:     s.NoIPv4,
+		NoIPv6:     s.NoIPv6,
 		Mode:       resolver.Permissive,
 	}
 	if s.HardenGlue {
