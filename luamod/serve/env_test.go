@@ -47,7 +47,7 @@ func TestConfigErrors(t *testing.T) {
 		{"runtime", "\n\nlocal x = nil\nx.y = 1\n", "config:4:"},
 		{"address", "net.listen('300.1.1.1', 53)", "config:1:"},
 		{"module", "\nmodules = {'nosuchmodule'}", "config:2: modules.load('nosuchmodule'): module not found"},
-		{"kresd module", "modules.load('predict')", "config:1: modules.load('predict'): kresd's module 'predict' is not shipped"},
+		{"kresd module", "modules.load('daf')", "config:1: modules.load('daf'): kresd's module 'daf' is not shipped"},
 		{"bad option", "option('MARS', true)", "config:1:"},
 		{"bad kind", "net.listen('127.0.0.1', 53, {kind = 'carrier-pigeon'})", "config:1:"},
 	} {
