@@ -2,6 +2,7 @@ package replay
 
 import (
 	"fmt"
+	"io"
 	"net/netip"
 	"strings"
 	"time"
@@ -33,6 +34,7 @@ type Settings struct {
 	// Filled by the runner for the factory:
 	Exchange Exchanger   // answers from the scenario's RANGE entries
 	Clock    *clock.Fake // the scenario's fake clock
+	Trace    io.Writer   // where a resolver may log its verdicts (nil: quiet)
 }
 
 // Hint is a root hint: a name server name and its addresses.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"sort"
 	"strings"
@@ -13,10 +14,16 @@ import (
 )
 
 // ourResolver adapts *resolver.Resolver to the runner.
-type ourResolver struct{ r *resolver.Resolver }
+type ourResolver struct {
+	r     *resolver.Resolver
+	trace io.Writer
+}
 
 func (o ourResolver) Resolve(ctx context.Context, q Query) (*dnsmsg.Packet, error) {
-	p, _, err := o.r.Resolve(ctx, q.Name, q.Type, q.Class, resolver.QueryFlags{DO: q.DO, CD: q.CD, AD: q.AD})
+	p, res, err := o.r.Resolve(ctx, q.Name, q.Type, q.Class, resolver.QueryFlags{DO: q.DO, CD: q.CD, AD: q.AD})
+	if o.trace != nil {
+		fmt.Fprintf(o.trace, "  = %v, EDE %d %q, %d queries, cached %v, err %v\n", res.Security, res.EDE, res.EDEText, res.Queries, res.Cached, err)
+	}
 	if p != nil {
 		return p, nil // errors come as SERVFAIL answers
 	}
@@ -69,7 +76,7 @@ func NewResolver(s *Settings) (Resolver, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ourResolver{r}, nil
+	return ourResolver{r, s.Trace}, nil
 }
 
 // timeouts makes the scenario's silence a resolver.ErrTimeout, as a real

@@ -124,6 +124,7 @@ func (r *Runner) Run(s *Scenario) Result {
 	w := &world{s: s, trace: r.Trace, fired: map[*Entry]int{}, used: map[*Step]bool{}, settings: st}
 	st.Clock = clock.NewFake(st.Start)
 	st.Exchange = w.exchange
+	st.Trace = r.Trace
 	res1, err := r.New(st)
 	if err != nil {
 		var u *Unsupported
