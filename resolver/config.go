@@ -29,6 +29,7 @@ type Config struct {
 	AllowLocal    bool     // option('ALLOW_LOCAL'): learnt NS addresses in 127/8, ::1, 0/8, :: may be used
 	IterationsCap int      // NSEC3 iterations cap (RFC 9276); 0: the validator's default
 	NoAggressive  bool     // no aggressive use of validated NSEC records (RFC 8198)
+	NoPriming     bool     // kresd's modules.unload('priming'): iterate from the root hints without asking them for the root NS set
 	NoIPv4        bool     // net.ipv4 = false: no IPv4 name server address is used (root hints included)
 	NoIPv6        bool     // net.ipv6 = false: no IPv6 name server address is used (root hints included)
 

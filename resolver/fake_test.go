@@ -477,6 +477,29 @@ func TestNoIPv4NoIPv6(t *testing.T) {
 	}
 }
 
+// TestNoPriming: without priming (kresd with the priming module unloaded,
+// as Deckard runs it) the root hints are asked the question directly, never
+// ". NS"; with priming the root NS set is asked first.
+func TestNoPriming(t *testing.T) {
+	for _, no := range []bool{true, false} {
+		n := baseNet(t)
+		r := fakeResolver(t, n, func(c *Config) { c.NoPriming = no })
+		a, _ := resolveA(t, r, "www.example.", typeA)
+		if answerText(a) == "" {
+			t.Errorf("NoPriming %v: no answer", no)
+		}
+		primed := false
+		n.mu.Lock()
+		for _, q := range n.asked {
+			primed = primed || strings.HasSuffix(q, " . NS")
+		}
+		n.mu.Unlock()
+		if primed == no {
+			t.Errorf("NoPriming %v: asked %v", no, n.asked)
+		}
+	}
+}
+
 var errNoNet = errors.New("no network")
 
 // TestClearName: cache.clear(name) makes the next query for name go

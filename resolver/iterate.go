@@ -153,8 +153,8 @@ func (q *req) rootCut(ctx context.Context, depth int) (*cut, error) {
 		return cutOf([]byte{0}, s), nil
 	}
 	hints := q.hintCut()
-	if depth > 0 {
-		return hints, nil // no priming inside a nested resolution
+	if depth > 0 || q.r.cfg.NoPriming {
+		return hints, nil // no priming inside a nested resolution, nor when unloaded
 	}
 	q.r.primeMu.Lock()
 	defer q.r.primeMu.Unlock()
