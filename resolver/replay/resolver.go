@@ -64,6 +64,7 @@ func NewResolver(s *Settings) (Resolver, error) {
 		AllowLocal: s.AllowLocal,
 		NoIPv4:     s.NoIPv4,
 		NoIPv6:     s.NoIPv6,
+		NoPriming:  true, // kresd.j2 unloads the priming module: scenarios do not answer it
 		Mode:       resolver.Permissive,
 	}
 	if s.HardenGlue {
