@@ -179,6 +179,14 @@ func TestHierarchyDelv(t *testing.T) {
 				return r
 			}
 			valid, validCD, plain := must(c.valid()), must(c.validCD()), must(c.plain())
+			// On a loaded machine (CI shares two cores with many tests) kresd may time out on a
+			// reachable server and answer SERVFAIL with EDE 22 (no reachable authority); it then
+			// avoids that server for a while. Ask again, a bounded number of times, before judging.
+			for try := 0; try < 4 && v != Lame && v != Unresponsive && slices.Contains(ede(valid), 22); try++ {
+				t.Logf("validating kresd answered EDE 22 (no reachable authority), asking again (%d)", try+1)
+				time.Sleep(3 * time.Second)
+				valid = must(resolve(kv, h.Names[v], false))
+			}
 			t.Logf("validating kresd: %s AD=%v EDE %v A %v; with CD: %s A %v; plain kresd: %s AD=%v A %v",
 				dns.RcodeToString[valid.Rcode], valid.AuthenticatedData, ede(valid), answerA(valid),
 				dns.RcodeToString[validCD.Rcode], answerA(validCD),
