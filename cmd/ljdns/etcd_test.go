@@ -189,7 +189,12 @@ func TestEtcdFleet(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
+		stageDeadline := time.Now().Add(60 * time.Second)
 		for count() < n0+1000 {
+			if time.Now().After(stageDeadline) {
+				cmd.Process.Kill()
+				t.Fatal("the push staged nothing in 60 s")
+			}
 			time.Sleep(5 * time.Millisecond)
 		}
 		cmd.Process.Signal(syscall.SIGKILL)
