@@ -100,7 +100,15 @@ func (l *Layer) write(r *daemon.Request, rcode int, an, ns []*rrset, f QueryFlag
 		r.SetEDE(info.EDE, info.EDEText)
 	}
 	r.Cached = info.Cached
+	if r.Vars != nil { // no allocation: modules that need it (ta_sentinel) make the map
+		r.Vars[SecurityVar] = info.Security
+	}
 }
+
+// SecurityVar is the request variable (r.Vars) in which the Layer leaves
+// the validator's verdict on the answer it wrote (a Security), for
+// modules after it (ta_sentinel, RFC 8509), when r.Vars exists.
+const SecurityVar = "resolver.security"
 
 // writeSets writes the answer into r.Answer.
 func writeSets(r *daemon.Request, rcode int, an, ns []*rrset, f QueryFlags, info Result, noSOASig bool) {
