@@ -500,6 +500,21 @@ func TestNoPriming(t *testing.T) {
 	}
 }
 
+// TestReferralWithAA: a referral wrongly flagged authoritative (AA, child
+// NS in AUTHORITY, no SOA) is still followed.
+func TestReferralWithAA(t *testing.T) {
+	n := baseNet(t)
+	n.hook = func(s netip.Addr, qn []byte, qt uint16, a *dnsmsg.Packet) {
+		if s == netip.MustParseAddr("10.0.0.1") && a.Count(dnsmsg.SectionAN) == 0 {
+			a.SetFlag("aa", true)
+		}
+	}
+	r := fakeResolver(t, n, func(c *Config) { c.NoMinimize = true })
+	if a, _ := resolveA(t, r, "www.example.", typeA); !strings.Contains(answerText(a), "192.0.2.1") {
+		t.Errorf("www.example.: %q", answerText(a))
+	}
+}
+
 var errNoNet = errors.New("no network")
 
 // TestClearName: cache.clear(name) makes the next query for name go

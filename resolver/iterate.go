@@ -287,11 +287,20 @@ func (q *req) iterate(ctx context.Context, name []byte, qtype uint16, depth int)
 }
 
 // referral returns the delegated zone if a is a referral from zone for qn:
-// no answer, not authoritative, NS records in the authority section owned
-// by a name strictly below zone that contains qn.
+// no answer, NS records in the authority section owned by a name strictly
+// below zone that contains qn. An AA bit wrongly set on a referral is
+// ignored as long as no SOA makes it a negative answer (kresd and Unbound
+// follow such referrals; Deckard's iter_ns_badaa).
 func referral(a *dnsmsg.Packet, an, ns []*rrset, zone, qn []byte) []byte {
-	if a.Rcode() != 0 || len(an) != 0 || a.Flag("aa") {
+	if a.Rcode() != 0 || len(an) != 0 {
 		return nil
+	}
+	if a.Flag("aa") {
+		for _, s := range ns {
+			if s.rr.Type == typeSOA {
+				return nil
+			}
+		}
 	}
 	for _, s := range ns {
 		if s.rr.Type == typeNS && below(s.owner(), zone) && dnsmsg.NameWithin(qn, s.owner()) {
