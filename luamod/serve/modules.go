@@ -16,7 +16,7 @@ import (
 var notShipped = map[string]bool{
 	"predict": true, "prefill": true, "daf": true, "graphite": true,
 	"bogus_log": true, "dnstap": true, "prefetch": true, "experimental_dot_auth": true,
-	"etcd": true, "workarounds": true, "rebinding": true, "ta_signal": true, "serve_stale_old": true,
+	"etcd": true, "rebinding": true, "ta_signal": true, "serve_stale_old": true,
 	"edns_keepalive_old": true, "dnssec_log": true, "cookies": true, "bogus": true, "memcached": true,
 	"redis": true, "hints_old": true, "priming_old": true, "trust_anchors": true, "version": true,
 }
