@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"ljdns/daemon/cache"
 	"ljdns/dnsmsg"
 )
 
@@ -571,5 +572,17 @@ func TestDNAMEAndCNAME(t *testing.T) {
 		if a.Rcode() != 0 && a.Rcode() != 2 {
 			t.Errorf("nomin %v: CNAME loop: rcode %d %s", nomin, a.Rcode(), answerText(a))
 		}
+	}
+}
+
+// TestSharedCache: answers that need no AD bit go into the daemon's
+// shared RR cache when the Config passes one.
+func TestSharedCache(t *testing.T) {
+	rc := cache.New(cache.Options{})
+	r := fakeResolver(t, baseNet(t), func(c *Config) { c.Cache = rc })
+	resolveA(t, r, "www.sub.example.", typeA)
+	a, ok := rc.Lookup(wname(t, "www.sub.example."), typeA, dnsmsg.ClassINET, false, false)
+	if !ok || len(a.AN) != 1 {
+		t.Fatalf("shared cache: %v %+v", ok, a)
 	}
 }

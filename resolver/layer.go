@@ -2,6 +2,7 @@ package resolver
 
 import (
 	"context"
+	"math/rand/v2"
 	"net/netip"
 
 	"ljdns/daemon"
@@ -120,8 +121,16 @@ func writeSets(r *daemon.Request, rcode int, an, ns []*rrset, f QueryFlags, info
 		r.Answer.Buf[3] |= 0x20
 	}
 	qtype := r.QType()
+	reorder := r.Options.Has(daemon.ReorderRR)
 	if !emit(qtype, rcode, an, ns, f, info, noSOASig, func(sec int, rr *dnsmsg.RRSet) bool {
 		r.Answer.Begin(sec)
+		if reorder && len(rr.RData) > 1 && rr.Type != typeRRSIG {
+			// reorder_RR: the records of a set start at a random one
+			k := rand.IntN(len(rr.RData))
+			c := *rr
+			c.RData = append(append(make([][]byte, 0, len(rr.RData)), rr.RData[k:]...), rr.RData[:k]...)
+			rr = &c
+		}
 		return r.Answer.Put(rr, false)
 	}) {
 		r.Answer.Buf[2] |= 0x02 // TC

@@ -115,3 +115,37 @@ func BenchmarkLayerWarm(b *testing.B) {
 		}
 	}
 }
+
+// TestReorderRR: with option('REORDER_RR') the records of a set come in
+// varying order; without it in the cache's order.
+func TestReorderRR(t *testing.T) {
+	n := baseNet(t)
+	n.serve(t, "10.0.0.3", "sub.example.", "sub.example. 300 NS ns.sub.example.", "ns.sub.example. 300 A 10.0.0.3",
+		"many.sub.example. 300 A 192.0.2.1", "many.sub.example. 300 A 192.0.2.2", "many.sub.example. 300 A 192.0.2.3", "many.sub.example. 300 A 192.0.2.4")
+	l := &Layer{R: fakeResolver(t, n, nil)}
+	for _, on := range []bool{false, true} {
+		cfg := &daemon.Config{Layers: []daemon.Layer{l}, Resolver: l}
+		if on {
+			cfg.Options |= daemon.ReorderRR
+		}
+		s, err := daemon.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := new(dns.Msg)
+		m.SetQuestion("many.sub.example.", dns.TypeA)
+		w, _ := m.Pack()
+		firsts := map[string]bool{}
+		for i := 0; i < 40; i++ {
+			out, _ := s.Exchange(w, netip.MustParseAddrPort("127.0.0.1:5353"), netip.MustParseAddrPort("127.0.0.1:53"), daemon.UDP, 0)
+			a := new(dns.Msg)
+			if err := a.Unpack(out); err != nil || len(a.Answer) != 4 {
+				t.Fatalf("%v %v", a, err)
+			}
+			firsts[a.Answer[0].(*dns.A).A.String()] = true
+		}
+		if (len(firsts) > 1) != on {
+			t.Errorf("REORDER_RR %v: first records %v", on, firsts)
+		}
+	}
+}
