@@ -516,6 +516,29 @@ func TestReferralWithAA(t *testing.T) {
 	}
 }
 
+// TestOtherNSNamesAfterFailure: when the servers with known addresses
+// fail (here SERVFAIL), the NS names without glue are resolved and tried.
+func TestOtherNSNamesAfterFailure(t *testing.T) {
+	n := &fakeNet{}
+	n.serve(t, "10.0.0.1", ".", ". 300 NS ns.root.", "ns.root. 300 A 10.0.0.1",
+		"example. 300 NS ns.example.", "example. 300 NS ns.example.org.", "ns.example. 300 A 10.0.0.2",
+		"org. 300 NS ns.org.", "ns.org. 300 A 10.0.0.4")
+	n.serve(t, "10.0.0.4", "org.", "org. 300 NS ns.org.", "ns.org. 300 A 10.0.0.4", "ns.example.org. 300 A 10.0.0.5")
+	for _, a := range []string{"10.0.0.2", "10.0.0.5"} {
+		n.serve(t, a, "example.", "example. 300 NS ns.example.", "example. 300 NS ns.example.org.",
+			"ns.example. 300 A 10.0.0.2", "www.example. 300 A 192.0.2.1")
+	}
+	n.hook = func(s netip.Addr, qn []byte, qt uint16, a *dnsmsg.Packet) {
+		if s == netip.MustParseAddr("10.0.0.2") {
+			a.Buf[3] = (a.Buf[3] &^ 0x0f) | 2 // SERVFAIL
+		}
+	}
+	r := fakeResolver(t, n, func(c *Config) { c.NoMinimize = true })
+	if a, _ := resolveA(t, r, "www.example.", typeA); !strings.Contains(answerText(a), "192.0.2.1") || !n.contacted("10.0.0.5") {
+		t.Errorf("www.example.: %q, 10.0.0.5 contacted %v", answerText(a), n.contacted("10.0.0.5"))
+	}
+}
+
 var errNoNet = errors.New("no network")
 
 // TestClearName: cache.clear(name) makes the next query for name go

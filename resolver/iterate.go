@@ -460,8 +460,9 @@ func substitute(name, owner, target []byte) []byte {
 }
 
 // addrs returns the usable addresses of a cut's name servers, resolving up
-// to MaxNSNamesPerDelegation names without addresses.
-func (q *req) addrs(ctx context.Context, c *cut, depth int) []netip.Addr {
+// to MaxNSNamesPerDelegation names without addresses when none is known, or
+// with more (the known ones having failed).
+func (q *req) addrs(ctx context.Context, c *cut, depth int, more bool) []netip.Addr {
 	now := q.r.clk.Now()
 	var out []netip.Addr
 	var missing [][]byte
@@ -490,9 +491,10 @@ func (q *req) addrs(ctx context.Context, c *cut, depth int) []netip.Addr {
 			missing = append(missing, n)
 		}
 	}
-	if len(out) > 0 || depth >= q.r.cfg.MaxDepth {
+	if len(out) > 0 && !more || depth >= q.r.cfg.MaxDepth {
 		return out
 	}
+	known := len(out)
 	for i, n := range missing {
 		if i >= q.r.cfg.MaxNSNamesPerDelegation {
 			break
@@ -519,7 +521,7 @@ func (q *req) addrs(ctx context.Context, c *cut, depth int) []netip.Addr {
 				}
 			}
 		}
-		if len(out) > 0 {
+		if len(out) > known {
 			break
 		}
 	}
@@ -549,9 +551,38 @@ func (q *req) familyOK(a netip.Addr) bool {
 // ask sends qn/qt to the cut's servers, best smoothed RTT first, until one
 // gives a usable answer.
 func (q *req) ask(ctx context.Context, c *cut, qn []byte, qt uint16, depth int) (*dnsmsg.Packet, error) {
-	addrs := q.addrs(ctx, c, depth)
+	a, tried, last := q.askAddrs(ctx, c, qn, qt, depth, nil)
+	if a != nil || last == nil || len(tried) == 0 || errors.Is(last, ErrLimit) || ctx.Err() != nil {
+		return a, last
+	}
+	// The servers with known addresses failed (timeout, error, lame): the
+	// NS names without one are resolved and tried, as kresd does.
+	if a, _, err := q.askAddrs(ctx, c, qn, qt, depth, tried); a != nil || err != nil && !errors.Is(err, errNoMore) {
+		return a, err
+	}
+	return nil, last
+}
+
+// errNoMore: a second round of ask found no new address.
+var errNoMore = errors.New("no other name server address")
+
+// askAddrs is one round of ask: with tried nil, over the known addresses
+// (resolving NS names only when none is known); otherwise over those not
+// in tried after resolving the NS names without address. It returns the
+// answer, or the error and the addresses tried.
+func (q *req) askAddrs(ctx context.Context, c *cut, qn []byte, qt uint16, depth int, tried map[netip.Addr]bool) (*dnsmsg.Packet, map[netip.Addr]bool, error) {
+	more := tried != nil
+	addrs := q.addrs(ctx, c, depth, more)
+	if more {
+		addrs = slices.DeleteFunc(addrs, func(a netip.Addr) bool { return tried[a] })
+		if len(addrs) == 0 {
+			return nil, tried, errNoMore
+		}
+	} else {
+		tried = map[netip.Addr]bool{}
+	}
 	if len(addrs) == 0 {
-		return nil, fmt.Errorf("%w: no address for the name servers of %s", ErrNoServer, nameText(c.zone))
+		return nil, tried, fmt.Errorf("%w: no address for the name servers of %s", ErrNoServer, nameText(c.zone))
 	}
 	now := q.r.clk.Now()
 	type cand struct {
@@ -573,7 +604,10 @@ func (q *req) ask(ctx context.Context, c *cut, qn []byte, qt uint16, depth int) 
 	}
 	q.r.rttMu.RUnlock()
 	if len(cands) == 0 {
-		return nil, fmt.Errorf("%w: every name server of %s timed out recently", ErrNoServer, nameText(c.zone))
+		for _, a := range addrs {
+			tried[a] = true
+		}
+		return nil, tried, fmt.Errorf("%w: every name server of %s timed out recently", ErrNoServer, nameText(c.zone))
 	}
 	slices.SortFunc(cands, func(x, y cand) int { return int(x.srtt - y.srtt) })
 	var last error
@@ -581,11 +615,12 @@ func (q *req) ask(ctx context.Context, c *cut, qn []byte, qt uint16, depth int) 
 		if i >= 4 {
 			break
 		}
+		tried[cd.a] = true
 		a, err := q.send(ctx, netip.AddrPortFrom(cd.a, 53), qn, qt)
 		if err != nil {
 			last = err
 			if ctx.Err() != nil || errors.Is(err, ErrLimit) {
-				return nil, err
+				return nil, tried, err
 			}
 			continue
 		}
@@ -599,12 +634,12 @@ func (q *req) ask(ctx context.Context, c *cut, qn []byte, qt uint16, depth int) 
 			last = fmt.Errorf("%v is lame for %s", cd.a, nameText(c.zone))
 			continue
 		}
-		return a, nil
+		return a, tried, nil
 	}
 	if last == nil {
 		last = ErrNoServer
 	}
-	return nil, fmt.Errorf("%w: %s %s: %w", ErrNoServer, nameText(qn), dnsmsg.TypeString(qt), last)
+	return nil, tried, fmt.Errorf("%w: %s %s: %w", ErrNoServer, nameText(qn), dnsmsg.TypeString(qt), last)
 }
 
 // lame reports an answer that is neither data, nor a negative answer, nor
