@@ -667,10 +667,17 @@ func (l *lua2Layer) Begin(r *daemon.Request, s daemon.State) daemon.State {
 		st.mu.Lock()
 	}
 	if m.allDoms && time.Now().UnixNano()-m.zonesAt.Load() > int64(lua2ZoneRefresh) {
-		if !m.opt.concurrent {
-			if err := m.refreshZones(st); err != nil {
-				l.fail(r, err)
+		if m.opt.concurrent {
+			st.mu.Lock()
+		}
+		if err := m.refreshZones(st); err != nil {
+			m.zonesAt.Store(time.Now().UnixNano()) // keep the last list; try again later
+			if ok, _ := m.errLog.allow(); ok {
+				m.log.Errorf("system", "lua2: %v (the last zone list stays)", err)
 			}
+		}
+		if m.opt.concurrent {
+			st.mu.Unlock()
 		}
 	}
 	if m.allDoms {
