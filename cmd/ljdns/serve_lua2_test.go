@@ -424,3 +424,49 @@ func TestServeLua2AXFR(t *testing.T) {
 		}
 	}
 }
+
+// TestServeLua2AXFRLarge: a zone larger than one message is transferred
+// in several (the SOA first and last, every record once).
+func TestServeLua2AXFRLarge(t *testing.T) {
+	testnet.Isolate(t)
+	script := filepath.Join(t.TempDir(), "big.lua")
+	os.WriteFile(script, []byte(`
+local soa = { name = "big.example.", type = "SOA", content = "ns.big.example. h.big.example. 1 3600 600 86400 60", ttl = 60, auth = true }
+function dns_lookup(qtype, qname)
+  if qname:toString():lower() == "big.example." and (qtype:getName() == "SOA" or qtype:getName() == "ANY") then return { soa } end
+  return {}
+end
+function dns_list(target)
+  local out = { soa }
+  for i = 1, 3000 do
+    out[#out + 1] = { name = "n" .. i .. ".big.example.", type = "TXT", content = '"' .. string.rep("x", 100) .. '"', ttl = 60, auth = true }
+  end
+  return out
+end
+`), 0o644)
+	ours := startLua2(t, script, "")
+	m := new(dns.Msg)
+	m.SetAxfr("big.example.")
+	env, err := new(dns.Transfer).In(m, ours.addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, msgs := 0, 0
+	var first, last dns.RR
+	for e := range env {
+		if e.Error != nil {
+			t.Fatal(e.Error)
+		}
+		msgs++
+		for _, rr := range e.RR {
+			if first == nil {
+				first = rr
+			}
+			last = rr
+			n++
+		}
+	}
+	if n != 3002 || msgs < 2 || first.Header().Rrtype != dns.TypeSOA || last.Header().Rrtype != dns.TypeSOA {
+		t.Errorf("%d records in %d messages (first %v, last %v), want 3002 in several, SOA at both ends", n, msgs, first, last)
+	}
+}

@@ -693,7 +693,7 @@ func (l *lua2Layer) Begin(r *daemon.Request, s daemon.State) daemon.State {
 			// pdns allow-axfr-ips: 127.0.0.0/8 and ::1 by default
 			res = authority.BackendResult{Rcode: daemon.RcodeRefused}
 		} else {
-			res, err = l.axfr(be, &q, r.Answer)
+			res, err = l.axfr(be, &q, r)
 		}
 	} else {
 		res, err = authority.AnswerBackend(be, &q, r.Answer)
@@ -740,9 +740,10 @@ func (l *lua2Layer) fail(r *daemon.Request, err error) {
 	}
 }
 
-// axfr answers an AXFR over a stream from dns_list, in one message: the
-// SOA, every other record, the SOA.
-func (l *lua2Layer) axfr(be *lua2Backend, q *authority.BackendQuery, a *dnsmsg.Packet) (authority.BackendResult, error) {
+// axfr answers an AXFR over a stream from dns_list: the SOA, every other
+// record, the SOA; in one message, or several when the zone needs them.
+func (l *lua2Layer) axfr(be *lua2Backend, q *authority.BackendQuery, r *daemon.Request) (authority.BackendResult, error) {
+	a := r.Answer
 	res := authority.BackendResult{}
 	zone := dnsmsg.LowerName(q.QName)
 	st := be.st
@@ -788,23 +789,59 @@ func (l *lua2Layer) axfr(be *lua2Backend, q *authority.BackendQuery, a *dnsmsg.P
 		return res, err
 	}
 	a.Begin(dnsmsg.SectionAN)
-	put := func(r *authority.BackendRecord) bool {
-		set := dnsmsg.RRSet{Owner: &dnsmsg.Name{Wire: r.Name}, Type: r.Type, Class: 1, TTL: r.TTL, RData: [][]byte{r.RData}}
-		return a.Put(&set, true)
+	rrset := func(r *authority.BackendRecord) *dnsmsg.RRSet {
+		return &dnsmsg.RRSet{Owner: &dnsmsg.Name{Wire: r.Name}, Type: r.Type, Class: 1, TTL: r.TTL, RData: [][]byte{r.RData}}
 	}
-	put(soa)
+	all := make([]*authority.BackendRecord, 0, len(recs)+2)
+	all = append(all, soa)
 	for i := range recs {
-		if recs[i].Type == dnsmsg.TypeSOA {
+		if recs[i].Type != dnsmsg.TypeSOA {
+			all = append(all, &recs[i])
+		}
+	}
+	all = append(all, soa)
+	res.AA = true
+	fits := true
+	for _, rec := range all {
+		if !a.Put(rrset(rec), true) {
+			fits = false
+			break
+		}
+	}
+	if fits {
+		return res, nil
+	}
+	// several messages (RFC 5936 §2.2), each with the question
+	var hdr [4]byte
+	copy(hdr[:], a.Buf[:4])
+	hdr[2] |= 0x84 // QR, AA
+	qn, qt, qc, _ := r.Query.Question()
+	var msgs [][]byte
+	var p *dnsmsg.Packet
+	start := func() {
+		p = dnsmsg.NewPacket(65535)
+		p.SetQuestion(qn, qt, qc)
+		copy(p.Buf[:4], hdr[:])
+		p.Begin(dnsmsg.SectionAN)
+	}
+	start()
+	for _, rec := range all {
+		if p.Put(rrset(rec), true) {
 			continue
 		}
-		if !put(&recs[i]) {
-			return res, errors.New("dns_list: the zone does not fit one AXFR message")
+		if p.Count(dnsmsg.SectionAN) == 0 {
+			return res, errors.New("dns_list: a record does not fit an AXFR message")
+		}
+		msgs = append(msgs, append([]byte{}, p.Bytes()...))
+		start()
+		if !p.Put(rrset(rec), true) {
+			return res, errors.New("dns_list: a record does not fit an AXFR message")
 		}
 	}
-	if !put(soa) {
-		return res, errors.New("dns_list: the zone does not fit one AXFR message")
+	msgs = append(msgs, append([]byte{}, p.Bytes()...))
+	if !r.SetMessages(msgs) {
+		return res, errors.New("dns_list: the zone does not fit one message on this transport")
 	}
-	res.AA = true
 	return res, nil
 }
 
