@@ -84,7 +84,7 @@ func groupSets(recs []*dnsmsg.RRSet) []*rrset {
 				k := keyOf(r.Owner.Wire, sigCovered(rd))
 				s := sigs[k]
 				if s == nil {
-					s = &dnsmsg.RRSet{Owner: r.Owner, Type: typeRRSIG, Class: r.Class, TTL: r.TTL}
+					s = &dnsmsg.RRSet{Owner: &dnsmsg.Name{Wire: append([]byte(nil), r.Owner.Wire...)}, Type: typeRRSIG, Class: r.Class, TTL: r.TTL}
 					sigs[k] = s
 					sigOrder = append(sigOrder, k)
 				}
@@ -98,7 +98,8 @@ func groupSets(recs []*dnsmsg.RRSet) []*rrset {
 		k := keyOf(r.Owner.Wire, r.Type)
 		s := idx[k]
 		if s == nil {
-			s = &rrset{rr: &dnsmsg.RRSet{Owner: r.Owner, Type: r.Type, Class: r.Class, TTL: r.TTL}}
+			// the owner is copied: a name of the parsed message would keep its buffer alive in the cache
+			s = &rrset{rr: &dnsmsg.RRSet{Owner: &dnsmsg.Name{Wire: append([]byte(nil), r.Owner.Wire...)}, Type: r.Type, Class: r.Class, TTL: r.TTL}}
 			idx[k] = s
 			out = append(out, s)
 		}
