@@ -97,11 +97,11 @@ func (q *req) lookupOne(ctx context.Context, name []byte, qtype uint16, depth in
 	now := q.r.clk.Now()
 	c := q.r.cache
 	if s, _ := c.get(name, qtype, rankNonAuthAns, now); s != nil {
-		return &part{an: []*rrset{s}}, nil
+		return &part{an: []*rrset{s}, ns: s.proof}, nil
 	}
 	if qtype != typeCNAME {
 		if s, _ := c.get(name, typeCNAME, rankNonAuthAns, now); s != nil {
-			return &part{an: []*rrset{s}}, nil
+			return &part{an: []*rrset{s}, ns: s.proof}, nil
 		}
 	}
 	if e := c.getNeg(name, qtype, now); e != nil {
@@ -417,10 +417,19 @@ func (q *req) takeAnswer(a *dnsmsg.Packet, an, ns []*rrset, zone, name []byte, q
 			}
 		}
 	}
-	for _, s := range p.an {
-		if s.rr.Type != typeDNAME || true {
-			q.r.cache.put(s, rank, now)
+	if p.rcode == 0 && len(p.an) > 0 {
+		var proof []*rrset
+		for _, s := range p.ns {
+			if s.rr.Type == typeNSEC || s.rr.Type == typeNSEC3 {
+				proof = append(proof, s)
+			}
 		}
+		for _, s := range p.an {
+			s.proof = proof // a wildcard expansion keeps its proof in the cache
+		}
+	}
+	for _, s := range p.an {
+		q.r.cache.put(s, rank, now)
 	}
 	if len(p.an) == 0 || p.rcode == 3 {
 		if ttl := negTTL(p.ns); ttl > 0 && (p.rcode == 0 || p.rcode == 3) {

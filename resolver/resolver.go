@@ -374,7 +374,7 @@ func withTTL(sets []*rrset, _ uint32, stored, now time.Time) []*rrset {
 		} else {
 			t = 0
 		}
-		c := &rrset{rr: s.rr, sig: s.sig}
+		c := &rrset{rr: s.rr, sig: s.sig, proof: s.proof}
 		if c.rr.TTL != t {
 			c = s.copyWithTTL(t)
 		}

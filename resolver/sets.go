@@ -26,6 +26,10 @@ const (
 type rrset struct {
 	rr  *dnsmsg.RRSet
 	sig *dnsmsg.RRSet
+	// proof: the NSEC/NSEC3 sets that came with a positive answer (a
+	// wildcard expansion's proof), given again when the set answers from
+	// the cache
+	proof []*rrset
 }
 
 func (s *rrset) owner() []byte { return s.rr.Owner.Wire }
@@ -41,7 +45,7 @@ func (s *rrset) ttl() uint32 {
 
 // copyWithTTL returns a copy of s with every TTL set to ttl.
 func (s *rrset) copyWithTTL(ttl uint32) *rrset {
-	c := &rrset{rr: s.rr.Copy()}
+	c := &rrset{rr: s.rr.Copy(), proof: s.proof}
 	c.rr.TTL = ttl
 	if s.sig != nil {
 		c.sig = s.sig.Copy()
