@@ -104,7 +104,8 @@ func (q *req) lookupOne(ctx context.Context, name []byte, qtype uint16, depth in
 			return &part{an: []*rrset{s}, ns: s.proof}, nil
 		}
 	}
-	if e := c.getNeg(name, qtype, now); e != nil {
+	if e := c.getNeg(name, qtype, now); e != nil && (depth > 0 || (&part{ns: e.auth}).hasSOA()) {
+		// (a DS proof taken from a referral has no SOA: it serves the validator, not clients)
 		return &part{rcode: e.rcode, ns: withTTL(e.auth, uint32(e.expire.Sub(now)/time.Second), e.stored, now)}, nil
 	}
 	if e := c.getNeg(name, 0, now); e != nil {
@@ -320,6 +321,20 @@ func (q *req) takeReferral(child, zone []byte, ns, ar []*rrset, now time.Time) *
 	q.r.cache.put(s, rankNonAuthNS, now)
 	if ds := find(ns, child, typeDS); ds != nil {
 		q.r.cache.put(ds, rankAuthAuthority, now)
+	} else {
+		// an unsigned delegation: the signed NSEC/NSEC3 records proving no DS
+		// answer the validator's DS question from the cache
+		var proof []*rrset
+		var ttl uint32 = 1 << 31
+		for _, o := range ns {
+			if (o.rr.Type == typeNSEC || o.rr.Type == typeNSEC3) && o.sig != nil && dnsmsg.NameWithin(o.owner(), zone) {
+				proof = append(proof, o)
+				ttl = min(ttl, o.ttl())
+			}
+		}
+		if len(proof) > 0 {
+			q.r.cache.putNeg(child, typeDS, 0, proof, ttl, now)
+		}
 	}
 	for _, o := range ns {
 		if !dnsmsg.NameWithin(o.owner(), zone) {
