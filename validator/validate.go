@@ -155,7 +155,10 @@ func (st *state) positive(m *view, rs *rrset, name []byte) Result {
 	if res.Security != Secure {
 		return res
 	}
-	if n := int(sig.Labels); n < labels(owner) {
+	// A wildcard answer (RRSIG labels below the owner's) needs the proof of
+	// no closer match, unless the name asked is the wildcard itself ("*"
+	// not counted in the labels, RFC 4034 §3.1.3): nothing was expanded.
+	if n := int(sig.Labels); n < labels(owner) && !(n == labels(owner)-1 && dnsmsg.IsWildcard(owner) && sameName(owner, name)) {
 		d := st.collect(m, zone, ze.keys)
 		if d.res.Security != Secure {
 			return d.res

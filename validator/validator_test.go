@@ -96,6 +96,7 @@ func TestValidateWorld(t *testing.T) {
 		{"b.c.example.", A, Secure, EDENone, ""},           // NODATA at an empty non-terminal, NSEC
 		{"x.wild.example.", A, Secure, EDENone, ""},        // wildcard, NSEC
 		{"y.z.wild.example.", A, Secure, EDENone, ""},      // wildcard two labels down
+		{"*.wild.example.", A, Secure, EDENone, ""},        // the wildcard itself asked: no expansion, no proof needed
 		{"x.wild.example.", MX, Secure, EDENone, ""},       // wildcard NODATA, NSEC
 		{"cname.example.", A, Secure, EDENone, ""},         // CNAME in the zone
 		{"chain.example.", A, Secure, EDENone, ""},         // CNAME into an NSEC3 zone
