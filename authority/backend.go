@@ -117,6 +117,11 @@ type BackendQuery struct {
 	// udp-truncation-threshold, default 1232); OPTSize is what the OPT RR
 	// the daemon adds will take.
 	UDPMax, OPTSize int
+	// Version and ServerID answer CHAOS TXT queries for version.bind and
+	// version.pdns, and id.server (pdns version-string and server-id); an
+	// empty Version answers SERVFAIL (version-string=anonymous), an empty
+	// ServerID REFUSED (server-id=disabled).
+	Version, ServerID string
 }
 
 // BackendResult says how an answer was made.

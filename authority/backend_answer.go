@@ -37,8 +37,9 @@ type soaData struct {
 }
 
 type outRec struct {
-	sec int
-	rec BackendRecord
+	sec   int
+	rec   BackendRecord
+	class uint16 // 0: IN
 }
 
 type bsess struct {
@@ -189,7 +190,7 @@ func (s *bsess) add(sec int, r BackendRecord) {
 	if r.ScopeMask != 0 {
 		s.res.ScopeMask = true
 	}
-	s.out = append(s.out, outRec{sec, r})
+	s.out = append(s.out, outRec{sec: sec, rec: r})
 }
 
 func (s *bsess) negative(nx bool) error {
@@ -340,8 +341,12 @@ func AnswerBackend(b Backend, q *BackendQuery, a *dnsmsg.Packet) (BackendResult,
 func (s *bsess) answer() error {
 	q := s.q
 	qt := q.QType
+	if q.QClass == classCH {
+		s.chaos()
+		return nil
+	}
 	if q.QClass != classIN && q.QClass != dnsmsg.ClassANY {
-		s.res.AA, s.res.Rcode = false, rcodeRefused
+		s.res.Rcode = rcodeRefused // AA set, as pdns 4.7.3 answers
 		return nil
 	}
 	switch qt {
@@ -516,6 +521,45 @@ func (s *bsess) answer() error {
 	}
 }
 
+// classCH is the CHAOS class (RFC 1035 §3.2.4).
+const classCH = 3
+
+// chaos answers a CHAOS class query as pdns 4.7.3 does
+// (PacketHandler::doVersionRequest): TXT for version.bind and version.pdns
+// gives the version string, for id.server the server id (TTL 5, the
+// question's owner, AA); TXT for another name REFUSED; another type
+// NOTIMP; all with AA. An empty Version answers SERVFAIL (pdns's
+// version-string=anonymous), an empty ServerID REFUSED (server-id=disabled).
+func (s *bsess) chaos() {
+	q := s.q
+	if q.QType != typeTXT {
+		s.res.Rcode = rcodeNotImp
+		return
+	}
+	var text string
+	switch string(dnsmsg.LowerName(q.QName)) {
+	case "\x07version\x04bind\x00", "\x07version\x04pdns\x00":
+		if text = q.Version; text == "" {
+			s.res.Rcode = rcodeServFail // version-string=anonymous
+			return
+		}
+	case "\x02id\x06server\x00":
+		text = q.ServerID
+	}
+	if text == "" {
+		s.res.Rcode = rcodeRefused
+		return
+	}
+	var rd []byte
+	for len(text) > 0 || rd == nil {
+		n := min(len(text), 255)
+		rd = append(append(rd, byte(n)), text[:n]...)
+		text = text[n:]
+	}
+	s.out = append(s.out, outRec{sec: dnsmsg.SectionAN, class: classCH,
+		rec: BackendRecord{Name: q.QName, Type: typeTXT, TTL: 5, RData: rd, Auth: true}})
+}
+
 // additional adds the addresses of NS, MX and SRV targets inside the zone
 // (doAdditionalProcessing).
 func (s *bsess) additional() error {
@@ -596,7 +640,11 @@ func (s *bsess) write(a *dnsmsg.Packet) {
 			if o.sec != sec {
 				continue
 			}
-			set := dnsmsg.RRSet{Owner: &dnsmsg.Name{Wire: o.rec.Name}, Type: o.rec.Type, Class: classIN, TTL: o.rec.TTL, RData: [][]byte{o.rec.RData}}
+			class := classIN
+			if o.class != 0 {
+				class = o.class
+			}
+			set := dnsmsg.RRSet{Owner: &dnsmsg.Name{Wire: o.rec.Name}, Type: o.rec.Type, Class: class, TTL: o.rec.TTL, RData: [][]byte{o.rec.RData}}
 			if sec == dnsmsg.SectionAR {
 				// an additional record that does not fit is left out
 				if a.Size+len(o.rec.Name)+10+len(o.rec.RData) > limit {

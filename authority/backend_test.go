@@ -2,6 +2,7 @@ package authority
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -148,4 +149,64 @@ type filterless struct{ *mapBackend }
 
 func (f *filterless) Lookup(qtype uint16, qname []byte, id int64, ctx *LookupContext) ([]BackendRecord, error) {
 	return f.mapBackend.Lookup(typeANY, qname, id, ctx)
+}
+
+// TestBackendChaos: CHAOS class queries as pdns 4.7.3 answers them
+// (checked against pdns_server + lua2): version.bind/version.pdns and
+// id.server TXT answered (TTL 5, class CH, the question's case), other
+// names REFUSED, other types NOTIMP, all AA and without a backend call;
+// class HS REFUSED with AA.
+func TestBackendChaos(t *testing.T) {
+	for _, c := range []struct {
+		name         string
+		class, qtype uint16
+		version, id  string
+		rcode        int
+		text         string
+	}{
+		{"version.bind.", 3, dns.TypeTXT, "v1", "ns1", 0, "v1"},
+		{"VERSION.Bind.", 3, dns.TypeTXT, "v1", "ns1", 0, "v1"},
+		{"version.pdns.", 3, dns.TypeTXT, "v1", "ns1", 0, "v1"},
+		{"id.server.", 3, dns.TypeTXT, "v1", "ns1", 0, "ns1"},
+		{"id.server.", 3, dns.TypeTXT, "v1", "", 5, ""},
+		{"version.bind.", 3, dns.TypeTXT, "", "ns1", 2, ""},
+		{"hostname.bind.", 3, dns.TypeTXT, "v1", "ns1", 5, ""},
+		{"version.server.", 3, dns.TypeTXT, "v1", "ns1", 5, ""},
+		{"version.bind.", 3, dns.TypeA, "v1", "ns1", 4, ""},
+		{"www.ex.test.", 3, dns.TypeA, "v1", "ns1", 4, ""},
+		{"version.bind.", 4, dns.TypeTXT, "v1", "ns1", 5, ""},
+		{"www.ex.test.", 4, dns.TypeA, "v1", "ns1", 5, ""},
+	} {
+		b := newMapBackend(t, backendZone...)
+		w, _ := dnsmsg.NameFromText(c.name)
+		a := dnsmsg.NewPacket(65535)
+		a.SetQuestion(w.Wire, c.qtype, c.class)
+		q := &BackendQuery{QName: w.Wire, QType: c.qtype, QClass: c.class, Version: c.version, ServerID: c.id}
+		res, err := AnswerBackend(b, q, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := new(dns.Msg)
+		if err := m.Unpack(a.Bytes()); err != nil {
+			t.Fatal(err)
+		}
+		what := fmt.Sprintf("%s class %d %s", c.name, c.class, dns.TypeToString[c.qtype])
+		if res.Rcode != c.rcode || !res.AA || res.NoZone || len(b.log) != 0 {
+			t.Errorf("%s: rcode %d aa %v nozone %v lookups %v", what, res.Rcode, res.AA, res.NoZone, b.log)
+		}
+		if c.text == "" {
+			if len(m.Answer) != 0 {
+				t.Errorf("%s: %v", what, m)
+			}
+			continue
+		}
+		if len(m.Answer) != 1 {
+			t.Errorf("%s: %v", what, m)
+			continue
+		}
+		txt, ok := m.Answer[0].(*dns.TXT)
+		if !ok || txt.Hdr.Class != 3 || txt.Hdr.Ttl != 5 || txt.Hdr.Name != c.name || strings.Join(txt.Txt, "") != c.text {
+			t.Errorf("%s: %v", what, m.Answer[0])
+		}
+	}
 }

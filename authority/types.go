@@ -8,6 +8,7 @@ const (
 	typeSOA        uint16 = 6
 	typePTR        uint16 = 12
 	typeMX         uint16 = 15
+	typeTXT        uint16 = 16
 	typeAAAA       uint16 = 28
 	typeSRV        uint16 = 33
 	typeDNAME      uint16 = 39

@@ -16,11 +16,14 @@ import (
 // pdnsConfig is what `ljdns serve --pdns-config pdns.conf` takes from a
 // PowerDNS Authoritative configuration: launch=lua2, lua2-filename,
 // lua2-api (must be 2), lua2-query-logging, local-address (a list, with
-// ports), local-port, and cache-ttl=0 (no packet cache).
+// ports), local-port, cache-ttl=0 (no packet cache), version-string and
+// server-id (CHAOS TXT answers).
 type pdnsConfig struct {
 	Filename     string // absolute
 	QueryLogging bool
 	PacketCache  bool
+	Version      string // version-string
+	ServerID     string // server-id
 	Listen       []netip.AddrPort
 	Ignored      []string // keys read but not applied
 }
@@ -97,6 +100,7 @@ func readPDNSConfig(path string) (*pdnsConfig, error) {
 	if v, ok := set["cache-ttl"]; ok && v == "0" {
 		c.PacketCache = false
 	}
+	c.Version, c.ServerID = set["version-string"], set["server-id"]
 	port := uint16(53)
 	if v, ok := set["local-port"]; ok {
 		p, err := strconv.ParseUint(v, 10, 16)
@@ -117,7 +121,7 @@ func readPDNSConfig(path string) (*pdnsConfig, error) {
 		c.Listen = append(c.Listen, ap)
 	}
 	known := map[string]bool{"launch": true, "lua2-filename": true, "lua2-api": true, "lua2-query-logging": true,
-		"local-address": true, "local-port": true, "cache-ttl": true}
+		"local-address": true, "local-port": true, "cache-ttl": true, "version-string": true, "server-id": true}
 	for k := range set {
 		if !known[k] {
 			c.Ignored = append(c.Ignored, k)
@@ -140,8 +144,8 @@ func parsePDNSAddr(s string, port uint16) (netip.AddrPort, error) {
 func (c *pdnsConfig) luaConfig() string {
 	return fmt.Sprintf("-- generated from a pdns.conf by ljdns serve --pdns-config\n"+
 		"net.recursion_allow({'::/128'}) -- nobody recurses\n"+
-		"modules = { lua2 = { filename = %q, query_logging = %v, packet_cache = %v } }\n",
-		c.Filename, c.QueryLogging, c.PacketCache)
+		"modules = { lua2 = { filename = %q, query_logging = %v, packet_cache = %v, version_string = %q, server_id = %q } }\n",
+		c.Filename, c.QueryLogging, c.PacketCache, c.Version, c.ServerID)
 }
 
 // applyPDNSConfig turns o into the daemon pdns.conf describes: its

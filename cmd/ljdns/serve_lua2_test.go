@@ -132,11 +132,15 @@ func lua2Corpus(owners []string) []lua2Q {
 // lua2Q is a corpus query with its EDNS size (0: no EDNS unless DO).
 type lua2Q struct {
 	testnet.Query
-	size uint16
+	size  uint16
+	class uint16 // 0: IN
 }
 
 func (q lua2Q) exchange(server netip.AddrPort) (*dns.Msg, error) {
 	m := q.Msg()
+	if q.class != 0 {
+		m.Question[0].Qclass = q.class
+	}
 	if q.size != 0 {
 		if o := m.IsEdns0(); o != nil {
 			o.SetUDPSize(q.size)
@@ -175,6 +179,9 @@ func lua2Compare(t *testing.T, pdns, ours netip.AddrPort, corpus []lua2Q) {
 		}
 		for _, d := range testnet.CompareMsgs(q.Query, ra, rb, testnet.CompareOptions{}) {
 			d.What += fmt.Sprintf(" (edns %d)", q.size)
+			if q.class != 0 {
+				d.What += fmt.Sprintf(" (class %s)", dns.ClassToString[q.class])
+			}
 			diffs = append(diffs, d)
 		}
 	}
@@ -208,6 +215,35 @@ func TestServeLua2DiffTable(t *testing.T) {
 		"sip.lua2.example.", "ptr.lua2.example.", "long.lua2.example.", "many.lua2.example.",
 		"other.example.", "www.other.example.", "ns2.other.example.", "nowhere.invalid.", "example."}
 	lua2Compare(t, pdns.Addr(), ours.addr, lua2Corpus(owners))
+}
+
+// TestServeLua2Chaos compares CHAOS class answers (version.bind,
+// version.pdns, id.server TXT; other names and types) and class HS with
+// pdns_server's, both with the same version-string and server-id (pdns's
+// default version string is its own), then pdns's anonymous and disabled
+// settings.
+func TestServeLua2Chaos(t *testing.T) {
+	testnet.Isolate(t)
+	testnet.Need(t, "pdns_server")
+	script := "../../examples/lua2/table.lua"
+	var corpus []lua2Q
+	for _, n := range []string{"version.bind.", "VERSION.Bind.", "version.pdns.", "id.server.", "ID.Server.", "hostname.bind.",
+		"version.server.", "authors.bind.", "bind.", "www.lua2.example.", "lua2.example.", "nowhere.invalid."} {
+		for _, qt := range []uint16{dns.TypeTXT, dns.TypeA, dns.TypeANY, dns.TypeSOA} {
+			for _, tcp := range []bool{false, true} {
+				corpus = append(corpus, lua2Q{Query: testnet.Query{Name: n, Type: qt, TCP: tcp}, class: dns.ClassCHAOS})
+				corpus = append(corpus, lua2Q{Query: testnet.Query{Name: n, Type: qt, TCP: tcp, DO: true}, size: 1232, class: dns.ClassCHAOS})
+			}
+			corpus = append(corpus, lua2Q{Query: testnet.Query{Name: n, Type: qt}, class: dns.ClassHESIOD})
+		}
+	}
+	for _, c := range []struct{ version, id string }{{"ljdns chaos test", "ns1.chaos.test"}, {"anonymous", "disabled"}} {
+		settings := map[string]string{"cache-ttl": "0", "query-cache-ttl": "0", "negquery-cache-ttl": "0",
+			"zone-cache-refresh-interval": "300", "version-string": c.version, "server-id": c.id}
+		pdns := testnet.StartPDNS(t, testnet.PDNSConfig{LuaScript: script, Settings: settings})
+		ours := startLua2(t, script, fmt.Sprintf("packet_cache = false, version_string = %q, server_id = %q", c.version, c.id))
+		lua2Compare(t, pdns.Addr(), ours.addr, corpus)
+	}
 }
 
 // TestServeLua2PDNSConfig starts ljdns serve from a pdns.conf (a list of

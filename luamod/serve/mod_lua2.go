@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,7 +24,11 @@ import (
 // the way pdns 4.7.3 with launch=lua2 serves it (SERVE.md §5):
 //
 //	modules = { lua2 = { filename = 'backend.lua', query_logging = false,
-//	                     concurrent = false, packet_cache = true } }
+//	                     concurrent = false, packet_cache = true,
+//	                     version_string = 'full', server_id = '' } }
+//
+// version_string and server_id answer CHAOS TXT version.bind and
+// id.server as pdns's settings of those names do (lua2ChaosStrings).
 //
 // Each worker loads the script into a Lua state of its own (an ljdns state
 // with the AuthLua4 globals), as each pdns thread has its own backend. The
@@ -43,6 +48,32 @@ type lua2Options struct {
 	queryLogging bool
 	concurrent   bool
 	packetCache  bool
+	version      string // pdns version-string: full (default), anonymous, powerdns, or the text
+	serverID     string // pdns server-id: the host name by default; disabled
+}
+
+// lua2ChaosStrings returns the CHAOS TXT answers of opt (authority's
+// Version and ServerID): "full" gives this program's version, "anonymous"
+// nothing (SERVFAIL, as pdns), "powerdns" pdns's anonymous text; a server
+// id of "disabled" nothing (REFUSED), "" the host name.
+func lua2ChaosStrings(opt lua2Options, full string) (version, id string) {
+	switch opt.version {
+	case "", "full":
+		version = full
+	case "anonymous":
+	case "powerdns":
+		version = "Served by PowerDNS - https://www.powerdns.com/"
+	default:
+		version = opt.version
+	}
+	switch opt.serverID {
+	case "":
+		id, _ = os.Hostname()
+	case "disabled":
+	default:
+		id = opt.serverID
+	}
+	return version, id
 }
 
 // lua2Module is one configuration generation's lua2 backend: a state per
@@ -61,6 +92,8 @@ type lua2Module struct {
 	allDoms  bool         // the script has dns_get_all_domains
 	stop     chan struct{}
 	stopOnce sync.Once
+	version  string // CHAOS TXT answers (lua2ChaosStrings)
+	serverID string
 	layer    *lua2Layer
 	pktLayer *lua2PacketLayer
 }
@@ -113,6 +146,10 @@ func openLua2(L *lua.LState, env *Env) lua.LValue {
 				opt.concurrent = lua.LVAsBool(v)
 			case "packet_cache":
 				opt.packetCache = lua.LVAsBool(v)
+			case "version_string":
+				opt.version = v.String()
+			case "server_id":
+				opt.serverID = v.String()
 			default:
 				bad = fmt.Errorf("lua2: unknown option %q", k.String())
 			}
@@ -140,6 +177,9 @@ func (m *lua2Module) configure(env *Env, opt lua2Options) error {
 	}
 	first := !m.set
 	m.opt, m.set = opt, true
+	if first {
+		m.version, m.serverID = lua2ChaosStrings(opt, env.gen.ld.o.Version)
+	}
 	m.budget = env.w.budget
 	if first && opt.packetCache {
 		m.pktLayer.PacketLayer.C = cache.NewPacketCache(cache.PacketOptions{})
@@ -661,6 +701,9 @@ func (l *lua2Layer) Begin(r *daemon.Request, s daemon.State) daemon.State {
 		EDNS: edns, EDNSSize: size, Ctx: authority.LookupContext{Source: r.Client.Addr(), RealSource: r.Client.Addr()}}
 	if edns {
 		q.OPTSize = 11
+	}
+	if qclass == 3 { // CHAOS: version.bind, id.server (no script call)
+		q.Version, q.ServerID = m.version, m.serverID
 	}
 	be := &lua2Backend{st: st, perCall: m.opt.concurrent}
 	if !m.opt.concurrent {
