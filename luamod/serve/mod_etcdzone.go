@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/netip"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -60,7 +61,11 @@ func (h *etcdzoneHolder) Close() error {
 //
 //	modules = { etcdzone = { endpoints = {'127.0.0.1:2379'}, prefix = '/dns/',
 //	    tls = {ca_file = 'ca.pem', cert_file = 'c.pem', key_file = 'k.pem', hostname = 'etcd'},
-//	    username = 'u', password = 'p', wait = 5 } }
+//	    username = 'u', password = 'p', wait = 5,
+//	    acl = {'127.0.0.1', '10.0.0.0/8'}, tsig = {'xfr-key:hmac-sha256:BASE64'} } }
+//
+// (acl and tsig: who may transfer the zones, as the zonefile module's
+// options of the same names; default loopback)
 //
 // and etcdzone.zones(), .status(), .push(name, file), .push_text(name,
 // text), .get(name), .edit(name, lines), .delete(name).
@@ -96,6 +101,7 @@ func openEtcdzone(L *lua.LState, env *Env) lua.LValue {
 			key := fmt.Sprintf("%q %q %q %v", o.Endpoints, o.Prefix, o.Username, o.TLS != nil)
 			h.mu.Lock()
 			if h.m != nil && h.key == key && o.TLS == nil {
+				h.m.SetTransfer(o.ACL, o.Keys)
 				h.mu.Unlock()
 				L.Push(lua.LTrue)
 				return 1
@@ -233,6 +239,25 @@ func etcdzoneConfig(v lua.LValue) (etcdzone.Options, time.Duration, error) {
 				err = fmt.Errorf("wait: seconds expected")
 			}
 			wait = time.Duration(float64(n) * float64(time.Second))
+		case "acl":
+			o.ACL = []netip.Prefix{}
+			err = eachString(v, "acl", func(s string) error {
+				p, perr := parsePrefixOrAddr(s)
+				if perr != nil {
+					return fmt.Errorf("acl: %v", perr)
+				}
+				o.ACL = append(o.ACL, p)
+				return nil
+			})
+		case "tsig":
+			err = eachString(v, "tsig", func(s string) error {
+				k, kerr := dnsmsg.ParseTSIGKey(s)
+				if kerr != nil {
+					return fmt.Errorf("tsig: %v", kerr)
+				}
+				o.Keys = append(o.Keys, k)
+				return nil
+			})
 		case "tls":
 			tt, ok := v.(*lua.LTable)
 			if !ok {

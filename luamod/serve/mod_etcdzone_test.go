@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"fmt"
 	"io"
 	nethttp "net/http"
 	"regexp"
@@ -9,8 +10,10 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	lua "github.com/yuin/gopher-lua"
 
 	"ljdns/daemon"
+	"ljdns/dnsmsg"
 	"ljdns/internal/etcdtest"
 	"ljdns/internal/testnet"
 )
@@ -90,5 +93,40 @@ assert(etcdzone.push_text('example.test', [[`+zonefileTestZone+`]]))`, nil)
 			t.Fatalf("/metrics without etcdzone_connected 1 and etcdzone_zones 1:\n%s", body)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestEtcdzoneTransferOptions: the module's acl and tsig options (who may
+// transfer the zones) are read as the zonefile module's: addresses and
+// prefixes, kdig's 'name:alg:base64' keys; a bad entry is an error naming it.
+func TestEtcdzoneTransferOptions(t *testing.T) {
+	L := lua.NewState()
+	defer L.Close()
+	get := func(src string) lua.LValue {
+		t.Helper()
+		if err := L.DoString("return " + src); err != nil {
+			t.Fatal(err)
+		}
+		v := L.Get(-1)
+		L.Pop(1)
+		return v
+	}
+	o, _, err := etcdzoneConfig(get(`{endpoints = {'127.0.0.1:2379'}, acl = {'127.0.0.5', '10.0.0.0/8'},
+		tsig = {'xfr-key:hmac-sha256:c2VjcmV0LXNlY3JldC1zZWNyZXQ='}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(o.ACL) != "[127.0.0.5/32 10.0.0.0/8]" || len(o.Keys) != 1 || (&dnsmsg.Name{Wire: o.Keys[0].Name}).String() != "xfr-key." {
+		t.Fatalf("acl %v keys %v", o.ACL, o.Keys)
+	}
+	if o, _, err := etcdzoneConfig(get(`{endpoints = {'127.0.0.1:2379'}}`)); err != nil || o.ACL != nil || o.Keys != nil {
+		t.Fatalf("defaults: %v %v %v", o.ACL, o.Keys, err)
+	}
+	for _, bad := range []string{`{endpoints = {'x'}, acl = {'nonsense'}}`, `{endpoints = {'x'}, tsig = {'nokey'}}`} {
+		if _, _, err := etcdzoneConfig(get(bad)); err == nil {
+			t.Errorf("%s: no error", bad)
+		} else {
+			t.Log(err)
+		}
 	}
 }

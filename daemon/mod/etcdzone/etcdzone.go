@@ -9,15 +9,18 @@
 // are loaded again in full when that revision was compacted.
 //
 // Queries are answered in Begin (before the caches, whatever the RD bit)
-// by the zonefile module's answer path over the same engine. AXFR of an
-// etcd zone is refused (NOTAUTH): the zone's source is etcd, not this
-// server.
+// by the zonefile module's answer path over the same engine, and so are
+// transfers: AXFR over TCP and TLS (IXFR answered AXFR-style) to
+// Options.ACL (default loopback) or signed with one of Options.Keys, as
+// the zonefile module transfers its zones; refusals are NOTAUTH. Each
+// transfer is one revision of the zone (zones are swapped whole).
 package etcdzone
 
 import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -48,6 +51,11 @@ type Options struct {
 	Stats func(key string, v int64)
 	// Probe is the interval of the reachability check (default 1 s).
 	Probe time.Duration
+	// ACL is who may transfer the zones without a key (nil:
+	// zonefile.DefaultACL, loopback); Keys are the TSIG keys that may
+	// transfer them from any address. SetTransfer changes both later.
+	ACL  []netip.Prefix
+	Keys []*dnsmsg.TSIG
 }
 
 // Module is the etcdzone layer.
@@ -80,6 +88,7 @@ func New(o Options) (*Module, error) {
 	}
 	m := &Module{zf: zonefile.New(zonefile.Options{Engine: o.Engine, Log: log, Poll: -1}), cl: cl, log: log, o: o,
 		done: make(chan struct{})}
+	m.zf.SetTransfer(o.ACL, o.Keys)
 	eng := m.zf.Engine()
 	m.f = &etcdstore.Follower{
 		Store: etcdstore.New(cl, o.Prefix),
@@ -152,7 +161,10 @@ func (m *Module) Loaded() <-chan struct{} { return m.f.Loaded() }
 // Store is the zone store the module follows (push, edit, get).
 func (m *Module) Store() *etcdstore.Store { return m.f.Store }
 
-// Begin answers queries for names in the zones.
+// SetTransfer replaces who may transfer the zones (Options.ACL, .Keys).
+func (m *Module) SetTransfer(acl []netip.Prefix, keys []*dnsmsg.TSIG) { m.zf.SetTransfer(acl, keys) }
+
+// Begin answers queries for names in the zones, and transfers.
 func (m *Module) Begin(r *daemon.Request, s daemon.State) daemon.State {
 	return m.zf.Begin(r, s)
 }

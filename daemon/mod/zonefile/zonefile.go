@@ -77,6 +77,7 @@ type Module struct {
 
 	mu      sync.Mutex // Configure, Check, Close
 	access  atomic.Pointer[map[string]*access]
+	other   atomic.Pointer[access] // zones added to the engine by others (SetTransfer)
 	stop    chan struct{}
 	stopped chan struct{}
 }
@@ -163,6 +164,18 @@ func (m *Module) Configure(zones []Zone) error {
 		go m.watch(m.stop, m.stopped)
 	}
 	return nil
+}
+
+// SetTransfer decides who may transfer the zones that are in the engine
+// but were not given to Configure (the etcdzone module adds its zones to
+// the engine itself): the clients in acl (nil: DefaultACL) without a key,
+// and queries signed with one of keys from anywhere. Before it is called
+// such zones are not transferred (NOTAUTH).
+func (m *Module) SetTransfer(acl []netip.Prefix, keys []*dnsmsg.TSIG) {
+	if acl == nil {
+		acl = DefaultACL
+	}
+	m.other.Store(&access{acl: acl, keys: keys})
 }
 
 // Check loads again the zones whose files changed; errors are logged and
@@ -254,6 +267,9 @@ func (m *Module) transfer(r *daemon.Request, s daemon.State) daemon.State {
 	var lb [256]byte
 	key := string(lowerInto(&lb, qname))
 	acc := (*m.access.Load())[key]
+	if acc == nil {
+		acc = m.other.Load()
+	}
 	z := m.e.Zone(qname)
 	if acc == nil || z == nil {
 		if r.QClass() != dnsmsg.ClassINET || !m.e.Covers(qname) {
