@@ -2,8 +2,10 @@ package daemon
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net/netip"
+	"sync"
 	"time"
 
 	"ljdns/dnsclient"
@@ -37,6 +39,78 @@ func (r *Request) QueryUpstream(t dnsclient.Transport, q *dnsmsg.Packet) (*dnsms
 	a, err := t.Query(r.Ctx, q)
 	r.UpstreamRTT = time.Since(start)
 	return a, err
+}
+
+// upstreamCall is an upstream query on a goroutine of its own that the
+// request may stop waiting for (StaleAnswerer): then its answer goes to
+// the layer's Refresh.
+type upstreamCall struct {
+	mu        sync.Mutex
+	done      chan struct{} // closed when a, err are set (unless abandoned)
+	a         *dnsmsg.Packet
+	err       error
+	abandoned bool
+}
+
+// queryOrStale is QueryUpstream that answers r from sl's stale data when
+// the upstream has not answered within wait. stale reports that it did
+// (r.Answer holds the stale answer; the query goes on in the background,
+// within the server's RequestTimeout, for sl.Refresh).
+func (g *generation) queryOrStale(r *Request, t dnsclient.Transport, q *dnsmsg.Packet, sl StaleAnswerer, wait time.Duration) (a *dnsmsg.Packet, stale bool, err error) {
+	if lim := g.cfg.Limits.OutgoingPerRequest; lim > 0 && r.Upstreams >= lim {
+		g.s.counters.LimitOutgoing.Add(1)
+		return nil, false, ErrOutgoingLimit
+	}
+	if !g.s.outgoing.acquire() {
+		g.s.counters.LimitOutgoing.Add(1)
+		return nil, false, ErrOutgoingLimit
+	}
+	r.Upstreams++
+	c := &upstreamCall{done: make(chan struct{})}
+	qname, qtype, qclass, do := append([]byte(nil), r.qname...), r.qtype, r.qclass, r.do
+	// not r.Ctx: the request may be answered (and its context cancelled)
+	// before the upstream is done
+	ctx, cancel := context.WithTimeout(g.ctx, g.cfg.RequestTimeout)
+	start := time.Now()
+	go func() {
+		defer cancel()
+		a, err := t.Query(ctx, q)
+		g.s.outgoing.release()
+		c.mu.Lock()
+		if c.abandoned {
+			c.mu.Unlock()
+			if err == nil {
+				sl.Refresh(qname, qtype, qclass, do, a)
+			}
+			return
+		}
+		c.a, c.err = a, err
+		c.mu.Unlock()
+		close(c.done)
+	}()
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case <-c.done:
+	case <-r.Ctx.Done():
+		<-c.done // the query's own deadline is no later than the request's
+	case <-timer.C:
+		c.mu.Lock()
+		select {
+		case <-c.done: // answered meanwhile
+		default:
+			if sl.AnswerStale(r) {
+				c.abandoned = true
+				c.mu.Unlock()
+				r.UpstreamRTT = time.Since(start)
+				return nil, true, nil
+			}
+		}
+		c.mu.Unlock()
+		<-c.done
+	}
+	r.UpstreamRTT = time.Since(start)
+	return c.a, false, c.err
 }
 
 // addrTransport is implemented by transports that know their upstream address.
@@ -93,7 +167,26 @@ func (g *generation) forward(r *Request) State {
 	}
 	r.layer = ""
 	r.Tracef("forwarding to %v", dst)
-	a, err := r.QueryUpstream(r.Upstream, q)
+	var a *dnsmsg.Packet
+	var err error
+	var sl StaleAnswerer
+	var wait time.Duration
+	for _, l := range g.phases.stale {
+		if wait = l.l.StaleWait(r); wait > 0 {
+			sl = l.l
+			break
+		}
+	}
+	if sl == nil || r.gen == nil {
+		a, err = r.QueryUpstream(r.Upstream, q)
+	} else {
+		var stale bool
+		a, stale, err = g.queryOrStale(r, r.Upstream, q, sl, wait)
+		if stale {
+			r.Tracef("upstream silent for %v: answered from stale data", wait)
+			return Done
+		}
+	}
 	if err != nil {
 		r.Tracef("upstream failed: %v", err)
 		s = Fail

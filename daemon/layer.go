@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"net/netip"
+	"time"
 
 	"ljdns/dnsmsg"
 )
@@ -51,6 +52,20 @@ type Checkouter interface {
 // may then fill r.Answer and return Done.
 type Consumer interface {
 	Consume(r *Request, s State, a *dnsmsg.Packet) State
+}
+
+// StaleAnswerer is a layer that may answer from expired data while the
+// upstream is slow (serve_stale's timeout, RFC 8767 §5 "client response
+// timer"). Forwarding asks StaleWait before the upstream query: when it
+// returns d > 0 the query runs while forwarding waits at most d, then
+// calls AnswerStale; when that answers (true, r.Answer filled), the
+// request is Done and the upstream query goes on, its answer, if it
+// comes, given to Refresh instead of the client (r is gone by then).
+// An upstream that fails before d still reaches the Consumers as usual.
+type StaleAnswerer interface {
+	StaleWait(r *Request) time.Duration
+	AnswerStale(r *Request) bool
+	Refresh(qname []byte, qtype, qclass uint16, do bool, a *dnsmsg.Packet)
 }
 
 // Finisher is a layer with kresd's finish, called for every request that is

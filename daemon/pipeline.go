@@ -65,6 +65,7 @@ type phaseLayers struct {
 	consume  []named[Consumer]
 	finish   []named[Finisher]
 	finalize []named[AnswerFinalizer]
+	stale    []named[StaleAnswerer]
 }
 
 func addPhase[T any](dst *[]named[T], l Layer) {
@@ -84,6 +85,7 @@ func buildPhases(layers []Layer) (phaseLayers, bool) {
 		addPhase(&p.consume, l)
 		addPhase(&p.finish, l)
 		addPhase(&p.finalize, l)
+		addPhase(&p.stale, l)
 		if b, ok := l.(Blocker); ok && b.MayBlock() {
 			blocking = true
 		}

@@ -447,7 +447,7 @@ func TestLayersInPipeline(t *testing.T) {
 	up := &fakeUpstream{}
 	rr := New(Options{Clock: clk, StaleKeep: time.Hour})
 	pk := NewPacketCache(PacketOptions{Clock: clk})
-	s := startDaemon(t, &PacketLayer{pk}, &fwdLayer{up}, &RRLayer{rr}, &StaleLayer{rr})
+	s := startDaemon(t, &PacketLayer{pk}, &fwdLayer{up}, &RRLayer{rr}, &StaleLayer{C: rr})
 
 	a := query(t, s, "www.example.org.", dns.TypeA, true)
 	if len(a.Answer) != 1 || up.n.Load() != 1 {

@@ -1,6 +1,9 @@
 package cache
 
 import (
+	"sync/atomic"
+	"time"
+
 	"ljdns/daemon"
 	"ljdns/dnsmsg"
 )
@@ -58,8 +61,50 @@ func writeCached(r *daemon.Request, a *Answer) {
 
 // StaleLayer is serve_stale (RFC 8767): when the upstream fails, it
 // answers from RR cache entries expired less than the cache's StaleKeep
-// ago, with TTL 1.
-type StaleLayer struct{ C *RRCache }
+// ago, with TTL 1. With a Timeout (kresd's serve_stale.timeout) it also
+// answers so when the upstream has not answered within it, for the
+// questions that have stale data; the upstream's late answer refreshes
+// the cache (daemon.StaleAnswerer).
+type StaleLayer struct {
+	C       *RRCache
+	timeout atomic.Int64 // nanoseconds; 0: only when the upstream fails
+}
+
+// SetTimeout sets how long a forwarded query with stale data waits for
+// the upstream before the stale answer (0: until the upstream fails).
+func (l *StaleLayer) SetTimeout(d time.Duration) { l.timeout.Store(int64(max(d, 0))) }
+
+// Timeout returns the timeout SetTimeout set.
+func (l *StaleLayer) Timeout() time.Duration { return time.Duration(l.timeout.Load()) }
+
+// StaleWait is the timeout when the cache holds stale data for r, else 0.
+func (l *StaleLayer) StaleWait(r *daemon.Request) time.Duration {
+	d := l.Timeout()
+	if d <= 0 || r.Options.Has(daemon.NoCache) {
+		return 0
+	}
+	if _, ok := l.C.Lookup(r.QName(), r.QType(), r.QClass(), r.DO(), true); !ok {
+		return 0
+	}
+	return d
+}
+
+// AnswerStale answers r from stale data (the upstream is slow).
+func (l *StaleLayer) AnswerStale(r *daemon.Request) bool {
+	ans, ok := l.C.Lookup(r.QName(), r.QType(), r.QClass(), r.DO(), true)
+	if !ok {
+		return false
+	}
+	writeCached(r, ans)
+	r.SetEDE(3, "") // Stale Answer
+	r.Tracef("answered from stale cache data (upstream slower than %v)", l.Timeout())
+	return true
+}
+
+// Refresh stores an upstream answer that came after the stale one.
+func (l *StaleLayer) Refresh(qname []byte, qtype, qclass uint16, do bool, a *dnsmsg.Packet) {
+	l.C.Store(a, qname, qtype, qclass, do)
+}
 
 // Name is "serve_stale".
 func (l *StaleLayer) Name() string { return "serve_stale" }
