@@ -609,3 +609,24 @@ func TestSharedCache(t *testing.T) {
 		t.Fatalf("shared cache: %v %+v", ok, a)
 	}
 }
+
+// TestReglueFromParent: when the addresses of a zone's in-zone name
+// servers are gone from the cache (expired) while its NS set is not, the
+// parent is asked for the delegation again and its glue is used (Deckard's
+// iter_pcttl, iter_timeouted_ns, iter_ns_badip).
+func TestReglueFromParent(t *testing.T) {
+	n := baseNet(t)
+	r := fakeResolver(t, n, func(c *Config) { c.NoMinimize = true })
+	if a, _ := resolveA(t, r, "www.example.", typeA); !strings.Contains(answerText(a), "192.0.2.1") {
+		t.Fatalf("www.example.: %q", answerText(a))
+	}
+	r.ClearName(wname(t, "ns.example."), true, 0) // as if its address expired
+	r.ClearName(wname(t, "www.example."), true, 0)
+	n.asked = nil
+	if a, _ := resolveA(t, r, "www.example.", typeA); !strings.Contains(answerText(a), "192.0.2.1") {
+		t.Fatalf("www.example. after the glue expired: %q (asked %q)", answerText(a), n.asked)
+	}
+	if len(n.asked) == 0 || n.asked[0] != "10.0.0.1 example. NS" {
+		t.Errorf("the root was not asked for the delegation first: %q", n.asked)
+	}
+}

@@ -19,6 +19,7 @@ type req struct {
 	ex       Exchanger
 	mayQuery func(netip.Addr) bool
 	queries  int
+	reglued  map[string]bool // zones whose delegation was asked again (reglue)
 }
 
 // part is an answer: rcode, answer and authority sets (RRSIGs attached).
@@ -549,7 +550,63 @@ func (q *req) addrs(ctx context.Context, c *cut, depth int, more bool) []netip.A
 			break
 		}
 	}
+	if len(out) > known || len(c.zone) <= 1 {
+		return out
+	}
+	// NS names inside the zone whose addresses expired (or were never
+	// given): the parent's referral brings their glue again (kresd goes
+	// back to the parent when a cut has no usable address).
+	var inZone [][]byte
+	for _, n := range missing {
+		if dnsmsg.NameWithin(n, c.zone) {
+			inZone = append(inZone, n)
+		}
+	}
+	if len(inZone) == 0 || !q.reglue(ctx, c, depth) {
+		return out
+	}
+	now = q.r.clk.Now()
+	for _, n := range inZone {
+		for _, t := range []uint16{typeA, typeAAAA} {
+			if s, _ := q.r.cache.get(n, t, rankGlue, now); s != nil {
+				for _, rd := range s.rr.RData {
+					if a, ok := netip.AddrFromSlice(rd); ok && q.usable(a.Unmap()) {
+						out = append(out, a.Unmap())
+					}
+				}
+			}
+		}
+	}
 	return out
+}
+
+// reglue asks the parent of c's zone for the delegation again, which
+// caches its NS set and glue; it reports whether a referral came. Once
+// per zone and request.
+func (q *req) reglue(ctx context.Context, c *cut, depth int) bool {
+	k := string(dnsmsg.LowerName(c.zone))
+	if q.reglued[k] {
+		return false
+	}
+	if q.reglued == nil {
+		q.reglued = map[string]bool{}
+	}
+	q.reglued[k] = true
+	pc, err := q.findCut(ctx, c.zone, typeDS, depth+1)
+	if err != nil {
+		return false
+	}
+	a, err := q.ask(ctx, pc, c.zone, typeNS, depth+1)
+	if err != nil {
+		return false
+	}
+	an := groupSets(a.Records(dnsmsg.SectionAN))
+	ns := groupSets(a.Records(dnsmsg.SectionNS))
+	child := referral(a, an, ns, pc.zone, c.zone)
+	if child == nil || !sameName(child, c.zone) {
+		return false
+	}
+	return q.takeReferral(child, pc.zone, ns, groupSets(a.Records(dnsmsg.SectionAR)), q.r.clk.Now()) != nil
 }
 
 // usable applies kresd's ALLOW_LOCAL rule to a learnt address; root hints
