@@ -11,6 +11,7 @@ import (
 
 	"ljdns/daemon"
 	"ljdns/dnsmsg"
+	"ljdns/validator"
 )
 
 // req is the state of one Resolve call.
@@ -20,6 +21,26 @@ type req struct {
 	mayQuery func(netip.Addr) bool
 	queries  int
 	reglued  map[string]bool // zones whose delegation was asked again (reglue)
+
+	// lastFrom is the server of the last answer ask returned; src the
+	// server each set taken in this request came from (answers, DS of
+	// referrals); bad the servers whose answers to a question did not
+	// validate; avoid the servers ask leaves aside (refetch).
+	lastFrom netip.Addr
+	src      map[setKey]netip.Addr
+	bad      map[setKey]map[netip.Addr]bool
+	avoid    map[netip.Addr]bool
+}
+
+// noteSrc records that from gave name/t in this request.
+func (q *req) noteSrc(name []byte, t uint16, from netip.Addr) {
+	if !from.IsValid() {
+		return
+	}
+	if q.src == nil {
+		q.src = map[setKey]netip.Addr{}
+	}
+	q.src[keyOf(name, t)] = from
 }
 
 // part is an answer: rcode, answer and authority sets (RRSIGs attached).
@@ -239,6 +260,7 @@ func (q *req) iterate(ctx context.Context, name []byte, qtype uint16, depth int)
 			}
 		}
 		a, err := q.ask(ctx, c, qn, qt, depth)
+		from := q.lastFrom
 		if err != nil {
 			if !sameName(qn, name) {
 				minimise = false // RFC 9156 §3: fall back to the full name
@@ -257,6 +279,9 @@ func (q *req) iterate(ctx context.Context, name []byte, qtype uint16, depth int)
 			nc := q.takeReferral(child, c.zone, ns, ar, now)
 			if nc == nil {
 				return nil, fmt.Errorf("resolver: referral without NS for %s", nameText(child))
+			}
+			if find(ns, child, typeDS) != nil {
+				q.noteSrc(child, typeDS, from)
 			}
 			c = nc
 			k = dnsmsg.LabelCount(c.zone) + 1
@@ -284,6 +309,7 @@ func (q *req) iterate(ctx context.Context, name []byte, qtype uint16, depth int)
 			}
 			continue
 		}
+		q.noteSrc(name, qtype, from)
 		return q.takeAnswer(a, an, ns, c.zone, name, qtype, now), nil
 	}
 }
@@ -661,6 +687,18 @@ func (q *req) askAddrs(ctx context.Context, c *cut, qn []byte, qt uint16, depth 
 		}
 	} else {
 		tried = map[netip.Addr]bool{}
+		if len(q.avoid) > 0 {
+			n := len(addrs)
+			addrs = slices.DeleteFunc(addrs, func(a netip.Addr) bool { return q.avoid[a] })
+			if len(addrs) < n {
+				for a := range q.avoid {
+					tried[a] = true
+				}
+			}
+			if len(addrs) == 0 && n > 0 {
+				return nil, tried, fmt.Errorf("%w: the name servers of %s known gave answers that did not validate", ErrNoServer, nameText(c.zone))
+			}
+		}
 	}
 	if len(addrs) == 0 {
 		return nil, tried, fmt.Errorf("%w: no address for the name servers of %s", ErrNoServer, nameText(c.zone))
@@ -715,6 +753,7 @@ func (q *req) askAddrs(ctx context.Context, c *cut, qn []byte, qt uint16, depth 
 			last = fmt.Errorf("%v is lame for %s", cd.a, nameText(c.zone))
 			continue
 		}
+		q.lastFrom = cd.a
 		return a, tried, nil
 	}
 	if last == nil {
@@ -804,7 +843,13 @@ func (q *req) noteRTT(a netip.Addr, d time.Duration, err error) {
 // same request (its limits apply) and tells the AnchorSource about the
 // DNSKEY sets of anchored zones.
 func (q *req) fetch(ctx context.Context, name []byte, qtype uint16) (*dnsmsg.Packet, error) {
-	p, err := q.lookup(ctx, name, qtype, 1)
+	var p *part
+	var err error
+	if validator.Retry(ctx) > 0 {
+		p, err = q.refetch(ctx, name, qtype)
+	} else {
+		p, err = q.lookup(ctx, name, qtype, 1)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -814,6 +859,35 @@ func (q *req) fetch(ctx context.Context, name []byte, qtype uint16) (*dnsmsg.Pac
 		}
 	}
 	return packetOf(name, qtype, p.rcode, p.an, p.ns), nil
+}
+
+// fromNet reports whether name/t was answered by a server in this request.
+func (q *req) fromNet(name []byte, t uint16) bool {
+	_, ok := q.src[keyOf(name, t)]
+	return ok
+}
+
+// refetch asks name/qtype again, not from the cache, leaving aside the
+// servers whose answers to it did not validate (the validator's retry of
+// a bogus DS or DNSKEY set): the zone's other name servers answer, as in
+// kresd and Unbound.
+func (q *req) refetch(ctx context.Context, name []byte, qtype uint16) (*part, error) {
+	k := keyOf(name, qtype)
+	if q.bad == nil {
+		q.bad = map[setKey]map[netip.Addr]bool{}
+	}
+	b := q.bad[k]
+	if b == nil {
+		b = map[netip.Addr]bool{}
+		q.bad[k] = b
+	}
+	if a, ok := q.src[k]; ok {
+		b[a] = true
+	}
+	old := q.avoid
+	q.avoid = b
+	defer func() { q.avoid = old }()
+	return q.iterate(ctx, name, qtype, 1)
 }
 
 // nameText formats a wire name.

@@ -340,6 +340,20 @@ func (r *Resolver) resolveParts(ctx context.Context, qname []byte, qtype, qclass
 	if v != nil && !f.CD {
 		pkt := packetOf(qname, qtype, part.rcode, part.an, part.ns)
 		vr := v.Validate(ctx, pkt, pkt, q.fetch)
+		for attempt := 1; vr.Security == Bogus && attempt <= validator.MaxRetries && q.fromNet(qname, qtype); attempt++ {
+			// the answer itself may be what failed: ask the zone's other
+			// servers (kresd retries a bogus answer elsewhere too)
+			p2, err := q.refetch(ctx, qname, qtype)
+			if err != nil || (p2.rcode != 0 && p2.rcode != 3) {
+				break
+			}
+			if next, _ := chainEnd(p2.an, qname, qtype); next != nil && p2.rcode == 0 && !p2.hasSOA() {
+				break // a CNAME to chase: not retried
+			}
+			part = p2
+			pkt = packetOf(qname, qtype, part.rcode, part.an, part.ns)
+			vr = v.Validate(ctx, pkt, pkt, q.fetch)
+		}
 		res.Queries = q.queries
 		res.Security = vr.Security
 		if vr.EDE >= 0 {

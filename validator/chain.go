@@ -36,6 +36,26 @@ const (
 // ask fetches name/qtype and returns the response's view and rcode. The
 // response must answer that question with NOERROR or NXDOMAIN.
 func (st *state) ask(name []byte, qtype uint16) (*view, int, error) {
+	return st.askAgain(name, qtype, 0)
+}
+
+// MaxRetries is how many times a DS or DNSKEY answer that does not
+// validate is asked again (Retry(ctx) counts them), so that a resolver
+// can try the zone's other name servers, as kresd and Unbound do.
+const MaxRetries = 2
+
+type retryKey struct{}
+
+// Retry returns the attempt a Fetcher is called for: 0 the first time; n > 0
+// when the n previous answers to the same question did not validate (a
+// resolver then asks another name server, not its cache).
+func Retry(ctx context.Context) int {
+	n, _ := ctx.Value(retryKey{}).(int)
+	return n
+}
+
+// askAgain is ask for the given attempt (Retry).
+func (st *state) askAgain(name []byte, qtype uint16, attempt int) (*view, int, error) {
 	if st.fetches >= maxFetches {
 		return nil, 0, fmt.Errorf("more than %d questions for one answer", maxFetches)
 	}
@@ -43,7 +63,11 @@ func (st *state) ask(name []byte, qtype uint16) (*view, int, error) {
 	if err := st.ctx.Err(); err != nil {
 		return nil, 0, err
 	}
-	p, err := st.fetch(st.ctx, name, qtype)
+	ctx := st.ctx
+	if attempt > 0 {
+		ctx = context.WithValue(ctx, retryKey{}, attempt)
+	}
+	p, err := st.fetch(ctx, name, qtype)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -148,21 +172,37 @@ func (st *state) primeAnchor(a *anchor) *entry {
 	if len(a.ds) > 0 {
 		return st.keysFromDS(a.name, a.ds, maxCacheTTL)
 	}
-	m, _, err := st.ask(a.name, dnssec.TypeDNSKEY)
+	var prev *entry
+	for attempt := 0; ; attempt++ {
+		e, bad := st.primeAnchorOnce(a, attempt)
+		if prev != nil && unreachable(e) {
+			return prev // no other answer: the first failure says why
+		}
+		if !bad || attempt >= MaxRetries {
+			return e
+		}
+		prev = e
+	}
+}
+
+// primeAnchorOnce is one attempt of primeAnchor; bad reports a DNSKEY
+// answer that did not validate (worth asking again).
+func (st *state) primeAnchorOnce(a *anchor, attempt int) (*entry, bool) {
+	m, _, err := st.askAgain(a.name, dnssec.TypeDNSKEY, attempt)
 	if err != nil {
-		return failed("DNSKEY %s: %v", nameText(a.name), err)
+		return failed("DNSKEY %s: %v", nameText(a.name), err), false
 	}
 	ks := m.find(dnsmsg.SectionAN, a.name, dnssec.TypeDNSKEY)
 	if ks == nil {
-		return st.keep(a.name, &entry{kind: kindBogus, res: bogus(EDEDNSKEYMissing, "no DNSKEY set at the trust anchor %s", nameText(a.name))}, 0)
+		return st.keep(a.name, &entry{kind: kindBogus, res: bogus(EDEDNSKEYMissing, "no DNSKEY set at the trust anchor %s", nameText(a.name))}, 0), true
 	}
 	trusted := zoneKeys(a.name, a.dnskeys)
 	sig, res := st.verifySet(ks, a.name, trusted)
 	if res.Security != Secure {
 		res.Reason = "trust anchor: " + res.Reason
-		return st.keep(a.name, &entry{kind: kindBogus, res: res}, 0)
+		return st.keep(a.name, &entry{kind: kindBogus, res: res}, 0), true
 	}
-	return st.keep(a.name, &entry{kind: kindSecure, keys: zoneKeys(a.name, ks.set.RData)}, st.ttl(ks.set.TTL, sig))
+	return st.keep(a.name, &entry{kind: kindSecure, keys: zoneKeys(a.name, ks.set.RData)}, st.ttl(ks.set.TTL, sig)), false
 }
 
 // ttl is how long a set validated with sig may be cached: its TTL, the
@@ -203,7 +243,28 @@ func (st *state) keysFromDS(zone []byte, ds [][]byte, dsTTL time.Duration) *entr
 		return st.keep(zone, &entry{kind: kindInsecure, res: insecure(EDEUnsupportedDigest,
 			"the DS set of %s has no supported digest type", nameText(zone))}, dsTTL)
 	}
-	m, _, err := st.ask(zone, dnssec.TypeDNSKEY)
+	var prev *entry
+	for attempt := 0; ; attempt++ {
+		e := st.keysFromUsableDS(zone, usable, dsTTL, attempt)
+		if prev != nil && unreachable(e) {
+			return prev
+		}
+		if e.kind != kindBogus || unreachable(e) || attempt >= MaxRetries {
+			return e
+		}
+		prev = e
+	}
+}
+
+// unreachable reports an entry of failed: the question got no answer.
+func unreachable(e *entry) bool {
+	return e.kind == kindBogus && e.res.EDE == EDENoReachableAuthority
+}
+
+// keysFromUsableDS is one attempt of keysFromDS with the DS RDATA of
+// supported algorithms and digests.
+func (st *state) keysFromUsableDS(zone []byte, usable [][]byte, dsTTL time.Duration, attempt int) *entry {
+	m, _, err := st.askAgain(zone, dnssec.TypeDNSKEY, attempt)
 	if err != nil {
 		return failed("DNSKEY %s: %v", nameText(zone), err)
 	}
@@ -266,36 +327,56 @@ func (st *state) keysFromDS(zone []byte, ds [][]byte, dsTTL time.Duration) *entr
 // validated), an insecure delegation, a name that is no zone cut, a name
 // that does not exist, or Bogus.
 func (st *state) probe(child, zone []byte, ze *entry) *entry {
-	m, rc, err := st.ask(child, dnssec.TypeDS)
+	var prev *entry
+	for attempt := 0; ; attempt++ {
+		e, bad := st.probeOnce(child, zone, ze, attempt)
+		if prev != nil && unreachable(e) {
+			return prev
+		}
+		if !bad || attempt >= MaxRetries {
+			return e
+		}
+		prev = e
+	}
+}
+
+// probeOnce is one attempt of probe; bad reports a DS answer (or its
+// denial) that did not validate, worth asking again.
+func (st *state) probeOnce(child, zone []byte, ze *entry, attempt int) (*entry, bool) {
+	m, rc, err := st.askAgain(child, dnssec.TypeDS, attempt)
 	if err != nil {
-		return failed("DS %s: %v", nameText(child), err)
+		return failed("DS %s: %v", nameText(child), err), false
 	}
 	if ds := m.find(dnsmsg.SectionAN, child, dnssec.TypeDS); ds != nil && rc == 0 {
 		sig, res := st.verifySet(ds, zone, ze.keys)
 		if res.Security != Secure {
-			return st.keep(child, &entry{kind: kindBogus, res: res}, 0)
+			return st.keep(child, &entry{kind: kindBogus, res: res}, 0), true
 		}
-		return st.keysFromDS(child, ds.set.RData, st.ttl(ds.set.TTL, sig))
+		return st.keysFromDS(child, ds.set.RData, st.ttl(ds.set.TTL, sig)), false
 	}
 	if cn := m.find(dnsmsg.SectionAN, child, typeCNAME); cn != nil && rc == 0 {
 		sig, res := st.verifySet(cn, zone, ze.keys)
 		if res.Security != Secure {
-			return st.keep(child, &entry{kind: kindBogus, res: res}, 0)
+			return st.keep(child, &entry{kind: kindBogus, res: res}, 0), true
 		}
-		return st.keep(child, &entry{kind: kindNotCut}, st.ttl(cn.set.TTL, sig))
+		return st.keep(child, &entry{kind: kindNotCut}, st.ttl(cn.set.TTL, sig)), false
 	}
-	d := st.collect(m, zone, ze.keys)
+	d := st.collectSets(m, zone, ze.keys, true)
 	if d.res.Security != Secure {
 		if d.res.Security == Bogus {
 			d.res.Reason = "DS " + nameText(child) + ": " + d.res.Reason
 		}
-		return st.keep(child, &entry{kind: kindFor(d.res), res: d.res}, d.ttl)
+		return st.keep(child, &entry{kind: kindFor(d.res), res: d.res}, d.ttl), d.res.Security == Bogus
 	}
 	k, res := d.delegation(child)
-	if res.Security != Secure {
-		return st.keep(child, &entry{kind: kindFor(res), res: res}, d.ttl)
+	if res.Security == Bogus && d.bad.Security == Bogus {
+		res = d.bad // the proof needed the set left out
+		res.Reason = "DS " + nameText(child) + ": " + res.Reason
 	}
-	return st.keep(child, &entry{kind: k}, d.ttl)
+	if res.Security != Secure {
+		return st.keep(child, &entry{kind: kindFor(res), res: res}, d.ttl), res.Security == Bogus
+	}
+	return st.keep(child, &entry{kind: k}, d.ttl), false
 }
 
 // kindFor is the cache kind of a non-secure verdict.

@@ -29,6 +29,7 @@ type denial struct {
 	nsec3 []nsec3Rec
 	ttl   time.Duration // the least TTL of the records
 	res   Result        // Secure, or why the records cannot be used
+	bad   Result        // lenient collect: the first set left out (signature failed), Security 0 if none
 	cache map[string][]byte
 }
 
@@ -37,6 +38,14 @@ type denial struct {
 // iterations than the cap (signatures checked first) make it Insecure with
 // EDE 27; NSEC3 of unknown hash algorithms are left out (RFC 5155 §8.1).
 func (st *state) collect(m *view, zone []byte, keys []*dnssec.Key) *denial {
+	return st.collectSets(m, zone, keys, false)
+}
+
+// collectSets is collect; lenient leaves out the sets whose signatures
+// fail (the first failure in d.bad) instead of failing the denial: a DS
+// denial may carry an unrelated, badly signed NSEC that kresd never looks
+// at (it asks DS only at zone cuts; Deckard's black_ent).
+func (st *state) collectSets(m *view, zone []byte, keys []*dnssec.Key, lenient bool) *denial {
 	d := &denial{st: st, zone: zone, ttl: maxCacheTTL, res: Result{Security: Secure, EDE: EDENone}}
 	iterations := -1
 	for _, rs := range m.sets {
@@ -48,6 +57,12 @@ func (st *state) collect(m *view, zone []byte, keys []*dnssec.Key) *denial {
 		}
 		sig, res := st.verifySet(rs, zone, keys)
 		if res.Security != Secure {
+			if lenient && res.Security == Bogus {
+				if d.bad.Security == Indeterminate {
+					d.bad = res
+				}
+				continue
+			}
 			d.res = res
 			return d
 		}
