@@ -287,12 +287,13 @@ func (d *denial) nxdomain(name []byte) Result {
 		if !ok {
 			return bogus(EDENSECMissing, "no NSEC3 closest encloser proof for %s", nameText(name))
 		}
-		if nc.OptOut() {
-			return insecure(EDENone, "%s is in an opt-out span (NSEC3)", nameText(name))
-		}
 		wc := wildcardOf(ce)
 		if d.n3Match(wc) != nil || d.n3Cover(wc) == nil {
+			// RFC 5155 §8.4: the wildcard proof is needed, opt-out or not
 			return bogus(EDENSECMissing, "no NSEC3 proves the wildcard %s absent", nameText(wc))
+		}
+		if nc.OptOut() {
+			return insecure(EDENone, "%s is in an opt-out span (NSEC3)", nameText(name))
 		}
 		return secure
 	}
@@ -343,6 +344,11 @@ func (d *denial) nodata(name []byte, qtype uint16) Result {
 		}
 		if w := d.n3Match(wildcardOf(ce)); w != nil && noType(w.Bitmap, qtype) && !bad(w.Bitmap) {
 			return secure // wildcard NODATA
+		}
+		if nc.OptOut() {
+			// the next closer name may be an unsigned delegation in the
+			// opt-out span: nothing is proved (kresd: insecure; RFC 5155 B.5)
+			return insecure(EDENone, "%s %s: the next closer name is in an opt-out span (NSEC3)", nameText(name), dnsmsg.TypeString(qtype))
 		}
 		return bogus(EDENSECMissing, "no NSEC3 proves %s %s absent", nameText(name), dnsmsg.TypeString(qtype))
 	}

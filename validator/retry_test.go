@@ -2,6 +2,7 @@ package validator
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -141,5 +142,86 @@ func TestRetryUnanswered(t *testing.T) {
 	r := v.Validate(context.Background(), query(t, "www.bad.example.", 1), a, fetch)
 	if r.Security != Bogus || r.EDE != EDEDNSSECBogus || !strings.Contains(r.Reason, "signature does not verify") {
 		t.Errorf("%v (EDE %d), want bogus EDE 6 for the signature", r, r.EDE)
+	}
+}
+
+// withoutNSEC3 returns p (rcode set to rcode) without the authority set
+// number skip (-1: none) of type NSEC3.
+func withoutNSEC3(p *dnsmsg.Packet, rcode int, skip int) (*dnsmsg.Packet, bool) {
+	out := dnsmsg.NewPacket(65535)
+	qn, qt, qc, _ := p.Question()
+	out.SetQuestion(qn, qt, qc)
+	out.SetFlag("qr", true)
+	out.SetRcode(rcode)
+	var owners []string
+	for _, r := range p.Records(dnsmsg.SectionNS) {
+		if r.Type == dnssec.TypeNSEC3 {
+			owners = append(owners, string(dnsmsg.LowerName(r.Owner.Wire)))
+		}
+	}
+	found := skip < 0
+	out.Begin(dnsmsg.SectionNS)
+	for _, r := range p.Records(dnsmsg.SectionNS) {
+		if skip >= 0 && skip < len(owners) && string(dnsmsg.LowerName(r.Owner.Wire)) == owners[skip] {
+			found = true
+			continue
+		}
+		out.Put(r, false)
+	}
+	return out, found
+}
+
+// TestNSEC3OptOutDenials: RFC 5155 B.1 and B.5 in an opt-out zone. An
+// NXDOMAIN whose next closer name is in an opt-out span is insecure only
+// with the proof that the wildcard is absent (without it: bogus, Deckard's
+// val_nsec3_b1_nameerror_nowc); a NODATA whose next closer name is in an
+// opt-out span and with no wildcard proves nothing: insecure (kresd,
+// Deckard's val_nsec3_b5_wcnodata_nowc).
+func TestNSEC3OptOutDenials(t *testing.T) {
+	w := newWorld(t, t0)
+	w.zone(".", zoneOpts{alg: dnssec.AlgECDSAP256SHA256})
+	var names []string
+	for i := 0; i < 12; i++ {
+		names = append(names, "h"+strconv.Itoa(i)+" 300 IN A 192.0.2.1")
+	}
+	w.zone("oo.", zoneOpts{alg: dnssec.AlgECDSAP256SHA256, nsec3: true, optOut: true}, names...)
+	w.build()
+	// a name whose closest encloser, next closer and wildcard proofs are
+	// three NSEC3s
+	var qname string
+	var nx *dnsmsg.Packet
+	for i := 0; i < 100 && qname == ""; i++ {
+		n := "nx" + strconv.Itoa(i) + ".oo."
+		p, _ := w.fetch(context.Background(), wire(t, n), 1)
+		if p.Rcode() != 3 {
+			t.Fatalf("%s: rcode %d", n, p.Rcode())
+		}
+		owners := map[string]bool{}
+		for _, r := range p.Records(dnsmsg.SectionNS) {
+			if r.Type == dnssec.TypeNSEC3 {
+				owners[string(dnsmsg.LowerName(r.Owner.Wire))] = true
+			}
+		}
+		if len(owners) == 3 {
+			qname, nx = n, p
+		}
+	}
+	if qname == "" {
+		t.Fatal("no name with three NSEC3 in its NXDOMAIN proof")
+	}
+	v, _ := newValidator(t, w, Config{})
+	for i := 0; ; i++ {
+		p, ok := withoutNSEC3(nx, 3, i)
+		if !ok {
+			break
+		}
+		p = reparse(t, p)
+		if r := v.Validate(context.Background(), query(t, qname, 1), p, w.fetch); r.Security != Bogus {
+			t.Errorf("%s NXDOMAIN without NSEC3 set %d: %v, want bogus", qname, i, r)
+		}
+	}
+	p, _ := withoutNSEC3(nx, 0, -1)
+	if r := v.Validate(context.Background(), query(t, qname, 1), reparse(t, p), w.fetch); r.Security != Insecure || !strings.Contains(r.Reason, "opt-out") {
+		t.Errorf("NODATA, next closer name in an opt-out span: %v, want insecure", r)
 	}
 }
