@@ -39,7 +39,9 @@ type soaData struct {
 type outRec struct {
 	sec   int
 	rec   BackendRecord
-	class uint16 // 0: IN
+	class uint16   // 0: IN
+	z     *zoneSig // the signed zone the record is from (nil: unsigned)
+	wild  []byte   // a wildcard answer's wildcard owner (signed under it)
 }
 
 type bsess struct {
@@ -52,6 +54,8 @@ type bsess struct {
 	qtype uint16
 	// where the current target started (retargets so far, records)
 	retargets, mark int
+	zsigs           []zoneSigEntry // zones asked for keys in this query
+	cur             *zoneSig       // the current zone when signed on line and asked for
 }
 
 // errNoSOA: the zone from the zone list has no SOA at the backend.
@@ -190,7 +194,7 @@ func (s *bsess) add(sec int, r BackendRecord) {
 	if r.ScopeMask != 0 {
 		s.res.ScopeMask = true
 	}
-	s.out = append(s.out, outRec{sec: sec, rec: r})
+	s.out = append(s.out, outRec{sec: sec, rec: r, z: s.cur})
 }
 
 func (s *bsess) negative(nx bool) error {
@@ -237,7 +241,7 @@ func (s *bsess) tryReferral(target []byte, retargeted int) (bool, error) {
 	if retargeted == 0 {
 		s.res.AA = false
 	}
-	return true, nil
+	return true, s.referralProof(ns[0].Name)
 }
 
 // tryDNAME is getBestDNAMESynth: a DNAME at target or a parent up to the
@@ -276,7 +280,8 @@ func (s *bsess) tryDNAME(target []byte) ([]byte, bool, error) {
 	return nil, false, nil
 }
 
-// bestWildcard is getBestWildcard.
+// bestWildcard is getBestWildcard; wildcard is the last wildcard name
+// asked (the one at the closest encloser when none was found).
 func (s *bsess) bestWildcard(target []byte) (recs []BackendRecord, wildcard []byte, found bool, err error) {
 	qt := s.qtype
 	haveCNAME := false
@@ -286,6 +291,7 @@ func (s *bsess) bestWildcard(target []byte) (recs []BackendRecord, wildcard []by
 		if err != nil {
 			return nil, nil, false, err
 		}
+		wildcard = wc
 		for _, r := range rs {
 			if haveCNAME {
 				continue
@@ -297,7 +303,6 @@ func (s *bsess) bestWildcard(target []byte) (recs []BackendRecord, wildcard []by
 				}
 				recs = append(recs, r)
 			}
-			wildcard = wc
 			found = true
 		}
 		if found || bytes.EqualFold(sub, s.sd.apex) {
@@ -334,6 +339,7 @@ func AnswerBackend(b Backend, q *BackendQuery, a *dnsmsg.Packet) (BackendResult,
 	if err := s.additional(); err != nil {
 		return s.res, err
 	}
+	s.signOut()
 	s.write(a)
 	return s.res, nil
 }
@@ -382,6 +388,37 @@ func (s *bsess) answer() error {
 			return nil
 		}
 		apexQ := bytes.EqualFold(target, s.sd.apex)
+		s.cur = nil
+		if q.DO || (apexQ && (qt == typeDNSKEY || qt == typeANY)) {
+			if s.cur, err = s.zoneKeys(); err != nil {
+				return err
+			}
+		}
+		if apexQ && s.cur != nil && (qt == typeDNSKEY || (qt == typeANY && q.DO)) {
+			for _, r := range s.cur.dnskeys() {
+				s.add(dnsmsg.SectionAN, r)
+			}
+			if qt == typeDNSKEY {
+				return nil
+			}
+		}
+		if qt == typeNSEC && q.DO && s.cur != nil {
+			// the name's NSEC, also at a CNAME or a cut (pdns makes it from
+			// the chain); below a cut the referral
+			var ns []BackendRecord
+			if !apexQ {
+				if ns, err = s.bestReferralNS(chop(target)); err != nil {
+					return err
+				}
+			}
+			recs, err := s.any(target)
+			if err != nil {
+				return err
+			}
+			if len(ns) == 0 && len(recs) > 0 {
+				return s.addNSEC(dnsmsg.SectionAN, s.cur, target)
+			}
+		}
 		if qt == typeSOA && apexQ {
 			rr, err := s.soaRecord(false)
 			if err != nil {
@@ -391,6 +428,9 @@ func (s *bsess) answer() error {
 			return nil
 		}
 		if qt == typeRRSIG {
+			if _, err := s.soa(); err != nil {
+				return err // a zone without a SOA as asked: not served (no AA)
+			}
 			s.res.Rcode = rcodeRefused
 			return nil
 		}
@@ -434,7 +474,7 @@ func (s *bsess) answer() error {
 			rrset = append(rrset, rr)
 		}
 		if qt == typeDS && weHaveUnauth && !weDone && !weRedirected {
-			return s.negative(false)
+			return s.denyNoData(target)
 		}
 		if qt == typeDS {
 			doReferral := true
@@ -458,21 +498,34 @@ func (s *bsess) answer() error {
 				retargets++
 				continue
 			}
-			wrecs, _, found, err := s.bestWildcard(target)
+			wrecs, wc, found, err := s.bestWildcard(target)
 			if err != nil {
 				return err
 			}
 			if found {
 				if len(wrecs) == 0 {
-					return s.negative(false)
+					if err := s.denyNoData(target); err != nil {
+						return err
+					}
+					if s.cur != nil && q.DO {
+						return s.addNSEC(dnsmsg.SectionNS, s.cur, wc)
+					}
+					return nil
 				}
 				var next []byte
 				for _, r := range wrecs {
+					wname := r.Name
 					r.Name = target
 					if r.Type == typeCNAME {
 						next = r.RData
 					}
 					s.add(dnsmsg.SectionAN, r)
+					s.out[len(s.out)-1].wild = wname
+				}
+				if s.cur != nil && q.DO {
+					if err := s.addNSEC(dnsmsg.SectionNS, s.cur, target); err != nil {
+						return err
+					}
 				}
 				if next != nil {
 					target = next
@@ -482,7 +535,7 @@ func (s *bsess) answer() error {
 				return nil
 			}
 			if !((qt == typeCNAME || qt == typeANY) && retargets > 0) {
-				return s.negative(true)
+				return s.denyNX(target, wc)
 			}
 			return nil
 		}
@@ -509,7 +562,10 @@ func (s *bsess) answer() error {
 				}
 			}
 			if !have {
-				return s.negative(false)
+				return s.denyNoData(target)
+			}
+			if qt == typeANY && q.DO && s.cur != nil {
+				return s.addNSEC(dnsmsg.SectionAN, s.cur, target)
 			}
 			return nil
 		}
@@ -517,7 +573,7 @@ func (s *bsess) answer() error {
 			_, err := s.tryReferral(target, retargets)
 			return err
 		}
-		return s.negative(false)
+		return s.denyNoData(target)
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"os"
@@ -14,7 +15,9 @@ import (
 
 	"github.com/miekg/dns"
 
+	"ljdns/dnsmsg"
 	"ljdns/internal/testnet"
+	"ljdns/validator"
 )
 
 // lua2Daemon is `ljdns serve` serving a lua2 script.
@@ -243,6 +246,99 @@ func TestServeLua2Chaos(t *testing.T) {
 		pdns := testnet.StartPDNS(t, testnet.PDNSConfig{LuaScript: script, Settings: settings})
 		ours := startLua2(t, script, fmt.Sprintf("packet_cache = false, version_string = %q, server_id = %q", c.version, c.id))
 		lua2Compare(t, pdns.Addr(), ours.addr, corpus)
+	}
+}
+
+// TestServeLua2DiffSigned: examples/lua2/signed.lua (dns_dnssec, a KSK and
+// a ZSK from dns_get_domain_keys, NSEC from
+// dns_get_before_and_after_names_absolute) under pdns_server and ljdns
+// serve: the same answers (RRSIGs compared by key, labels and validity),
+// and every kind of answer from both validated by the validator package
+// from the zone's KSK.
+func TestServeLua2DiffSigned(t *testing.T) {
+	testnet.Isolate(t)
+	testnet.Need(t, "pdns_server")
+	script := "../../examples/lua2/signed.lua"
+	pdns := testnet.StartPDNS(t, testnet.PDNSConfig{LuaScript: script, Settings: map[string]string{"cache-ttl": "0",
+		"query-cache-ttl": "0", "negquery-cache-ttl": "0", "zone-cache-refresh-interval": "300"}})
+	ours := startLua2(t, script, "packet_cache = false")
+	owners := []string{"signed.example.", "ns1.signed.example.", "www.signed.example.", "WWW.Signed.Example.",
+		"mail.signed.example.", "alias.signed.example.", "x.wild.signed.example.", "y.x.wild.signed.example.",
+		"wild.signed.example.", "*.wild.signed.example.", "a.b.ent.signed.example.", "b.ent.signed.example.",
+		"ent.signed.example.", "insecure.signed.example.", "ns.insecure.signed.example.", "secure.signed.example.",
+		"ns.secure.signed.example.", "zzz.signed.example.", "nowhere.invalid."}
+	corpus := lua2Corpus(owners)
+	for _, o := range owners {
+		for _, qt := range []uint16{dns.TypeDNSKEY, dns.TypeNSEC, dns.TypeRRSIG, dns.TypeCDS, dns.TypeCDNSKEY, dns.TypeNSEC3PARAM} {
+			corpus = append(corpus, lua2Q{Query: testnet.Query{Name: o, Type: qt}},
+				lua2Q{Query: testnet.Query{Name: o, Type: qt, DO: true}, size: 1232},
+				lua2Q{Query: testnet.Query{Name: o, Type: qt, DO: true, TCP: true}, size: 1232})
+		}
+	}
+	lua2Compare(t, pdns.Addr(), ours.addr, corpus)
+
+	const ksk = "3600 IN DNSKEY 257 3 13 K9Y0G/8bCRx8REI2HCQdZ3NjAXwowqLBFxlI9gnuIspindusCKn7nPZy84nxkGQmOnEUQFh4A6ZwMU2/jnbOdQ=="
+	v, err := validator.New(validator.Config{Anchors: []string{"signed.example. " + ksk}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, server := range []struct {
+		name string
+		addr netip.AddrPort
+	}{{"pdns_server", pdns.Addr()}, {"ljdns", ours.addr}} {
+		ask := func(name string, qt uint16) *dns.Msg {
+			r, err := lua2Q{Query: testnet.Query{Name: name, Type: qt, DO: true, TCP: true}, size: 1232}.exchange(server.addr)
+			if err != nil {
+				t.Fatalf("%s: %s %d: %v", server.name, name, qt, err)
+			}
+			return r
+		}
+		packet := func(m *dns.Msg) *dnsmsg.Packet {
+			w, err := m.Pack()
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := dnsmsg.NewPacketFrom(len(w), w)
+			if code := p.Parse(false); code != 0 {
+				t.Fatalf("answer does not parse: %s", dnsmsg.StrError(code))
+			}
+			return p
+		}
+		fetch := func(_ context.Context, name []byte, qtype uint16) (*dnsmsg.Packet, error) {
+			return packet(ask((&dnsmsg.Name{Wire: name}).String(), qtype)), nil
+		}
+		for _, c := range []struct {
+			name  string
+			qt    uint16
+			rcode int
+		}{
+			{"www.signed.example.", dns.TypeA, 0},
+			{"www.signed.example.", dns.TypeAAAA, 0},
+			{"b.ent.signed.example.", dns.TypeA, dns.RcodeNameError},
+			{"signed.example.", dns.TypeMX, 0},
+			{"signed.example.", dns.TypeDNSKEY, 0},
+			{"signed.example.", dns.TypeSOA, 0},
+			{"signed.example.", dns.TypeNS, 0},
+			{"alias.signed.example.", dns.TypeA, 0},
+			{"secure.signed.example.", dns.TypeDS, 0},
+			{"insecure.signed.example.", dns.TypeDS, 0},
+			{"www.signed.example.", dns.TypeMX, 0},
+			{"www.signed.example.", dns.TypeNSEC, 0},
+			{"nx.signed.example.", dns.TypeA, dns.RcodeNameError},
+			{"a.b.nx.signed.example.", dns.TypeA, dns.RcodeNameError},
+			{"zzz.signed.example.", dns.TypeA, dns.RcodeNameError},
+			{"x.y.www.signed.example.", dns.TypeA, dns.RcodeNameError},
+			{"x.wild.signed.example.", dns.TypeTXT, 0},
+			{"y.x.wild.signed.example.", dns.TypeA, 0},
+			{"x.wild.signed.example.", dns.TypeMX, 0},
+		} {
+			m := ask(c.name, c.qt)
+			res := v.Validate(context.Background(), nil, packet(m), fetch)
+			if res.Security != validator.Secure || m.Rcode != c.rcode {
+				t.Errorf("%s: %s %s: %s, rcode %s (want secure, %s)\n%v", server.name, c.name, dns.TypeToString[c.qt], res,
+					dns.RcodeToString[m.Rcode], dns.RcodeToString[c.rcode], m)
+			}
+		}
 	}
 }
 

@@ -92,7 +92,8 @@ type lua2Module struct {
 	allDoms  bool         // the script has dns_get_all_domains
 	stop     chan struct{}
 	stopOnce sync.Once
-	version  string // CHAOS TXT answers (lua2ChaosStrings)
+	keys     lua2Keys // zones' keys (live signing)
+	version  string   // CHAOS TXT answers (lua2ChaosStrings)
 	serverID string
 	layer    *lua2Layer
 	pktLayer *lua2PacketLayer
@@ -107,6 +108,7 @@ type lua2State struct {
 	intr     *luabind.Interrupt
 	bmu      sync.Mutex   // orders the watchdog's Fire against the end of a call
 	deadline atomic.Int64 // unix nanoseconds; 0: no call running
+	dnssec   bool         // dns_dnssec: zones with keys are signed on line
 	qtypes   map[uint16]*lua.LUserData
 	rdata    map[string][]byte // parsed contents (type + content)
 	names    map[string][]byte // parsed record names
@@ -241,7 +243,7 @@ func (st *lua2State) load(filename string) error {
 		if st.fns["dns_get_before_and_after_names_absolute"] == nil {
 			return errors.New("lua2: dns_dnssec is true but dns_get_before_and_after_names_absolute is missing")
 		}
-		st.m.log.Warnf("system", "lua2: %s: dns_dnssec is set but live signing of lua2 zones is not implemented: answers are unsigned", filename)
+		st.dnssec = true
 	}
 	if f := st.fns["dns_init"]; f != nil {
 		if _, err := st.call("dns_init", f, 0); err != nil {
