@@ -170,6 +170,9 @@ func seconds(s uint32) time.Duration { return time.Duration(s) * time.Second }
 // primeAnchor validates the DNSKEY set of a trust anchor's zone.
 func (st *state) primeAnchor(a *anchor) *entry {
 	if len(a.ds) > 0 {
+		if !anyUsableDS(a.ds) {
+			return st.unsupportedAnchor(a)
+		}
 		return st.keysFromDS(a.name, a.ds, maxCacheTTL)
 	}
 	var prev *entry
@@ -213,6 +216,36 @@ func (st *state) ttl(setTTL uint32, sig *dnssec.RRSIG) time.Duration {
 		t = min(t, seconds(sig.OrigTTL), seconds(sig.Expiration-st.now32))
 	}
 	return t
+}
+
+// anyUsableDS reports whether a DS set has a record of a supported
+// algorithm and digest type.
+func anyUsableDS(ds [][]byte) bool {
+	for _, d := range ds {
+		if len(d) >= 5 && dnssec.Supported(d[2]) && digestTypes[d[3]] {
+			return true
+		}
+	}
+	return false
+}
+
+// unsupportedAnchor is the verdict on a zone whose trust anchor DS set
+// has no supported algorithm or digest. A DS of the parent like that makes
+// the child insecure (RFC 4035 §5.2), but a trust anchor is the operator's
+// statement that the zone is signed: as kresd, the DNSKEY set is fetched
+// (an error or no key is bogus as for any anchor) and, unverifiable, the
+// zone is bogus (Deckard's val_faildnskey, val_nokeyprime,
+// val_positive_nosigs: a DSA anchor).
+func (st *state) unsupportedAnchor(a *anchor) *entry {
+	m, _, err := st.ask(a.name, dnssec.TypeDNSKEY)
+	if err != nil {
+		return failed("DNSKEY %s: %v", nameText(a.name), err)
+	}
+	if m.find(dnsmsg.SectionAN, a.name, dnssec.TypeDNSKEY) == nil {
+		return st.keep(a.name, &entry{kind: kindBogus, res: bogus(EDEDNSKEYMissing, "no DNSKEY set at the trust anchor %s", nameText(a.name))}, 0)
+	}
+	return st.keep(a.name, &entry{kind: kindBogus, res: bogus(EDEUnsupportedAlgorithm,
+		"the trust anchor of %s has no supported algorithm or digest: its DNSKEY set cannot be verified", nameText(a.name))}, 0)
 }
 
 // digestTypes are the DS digest types the validator checks (RFC 4034,

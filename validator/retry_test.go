@@ -2,6 +2,7 @@ package validator
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -223,5 +224,31 @@ func TestNSEC3OptOutDenials(t *testing.T) {
 	p, _ := withoutNSEC3(nx, 0, -1)
 	if r := v.Validate(context.Background(), query(t, qname, 1), reparse(t, p), w.fetch); r.Security != Insecure || !strings.Contains(r.Reason, "opt-out") {
 		t.Errorf("NODATA, next closer name in an opt-out span: %v, want insecure", r)
+	}
+}
+
+// TestUnsupportedAnchor: a trust anchor DS of an unsupported algorithm
+// (DSA) makes its zone bogus after the DNSKEY set is fetched, as in kresd
+// (Deckard's val_positive_nosigs, val_nokeyprime, val_faildnskey); a
+// parent's DS like that stays an insecure delegation (TestUnsupported).
+func TestUnsupportedAnchor(t *testing.T) {
+	w := brokenWorld(t, func(*world, *wzone) {})
+	anchor := "bad.example. 3600 IN DS 2854 3 1 46e4ffc6e9a4793b488954bd3f0cc6af0dfb201b"
+	v, _ := newValidator(t, w, Config{Anchors: []string{anchor}})
+	w.asked = nil
+	check(t, v, w, "www.bad.example.", 1, Bogus, EDEUnsupportedAlgorithm, "no supported algorithm")
+	if !slices.Contains(w.asked, "bad.example. DNSKEY") {
+		t.Errorf("the DNSKEY set was not fetched: %q", w.asked)
+	}
+	fail := func(ctx context.Context, name []byte, qtype uint16) (*dnsmsg.Packet, error) {
+		if qtype == dnssec.TypeDNSKEY {
+			return nil, context.DeadlineExceeded
+		}
+		return w.fetch(ctx, name, qtype)
+	}
+	v, _ = newValidator(t, w, Config{Anchors: []string{anchor}})
+	a, _ := w.fetch(context.Background(), wire(t, "www.bad.example."), 1)
+	if r := v.Validate(context.Background(), query(t, "www.bad.example.", 1), a, fail); r.Security != Bogus || r.EDE != EDENoReachableAuthority {
+		t.Errorf("DNSKEY unreachable: %v (EDE %d), want bogus EDE 22", r, r.EDE)
 	}
 }
