@@ -21,8 +21,9 @@
 //
 // Verdicts: Secure, Insecure (an insecure delegation, a negative trust
 // anchor, a parent's DS set of algorithms or digests this package lacks,
-// EDE 1 and 2 — a trust anchor like that is Bogus, as in kresd —, or NSEC3 with more iterations than IterationsCap, EDE 27 as RFC 9276
-// §3.2 allows), Bogus with a reason and an RFC 8914 code (7 expired, 8 not
+// EDE 1 and 2, or NSEC3 with more iterations than IterationsCap, EDE 27
+// as RFC 9276 §3.2 allows; a trust anchor of no supported algorithm is
+// Bogus, EDE 1, as in kresd), Bogus with a reason and an RFC 8914 code (7 expired, 8 not
 // yet valid, 9 no DNSKEY for the DS or the RRSIG, 10 RRSIG missing, 12
 // NSEC/NSEC3 proof missing, 6 anything else), and Indeterminate (no anchor
 // above the name, or nothing to validate such as a SERVFAIL).
