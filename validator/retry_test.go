@@ -252,3 +252,33 @@ func TestUnsupportedAnchor(t *testing.T) {
 		t.Errorf("DNSKEY unreachable: %v (EDE %d), want bogus EDE 22", r, r.EDE)
 	}
 }
+
+// TestDSAtAnchorApex: the DS of a trust anchor's apex is its parent's
+// data: unsigned (positive or NODATA) from a parent outside every anchor,
+// it is Indeterminate, not bogus (Deckard's val_ds_afterprime).
+func TestDSAtAnchorApex(t *testing.T) {
+	var bad *wzone
+	w := brokenWorld(t, func(_ *world, z *wzone) { bad = z })
+	ds, err := bad.ksk.DS(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchor := "bad.example. 3600 IN DS " + dnsmsg.RDataText(dnssec.TypeDS, ds)
+	v, _ := newValidator(t, w, Config{Anchors: []string{anchor}})
+	check(t, v, w, "www.bad.example.", 1, Secure, EDENone, "")
+	name := wire(t, "bad.example.")
+	pos, _ := w.fetch(context.Background(), name, dnssec.TypeDS)
+	pos = reparse(t, stripSigs(nil, 0, pos))
+	nodata := dnsmsg.NewPacket(512)
+	nodata.SetQuestion(name, dnssec.TypeDS, 1)
+	nodata.SetFlag("qr", true)
+	nodata.Begin(dnsmsg.SectionNS)
+	ex := w.zones[1]
+	nodata.Put(ex.sets[string(ex.name)][typeSOA], false)
+	nodata = reparse(t, nodata)
+	for what, p := range map[string]*dnsmsg.Packet{"unsigned DS": pos, "unsigned NODATA": nodata} {
+		if r := v.Validate(context.Background(), query(t, "bad.example.", dnssec.TypeDS), p, w.fetch); r.Security != Indeterminate {
+			t.Errorf("%s for the anchor's apex: %v, want indeterminate", what, r)
+		}
+	}
+}

@@ -142,7 +142,7 @@ func (st *state) positive(m *view, rs *rrset, name []byte) Result {
 		}
 	}
 	if signer == nil {
-		return st.unsigned(owner, nameText(owner)+" "+dnsmsg.TypeString(rs.set.Type)+": no RRSIG")
+		return st.unsigned(dataSide(owner, rs.set.Type), nameText(owner)+" "+dnsmsg.TypeString(rs.set.Type)+": no RRSIG")
 	}
 	zone, ze, res := st.walk(signer)
 	if res.Security != Secure {
@@ -166,6 +166,18 @@ func (st *state) positive(m *view, rs *rrset, name []byte) Result {
 		return d.wildcard(name, suffix(owner, n))
 	}
 	return secure
+}
+
+// dataSide is the name whose zone holds owner's data of type t: the
+// parent's for a DS (RFC 4035 §5.2: the DS of a zone apex is the
+// parent's), owner otherwise. An unsigned DS answer of a zone whose
+// parent is outside every trust anchor is not bogus (Deckard's
+// val_ds_afterprime).
+func dataSide(owner []byte, t uint16) []byte {
+	if t == dnssec.TypeDS && len(owner) > 1 {
+		return parent(owner)
+	}
+	return owner
 }
 
 // unsigned is the verdict on data without signatures at owner: Insecure
@@ -192,7 +204,7 @@ func (st *state) negative(m *view, name []byte, qtype uint16, nxdomain bool) Res
 		what = "NXDOMAIN"
 	}
 	if signer == nil {
-		return st.unsigned(name, what+" for "+nameText(name)+" without signed NSEC or NSEC3")
+		return st.unsigned(dataSide(name, qtype), what+" for "+nameText(name)+" without signed NSEC or NSEC3")
 	}
 	zone, ze, res := st.walk(signer)
 	if res.Security != Secure {
