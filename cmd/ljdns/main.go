@@ -25,6 +25,8 @@ const usage = `usage: ljdns [options] [script [args...]]
        ljdns serve [-a ADDR[@PORT]]... [-t ADDR[@PORT]]... [-c CONFIG] [-f N] [-n] [-v] [RUNDIR]
        ljdns zone push|get|edit|list|delete ... (zones in etcd; ljdns zone -h)
        ljdns replay [-v] FILE.rpl...
+       ljdns host [-vdh46D] [-c class] [-t type] [-C confstr] [-f keyfile] hostname
+       ljdns query [-t TYPE] [-c CLASS] [-C CONFIG] NAME SCRIPT
        ljdns version
 
 Options:
@@ -80,6 +82,10 @@ func run(args []string) int {
 			return runServe(args[1:])
 		case "replay":
 			return runReplay(args[1:])
+		case "host":
+			return runHost(args[1:])
+		case "query":
+			return runQuery(args[1:])
 		case "zone":
 			return runZone(args[1:], os.Stdin, os.Stdout, os.Stderr)
 		}

@@ -54,6 +54,10 @@ func (w *worker) nResolve(L *lua.LState) int {
 		}
 	}
 	q.SetFlag("cd", cd)
+	// AD asks for the validator's verdict in the answer (RFC 6840 §5.7)
+	// without its RRSIGs; finish's req:resolved().flags tell it as kresd's
+	// DNSSEC_WANT / DNSSEC_INSECURE do
+	q.SetFlag("ad", !cd)
 	// EDNS with a large size: the internal request is never truncated.
 	q.Begin(2)
 	q.Put(dnsmsg.NewOPT(0, 65535), false)
@@ -82,6 +86,18 @@ func (w *worker) nResolve(L *lua.LState) int {
 				pkt = pushKresPacket(L, &kresPacket{p: p})
 			}
 			req := w.internalRequest(L, qname, qtype, qclass)
+			if k, ok := req.(*lua.LUserData).Value.(*kresRequest); ok && out != nil && len(out) > 3 {
+				switch {
+				case cd:
+					k.flags |= daemon.DNSSECCD
+				case out[3]&0x20 != 0:
+					k.flags |= daemon.DNSSECWant
+				case out[3]&0x0f == 2:
+					k.flags |= daemon.DNSSECWant // failed: no verdict to tell
+				default:
+					k.flags |= daemon.DNSSECWant | daemon.DNSSECInsecure
+				}
+			}
 			w.sched.Go(L, finish, []lua.LValue{pkt, req}, &nbio.TaskHooks{Done: w.logDone("resolve() callback")})
 		})
 	}()
