@@ -121,7 +121,12 @@ type AnchorSource interface {
 
 // QueryFlags are the client's DNSSEC bits: DO (wants DNSSEC records), CD
 // (checking disabled), AD (wants the AD bit).
-type QueryFlags struct{ DO, CD, AD bool }
+type QueryFlags struct {
+	DO, CD, AD bool
+	// Refresh resolves again what the caches hold for the question (the
+	// predict module's prefetch); the new answer replaces the cached one.
+	Refresh bool
+}
 
 // Result describes one resolution.
 type Result struct {
@@ -130,6 +135,9 @@ type Result struct {
 	EDEText  string
 	Queries  int  // upstream queries sent
 	Cached   bool // answered from the resolver's answer cache
+	// Expiring: a cached answer close to its end (kresd's EXPIRING: less
+	// than 1% of its TTL plus 5 s left), worth a prefetch
+	Expiring bool
 }
 
 // BuiltinRoots returns the IANA root hints (root-servers.net, a to m).

@@ -21,6 +21,7 @@ type req struct {
 	mayQuery func(netip.Addr) bool
 	queries  int
 	reglued  map[string]bool // zones whose delegation was asked again (reglue)
+	refresh  bool            // QueryFlags.Refresh: the question's own sets are not taken from the cache
 
 	// lastFrom is the server of the last answer ask returned; src the
 	// server each set taken in this request came from (answers, DS of
@@ -116,6 +117,9 @@ func chainEnd(an []*rrset, cur []byte, qtype uint16) ([]byte, int) {
 // lookupOne answers name/qtype from the cache or by iterating, without
 // following a CNAME out of the answering zone.
 func (q *req) lookupOne(ctx context.Context, name []byte, qtype uint16, depth int) (*part, error) {
+	if q.refresh && depth == 0 {
+		return q.iterate(ctx, name, qtype, depth)
+	}
 	now := q.r.clk.Now()
 	c := q.r.cache
 	if s, _ := c.get(name, qtype, rankNonAuthAns, now); s != nil {

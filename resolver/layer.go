@@ -59,6 +59,9 @@ func (l *Layer) Begin(r *daemon.Request, s daemon.State) daemon.State {
 		return s
 	}
 	l.write(r, rcode, an, ns, f, res)
+	if res.Expiring {
+		r.Options |= daemon.Expiring // for predict's prefetch
+	}
 	r.Tracef("iterate: answered from the resolver's cache")
 	return daemon.Done
 }

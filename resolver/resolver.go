@@ -288,6 +288,7 @@ func (r *Resolver) cachedAnswer(qname []byte, qtype uint16, f QueryFlags) (rcode
 	res = e.res
 	res.Cached = true
 	res.Queries = 0
+	res.Expiring = isExpiring(e.expire.Sub(e.stored), e.expire.Sub(now))
 	age := uint32(now.Sub(e.stored) / time.Second)
 	v := e.view.Load()
 	if v == nil || v.age != age {
@@ -305,12 +306,14 @@ func (r *Resolver) resolveParts(ctx context.Context, qname []byte, qtype, qclass
 		res.EDE = edeNotSupported
 		return 5, nil, nil, res, nil
 	}
-	if rcode, an, ns, cres, ok := r.cachedAnswer(qname, qtype, f); ok {
+	if f.Refresh {
+		// the answer cache is skipped, and the final name's sets (lookupOne)
+	} else if rcode, an, ns, cres, ok := r.cachedAnswer(qname, qtype, f); ok {
 		return rcode, an, ns, cres, nil
 	}
 	now := r.clk.Now()
 	ak := ansKey(nil, qname, qtype, f.CD)
-	if !f.CD && !r.cfg.NoAggressive {
+	if !f.CD && !r.cfg.NoAggressive && !f.Refresh {
 		if v, _ := r.validator(); v != nil {
 			if rcode, auth, ok := r.nsec.answer(qname, qtype, now); ok {
 				r.Stats.Aggressive.Add(1)
@@ -319,7 +322,7 @@ func (r *Resolver) resolveParts(ctx context.Context, qname []byte, qtype, qclass
 			}
 		}
 	}
-	q := &req{r: r, ex: ex, mayQuery: mayQuery}
+	q := &req{r: r, ex: ex, mayQuery: mayQuery, refresh: f.Refresh}
 	part, err := q.lookup(ctx, qname, qtype, 0)
 	res.Queries = q.queries
 	if err != nil {

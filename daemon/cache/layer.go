@@ -27,6 +27,9 @@ func (l *RRLayer) Begin(r *daemon.Request, s daemon.State) daemon.State {
 		return s
 	}
 	writeCached(r, a)
+	if a.Expiring {
+		r.Options |= daemon.Expiring
+	}
 	r.Tracef("answered from the RR cache")
 	return daemon.Done
 }

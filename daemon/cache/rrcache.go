@@ -324,6 +324,9 @@ type Answer struct {
 	MinTTL   uint32 // smallest remaining TTL of the records
 	Negative bool
 	FromDO   bool
+	// Expiring: a record has less than 1% of its TTL plus 5 s left
+	// (kresd's EXPIRING flag; the predict module refreshes such answers)
+	Expiring bool
 }
 
 func mkSet(owner []byte, t, class uint16, ttl uint32, rdata [][]byte) *dnsmsg.RRSet {
@@ -352,6 +355,9 @@ func (c *RRCache) Lookup(qname []byte, qtype, qclass uint16, do, stale bool) (*A
 		}
 		if ttl < a.MinTTL {
 			a.MinTTL = ttl
+		}
+		if 100*(int64(ttl)-5) < int64(e.ttl) {
+			a.Expiring = true
 		}
 	}
 	ok := func(e *entry) bool { return !do || e.dnssec }

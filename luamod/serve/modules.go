@@ -14,7 +14,7 @@ import (
 // notShipped are kresd 5 modules that ljdns serve does not provide: a
 // configuration loading one fails naming it.
 var notShipped = map[string]bool{
-	"predict": true, "prefill": true, "daf": true, "graphite": true,
+	"daf": true, "graphite": true,
 	"bogus_log": true, "dnstap": true, "prefetch": true, "experimental_dot_auth": true,
 	"etcd": true, "rebinding": true, "ta_signal": true, "serve_stale_old": true,
 	"edns_keepalive_old": true, "dnssec_log": true, "cookies": true, "bogus": true, "memcached": true,
