@@ -39,7 +39,7 @@ func oneShot(name, config string, verbose bool, limit time.Duration, run func(s 
 	var srv *daemon.Server
 	var mu sync.Mutex
 	quit := make(chan int, 1)
-	o := &serveOptions{Config: path, ConfigExplicit: true, NonInteractive: true, Quiet: true, Verbose: verbose, Workers: 1, Log: log}
+	o := &serveOptions{Config: path, ConfigExplicit: true, NonInteractive: true, NoRunDir: true, Quiet: true, Verbose: verbose, Workers: 1, Log: log}
 	o.Quit = func(code int) {
 		select {
 		case quit <- code:

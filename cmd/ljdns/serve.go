@@ -57,6 +57,7 @@ type serveOptions struct {
 	CheckConfig    bool            // --check-config
 	Control        string          // --control RUNDIR
 	RunDir         string          // positional (default ".")
+	NoRunDir       bool            // one-shot tools (host, query): no RUNDIR, so no cache snapshot
 
 	// Set by runServe for the loader:
 	Log      *daemon.Logger

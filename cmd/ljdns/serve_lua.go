@@ -12,6 +12,10 @@ import (
 // The Lua configuration environment (luamod/serve) behind `ljdns serve`.
 func init() {
 	newConfigLoader = func(o *serveOptions) (ConfigLoader, error) {
+		rundir := "." // serveMain runs in RUNDIR
+		if o.NoRunDir {
+			rundir = ""
+		}
 		return serve.NewLoader(serve.Options{
 			Config:         o.Config,
 			ConfigExplicit: o.ConfigExplicit,
@@ -22,7 +26,7 @@ func init() {
 			Quiet:          o.Quiet,
 			Verbose:        o.Verbose,
 			Version:        version,
-			RunDir:         ".", // serveMain runs in RUNDIR
+			RunDir:         rundir,
 			Log:            o.Log,
 			NewState:       o.NewState,
 			REPL:           func(L *lua.LState, exec func(func())) int { return replWith(L, exec, o.Quiet) },

@@ -21,10 +21,15 @@ func hintsConfig(h *testnet.Hierarchy) string {
 	return fmt.Sprintf("hints.root({['%s'] = {%s}}) option('ALLOW_LOCAL', true)", testnet.RootNS, strings.Join(addrs, ", "))
 }
 
+// toolDir is the working directory of the tools run by runTool: they must
+// leave nothing there (no RUNDIR files, no cache snapshot).
+var toolDir string
+
 // runTool runs the ljdns binary with env added to the test's environment.
 func runTool(t *testing.T, env []string, args ...string) result {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
+	cmd.Dir = toolDir
 	cmd.Env = append(os.Environ(), env...)
 	var out, errb strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -49,6 +54,13 @@ func TestHostQueryHierarchy(t *testing.T) {
 	testnet.Need(t, "knotd", "nsd", "ldns-keygen", "ldns-signzone")
 	h := testnet.BuildHierarchy(t, testnet.HierarchyOptions{})
 	hints := hintsConfig(h)
+	toolDir = t.TempDir()
+	defer func() {
+		if ents, _ := os.ReadDir(toolDir); len(ents) > 0 {
+			t.Errorf("the tools left %d files in their working directory (%s...)", len(ents), ents[0].Name())
+		}
+		toolDir = ""
+	}()
 	secure, insecure := h.Names[testnet.Secure], h.Names[testnet.Insecure]
 
 	r := runTool(t, nil, "host", "-v", "-f", h.AnchorDS, "-C", hints, strings.TrimSuffix(secure, "."))
