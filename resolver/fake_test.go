@@ -630,3 +630,34 @@ func TestReglueFromParent(t *testing.T) {
 		t.Errorf("the root was not asked for the delegation first: %q", n.asked)
 	}
 }
+
+// TestDNAMEFromCache: a cached DNAME answers the names below it with the
+// CNAME it synthesises, without asking (RFC 6672 §3.2); a DNAME onto
+// itself is a loop: SERVFAIL with the DNAME and the CNAME (RFC 1034
+// §3.6.2, kresd; Deckard's iter_dname_insec, val_dname_bogus).
+func TestDNAMEFromCache(t *testing.T) {
+	n := baseNet(t)
+	n.serve(t, "10.0.0.2", "example.",
+		"example. 300 NS ns.example.", "ns.example. 300 A 10.0.0.2",
+		"dn.example. 300 DNAME sub.example.", "self.example. 300 DNAME self.example.",
+		"sub.example. 300 NS ns.sub.example.", "ns.sub.example. 300 A 10.0.0.3")
+	r := fakeResolver(t, n, func(c *Config) { c.NoMinimize = true })
+	if a, _ := resolveA(t, r, "www.dn.example.", typeA); a.Rcode() != 0 || !strings.Contains(answerText(a), "192.0.2.3") {
+		t.Fatalf("www.dn.example.: rcode %d %s", a.Rcode(), answerText(a))
+	}
+	r.ClearName(wname(t, "www.dn.example."), true, 0) // the CNAME synthesised before
+	n.asked = nil
+	a, _ := resolveA(t, r, "www.dn.example.", typeAAAA)
+	if txt := answerText(a); a.Rcode() != 0 || !strings.Contains(txt, "DNAME") || !strings.Contains(txt, "CNAME") {
+		t.Errorf("www.dn.example. AAAA: rcode %d %s", a.Rcode(), txt)
+	}
+	for _, l := range n.asked {
+		if strings.Contains(l, "dn.example.") {
+			t.Errorf("asked %q: the cached DNAME should answer", l)
+		}
+	}
+	a, _ = resolveA(t, r, "cyc.self.example.", typeA)
+	if txt := answerText(a); a.Rcode() != 2 || strings.Count(txt, "DNAME") != 1 || strings.Count(txt, "CNAME") != 1 {
+		t.Errorf("DNAME loop: rcode %d %s, want SERVFAIL with the DNAME and one CNAME", a.Rcode(), txt)
+	}
+}

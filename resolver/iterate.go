@@ -48,6 +48,8 @@ func (q *req) noteSrc(name []byte, t uint16, from netip.Addr) {
 type part struct {
 	rcode  int
 	an, ns []*rrset
+	stop   bool // the chain is not followed further (a CNAME that contradicts its DNAME)
+	loop   bool // a CNAME loop: SERVFAIL with the chain
 }
 
 // hasSOA reports whether the authority holds a SOA (a negative answer).
@@ -73,8 +75,15 @@ func (q *req) lookup(ctx context.Context, name []byte, qtype uint16, depth int) 
 		if err != nil {
 			return nil, err
 		}
-		out.an = append(out.an, p.an...)
+		for _, s := range p.an {
+			if !slices.ContainsFunc(out.an, func(o *rrset) bool { return o.rr.Type == s.rr.Type && sameName(o.owner(), s.owner()) }) {
+				out.an = append(out.an, s) // a DNAME met again down the chain once
+			}
+		}
 		out.rcode, out.ns = p.rcode, p.ns
+		if p.stop {
+			return out, nil
+		}
 		next, n := chainEnd(p.an, cur, qtype)
 		links += n
 		if links > q.r.cfg.MaxCNAME {
@@ -85,7 +94,8 @@ func (q *req) lookup(ctx context.Context, name []byte, qtype uint16, depth int) 
 		}
 		k := string(dnsmsg.LowerName(next))
 		if seen[k] {
-			return out, nil // a loop: the answer ends with the CNAME
+			out.rcode, out.loop = 2, true // a loop: SERVFAIL with the chain (RFC 1034 §3.6.2, kresd)
+			return out, nil
 		}
 		seen[k] = true
 		cur = next
@@ -97,7 +107,13 @@ func (q *req) lookup(ctx context.Context, name []byte, qtype uint16, depth int) 
 // or no CNAME was followed), and the number of links followed.
 func chainEnd(an []*rrset, cur []byte, qtype uint16) ([]byte, int) {
 	n := 0
+	var seen []string
 	for i := 0; i < 32; i++ {
+		k := string(dnsmsg.LowerName(cur))
+		if slices.Contains(seen, k) {
+			return cur, n // a loop inside an: the caller sees the name again
+		}
+		seen = append(seen, k)
 		if qtype == typeCNAME || find(an, cur, qtype) != nil {
 			return nil, n
 		}
@@ -129,6 +145,9 @@ func (q *req) lookupOne(ctx context.Context, name []byte, qtype uint16, depth in
 		if s, _ := c.get(name, typeCNAME, rankNonAuthAns, now); s != nil {
 			return &part{an: []*rrset{s}, ns: s.proof}, nil
 		}
+		if p := q.fromDNAME(name, now); p != nil {
+			return p, nil
+		}
 	}
 	if e := c.getNeg(name, qtype, now); e != nil && (depth > 0 || (&part{ns: e.auth}).hasSOA()) {
 		// (a DS proof taken from a referral has no SOA: it serves the validator, not clients)
@@ -138,6 +157,32 @@ func (q *req) lookupOne(ctx context.Context, name []byte, qtype uint16, depth in
 		return &part{rcode: e.rcode, ns: withTTL(e.auth, uint32(e.expire.Sub(now)/time.Second), e.stored, now)}, nil
 	}
 	return q.iterate(ctx, name, qtype, depth)
+}
+
+// fromDNAME answers name with the CNAME synthesised from a cached DNAME
+// of one of its ancestors (RFC 6672 §3.2), nil without one.
+func (q *req) fromDNAME(name []byte, now time.Time) *part {
+	for a := parent(name); len(name) > 1; a = parent(a) {
+		if d, _ := q.r.cache.get(a, typeDNAME, rankNonAuthAns, now); d != nil && len(d.rr.RData) > 0 {
+			syn := substitute(name, d.owner(), nameRData(d.rr.RData[0]))
+			if syn == nil {
+				return nil
+			}
+			return &part{an: []*rrset{d, synthCNAME(name, syn, d.rr.TTL)}}
+		}
+		if len(a) <= 1 {
+			return nil
+		}
+	}
+	return nil
+}
+
+// synthCNAME is the CNAME from name to target a DNAME synthesises.
+func synthCNAME(name, target []byte, ttl uint32) *rrset {
+	n := &dnsmsg.Name{Wire: append([]byte(nil), name...)}
+	set := &dnsmsg.RRSet{Owner: n, Type: typeCNAME, Class: dnsmsg.ClassINET, TTL: ttl}
+	set.Add(target)
+	return &rrset{rr: set}
 }
 
 // cut is a zone cut: the zone and its name server names.
@@ -415,12 +460,29 @@ func (q *req) storeGlue(ar []*rrset, nsNames [][]byte, zone, child []byte, now t
 // authority section; caches them and returns them.
 func (q *req) takeAnswer(a *dnsmsg.Packet, an, ns []*rrset, zone, name []byte, qtype uint16, now time.Time) *part {
 	p := &part{rcode: a.Rcode()}
+	var spoofed *rrset
+	synthesised := false // the CNAME asked, synthesised: the authority section is not this answer's
 	rank := rankNonAuthAns
 	if a.Flag("aa") {
 		rank = rankAuthAnswer
 	}
 	cur := name
+	var visited []string
 	for i := 0; i < 32 && dnsmsg.NameWithin(cur, zone); i++ {
+		if k := string(dnsmsg.LowerName(cur)); slices.Contains(visited, k) {
+			break // a loop (a DNAME onto itself)
+		} else {
+			visited = append(visited, k)
+		}
+		if d := dnameFor(an, cur, zone); qtype == typeCNAME && d != nil {
+			// the CNAME asked is the DNAME's substitution, whatever
+			// CNAME came along (kresd; Deckard's val_dname_bogus)
+			if syn := substitute(cur, d.owner(), nameRData(d.rr.RData[0])); syn != nil {
+				p.an = append(p.an, d, synthCNAME(cur, syn, d.rr.TTL))
+				synthesised = true
+			}
+			break
+		}
 		if s := find(an, cur, qtype); s != nil {
 			p.an = append(p.an, s)
 			break
@@ -433,11 +495,16 @@ func (q *req) takeAnswer(a *dnsmsg.Packet, an, ns []*rrset, zone, name []byte, q
 			}
 			p.an = append(p.an, d)
 			cn := find(an, cur, typeCNAME)
+			if cn != nil && len(cn.rr.RData) > 0 && !sameName(nameRData(cn.rr.RData[0]), syn) && d.sig != nil && q.r.validating() {
+				// a CNAME contradicting its signed DNAME: kept (not
+				// cached, not followed) for the validator to judge bogus
+				p.an = append(p.an, cn)
+				p.stop = true
+				spoofed = cn
+				break
+			}
 			if cn == nil || len(cn.rr.RData) == 0 || !sameName(nameRData(cn.rr.RData[0]), syn) {
-				n := &dnsmsg.Name{Wire: append([]byte(nil), cur...)}
-				set := &dnsmsg.RRSet{Owner: n, Type: typeCNAME, Class: dnsmsg.ClassINET, TTL: d.rr.TTL}
-				set.Add(syn)
-				cn = &rrset{rr: set}
+				cn = synthCNAME(cur, syn, d.rr.TTL)
 			}
 			p.an = append(p.an, cn)
 			cur = syn
@@ -456,6 +523,9 @@ func (q *req) takeAnswer(a *dnsmsg.Packet, an, ns []*rrset, zone, name []byte, q
 		q.r.Stats.Ignored.Add(uint64(len(an) - len(p.an)))
 	}
 	for _, s := range ns {
+		if synthesised {
+			break
+		}
 		switch s.rr.Type {
 		case typeSOA, typeNSEC, typeNSEC3:
 			if dnsmsg.NameWithin(s.owner(), zone) {
@@ -475,7 +545,9 @@ func (q *req) takeAnswer(a *dnsmsg.Packet, an, ns []*rrset, zone, name []byte, q
 		}
 	}
 	for _, s := range p.an {
-		q.r.cache.put(s, rank, now)
+		if s != spoofed {
+			q.r.cache.put(s, rank, now)
+		}
 	}
 	if len(p.an) == 0 || p.rcode == 3 {
 		if ttl := negTTL(p.ns); ttl > 0 && (p.rcode == 0 || p.rcode == 3) {

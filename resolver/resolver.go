@@ -247,6 +247,12 @@ func (r *Resolver) FetchDNSKEY(ctx context.Context, zone []byte) (*dnsmsg.RRSet,
 	return s.rr, s.sig, nil
 }
 
+// validating reports whether answers are validated (trust anchors set).
+func (r *Resolver) validating() bool {
+	v, _ := r.validator()
+	return v != nil
+}
+
 func (r *Resolver) isAnchorZone(name []byte) bool {
 	r.valMu.Lock()
 	defer r.valMu.Unlock()
@@ -331,6 +337,10 @@ func (r *Resolver) resolveParts(ctx context.Context, qname []byte, qtype, qclass
 			res.EDE = edeOther
 		}
 		return 2, nil, nil, res, err
+	}
+	if part.loop {
+		res.EDE, res.EDEText = edeOther, "CNAME loop"
+		return part.rcode, part.an, nil, res, nil
 	}
 	if part.rcode != 0 && part.rcode != 3 {
 		return part.rcode, nil, nil, res, nil

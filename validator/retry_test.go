@@ -282,3 +282,40 @@ func TestDSAtAnchorApex(t *testing.T) {
 		}
 	}
 }
+
+// TestDNAMESynthesisedCNAME: the unsigned CNAME a DNAME synthesises is
+// accepted when it is the substitution of the validated DNAME (RFC 6672
+// §5.3.1), and bogus when it points elsewhere (Deckard's val_dname_bogus).
+func TestDNAMESynthesisedCNAME(t *testing.T) {
+	w := newWorld(t, t0)
+	w.zone(".", zoneOpts{alg: dnssec.AlgECDSAP256SHA256})
+	z := w.zone("example.", zoneOpts{alg: dnssec.AlgECDSAP256SHA256},
+		"dn 300 IN DNAME example.", "www 300 IN A 192.0.2.1", "zzz 300 IN A 192.0.2.2")
+	w.build()
+	answer := func(target string) *dnsmsg.Packet {
+		p := dnsmsg.NewPacket(65535)
+		p.SetQuestion(wire(t, "www.dn.example."), 1, 1)
+		p.SetFlag("qr", true)
+		p.Begin(dnsmsg.SectionAN)
+		dn := wire(t, "dn.example.")
+		for _, s := range z.withSigs(dn, z.sets[string(dn)][typeDNAME]) {
+			p.Put(s, false)
+		}
+		cn := &dnsmsg.RRSet{Owner: &dnsmsg.Name{Wire: wire(t, "www.dn.example.")}, Type: typeCNAME, Class: 1, TTL: 300}
+		cn.Add(wire(t, target))
+		p.Put(cn, false)
+		tw := wire(t, target)
+		for _, s := range z.withSigs(tw, z.sets[string(tw)][1]) {
+			p.Put(s, false)
+		}
+		return reparse(t, p)
+	}
+	v, _ := newValidator(t, w, Config{})
+	q := query(t, "www.dn.example.", 1)
+	if r := v.Validate(context.Background(), q, answer("www.example."), w.fetch); r.Security != Secure {
+		t.Errorf("synthesised CNAME: %v, want secure", r)
+	}
+	if r := v.Validate(context.Background(), q, answer("zzz.example."), w.fetch); r.Security != Bogus || !strings.Contains(r.Reason, "not the substitution") {
+		t.Errorf("CNAME pointing elsewhere: %v, want bogus", r)
+	}
+}

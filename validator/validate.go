@@ -78,6 +78,28 @@ func (st *state) answer(m *view, qname []byte, qtype uint16, nxdomain bool) Resu
 		}
 	}
 	for range maxChain {
+		if rs := m.find(dnsmsg.SectionAN, name, typeCNAME); rs != nil {
+			if d, target := st.dname(m, name); d != nil && len(rs.sigs) == 0 {
+				// A CNAME synthesised from a DNAME comes unsigned (RFC
+				// 6672 §5.3.1, RFC 4035 §3.2.3): the DNAME's signature
+				// covers it when it is the substitution exactly.
+				if vd.add(st.positive(m, d, d.low)); vd.res.Security == Bogus {
+					return vd.res
+				}
+				if target == nil {
+					return bogus(EDEDNSSECBogus, "DNAME %s: the substitution is too long", nameText(d.low))
+				}
+				cn, err := dnsmsg.NameFromWire(rs.set.RData[0])
+				if err != nil || len(rs.set.RData) != 1 || !sameName(dnsmsg.LowerName(cn), target) {
+					return bogus(EDEDNSSECBogus, "the CNAME of %s is not the substitution of the DNAME %s", nameText(name), nameText(d.low))
+				}
+				if qtype == typeCNAME {
+					return vd.res
+				}
+				name = target
+				continue
+			}
+		}
 		if qtype != typeANY {
 			if rs := m.find(dnsmsg.SectionAN, name, qtype); rs != nil {
 				vd.add(st.positive(m, rs, name))
