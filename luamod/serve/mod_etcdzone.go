@@ -98,6 +98,9 @@ func openEtcdzone(L *lua.LState, env *Env) lua.LValue {
 			}
 			o.Log = log
 			o.Stats = st.Set
+			for _, k := range o.Keys { // view:tsig('\5name', ...) finds these secrets
+				tsigKeyring(env).Add(k)
+			}
 			key := fmt.Sprintf("%q %q %q %v", o.Endpoints, o.Prefix, o.Username, o.TLS != nil)
 			h.mu.Lock()
 			if h.m != nil && h.key == key && o.TLS == nil {

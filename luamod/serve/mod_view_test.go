@@ -86,8 +86,67 @@ deny_all = view:addr('10.0.0.0/8', policy.all(policy.DROP))
 	if len(a.Answer) == 1 && strings.Contains(a.Answer[0].String(), "192.0.2.99") {
 		t.Errorf("view:tsig matched a signature made with another secret: %v", a)
 	}
-	err := loadErr(t, "modules.load('view')\nview:tsig('\\5mykey\\0', policy.all(policy.DROP))", Options{})
-	if err == nil || !strings.Contains(err.Error(), "config:2:") || !strings.Contains(err.Error(), "secret") {
-		t.Errorf("view:tsig with a key name only: %v", err)
+	err := loadErr(t, "modules.load('view')\nview:tsig('nonsense:x', policy.all(policy.DROP))", Options{})
+	if err == nil || !strings.Contains(err.Error(), "config:2:") {
+		t.Errorf("view:tsig with a bad key: %v", err)
+	}
+}
+
+// TestViewTSIGKeyName: kresd's view:tsig('\5mykey', rule) (the key name in
+// wire form, with or without the root label, or as text) is accepted and
+// applies to queries whose TSIG verifies with the secret of that name
+// given by view.key (or a full view:tsig key, or a zone's tsig entry); a
+// wrong secret does not match; a name whose secret nobody gives matches
+// nothing (kresd would match the name unverified).
+func TestViewTSIGKeyName(t *testing.T) {
+	const secret = "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0"
+	r := newRig(t, 1, `
+modules = {'view', 'hints'}
+hints.set('h.example 192.0.2.1')
+local function ans(ip) return policy.all(policy.ANSWER({[kres.type.A] = {rdata = kres.str2ip(ip), ttl = 5}})) end
+view:tsig('\5mykey', ans('192.0.2.77'))
+view:tsig('\5other\0', ans('192.0.2.78'))
+view:tsig('third.', ans('192.0.2.79'))
+view:tsig('\5nokey', policy.all(policy.DENY))
+view.key('mykey:hmac-sha256:`+secret+`')
+view.key('other.:hmac-sha256:`+secret+`')
+view:tsig('third:hmac-sha256:`+secret+`', policy.all(policy.FLAGS('NO_CACHE')))
+`, nil)
+	signed := func(key, sec string) *dns.Msg {
+		m := new(dns.Msg)
+		m.SetQuestion("h.example.", dns.TypeA)
+		if key == "" {
+			return m
+		}
+		m.SetTsig(key, dns.HmacSHA256, 300, time.Now().Unix())
+		wire, _, err := dns.TsigGenerate(m, sec, "", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := new(dns.Msg)
+		if err := out.Unpack(wire); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	const wrong = "b3RoZXJvdGhlcm90aGVyb3RoZXI="
+	for _, c := range []struct{ key, sec, want string }{
+		{"mykey.", secret, "192.0.2.77"},
+		{"mykey.", wrong, "192.0.2.1"},
+		{"other.", secret, "192.0.2.78"},
+		{"third.", secret, "192.0.2.79"}, // the secret from the full key given after
+		{"nokey.", secret, "192.0.2.1"},  // no secret known: not matched
+		{"", "", "192.0.2.1"},
+	} {
+		a := r.exchangeFrom(t, signed(c.key, c.sec), "127.0.0.1:5300")
+		if a.Rcode != dns.RcodeSuccess || len(a.Answer) != 1 || !strings.Contains(a.Answer[0].String(), c.want) {
+			t.Errorf("key %q secret %.6s: %v, want %s", c.key, c.sec, a, c.want)
+		}
+	}
+	for _, bad := range []string{`view:tsig('\0', policy.all(policy.DROP))`, `view:tsig('\6nokey', policy.all(policy.DROP))`, `view:tsig('', policy.all(policy.DROP))`,
+		`view.key('\5mykey')`, `view.key('a:hmac-sha256:` + secret + `') view.key('a:hmac-sha256:` + wrong + `')`} {
+		if err := loadErr(t, "modules.load('view')\n"+bad, Options{}); err == nil || !strings.Contains(err.Error(), "config:2:") {
+			t.Errorf("%s: %v", bad, err)
+		}
 	}
 }

@@ -38,6 +38,13 @@ func openZonefile(L *lua.LState, env *Env) lua.LValue {
 			if err == nil {
 				err = m.Configure(zones)
 			}
+			if err == nil { // view:tsig('\5name', ...) finds these secrets
+				for _, z := range zones {
+					for _, k := range z.Keys {
+						tsigKeyring(env).Add(k)
+					}
+				}
+			}
 			if err != nil {
 				L.RaiseError("zonefile: %v", err)
 			}

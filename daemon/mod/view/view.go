@@ -1,8 +1,11 @@
 // Package view is kresd's view module in Go: policy rules chosen by the
 // client's source address (Addr), the address the query arrived at
-// (AddrDst), or the TSIG key that signed the query (TSIG). Unlike kresd,
-// a TSIG rule applies only when the query's signature verifies with the
-// key's secret.
+// (AddrDst), or the TSIG key that signed the query (TSIG, TSIGName).
+// Unlike kresd, a TSIG rule applies only when the query's signature
+// verifies with the key's secret: a rule given the key name alone, as
+// kresd's view:tsig('\5mykey', ...), verifies with the key of that name
+// in the view's Keyring (keys the configuration gives elsewhere) and
+// matches nothing while the keyring has none.
 package view
 
 import (
@@ -22,6 +25,7 @@ type Rule struct {
 	Prefix netip.Prefix // Addr/AddrDst rules
 	Dst    bool         // match the local (destination) address
 	Key    *dnsmsg.TSIG // TSIG rules
+	Name   []byte       // TSIGName rules: the key's name (lowercased wire), its secret from the Keyring
 	Cb     policy.RuleFunc
 	Count  atomic.Uint64
 }
@@ -31,10 +35,47 @@ type View struct {
 	mu    sync.RWMutex
 	addrs []*Rule
 	tsigs []*Rule
+	// Keys holds the secrets of the keys TSIGName rules name (TSIG adds
+	// its key there too). Replace it before adding rules to share one
+	// keyring with other modules.
+	Keys *Keyring
 }
 
-// New returns an empty view table.
-func New() *View { return &View{} }
+// New returns an empty view table with an empty keyring.
+func New() *View { return &View{Keys: NewKeyring()} }
+
+// Keyring is a set of TSIG keys by name (lowercased wire form); safe for
+// concurrent use.
+type Keyring struct {
+	mu sync.RWMutex
+	m  map[string]*dnsmsg.TSIG
+}
+
+// NewKeyring returns an empty keyring.
+func NewKeyring() *Keyring { return &Keyring{m: map[string]*dnsmsg.TSIG{}} }
+
+// Add puts k in the keyring unless a key of its name is there already;
+// it reports false when that key differs (algorithm or secret): the first
+// one given stays.
+func (kr *Keyring) Add(k *dnsmsg.TSIG) bool {
+	name := string(dnsmsg.LowerName(append([]byte(nil), k.Name...)))
+	kr.mu.Lock()
+	defer kr.mu.Unlock()
+	if old, ok := kr.m[name]; ok {
+		return old == k || (old.Algorithm == k.Algorithm && bytes.Equal(old.Secret, k.Secret))
+	}
+	kr.m[name] = k
+	return true
+}
+
+// Get returns the key named name (wire form, any case), or nil.
+func (kr *Keyring) Get(name []byte) *dnsmsg.TSIG {
+	var b [256]byte
+	n := copy(b[:], name)
+	kr.mu.RLock()
+	defer kr.mu.RUnlock()
+	return kr.m[string(dnsmsg.LowerName(b[:n]))]
+}
 
 // Name is "view".
 func (v *View) Name() string { return "view" }
@@ -61,10 +102,37 @@ func (v *View) Addr(subnet string, cb policy.RuleFunc, dst bool) (*Rule, error) 
 // secret; the signature must verify).
 func (v *View) TSIG(key *dnsmsg.TSIG, cb policy.RuleFunc) *Rule {
 	r := &Rule{Key: key, Cb: cb}
+	v.Keys.Add(key)
 	v.mu.Lock()
 	v.tsigs = append(v.tsigs, r)
 	v.mu.Unlock()
 	return r
+}
+
+// TSIGName adds a rule for queries signed with the key named name (wire
+// form), kresd's view:tsig with a key name: the signature must verify
+// with the key of that name in v.Keys at the time of the query; without
+// one the rule matches nothing.
+func (v *View) TSIGName(name []byte, cb policy.RuleFunc) *Rule {
+	r := &Rule{Name: dnsmsg.LowerName(append([]byte(nil), name...)), Cb: cb}
+	v.mu.Lock()
+	v.tsigs = append(v.tsigs, r)
+	v.mu.Unlock()
+	return r
+}
+
+// Unkeyed returns the names of TSIGName rules the keyring has no key for
+// (text form), for the configuration to warn about.
+func (v *View) Unkeyed() []string {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	var out []string
+	for _, r := range v.tsigs {
+		if r.Key == nil && v.Keys.Get(r.Name) == nil {
+			out = append(out, (&dnsmsg.Name{Wire: r.Name}).String())
+		}
+	}
+	return out
 }
 
 // Clear removes every rule.
@@ -102,14 +170,23 @@ func (v *View) Begin(r *daemon.Request, s daemon.State) daemon.State {
 			owner := dnsmsg.LowerName(sig.Owner.Wire)
 			verified := map[*dnsmsg.TSIG]bool{}
 			if st, stop := v.eval(tsigs, r, s, func(rule *Rule) bool {
-				if !bytes.Equal(owner, dnsmsg.LowerName(rule.Key.Name)) {
+				key := rule.Key
+				if key == nil {
+					if !bytes.Equal(owner, rule.Name) {
+						return false
+					}
+					if key = v.Keys.Get(rule.Name); key == nil {
+						r.Tracef("view: no secret for TSIG key %s: the rule does not match", (&dnsmsg.Name{Wire: owner}).String())
+						return false
+					}
+				} else if !bytes.Equal(owner, dnsmsg.LowerName(key.Name)) {
 					return false
 				}
-				ok, seen := verified[rule.Key]
+				ok, seen := verified[key]
 				if !seen {
-					k := rule.Key.Copy()
+					k := key.Copy()
 					ok = k.Verify(r.Query.Copy()) == 0
-					verified[rule.Key] = ok
+					verified[key] = ok
 					if !ok {
 						r.Tracef("view: TSIG of key %s does not verify", (&dnsmsg.Name{Wire: owner}).String())
 					}

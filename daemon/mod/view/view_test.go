@@ -101,3 +101,34 @@ func TestViewAddrAndTSIG(t *testing.T) {
 		t.Error("bad subnet accepted")
 	}
 }
+
+// TestViewTSIGName: a rule given the key's name alone (kresd's
+// view:tsig('\5mykey', ...)) applies to queries whose TSIG verifies with
+// the keyring's key of that name (added after the rule), not to a wrong
+// secret, and to nothing while the keyring has no such key (Unkeyed names it).
+func TestViewTSIGName(t *testing.T) {
+	testnet.Isolate(t)
+	key, _ := dnsmsg.ParseTSIGKey("mykey:hmac-sha256:c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0")
+	wrong, _ := dnsmsg.ParseTSIGKey("mykey:hmac-sha256:b3RoZXJvdGhlcm90aGVyb3RoZXJvdGhlcg==")
+	v := New()
+	r := v.TSIGName([]byte("\x05MyKey\x00"), policy.All(policy.DENY))
+	addr := start(t, v)
+	if rc := send(t, addr, "www.example.", key); rc != dns.RcodeRefused || r.Count.Load() != 0 {
+		t.Errorf("no key in the keyring: rcode %d count %d", rc, r.Count.Load())
+	}
+	if u := v.Unkeyed(); len(u) != 1 || u[0] != "mykey." {
+		t.Errorf("Unkeyed: %q", u)
+	}
+	if !v.Keys.Add(key) || v.Keys.Add(wrong) {
+		t.Error("keyring: a second secret for the same name accepted")
+	}
+	if rc := send(t, addr, "www.example.", key); rc != dns.RcodeNameError || r.Count.Load() != 1 {
+		t.Errorf("verified: rcode %d count %d", rc, r.Count.Load())
+	}
+	if rc := send(t, addr, "www.example.", wrong); rc == dns.RcodeNameError || r.Count.Load() != 1 {
+		t.Errorf("wrong secret matched: rcode %d count %d", rc, r.Count.Load())
+	}
+	if u := v.Unkeyed(); len(u) != 0 {
+		t.Errorf("Unkeyed after Add: %q", u)
+	}
+}
