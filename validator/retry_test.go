@@ -319,3 +319,46 @@ func TestDNAMESynthesisedCNAME(t *testing.T) {
 		t.Errorf("CNAME pointing elsewhere: %v, want bogus", r)
 	}
 }
+
+// TestNegativeSOASignature: the SOA of a negative answer (its negative
+// TTL) is verified too: a forged or missing RRSIG over it makes the
+// answer bogus even when the NSEC proof holds.
+func TestNegativeSOASignature(t *testing.T) {
+	for _, c := range []struct {
+		what   string
+		edit   func(rd []byte) []byte // an RRSIG over the SOA; nil drops it
+		reason string
+	}{
+		{"forged", func(rd []byte) []byte { rd = append([]byte(nil), rd...); rd[len(rd)-1] ^= 0xff; return rd }, "signature does not verify"},
+		{"missing", nil, "RRSIG"},
+	} {
+		w := brokenWorld(t, func(*world, *wzone) {})
+		w.edit = func(name []byte, qtype uint16, p *dnsmsg.Packet) *dnsmsg.Packet {
+			if !sameName(name, wire(t, "nx.bad.example.")) {
+				return p
+			}
+			out := dnsmsg.NewPacket(65535)
+			qn, qt, qc, _ := p.Question()
+			out.SetQuestion(qn, qt, qc)
+			out.SetFlag("qr", true)
+			out.SetRcode(p.Rcode())
+			out.Begin(dnsmsg.SectionNS)
+			for _, r := range p.Records(dnsmsg.SectionNS) {
+				if r.Type == dnssec.TypeRRSIG && len(r.RData[0]) > 2 && uint16(r.RData[0][0])<<8|uint16(r.RData[0][1]) == typeSOA {
+					if c.edit == nil {
+						continue
+					}
+					r = r.Copy()
+					r.RData = [][]byte{c.edit(r.RData[0])}
+				}
+				out.Put(r, false)
+			}
+			return out
+		}
+		v, _ := newValidator(t, w, Config{})
+		a, _ := w.fetch(context.Background(), wire(t, "nx.bad.example."), 1)
+		if r := v.Validate(context.Background(), query(t, "nx.bad.example.", 1), a, w.fetch); r.Security != Bogus || !strings.Contains(r.Reason, "SOA") || !strings.Contains(r.Reason, c.reason) {
+			t.Errorf("%s SOA RRSIG: %v, want bogus (%s)", c.what, r, c.reason)
+		}
+	}
+}

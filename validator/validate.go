@@ -235,6 +235,12 @@ func (st *state) negative(m *view, name []byte, qtype uint16, nxdomain bool) Res
 	if !sameName(zone, signer) {
 		return bogus(EDEDNSSECBogus, "the denial for %s is signed by %s, which is no zone", nameText(name), nameText(signer))
 	}
+	if soa := m.find(dnsmsg.SectionNS, zone, typeSOA); soa != nil {
+		// the SOA gives the negative TTL (RFC 2308): it must be the zone's
+		if _, res := st.verifySet(soa, zone, ze.keys); res.Security != Secure {
+			return res
+		}
+	}
 	d := st.collect(m, zone, ze.keys)
 	switch {
 	case d.res.Security != Secure:
