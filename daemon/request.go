@@ -205,9 +205,9 @@ type Request struct {
 	answerOpts     []answerOpt // AddAnswerOption: extra EDNS options of the answer
 
 	// transport-specific reply state
-	conn any    // the listener's connection the answer goes back on
-	peer any    // UDP: the client's net.Addr as received
-	oob  []byte // UDP: control data naming our source address
+	conn any            // the listener's connection the answer goes back on
+	peer netip.AddrPort // UDP: the client's address as received (IPv4-mapped on an IPv6 socket)
+	oob  []byte         // UDP: control data naming our source address
 	gen  *generation
 }
 

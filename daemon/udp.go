@@ -12,17 +12,29 @@ import (
 // (sendmmsg) per system call.
 const udpBatch = 32
 
-// batchConn is what ipv4.PacketConn and ipv6.PacketConn share.
-type batchConn interface {
-	ReadBatch(ms []ipv4.Message, flags int) (int, error)
-	WriteBatch(ms []ipv4.Message, flags int) (int, error)
-}
-
 // udpConn is one worker's UDP socket.
 type udpConn struct {
 	c    *net.UDPConn
 	v6   bool
 	wild bool // bound to the unspecified address: answers name their source
+}
+
+// datagrams is a worker's batch of received datagrams and of the answers to
+// send back (udp_linux.go: recvmmsg and sendmmsg on the socket without
+// going through the scheduler's system call hand-off).
+// The answers queued refer to the datagrams of the current batch: flush
+// them before the next recv.
+type datagrams interface {
+	// recv reads a batch and returns how many datagrams it holds.
+	recv() (int, error)
+	// get returns datagram i: its payload, sender and control data (nil
+	// unless the socket is bound to the unspecified address).
+	get(i int) (data []byte, peer netip.AddrPort, oob []byte, ok bool)
+	// queue adds wire (and control data oob) as the answer to datagram i.
+	queue(i int, wire, oob []byte)
+	// flush sends what was queued; it returns an error only when the
+	// socket is closed.
+	flush(log func(error)) error
 }
 
 // serveUDP reads batches of queries on worker w's socket, answers those
@@ -31,35 +43,23 @@ type udpConn struct {
 func (s *Server) serveUDP(w int, c *net.UDPConn, lg *listenerGroup) {
 	la := c.LocalAddr().(*net.UDPAddr).AddrPort()
 	uc := &udpConn{c: c, v6: !la.Addr().Unmap().Is4(), wild: la.Addr().IsUnspecified()}
-	var bc batchConn
-	if uc.v6 {
-		p := ipv6.NewPacketConn(c)
-		if uc.wild {
-			p.SetControlMessage(ipv6.FlagDst|ipv6.FlagInterface, true)
+	if uc.wild {
+		if uc.v6 {
+			ipv6.NewPacketConn(c).SetControlMessage(ipv6.FlagDst|ipv6.FlagInterface, true)
+		} else {
+			ipv4.NewPacketConn(c).SetControlMessage(ipv4.FlagDst|ipv4.FlagInterface, true)
 		}
-		bc = p
-	} else {
-		p := ipv4.NewPacketConn(c)
-		if uc.wild {
-			p.SetControlMessage(ipv4.FlagDst|ipv4.FlagInterface, true)
-		}
-		bc = p
-	}
-	in := make([]ipv4.Message, udpBatch)
-	for i := range in {
-		in[i].Buffers = [][]byte{make([]byte, 65535)}
-		if uc.wild {
-			in[i].OOB = make([]byte, 128)
-		}
-	}
-	out := make([]ipv4.Message, udpBatch)
-	pend := make([]*Request, 0, udpBatch)
-	for i := range out {
-		out[i].Buffers = make([][]byte, 1)
 	}
 	local := netip.AddrPortFrom(la.Addr().Unmap(), la.Port())
+	b, err := newDatagrams(uc)
+	if err != nil {
+		s.log.Errorf("io", "udp %v: %v", local, err)
+		return
+	}
+	pend := make([]*Request, 0, udpBatch)
+	logWrite := func(err error) { s.log.Debugf("io", "udp %v: write: %v", local, err) }
 	for {
-		n, err := bc.ReadBatch(in, 0)
+		n, err := b.recv()
 		if err != nil {
 			if isClosed(err) {
 				return
@@ -67,23 +67,20 @@ func (s *Server) serveUDP(w int, c *net.UDPConn, lg *listenerGroup) {
 			s.log.Warnf("io", "udp %v: %v", local, err)
 			continue
 		}
-		k := 0
 		for i := 0; i < n; i++ {
-			m := &in[i]
-			ua, ok := m.Addr.(*net.UDPAddr)
+			data, peer, oob, ok := b.get(i)
 			if !ok {
 				continue
 			}
 			s.counters.Requests.Add(1)
-			r := newRequest(m.Buffers[0][:m.N])
-			r.Client = ua.AddrPort()
-			r.Client = netip.AddrPortFrom(r.Client.Addr().Unmap(), r.Client.Port())
+			r := newRequest(data)
+			r.Client = netip.AddrPortFrom(peer.Addr().Unmap(), peer.Port())
 			r.Local = local
 			r.Proto = UDP
 			r.Worker = w
-			r.peer = ua
+			r.peer = peer
 			if uc.wild {
-				r.oob, r.Local = uc.sourceOOB(m.OOB[:m.NN], r.oob, local)
+				r.oob, r.Local = uc.sourceOOB(oob, r.oob, local)
 			}
 			g := s.acquire()
 			wire, done := g.runInline(r)
@@ -96,30 +93,17 @@ func (s *Server) serveUDP(w int, c *net.UDPConn, lg *listenerGroup) {
 				releaseRequest(r)
 				continue
 			}
-			o := &out[k]
-			o.Buffers[0] = wire
-			o.Addr = ua
-			o.OOB = r.oob
+			b.queue(i, wire, r.oob)
 			pend = append(pend, r)
-			k++
 		}
-		for sent := 0; sent < k; {
-			n, err := bc.WriteBatch(out[sent:k], 0)
-			if err != nil {
-				if !isClosed(err) {
-					s.log.Debugf("io", "udp %v: write: %v", local, err)
-				}
-				break
+		if len(pend) > 0 {
+			b.flush(logWrite)
+			for _, r := range pend {
+				releaseRequest(r)
 			}
-			sent += n
+			clear(pend)
+			pend = pend[:0]
 		}
-		for i, r := range pend {
-			out[i].Buffers[0] = nil
-			out[i].Addr = nil
-			out[i].OOB = nil
-			releaseRequest(r)
-		}
-		pend = pend[:0]
 	}
 }
 
@@ -146,8 +130,8 @@ func (uc *udpConn) sourceOOB(oob, buf []byte, local netip.AddrPort) ([]byte, net
 
 // reply sends an answer made off the reader goroutine.
 func (uc *udpConn) reply(r *Request, wire []byte) {
-	if ua, ok := r.peer.(*net.UDPAddr); ok && wire != nil {
-		uc.c.WriteMsgUDP(wire, r.oob, ua)
+	if wire != nil && r.peer.IsValid() {
+		uc.c.WriteMsgUDPAddrPort(wire, r.oob, r.peer)
 	}
 }
 
