@@ -270,3 +270,18 @@ SCENARIO_END
 }
 
 func netipPort(a netip.Addr) netip.AddrPort { return netip.AddrPortFrom(a, 53) }
+
+// TestRootKeyTags: the key tags ta_sentinel compares come from the root's
+// DS anchors as written and from its DNSKEY anchors hashed; other zones'
+// anchors are left out.
+func TestRootKeyTags(t *testing.T) {
+	key := "AwEAAagAIKlVZrpC6Ia7gEzahOR+9W29euxhJhVVLOyQbSEW0O8gcCjFFVQUTf6v58fLjwBd0YI0EzrAcQqBGCzh/RStIoO8g0NfnfL2MTJRkxoXbfDaUeVPQuYEhg37NZWAJQ9VnMVDxP/VHL496M/QZxkjf5/Efucp2gaDX6RS6CXpoY68LsvPVjR0ZSwzz1apAzvN9dlzEheX7ICJBBtuA6G3LQpzW5hOA2hzCTMjJPJ8LbqF6dsV6DoBQzgul0sGIcGOYl7OyQdXfZ57relSQageu+ipAdTTJ25AsRTAoub8ONGcLmqrAmRLKBP1dfwhYB4N7knNnulqQxA+Uk1ihz0="
+	got := rootKeyTags([]string{
+		". IN DS 48409 8 2 3D63A0C25BCE86621DE63636F11B35B908EFE8E9381E0E3E9DEFD89EA952C27D",
+		"example. IN DS 4759 8 2 3384CAE149834F17054DD9150E8C33D3979C4092F5C1B8D35E17A3C36A83810F",
+		". 3600 IN DNSKEY 257 3 8 ( " + key + " )",
+	})
+	if len(got) != 2 || got[0] != 48409 || got[1] != 19036 {
+		t.Errorf("root key tags %v, want [48409 19036] (KSK-2010)", got)
+	}
+}

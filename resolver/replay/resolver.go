@@ -6,23 +6,39 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
+	"ljdns/daemon/mod/tasentinel"
 	"ljdns/dnsmsg"
+	"ljdns/dnssec"
 	"ljdns/resolver"
 )
 
 // ourResolver adapts *resolver.Resolver to the runner.
 type ourResolver struct {
-	r     *resolver.Resolver
-	trace io.Writer
+	r        *resolver.Resolver
+	trace    io.Writer
+	rootTags []uint16 // key tags of the root's trust anchors (ta_sentinel)
 }
 
 func (o ourResolver) Resolve(ctx context.Context, q Query) (*dnsmsg.Packet, error) {
 	p, res, err := o.r.Resolve(ctx, q.Name, q.Type, q.Class, resolver.QueryFlags{DO: q.DO, CD: q.CD, AD: q.AD})
 	if o.trace != nil {
 		fmt.Fprintf(o.trace, "  = %v, EDE %d %q, %d queries, cached %v, err %v\n", res.Security, res.EDE, res.EDEText, res.Queries, res.Cached, err)
+	}
+	if p != nil && res.Security == resolver.Secure && (q.Type == dnsmsg.TypeA || q.Type == dnsmsg.TypeAAAA) {
+		// kresd loads ta_sentinel by default (RFC 8509 §3.2), as luamod/serve
+		// does: a secure A/AAAA answer to a sentinel name of the wrong kind
+		// is SERVFAIL
+		if isTA, tag, ok := tasentinel.Parse(q.Name); ok && isTA != slices.Contains(o.rootTags, tag) {
+			if o.trace != nil {
+				fmt.Fprintf(o.trace, "  ta_sentinel: key tag %d, trusted %v: SERVFAIL\n", tag, !isTA)
+			}
+			return servfail(q), nil
+		}
 	}
 	if p != nil {
 		return p, nil // errors come as SERVFAIL answers
@@ -77,7 +93,50 @@ func NewResolver(s *Settings) (Resolver, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ourResolver{r, s.Trace}, nil
+	return ourResolver{r, s.Trace, rootKeyTags(s.Anchors)}, nil
+}
+
+// rootKeyTags returns the key tags of the root's trust anchors (DS lines
+// name it, DNSKEY lines are hashed).
+func rootKeyTags(anchors []string) []uint16 {
+	var tags []uint16
+	for _, a := range anchors {
+		f := strings.Fields(strings.NewReplacer("(", " ", ")", " ").Replace(a))
+		if len(f) < 3 || f[0] != "." {
+			continue
+		}
+		for i, x := range f {
+			switch strings.ToUpper(x) {
+			case "DS":
+				if i+1 < len(f) {
+					if n, err := strconv.ParseUint(f[i+1], 10, 16); err == nil {
+						tags = append(tags, uint16(n))
+					}
+				}
+			case "DNSKEY":
+				if _, rd, err := dnsmsg.ParseRData(strings.Join(f[i:], " ")); err == nil {
+					tags = append(tags, dnssec.KeyTag(rd))
+				}
+			default:
+				continue
+			}
+			break
+		}
+	}
+	return tags
+}
+
+// servfail is the SERVFAIL answer to q: QR RD RA (CD as asked), no records.
+func servfail(q Query) *dnsmsg.Packet {
+	p := dnsmsg.NewPacket(512)
+	p.SetQuestion(q.Name, q.Type, q.Class)
+	p.Buf[2] = 0x80 | 0x01
+	p.Buf[3] = 0x80 | 2
+	if q.CD {
+		p.Buf[3] |= 0x10
+	}
+	p.Parse(false)
+	return p
 }
 
 // timeouts makes the scenario's silence a resolver.ErrTimeout, as a real
