@@ -265,7 +265,8 @@ func openPolicy(L *lua.LState, env *Env) lua.LValue {
 			return 0
 		},
 		// rpz(action, path, [watch = true]): the RPZ file compiled to a Go
-		// filter (daemon/mod/policy.RPZ); watched for changes (polled every second).
+		// filter (daemon/mod/policy.RPZ); watched for changes (polled every second,
+		// read once unchanged for a second).
 		"rpz": func(L *lua.LState) int {
 			a, path := checkAction(L, 1), L.CheckString(2)
 			watch := L.Get(3) == lua.LNil || L.ToBool(3)

@@ -212,9 +212,14 @@ func lowerWire(b []byte) {
 	}
 }
 
-// Watch reads the file again whenever it changes (checked every interval;
-// a file that does not parse keeps the rules in force and is logged)
-// until Close.
+// Watch reads the file again whenever it changes (its size, modification
+// time and inode checked every interval; read once they stayed the same
+// for one interval, so a file being written in place is not read half
+// way; a file that does not parse keeps the rules in force and is logged
+// with file:line) until Close. A poll rather than inotify: it sees a file
+// renamed over the old one, a directory replaced, and files on network
+// file systems alike, holds no descriptor, and costs one stat per
+// interval.
 func (z *RPZ) Watch(interval time.Duration) {
 	z.mu.Lock()
 	if z.stop != nil || z.stopped {
@@ -227,6 +232,7 @@ func (z *RPZ) Watch(interval time.Duration) {
 	go func() {
 		t := time.NewTicker(interval)
 		defer t.Stop()
+		var pending *fileStamp
 		for {
 			select {
 			case <-stop:
@@ -238,8 +244,16 @@ func (z *RPZ) Watch(interval time.Duration) {
 			same := err != nil || st == z.stamp
 			z.mu.Unlock()
 			if same {
+				pending = nil
 				continue
 			}
+			if pending == nil || *pending != st {
+				// changed since the last check: read it once it has stayed
+				// the same for an interval, not while it is being written
+				pending = &st
+				continue
+			}
+			pending = nil
 			if err := z.load(); err != nil {
 				z.log("%v (the previous rules stay)", err)
 				z.mu.Lock()

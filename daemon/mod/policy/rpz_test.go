@@ -1,8 +1,10 @@
 package policy
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -103,4 +105,76 @@ func TestRPZ(t *testing.T) {
 	if _, err := LoadRPZ(tmp, DENY, nil); err == nil {
 		t.Error("a broken RPZ file loaded")
 	}
+}
+
+// TestRPZWatchInPlace: a watched RPZ file rewritten in place (same inode)
+// is read again and its new trigger applies; a broken version keeps the
+// rules in force and logs the file and line of the error; the file fixed
+// again is read again.
+func TestRPZWatchInPlace(t *testing.T) {
+	testnet.Isolate(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "rpz.zone")
+	head := "$ORIGIN rpz.local.\n@ 30 SOA ns hm 1 1 1 1 1\n"
+	if err := os.WriteFile(path, []byte(head+"one.example 30 CNAME .\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logs := make(chan string, 100)
+	z, err := LoadRPZ(path, DENY, func(f string, a ...any) {
+		select {
+		case logs <- fmt.Sprintf(f, a...):
+		default:
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer z.Close()
+	z.Watch(50 * time.Millisecond)
+	p := New()
+	p.Add(z.Rule(), false)
+	p.Add(All(ANSWER(map[uint16]Data{dns.TypeA: {RData: [][]byte{{192, 0, 2, 1}}, TTL: 60}}, false)), false)
+	addr := start(t, p)
+	until := func(what, name string, rcode int) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for ask(t, addr, "udp", name, dns.TypeA).Rcode != rcode {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %s not %s", what, name, dns.RcodeToString[rcode])
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	until("loaded", "one.example", dns.RcodeNameError)
+	rewrite := func(body string) {
+		t.Helper()
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.WriteString(body); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	rewrite(head + "one.example 30 CNAME .\ntwo.example 30 CNAME .\n")
+	until("rewritten in place", "two.example", dns.RcodeNameError)
+	// broken on line 4: logged with path:4, the rules stay
+	rewrite(head + "one.example 30 CNAME .\nthree.example 30 A not-an-address\n")
+	deadline := time.Now().Add(30 * time.Second)
+	for found := false; !found; {
+		select {
+		case l := <-logs:
+			found = strings.Contains(l, path+":4")
+			t.Log(l)
+		case <-time.After(time.Until(deadline)):
+			t.Fatal("the broken RPZ file was not logged with its file:line")
+		}
+	}
+	if m := ask(t, addr, "udp", "two.example", dns.TypeA); m.Rcode != dns.RcodeNameError {
+		t.Errorf("the last good rules were dropped: %v", m)
+	}
+	rewrite(head + "four.example 30 CNAME .\n")
+	until("fixed", "four.example", dns.RcodeNameError)
+	until("fixed", "two.example", dns.RcodeSuccess)
 }
