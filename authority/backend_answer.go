@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"sync"
 
 	"ljdns/dnsmsg"
 )
@@ -58,8 +59,32 @@ type bsess struct {
 	cur             *zoneSig       // the current zone when signed on line and asked for
 }
 
+// bsessPool keeps query sessions (their slices) for reuse.
+var bsessPool = sync.Pool{New: func() any { return new(bsess) }}
+
+// release drops what s refers to and returns it to the pool.
+func (s *bsess) release() {
+	clear(s.memo)
+	clear(s.out)
+	clear(s.zsigs)
+	memo, out, zsigs := s.memo[:0], s.out[:0], s.zsigs[:0]
+	*s = bsess{memo: memo, out: out, zsigs: zsigs}
+	bsessPool.Put(s)
+}
+
 // errNoSOA: the zone from the zone list has no SOA at the backend.
 var errNoSOA = errors.New("authority: zone without SOA")
+
+// appendLower appends w with ASCII letters lowercased.
+func appendLower(b, w []byte) []byte {
+	for _, c := range w {
+		if 'A' <= c && c <= 'Z' {
+			c += 32
+		}
+		b = append(b, c)
+	}
+	return b
+}
 
 func chop(w []byte) []byte {
 	if len(w) <= 1 {
@@ -121,10 +146,12 @@ func (s *bsess) soaAt(name []byte, id int64) (soaData, bool, error) {
 // getAuth finds the zone of target (UeberBackend::getAuth).
 func (s *bsess) getAuth(target []byte, qtype uint16) (bool, error) {
 	var found *soaData
+	var lb [256]byte
+	lower := appendLower(lb[:0], target)
 	for name := target; name != nil; name = chop(name) {
 		var sd soaData
 		if z := s.q.Zones; z != nil {
-			d, ok := z.Get(dnsmsg.LowerName(name))
+			d, ok := z.Get(lower[len(lower)-len(name):])
 			if !ok {
 				continue
 			}
@@ -324,7 +351,9 @@ func (s *bsess) bestWildcard(target []byte) (recs []BackendRecord, wildcard []by
 // 4.7.3 does. An error (the backend failed or returned bad data) means
 // SERVFAIL; a is then to be reset by the caller.
 func AnswerBackend(b Backend, q *BackendQuery, a *dnsmsg.Packet) (BackendResult, error) {
-	s := &bsess{b: b, q: q, qtype: q.QType}
+	s := bsessPool.Get().(*bsess)
+	defer s.release()
+	*s = bsess{b: b, q: q, qtype: q.QType, memo: s.memo[:0], out: s.out[:0], zsigs: s.zsigs[:0]}
 	s.res.AA = true
 	if err := s.answer(); errors.Is(err, errNoSOA) {
 		// the zone list named the zone but the backend has no SOA for it

@@ -112,6 +112,8 @@ type lua2State struct {
 	qtypes   map[uint16]*lua.LUserData
 	rdata    map[string][]byte // parsed contents (type + content)
 	names    map[string][]byte // parsed record names
+	rets     [1]lua.LValue     // call's results (no allocation per call)
+	checks   uint32            // results converted (every 64th is checked for unknown keys)
 }
 
 var lua2Funcs = []string{"dns_lookup", "dns_list", "dns_get_domaininfo", "dns_get_all_domains",
@@ -311,7 +313,7 @@ func (m *lua2Module) watch() {
 }
 
 // call runs a script function with the state held by the caller, under
-// the Lua CPU budget.
+// the Lua CPU budget. The results are valid until the next call.
 func (st *lua2State) call(name string, f *lua.LFunction, nret int, args ...lua.LValue) ([]lua.LValue, error) {
 	L := st.L
 	if b := st.m.budget; b > 0 {
@@ -333,9 +335,12 @@ func (st *lua2State) call(name string, f *lua.LFunction, nret int, args ...lua.L
 		}
 		return nil, fmt.Errorf("%s: %s", name, firstLine(host.FormatError(err)))
 	}
-	rets := make([]lua.LValue, nret)
+	rets := st.rets[:0]
+	if nret > len(st.rets) {
+		rets = make([]lua.LValue, 0, nret)
+	}
 	for i := range nret {
-		rets[i] = L.Get(top + 1 + i)
+		rets = append(rets, L.Get(top+1+i))
 	}
 	L.SetTop(top)
 	return rets, nil
@@ -363,17 +368,24 @@ func (b *lua2Backend) Lookup(qtype uint16, qname []byte, id int64, ctx *authorit
 		defer st.mu.Unlock()
 	}
 	L := st.L
-	ct := L.CreateTable(0, 2)
+	var ct *lua.LTable
 	if ctx != nil {
+		ct = L.CreateTable(0, 2)
+		var src lua.LString
 		if ctx.Source.IsValid() {
-			ct.RawSetString("source_address", lua.LString(ctx.Source.String()))
+			src = lua.LString(ctx.Source.String())
+			ct.RawSetString("source_address", src)
 		}
 		if ctx.RealSource.IsValid() {
-			ct.RawSetString("real_source_address", lua.LString(ctx.RealSource.String()))
+			if ctx.RealSource != ctx.Source {
+				src = lua.LString(ctx.RealSource.String())
+			}
+			ct.RawSetString("real_source_address", src)
 		}
+	} else {
+		ct = L.CreateTable(0, 0)
 	}
-	name := append([]byte{}, qname...)
-	rets, err := st.call("dns_lookup", st.fns["dns_lookup"], 1, st.qtype(qtype), pushDN(L, name), lua.LNumber(id), ct)
+	rets, err := st.call("dns_lookup", st.fns["dns_lookup"], 1, st.qtype(qtype), pushDNCopy(L, qname), lua.LNumber(id), ct)
 	if st.m.opt.queryLogging {
 		st.m.log.Noticef("system", "lua2: dns_lookup(%s, %s, %d) -> %v", qtypeName(qtype), dnText(qname), id, lua2Show(rets, err))
 	}
@@ -396,130 +408,146 @@ func lua2Show(rets []lua.LValue, err error) string {
 	return rets[0].String()
 }
 
-// records converts a lookup or list result (lua2api2's conversion).
+// records converts a lookup or list result (lua2api2's conversion). The
+// array is read by index and each record by its known keys, which
+// allocates nothing; a result with non-array keys is an error (checked in
+// full when the array part is empty, else on every 64th result), and
+// unknown record keys are warned about on every 64th result (pdns warns
+// and ignores them).
 func (st *lua2State) records(fn string, v lua.LValue) ([]authority.BackendRecord, error) {
 	t, ok := v.(*lua.LTable)
 	if !ok {
 		return nil, fmt.Errorf("%s: returned %s, want an array of records", fn, v.Type())
 	}
-	var out []authority.BackendRecord
-	var bad error
-	t.ForEach(func(k, e lua.LValue) {
+	st.checks++
+	check := st.checks%64 == 1
+	n := t.Len()
+	if n == 0 || check {
+		var bad error
+		count := 0
+		t.ForEach(func(k, _ lua.LValue) {
+			count++
+			if _, ok := k.(lua.LNumber); !ok && bad == nil {
+				bad = fmt.Errorf("%s: result has key %q: want an array of records", fn, k.String())
+			}
+		})
 		if bad != nil {
-			return
+			return nil, bad
 		}
-		if _, ok := k.(lua.LNumber); !ok {
-			bad = fmt.Errorf("%s: result has key %q: want an array of records", fn, k.String())
-			return
-		}
-		et, ok := e.(*lua.LTable)
-		if !ok {
-			bad = fmt.Errorf("%s: record %s is a %s, want a table", fn, k.String(), e.Type())
-			return
-		}
-		r, err := st.record(fn, et)
-		if err != nil {
-			bad = err
-			return
-		}
-		out = append(out, r)
-	})
-	return out, bad
-}
-
-func (st *lua2State) record(fn string, t *lua.LTable) (authority.BackendRecord, error) {
-	r := authority.BackendRecord{Auth: true, DomainID: -1}
-	var content string
-	haveContent := false
-	var bad error
-	parseErr := func(key string, v lua.LValue) {
-		if bad == nil {
-			bad = fmt.Errorf("%s: unable to parse %s value %q (%s)", fn, key, v.String(), v.Type())
+		if count != n {
+			return nil, fmt.Errorf("%s: result is not an array of records (%d entries, %d in sequence)", fn, count, n)
 		}
 	}
-	t.ForEach(func(k, v lua.LValue) {
-		key, _ := k.(lua.LString)
-		switch key {
-		case "name":
-			switch x := v.(type) {
-			case lua.LString:
-				w, err := st.name(string(x))
-				if err != nil {
-					bad = fmt.Errorf("%s: bad name %q: %v", fn, string(x), err)
-					return
-				}
-				r.Name = w
-			case *lua.LUserData:
-				if d, ok := x.Value.(*dnName); ok && d.w != nil {
-					r.Name = d.w
-					return
-				}
-				parseErr("name", v)
-			default:
-				parseErr("name", v)
-			}
-		case "type":
-			switch x := v.(type) {
-			case lua.LString:
-				r.Type = qtypeCode(string(x))
-			case lua.LNumber:
-				r.Type = uint16(x)
-			case *lua.LUserData:
-				if q, ok := x.Value.(*qType); ok {
-					r.Type = q.code
-					return
-				}
-				parseErr("type", v)
-			default:
-				parseErr("type", v)
-			}
-		case "content":
-			switch x := v.(type) {
-			case lua.LString:
-				content, haveContent = string(x), true
-			case lua.LNumber:
-				content, haveContent = x.String(), true
-			default:
-				parseErr("content", v)
-			}
-		case "ttl", "domain_id", "last_modified", "scopeMask":
-			n, ok := v.(lua.LNumber)
-			if !ok {
-				parseErr(string(key), v)
+	if n == 0 {
+		return nil, nil
+	}
+	out := make([]authority.BackendRecord, 0, n)
+	for i := 1; i <= n; i++ {
+		e := t.RawGetInt(i)
+		et, ok := e.(*lua.LTable)
+		if !ok {
+			return nil, fmt.Errorf("%s: record %d is a %s, want a table", fn, i, e.Type())
+		}
+		r, err := st.record(fn, et, check)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// lua2RecordKeys are the keys of a record table pdns reads.
+var lua2RecordKeys = map[string]bool{"name": true, "type": true, "content": true, "ttl": true, "domain_id": true,
+	"auth": true, "last_modified": true, "scopeMask": true}
+
+func (st *lua2State) record(fn string, t *lua.LTable, check bool) (authority.BackendRecord, error) {
+	r := authority.BackendRecord{Auth: true, DomainID: -1}
+	parseErr := func(key string, v lua.LValue) error {
+		return fmt.Errorf("%s: unable to parse %s value %q (%s)", fn, key, v.String(), v.Type())
+	}
+	if check {
+		t.ForEach(func(k, _ lua.LValue) {
+			if ks, ok := k.(lua.LString); ok && lua2RecordKeys[string(ks)] {
 				return
 			}
-			switch key {
-			case "ttl":
-				r.TTL = uint32(int64(n))
-			case "domain_id":
-				r.DomainID = int64(n)
-			case "scopeMask":
-				r.ScopeMask = int(n)
-			}
-		case "auth":
-			b, ok := v.(lua.LBool)
-			if !ok {
-				parseErr("auth", v)
-				return
-			}
-			r.Auth = bool(b)
-		default:
 			if ok, _ := st.m.warnLog.allow(); ok {
 				st.m.log.Warnf("system", "lua2: %s: unsupported key '%s' in lookup or list result", fn, k.String())
 			}
+		})
+	}
+	switch x := t.RawGetString("name").(type) {
+	case lua.LString:
+		w, err := st.name(string(x))
+		if err != nil {
+			return r, fmt.Errorf("%s: bad name %q: %v", fn, string(x), err)
 		}
-	})
-	if bad != nil {
-		return r, bad
+		r.Name = w
+	case *lua.LUserData:
+		d, ok := x.Value.(*dnName)
+		if !ok || d.w == nil {
+			return r, parseErr("name", x)
+		}
+		r.Name = d.w
+	case *lua.LNilType:
+	default:
+		return r, parseErr("name", x)
+	}
+	switch x := t.RawGetString("type").(type) {
+	case lua.LString:
+		r.Type = qtypeCode(string(x))
+	case lua.LNumber:
+		r.Type = uint16(x)
+	case *lua.LUserData:
+		q, ok := x.Value.(*qType)
+		if !ok {
+			return r, parseErr("type", x)
+		}
+		r.Type = q.code
+	case *lua.LNilType:
+	default:
+		return r, parseErr("type", x)
+	}
+	var content string
+	switch x := t.RawGetString("content").(type) {
+	case lua.LString:
+		content = string(x)
+	case lua.LNumber:
+		content = x.String()
+	case *lua.LNilType:
+	default:
+		return r, parseErr("content", x)
+	}
+	for _, key := range [...]string{"ttl", "domain_id", "last_modified", "scopeMask"} {
+		v := t.RawGetString(key)
+		if v == lua.LNil {
+			continue
+		}
+		n, ok := v.(lua.LNumber)
+		if !ok {
+			return r, parseErr(key, v)
+		}
+		switch key {
+		case "ttl":
+			r.TTL = uint32(int64(n))
+		case "domain_id":
+			r.DomainID = int64(n)
+		case "scopeMask":
+			r.ScopeMask = int(n)
+		}
+	}
+	switch x := t.RawGetString("auth").(type) {
+	case lua.LBool:
+		r.Auth = bool(x)
+	case *lua.LNilType:
+	default:
+		return r, parseErr("auth", x)
 	}
 	if r.Name == nil {
 		return r, fmt.Errorf("%s: record without name", fn)
 	}
 	if r.Type == 0 {
 		return r, fmt.Errorf("%s: record of %s has an unknown type", fn, dnText(r.Name))
-	}
-	if !haveContent {
-		content = ""
 	}
 	rd, err := st.parseContent(r.Type, content)
 	if err != nil {
@@ -689,8 +717,8 @@ func (l *lua2Layer) Begin(r *daemon.Request, s daemon.State) daemon.State {
 	if s&(daemon.Done|daemon.Fail) != 0 || r.Query.Opcode() != 0 {
 		return s
 	}
-	qname, qtype, qclass, ok := r.Query.Question()
-	if !ok {
+	qname, qtype, qclass := r.QName(), r.QType(), r.QClass() // valid during the request
+	if qname == nil {
 		return s
 	}
 	m := l.m

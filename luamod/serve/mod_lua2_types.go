@@ -54,6 +54,30 @@ func pushDN(L *lua.LState, w []byte) *lua.LUserData {
 	return ud
 }
 
+// dnNameBuf is a DNSName with room for a short name in the same
+// allocation.
+type dnNameBuf struct {
+	dnName
+	buf [48]byte
+}
+
+// pushDNCopy pushes a DNSName holding a copy of w (one allocation for
+// names up to 48 bytes besides the userdata).
+func pushDNCopy(L *lua.LState, w []byte) *lua.LUserData {
+	var d *dnName
+	if len(w) <= 48 {
+		b := &dnNameBuf{}
+		b.w = append(b.buf[:0], w...)
+		d = &b.dnName
+	} else {
+		d = &dnName{w: append([]byte{}, w...)}
+	}
+	ud := L.NewUserData()
+	ud.Value = d
+	ud.Metatable = L.GetTypeMetatable(mtDNSName)
+	return ud
+}
+
 func checkDN(L *lua.LState, i int) *dnName {
 	if ud, ok := L.Get(i).(*lua.LUserData); ok {
 		if d, ok := ud.Value.(*dnName); ok {
