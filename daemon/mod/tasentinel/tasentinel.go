@@ -1,7 +1,8 @@
 // Package tasentinel is the root key trust anchor sentinel of RFC 8509, as
 // kresd 5's ta_sentinel module: a query whose leftmost label is
 // "root-key-sentinel-is-ta-NNNNN" or "root-key-sentinel-not-ta-NNNNN"
-// (a key tag in five decimal digits, any case) is resolved as usual; when
+// (a key tag in five decimal digits, any case), of type A or AAAA, is
+// resolved as usual; when
 // its answer validated as secure, an is-ta query for a key tag that is not
 // among the root's trust anchors, or a not-ta query for one that is, is
 // answered SERVFAIL instead (§3.2). Insecure, bogus and unvalidated answers
@@ -14,6 +15,7 @@ import (
 	"bytes"
 
 	"ljdns/daemon"
+	"ljdns/dnsmsg"
 	"ljdns/resolver"
 	"ljdns/validator"
 )
@@ -77,6 +79,9 @@ func Parse(qname []byte) (isTA bool, tag uint16, ok bool) {
 // Begin marks a sentinel query (and makes r.Vars, where the resolver
 // leaves its verdict).
 func (s *Sentinel) Begin(r *daemon.Request, st daemon.State) daemon.State {
+	if t := r.QType(); t != dnsmsg.TypeA && t != dnsmsg.TypeAAAA {
+		return st // RFC 8509 §3.2: A and AAAA queries only (kresd too)
+	}
 	if isTA, tag, ok := Parse(r.QName()); ok {
 		r.SetVar(markVar, mark{isTA, tag})
 	}

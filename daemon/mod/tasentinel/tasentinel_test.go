@@ -32,17 +32,20 @@ func (f fakeResolver) Resolve(r *daemon.Request) daemon.State {
 // only for secure answers; labels must have five digits.
 func TestSentinel(t *testing.T) {
 	for _, c := range []struct {
-		name string
-		sec  validator.Security
-		want int
+		name  string
+		sec   validator.Security
+		want  int
+		qtype uint16 // 0: A
 	}{
-		{"root-key-sentinel-is-ta-20326.example.", validator.Secure, dns.RcodeSuccess},
-		{"ROOT-KEY-SENTINEL-IS-TA-38696.example.", validator.Secure, dns.RcodeServerFailure},
-		{"root-key-sentinel-not-ta-20326.example.", validator.Secure, dns.RcodeServerFailure},
-		{"root-key-sentinel-not-ta-38696.example.", validator.Secure, dns.RcodeSuccess},
-		{"root-key-sentinel-is-ta-38696.example.", validator.Insecure, dns.RcodeSuccess},
-		{"root-key-sentinel-is-ta-3869.example.", validator.Secure, dns.RcodeSuccess},
-		{"www.example.", validator.Secure, dns.RcodeSuccess},
+		{"root-key-sentinel-is-ta-20326.example.", validator.Secure, dns.RcodeSuccess, 0},
+		{"root-key-sentinel-is-ta-38696.example.", validator.Secure, dns.RcodeServerFailure, dnsmsg.TypeAAAA},
+		{"root-key-sentinel-is-ta-38696.example.", validator.Secure, dns.RcodeSuccess, dnsmsg.TypeTXT}, // A and AAAA only
+		{"ROOT-KEY-SENTINEL-IS-TA-38696.example.", validator.Secure, dns.RcodeServerFailure, 0},
+		{"root-key-sentinel-not-ta-20326.example.", validator.Secure, dns.RcodeServerFailure, 0},
+		{"root-key-sentinel-not-ta-38696.example.", validator.Secure, dns.RcodeSuccess, 0},
+		{"root-key-sentinel-is-ta-38696.example.", validator.Insecure, dns.RcodeSuccess, 0},
+		{"root-key-sentinel-is-ta-3869.example.", validator.Secure, dns.RcodeSuccess, 0},
+		{"www.example.", validator.Secure, dns.RcodeSuccess, 0},
 	} {
 		l := New(func() []uint16 { return []uint16{20326} })
 		s, err := daemon.New(&daemon.Config{Layers: []daemon.Layer{l}, Resolver: fakeResolver{c.sec}, Log: daemon.NewLogger(io.Discard)})
@@ -53,7 +56,11 @@ func TestSentinel(t *testing.T) {
 			t.Fatal(err)
 		}
 		w, _ := dnsmsg.NameFromText(c.name)
-		p, err := s.Resolve(w.Wire, dnsmsg.TypeA, dnsmsg.ClassINET, 0, 0)
+		qt := c.qtype
+		if qt == 0 {
+			qt = dnsmsg.TypeA
+		}
+		p, err := s.Resolve(w.Wire, qt, dnsmsg.ClassINET, 0, 0)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		s.Shutdown(ctx)
 		cancel()
