@@ -84,3 +84,16 @@ func (r *Resolver) CachedTTL(qname []byte, qtype uint16, cd bool) (left time.Dur
 	}
 	return e.expire.Sub(now), true
 }
+
+// ZoneCut returns the deepest zone cut at or above name (wire form) that
+// the cache knows, lowercased; the root when none (kresd's
+// req:resolved().zone_cut.name after a resolution).
+func (r *Resolver) ZoneCut(name []byte) []byte {
+	now := r.clk.Now()
+	for z := name; len(z) > 1; z = parent(z) {
+		if s, _ := r.cache.get(z, typeNS, rankNonAuthNS, now); s != nil {
+			return dnsmsg.LowerName(z)
+		}
+	}
+	return []byte{0}
+}

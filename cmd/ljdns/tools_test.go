@@ -113,6 +113,9 @@ func TestHostQueryHierarchy(t *testing.T) {
 		{[]string{"-C", cfg, secure, "not req:resolved().flags.DNSSEC_INSECURE"}, 0, ""},
 		{[]string{"-C", hints, "-C", "trust_anchors.add_file('" + h.AnchorDS + "', true)", "-t", "SOA", "secure.example", "print(kres.dname2str(pkt:qname()), pkt:qtype() == kres.type.SOA)"}, 0, "secure.example.\ttrue\n"},
 		{[]string{"-C", cfg, "nx.secure.example", "pkt:rcode() == kres.rcode.NXDOMAIN"}, 0, ""},
+		// the seed's example: the zone cut of the name resolved
+		{[]string{"-C", cfg, secure, `assert(kres.dname2str(req:resolved().zone_cut.name) == "secure.example.")`}, 0, ""},
+		{[]string{"-C", cfg, "x.wild.secure.lab", `print(kres.dname2str(req:resolved().zone_cut.name))`}, 0, "secure.lab.\n"},
 		{[]string{"-C", cfg, secure, "assert(pkt:rcode() == kres.rcode.NXDOMAIN, 'not nx')"}, 1, "script:1: not nx\n"},
 		{[]string{"-C", hints, secure, "pkt:rcode() == kres.rcode.SERVFAIL"}, 0, ""}, // built-in anchors: bogus
 	} {

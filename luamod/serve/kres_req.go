@@ -47,6 +47,7 @@ type kresRequest struct {
 	qry           *lua.LUserData // req:current()
 	sname         lua.LValue     // qry.sname, made on first use
 	flags         daemon.Flags   // an internal request's flags
+	zoneCut       []byte         // an internal request's zone cut (qry.zone_cut.name), nil: unknown
 }
 
 func (w *worker) internalRequest(L *lua.LState, qname []byte, qtype, qclass uint16) lua.LValue {
@@ -186,6 +187,13 @@ func registerQuery(L *lua.LState) {
 			}
 		case "name":
 			L.Push(name)
+		case "zone_cut":
+			if k.zoneCut == nil {
+				return 0
+			}
+			t := L.NewTable()
+			t.RawSetString("name", lua.LString(k.zoneCut))
+			L.Push(t)
 		default:
 			return 0
 		}

@@ -86,6 +86,9 @@ func (w *worker) nResolve(L *lua.LState) int {
 				pkt = pushKresPacket(L, &kresPacket{p: p})
 			}
 			req := w.internalRequest(L, qname, qtype, qclass)
+			if k, ok := req.(*lua.LUserData).Value.(*kresRequest); ok {
+				k.zoneCut = w.zoneCut(qname)
+			}
 			if k, ok := req.(*lua.LUserData).Value.(*kresRequest); ok && out != nil && len(out) > 3 {
 				switch {
 				case cd:
@@ -234,4 +237,17 @@ func quoteLua(s string) string {
 
 func itoa3(n int) string {
 	return string([]byte{byte('0' + n/100), byte('0' + n/10%10), byte('0' + n%10)})
+}
+
+// zoneCut returns the resolver's deepest known zone cut of name (kresd's
+// req:resolved().zone_cut.name), nil without a resolver.
+func (w *worker) zoneCut(name []byte) []byte {
+	ld := w.gen.ld
+	ld.mu.Lock()
+	st, _ := ld.persistent["resolver"].(*resolverState)
+	ld.mu.Unlock()
+	if st == nil || st.r == nil {
+		return nil
+	}
+	return st.r.ZoneCut(name)
 }
