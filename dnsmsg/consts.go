@@ -4,6 +4,7 @@ import (
 	"iter"
 	"maps"
 	"strconv"
+	"strings"
 
 	mdns "github.com/miekg/dns"
 )
@@ -81,6 +82,29 @@ var typeNames = func() map[uint16]string {
 // TypeNames yields every type number known to this package or miekg/dns
 // with its mnemonic, in no particular order.
 func TypeNames() iter.Seq2[uint16, string] { return maps.All(typeNames) }
+
+// typeNumbers maps the upper-case mnemonics of typeNames back to numbers.
+var typeNumbers = func() map[string]uint16 {
+	m := make(map[string]uint16, len(typeNames))
+	for t, s := range typeNames {
+		m[strings.ToUpper(s)] = t
+	}
+	return m
+}()
+
+// ParseType reads a type mnemonic (any case) or "TYPEnnn" (RFC 3597).
+func ParseType(s string) (uint16, bool) {
+	s = strings.ToUpper(s)
+	if t, ok := typeNumbers[s]; ok {
+		return t, true
+	}
+	if n, ok := strings.CutPrefix(s, "TYPE"); ok {
+		if v, err := strconv.ParseUint(n, 10, 16); err == nil {
+			return uint16(v), true
+		}
+	}
+	return 0, false
+}
 
 // TypeString returns the mnemonic of t, or "TYPEnnn" (RFC 3597).
 func TypeString(t uint16) string {

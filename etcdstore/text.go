@@ -83,23 +83,33 @@ func ParseSetText(origin string, text []byte) (*dnsmsg.RRSet, error) {
 // sortedKeys returns the set keys in zone-file order: the SOA first, then
 // owners in canonical order (RFC 4034 §6.1), types by number.
 func sortedKeys[V any](m map[string]V, owner func(k string) []byte, typ func(k string) uint16) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+	// owner and typ may be costly (a name parse, a type lookup): each runs
+	// once per key, not once per comparison.
+	type entry struct {
+		key   string
+		owner []byte
+		typ   uint16
 	}
-	slices.SortFunc(keys, func(a, b string) int {
-		ta, tb := typ(a), typ(b)
-		if (ta == typeSOA) != (tb == typeSOA) {
-			if ta == typeSOA {
+	es := make([]entry, 0, len(m))
+	for k := range m {
+		es = append(es, entry{k, owner(k), typ(k)})
+	}
+	slices.SortFunc(es, func(a, b entry) int {
+		if (a.typ == typeSOA) != (b.typ == typeSOA) {
+			if a.typ == typeSOA {
 				return -1
 			}
 			return 1
 		}
-		if c := dnsmsg.CompareNames(owner(a), owner(b)); c != 0 {
+		if c := dnsmsg.CompareNames(a.owner, b.owner); c != 0 {
 			return c
 		}
-		return int(ta) - int(tb)
+		return int(a.typ) - int(b.typ)
 	})
+	keys := make([]string, len(es))
+	for i, e := range es {
+		keys[i] = e.key
+	}
 	return keys
 }
 
@@ -126,18 +136,8 @@ func keyType(k string) uint16 {
 
 // typeCode returns the number of a type mnemonic or TYPEnnn (0: unknown).
 func typeCode(s string) uint16 {
-	s = strings.ToUpper(s)
-	if n, ok := strings.CutPrefix(s, "TYPE"); ok {
-		if v, err := strconv.ParseUint(n, 10, 16); err == nil {
-			return uint16(v)
-		}
-	}
-	for t, name := range dnsmsg.TypeNames() {
-		if name == s {
-			return t
-		}
-	}
-	return 0
+	t, _ := dnsmsg.ParseType(s)
+	return t
 }
 
 // ZoneText concatenates the values of a zone's data keys in zone-file
@@ -148,45 +148,19 @@ func ZoneText(sets map[string][]byte) []byte {
 		n += len(v)
 	}
 	buf := make([]byte, 0, n)
-	for _, k := range sortedKeys(sets, keyOwnerCached(sets), keyType) {
+	for _, k := range sortedKeys(sets, keyOwner, keyType) {
 		buf = append(buf, sets[k]...)
 	}
 	return buf
 }
 
-// keyOwnerCached parses each key's owner once for a sort.
-func keyOwnerCached(sets map[string][]byte) func(string) []byte {
-	cache := make(map[string][]byte, len(sets))
-	return func(k string) []byte {
-		if w, ok := cache[k]; ok {
-			return w
-		}
-		w := keyOwner(k)
-		cache[k] = w
-		return w
-	}
-}
-
 // BuildZone parses a zone from the values of its data keys.
 func BuildZone(origin string, sets map[string][]byte) (*authority.Zone, error) {
-	var text []byte
-	if soa := sets[soaKey(origin)]; soa != nil {
-		// The SOA first; the order of the rest does not matter to the engine.
-		var n int
-		for _, v := range sets {
-			n += len(v)
-		}
-		text = make([]byte, 0, n)
-		text = append(text, soa...)
-		for k, v := range sets {
-			if k != soaKey(origin) {
-				text = append(text, v...)
-			}
-		}
-	} else {
-		text = ZoneText(sets)
-	}
-	return authority.ParseZone(origin, bytes.NewReader(text), "etcd:"+origin)
+	// In zone-file order, as a zone file is loaded: the engine's nodes are
+	// then allocated in name order, which answers measurably faster than
+	// the random order of a map walk (TestEtcdFigures: 0.89-0.93x of the
+	// zonefile module before, profile: node lookups missing the cache).
+	return authority.ParseZone(origin, bytes.NewReader(ZoneText(sets)), "etcd:"+origin)
 }
 
 func soaKey(origin string) string { return origin + " SOA" }
