@@ -661,3 +661,24 @@ func TestDNAMEFromCache(t *testing.T) {
 		t.Errorf("DNAME loop: rcode %d %s, want SERVFAIL with the DNAME and one CNAME", a.Rcode(), txt)
 	}
 }
+
+// TestNXDOMAINKeepsZoneNS: the zone's NS set that comes along a NXDOMAIN
+// (after the SOA) is passed to the client, as kresd does; another owner's
+// NS is not (Deckard's iter_domain_sale).
+func TestNXDOMAINKeepsZoneNS(t *testing.T) {
+	n := baseNet(t)
+	n.hook = func(s netip.Addr, qn []byte, qt uint16, a *dnsmsg.Packet) {
+		if s == netip.MustParseAddr("10.0.0.2") && a.Rcode() == 3 {
+			*a = *addRecords(t, a, dnsmsg.SectionNS, "example. 300 NS ns.example.", "lab. 300 NS ns.example.")
+		}
+	}
+	r := fakeResolver(t, n, func(c *Config) { c.NoMinimize = true })
+	a, _ := resolveA(t, r, "nx.example.", typeA)
+	var auth []string
+	for _, rr := range a.Records(dnsmsg.SectionNS) {
+		auth = append(auth, rr.Owner.String()+" "+dnsmsg.TypeString(rr.Type))
+	}
+	if a.Rcode() != 3 || strings.Join(auth, ", ") != "example. SOA, example. NS" {
+		t.Errorf("nx.example.: rcode %d, authority %q", a.Rcode(), auth)
+	}
+}

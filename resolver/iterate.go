@@ -531,6 +531,12 @@ func (q *req) takeAnswer(a *dnsmsg.Packet, an, ns []*rrset, zone, name []byte, q
 			if dnsmsg.NameWithin(s.owner(), zone) {
 				p.ns = append(p.ns, s)
 			}
+		case typeNS:
+			// the zone's own NS set along a NXDOMAIN passes to the client
+			// (kresd; Deckard's iter_domain_sale)
+			if p.rcode == 3 && sameName(s.owner(), zone) {
+				p.ns = append(p.ns, s)
+			}
 		}
 	}
 	if p.rcode == 0 && len(p.an) > 0 {

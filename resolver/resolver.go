@@ -509,7 +509,7 @@ func emit(qtype uint16, rcode int, an, ns []*rrset, f QueryFlags, res Result, no
 			if !f.DO && isDNSSECType(s.rr.Type) && s.rr.Type != qtype {
 				continue
 			}
-			if !f.DO && i == 1 && s.rr.Type != typeSOA {
+			if !f.DO && i == 1 && s.rr.Type != typeSOA && s.rr.Type != typeNS {
 				continue
 			}
 			if i == 1 && rcode == 0 && len(an) > 0 && res.Security != Secure {
