@@ -418,17 +418,26 @@ func (s *bsess) answer() error {
 		}
 		apexQ := bytes.EqualFold(target, s.sd.apex)
 		s.cur = nil
-		if q.DO || (apexQ && (qt == typeDNSKEY || qt == typeANY)) {
+		if q.DO || (apexQ && (qt == typeDNSKEY || qt == typeCDS || qt == typeCDNSKEY)) {
 			if s.cur, err = s.zoneKeys(); err != nil {
 				return err
 			}
 		}
-		if apexQ && s.cur != nil && (qt == typeDNSKEY || (qt == typeANY && q.DO)) {
-			for _, r := range s.cur.dnskeys() {
-				s.add(dnsmsg.SectionAN, r)
-			}
-			if qt == typeDNSKEY {
-				return nil
+		if apexQ && s.cur != nil {
+			switch {
+			case qt == typeDNSKEY || qt == typeCDS || qt == typeCDNSKEY:
+				if rs := s.cur.apexKeys(qt); len(rs) > 0 {
+					for _, r := range rs {
+						s.add(dnsmsg.SectionAN, r)
+					}
+					return nil
+				}
+			case qt == typeANY && q.DO:
+				for _, t := range [...]uint16{typeDNSKEY, typeCDS, typeCDNSKEY} {
+					for _, r := range s.cur.apexKeys(t) {
+						s.add(dnsmsg.SectionAN, r)
+					}
+				}
 			}
 		}
 		if qt == typeNSEC && q.DO && s.cur != nil {

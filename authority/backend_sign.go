@@ -13,7 +13,8 @@ import (
 //
 //   - the DNSKEY set at the apex is made from the zone's published keys
 //     (TTL: the SOA's MINIMUM), also without DO, and goes into ANY answers at
-//     the apex with the apex's NSEC;
+//     the apex with DO, with the apex's NSEC; so do CDS and CDNSKEY when the
+//     backend publishes them (signed by every key, as pdns signs them);
 //   - with DO every authoritative RR set of the answer, authority and
 //     additional sections gets an RRSIG (not a delegation's NS, glue or
 //     records with auth false): the DNSKEY set by the KSKs, the rest by the
@@ -33,8 +34,10 @@ import (
 
 // BackendKeys is what a zone served from a backend is signed with.
 type BackendKeys struct {
-	Signer *Signer  // the zone's active keys
-	DNSKEY [][]byte // the published keys' RDATA (the apex's DNSKEY set)
+	Signer  *Signer  // the zone's active keys
+	DNSKEY  [][]byte // the published keys' RDATA (the apex's DNSKEY set)
+	CDS     [][]byte // CDS RDATA to publish (pdns PUBLISH-CDS metadata)
+	CDNSKEY [][]byte // CDNSKEY RDATA to publish (PUBLISH-CDNSKEY)
 }
 
 // BackendDNSSEC is a Backend whose zones may be signed on line (pdns's
@@ -93,14 +96,28 @@ type zoneSigEntry struct {
 	z    *zoneSig
 }
 
-// dnskeys returns the zone's DNSKEY records (TTL: the SOA's MINIMUM).
-func (z *zoneSig) dnskeys() []BackendRecord {
-	out := make([]BackendRecord, 0, len(z.keys.DNSKEY))
-	for _, rd := range z.keys.DNSKEY {
-		out = append(out, BackendRecord{Name: z.apex, Type: typeDNSKEY, TTL: z.minimum, RData: rd, Auth: true, DomainID: z.id})
+// apexKeys returns the zone's DNSKEY records, or its CDS or CDNSKEY
+// records (t), TTL the SOA's MINIMUM.
+func (z *zoneSig) apexKeys(t uint16) []BackendRecord {
+	rds := z.keys.DNSKEY
+	switch t {
+	case typeCDS:
+		rds = z.keys.CDS
+	case typeCDNSKEY:
+		rds = z.keys.CDNSKEY
+	}
+	out := make([]BackendRecord, 0, len(rds))
+	for _, rd := range rds {
+		out = append(out, BackendRecord{Name: z.apex, Type: t, TTL: z.minimum, RData: rd, Auth: true, DomainID: z.id})
 	}
 	return out
 }
+
+// CDS and CDNSKEY types (RFC 7344).
+const (
+	typeCDS     uint16 = 59
+	typeCDNSKEY uint16 = 60
+)
 
 // nsecAt returns the NSEC of the chain around name (before/after from the
 // backend), its types from an ANY lookup of its owner.
@@ -125,6 +142,12 @@ func (s *bsess) nsecAt(z *zoneSig, name []byte) (BackendRecord, bool, error) {
 	}
 	if bytes.Equal(dnsmsg.LowerName(before), z.apex) {
 		types = append(types, typeDNSKEY)
+		if len(z.keys.CDS) > 0 {
+			types = append(types, typeCDS)
+		}
+		if len(z.keys.CDNSKEY) > 0 {
+			types = append(types, typeCDNSKEY)
+		}
 	}
 	nsec := dnssec.NSEC(before, dnsmsg.LowerName(after), z.negTTL, types)
 	return BackendRecord{Name: nsec.Owner.Wire, Type: typeNSEC, TTL: z.negTTL, RData: nsec.RData[0], Auth: true, DomainID: z.id}, true, nil
@@ -186,7 +209,11 @@ func (s *bsess) signOut() {
 		if o.wild != nil {
 			set.Owner = &dnsmsg.Name{Wire: o.wild}
 		}
-		sig, err := o.z.keys.Signer.Sign(&set)
+		sign := o.z.keys.Signer.Sign
+		if o.rec.Type == typeCDS || o.rec.Type == typeCDNSKEY {
+			sign = o.z.keys.Signer.SignAllKeys // as pdns: by every key
+		}
+		sig, err := sign(&set)
 		if err != nil {
 			continue // the set goes out unsigned (counted by the Signer)
 		}

@@ -204,6 +204,16 @@ func (s *Signer) FlushCache() { s.cache.flush() }
 // * makes a wildcard signature (RFC 4035 §5.3.2), which a wildcard answer
 // serves under the question's name. The RRSIG set has rr's owner and TTL.
 func (s *Signer) Sign(rr *dnsmsg.RRSet) (*dnsmsg.RRSet, error) {
+	return s.sign(rr, false)
+}
+
+// SignAllKeys is Sign with every key of the Signer, KSKs and ZSKs (pdns
+// signs CDS and CDNSKEY so); cached apart from Sign's signatures.
+func (s *Signer) SignAllKeys(rr *dnsmsg.RRSet) (*dnsmsg.RRSet, error) {
+	return s.sign(rr, true)
+}
+
+func (s *Signer) sign(rr *dnsmsg.RRSet, all bool) (*dnsmsg.RRSet, error) {
 	if rr == nil || rr.Owner == nil || len(rr.RData) == 0 {
 		return nil, errors.New("signer: nothing to sign")
 	}
@@ -212,7 +222,11 @@ func (s *Signer) Sign(rr *dnsmsg.RRSet) (*dnsmsg.RRSet, error) {
 	}
 	now := s.opt.Clock.Now().Unix()
 	var kb [512]byte
-	key := appendSetKey(kb[:0], rr)
+	key := kb[:0]
+	if all {
+		key = append(key, 0xff) // no owner name starts so
+	}
+	key = appendSetKey(key, rr)
 	if e, ok := s.cache.get(key); ok && now < e.refresh {
 		s.hits.Add(1)
 		if !bytes.Equal(e.sig.Owner.Wire, rr.Owner.Wire) {
@@ -223,7 +237,9 @@ func (s *Signer) Sign(rr *dnsmsg.RRSet) (*dnsmsg.RRSet, error) {
 		return e.sig, nil
 	}
 	keys := s.zsk
-	if rr.Type == dnssec.TypeDNSKEY && foldEqual(rr.Owner.Wire, s.origin) {
+	if all {
+		keys = s.keys
+	} else if rr.Type == dnssec.TypeDNSKEY && foldEqual(rr.Owner.Wire, s.origin) {
 		keys = s.ksk
 	}
 	inception := now - int64(s.opt.Backdate/time.Second)

@@ -251,7 +251,8 @@ func TestServeLua2Chaos(t *testing.T) {
 
 // TestServeLua2DiffSigned: examples/lua2/signed.lua (dns_dnssec, a KSK and
 // a ZSK from dns_get_domain_keys, NSEC from
-// dns_get_before_and_after_names_absolute) under pdns_server and ljdns
+// dns_get_before_and_after_names_absolute, CDS and CDNSKEY published by
+// metadata) under pdns_server and ljdns
 // serve: the same answers (RRSIGs compared by key, labels and validity),
 // and every kind of answer from both validated by the validator package
 // from the zone's KSK.
@@ -317,6 +318,8 @@ func TestServeLua2DiffSigned(t *testing.T) {
 			{"b.ent.signed.example.", dns.TypeA, dns.RcodeNameError},
 			{"signed.example.", dns.TypeMX, 0},
 			{"signed.example.", dns.TypeDNSKEY, 0},
+			{"signed.example.", dns.TypeCDS, 0},
+			{"signed.example.", dns.TypeCDNSKEY, 0},
 			{"signed.example.", dns.TypeSOA, 0},
 			{"signed.example.", dns.TypeNS, 0},
 			{"alias.signed.example.", dns.TypeA, 0},

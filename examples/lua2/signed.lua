@@ -1,7 +1,8 @@
 -- lua2 backend (API 2) with DNSSEC keys: pdns_server (launch=lua2) and
 -- ljdns serve sign its answers on line (dns_dnssec, dns_get_domain_keys:
 -- a KSK and a ZSK, ECDSA P-256, in BIND's Private-key-format v1.3), with
--- NSEC denial from dns_get_before_and_after_names_absolute. The keys are
+-- NSEC denial from dns_get_before_and_after_names_absolute, CDS and CDNSKEY
+-- from the PUBLISH-CDS/PUBLISH-CDNSKEY metadata. The keys are
 -- examples: never use them for a real zone.
 dns_dnssec = true
 
@@ -86,12 +87,18 @@ function dns_get_domaininfo(dom)
   return { id = 1, kind = "NATIVE", serial = 2026120501 }
 end
 
+-- no NSEC3PARAM, no PRESIGNED: NSEC, signed on line; CDS (SHA-1 and
+-- SHA-256) and CDNSKEY of the KSK published
+local meta = { ["PUBLISH-CDS"] = { "1, 2" }, ["PUBLISH-CDNSKEY"] = { "1" } }
+
 function dns_get_domain_metadata(dom, kind)
-  return false -- no NSEC3PARAM, no PRESIGNED: NSEC, signed on line
+  if dom ~= zone then return false end
+  return meta[kind] or false
 end
 
 function dns_get_all_domain_metadata(dom)
-  return false
+  if dom ~= zone then return false end
+  return meta
 end
 
 function dns_get_domain_keys(dom)

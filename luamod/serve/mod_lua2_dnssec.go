@@ -17,7 +17,9 @@ import (
 
 // Live signing of lua2 zones (pdns's dns_dnssec = true): a zone whose
 // dns_get_domain_keys gives keys, and whose metadata does not say PRESIGNED,
-// is signed as authority.BackendDNSSEC describes. Keys are asked again after
+// is signed as authority.BackendDNSSEC describes. PUBLISH-CDS (digest
+// types) and PUBLISH-CDNSKEY ("1") metadata publish CDS and CDNSKEY of the
+// published keys with the SEP flag. Keys are asked again after
 // lua2KeyCacheTTL (pdns dnssec-key-cache-ttl, 30 s); a zone keeps its
 // Signer, and so its signature cache, while its active keys stay the same.
 
@@ -119,6 +121,7 @@ func (st *lua2State) zoneKeys(apex []byte, old *lua2ZoneKeys) (*lua2ZoneKeys, er
 	}
 	var active []*dnssec.Key
 	var published [][]byte
+	var seps []*dnssec.Key // published keys with the SEP flag (CDS, CDNSKEY)
 	var sum strings.Builder
 	var bad error
 	t.ForEach(func(_, v lua.LValue) {
@@ -139,6 +142,9 @@ func (st *lua2State) zoneKeys(apex []byte, old *lua2ZoneKeys) (*lua2ZoneKeys, er
 		k.Owner = dnsmsg.LowerName(apex)
 		if isPublished {
 			published = append(published, k.RData())
+			if k.Flags&1 != 0 {
+				seps = append(seps, k)
+			}
 		}
 		if isActive {
 			active = append(active, k)
@@ -162,6 +168,34 @@ func (st *lua2State) zoneKeys(apex []byte, old *lua2ZoneKeys) (*lua2ZoneKeys, er
 		}
 	}
 	e.keys = &authority.BackendKeys{Signer: signer, DNSKEY: published}
+	cds, err := st.metadata(apex, "PUBLISH-CDS")
+	if err != nil {
+		return nil, err
+	}
+	if len(cds) > 0 {
+		for _, k := range seps {
+			for _, f := range strings.FieldsFunc(cds[0], func(r rune) bool { return r == ',' || r == ' ' }) {
+				var d uint8
+				if _, err := fmt.Sscan(f, &d); err != nil {
+					return nil, fmt.Errorf("zone %s: PUBLISH-CDS %q: %v", dnText(apex), cds[0], err)
+				}
+				rd, err := k.DS(d)
+				if err != nil {
+					return nil, fmt.Errorf("zone %s: PUBLISH-CDS %q: %v", dnText(apex), cds[0], err)
+				}
+				e.keys.CDS = append(e.keys.CDS, rd)
+			}
+		}
+	}
+	cdnskey, err := st.metadata(apex, "PUBLISH-CDNSKEY")
+	if err != nil {
+		return nil, err
+	}
+	if len(cdnskey) > 0 && cdnskey[0] == "1" {
+		for _, k := range seps {
+			e.keys.CDNSKEY = append(e.keys.CDNSKEY, k.RData())
+		}
+	}
 	return e, nil
 }
 
