@@ -2,7 +2,8 @@ package sift
 
 // etcd.go is the etcd backend of dns.lmdb: lmdb.open('etcd://HOST:PORT[,HOST:PORT...]/PREFIX')
 // gives the store API over the keys under /PREFIX/ of an etcd cluster
-// (issue 17). A read transaction reads one etcd revision; a write
+// (issue 17). A read transaction reads one etcd revision (each key once:
+// the keys read are kept for the transaction's life); a write
 // transaction buffers its changes and commits them as one etcd transaction
 // that compares the revision of every key it read; cursors range in key
 // order. The differences from the bbolt store are in README.md.
@@ -55,7 +56,15 @@ type etcdTxn struct {
 	writes map[string]etcdWrite
 	reads  map[string]int64 // key -> mod revision seen (0: absent), write transactions
 	ranges bool             // a cursor read the whole database (write transactions)
+	// seen caches the keys read: every read is at rev, which does not
+	// change, so a key read again needs no round trip (up to
+	// etcdCacheBytes of keys and values per transaction).
+	seen      map[string][]byte // nil value: absent
+	seenBytes int
 }
+
+// etcdCacheBytes bounds the keys and values a transaction keeps.
+const etcdCacheBytes = 64 << 20
 
 // isEtcdURI reports whether path names an etcd store.
 func isEtcdURI(path string) bool { return strings.HasPrefix(path, "etcd://") }
@@ -133,6 +142,9 @@ func (t *Txn) getEtcd(key []byte) ([]byte, error) {
 		}
 		return w.val, nil
 	}
+	if v, ok := t.r.seen[string(key)]; ok {
+		return v, nil // a write transaction noted it in reads already
+	}
 	r := t.env.remote
 	ctx, cancel := etcdCtx()
 	defer cancel()
@@ -150,6 +162,13 @@ func (t *Txn) getEtcd(key []byte) ([]byte, error) {
 	}
 	if !t.rdonly {
 		t.r.reads[string(key)] = mod
+	}
+	if n := len(key) + len(v) + 48; t.r.seenBytes+n <= etcdCacheBytes {
+		if t.r.seen == nil {
+			t.r.seen = map[string][]byte{}
+		}
+		t.r.seen[string(key)] = v
+		t.r.seenBytes += n
 	}
 	return v, nil
 }
