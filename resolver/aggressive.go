@@ -87,14 +87,18 @@ func (c *nsecCache) store(ns []*rrset, now time.Time) {
 // answer synthesizes a secure negative answer for qname/qtype from the
 // cached NSEC records, or reports false.
 func (c *nsecCache) answer(qname []byte, qtype uint16, now time.Time) (rcode int, auth []*rrset, ok bool) {
-	if qtype == typeDS || qtype == typeNSEC || qtype == typeRRSIG {
+	if qtype == typeNSEC || qtype == typeRRSIG || qtype == typeDS && len(qname) <= 1 {
 		return 0, nil, false
+	}
+	start := qname
+	if qtype == typeDS {
+		start = parent(qname) // the parent's data (kresd answers it from cache too; Deckard's nsec_aggr_cache)
 	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	var z *nsecZone
 	var zone []byte
-	for w := qname; ; w = parent(w) {
+	for w := start; ; w = parent(w) {
 		if z = c.zones[string(dnsmsg.LowerName(w))]; z != nil {
 			zone = w
 			break
@@ -110,6 +114,13 @@ func (c *nsecCache) answer(qname []byte, qtype uint16, now time.Time) (rcode int
 	// NODATA: an NSEC at qname without the type (nor CNAME), not a delegation
 	if e := z.entries[string(dnsmsg.LowerName(qname))]; live(e) {
 		bm := e.set.rr.RData[0][len(e.next):]
+		if qtype == typeDS {
+			// the parent's NSEC at a delegation (NS, no DS) proves no DS
+			if hasType(bm, typeDS) || hasType(bm, typeSOA) || hasType(bm, typeCNAME) {
+				return 0, nil, false
+			}
+			return 0, []*rrset{z.soa, e.set}, true
+		}
 		if hasType(bm, qtype) || hasType(bm, typeCNAME) || hasType(bm, typeDNAME) || (hasType(bm, typeNS) && !hasType(bm, typeSOA)) {
 			return 0, nil, false
 		}

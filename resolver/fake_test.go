@@ -682,3 +682,62 @@ func TestNXDOMAINKeepsZoneNS(t *testing.T) {
 		t.Errorf("nx.example.: rcode %d, authority %q", a.Rcode(), auth)
 	}
 }
+
+// TestMinimiseStopsAtNODATA: a minimised NS query answered NODATA (no cut
+// there, the zone is the one asked) makes the next query the full name,
+// as kresd ("found cut, retrying with non-minimized name"), not the next
+// label (Deckard's iter_dname_insec).
+func TestMinimiseStopsAtNODATA(t *testing.T) {
+	n := baseNet(t)
+	n.serve(t, "10.0.0.2", "example.",
+		"example. 300 NS ns.example.", "ns.example. 300 A 10.0.0.2",
+		"a.b.c.example. 300 A 192.0.2.9")
+	r := fakeResolver(t, n, nil)
+	if a, _ := resolveA(t, r, "a.b.c.example.", typeA); !strings.Contains(answerText(a), "192.0.2.9") {
+		t.Fatalf("a.b.c.example.: %q", answerText(a))
+	}
+	var got []string
+	for _, l := range n.asked {
+		if strings.HasPrefix(l, "10.0.0.2 ") {
+			got = append(got, strings.TrimPrefix(l, "10.0.0.2 "))
+		}
+	}
+	if strings.Join(got, ", ") != "c.example. NS, a.b.c.example. A" {
+		t.Errorf("asked of example.'s server: %q", got)
+	}
+}
+
+// TestYXDOMAIN: a DNAME whose substitution would be too long comes with
+// YXDOMAIN (RFC 6672 §2.2), which goes to the client with the DNAME.
+func TestYXDOMAIN(t *testing.T) {
+	long := strings.Repeat("a", 60) + "." + strings.Repeat("b", 60) + "." + strings.Repeat("c", 60) + "." + strings.Repeat("d", 60) + "."
+	n := baseNet(t)
+	n.hook = func(s netip.Addr, qn []byte, qt uint16, a *dnsmsg.Packet) {
+		if s == netip.MustParseAddr("10.0.0.2") && strings.HasSuffix(nameText(qn), ".yx.example.") {
+			*a = *rewrite(t, a, dnsmsg.SectionAN, true, "yx.example. 300 DNAME "+long)
+			*a = *rewrite(t, a, dnsmsg.SectionNS, true)
+			a.Buf[3] = (a.Buf[3] &^ 0x0f) | 6
+		}
+	}
+	r := fakeResolver(t, n, func(c *Config) { c.NoMinimize = true })
+	a, _ := resolveA(t, r, "xxxxxxxxxx.yx.example.", typeA)
+	if txt := answerText(a); a.Rcode() != 6 || !strings.Contains(txt, "DNAME") {
+		t.Errorf("rcode %d %s, want YXDOMAIN with the DNAME", a.Rcode(), txt)
+	}
+}
+
+// TestWithProofs: the answer of a chain keeps the NSEC proofs of its
+// earlier links (a cached wildcard CNAME) next to the last link's
+// authority (Deckard's nsec_aggr_cache step 504).
+func TestWithProofs(t *testing.T) {
+	nsec := &rrset{rr: rrOf(t, "a.example. 300 NSEC c.example. CNAME RRSIG NSEC")}
+	cn := &rrset{rr: rrOf(t, "b.example. 300 CNAME www.lab."), proof: []*rrset{nsec}}
+	soa := &rrset{rr: rrOf(t, "lab. 300 SOA ns.lab. h. 1 2 3 4 60")}
+	got := withProofs([]*rrset{soa}, []*rrset{cn})
+	if len(got) != 2 || got[0] != soa || got[1] != nsec {
+		t.Errorf("withProofs: %d sets", len(got))
+	}
+	if again := withProofs(got, []*rrset{cn}); len(again) != 2 {
+		t.Errorf("the proof added twice: %d sets", len(again))
+	}
+}

@@ -126,6 +126,11 @@ func TestAggressiveNSEC(t *testing.T) {
 		if a.Rcode() != 3 || !a.Flag("ad") || (res.Queries == 0) == off {
 			t.Errorf("aggressive off %v: nx2: rcode %d AD %v after %d queries\n%s", off, a.Rcode(), a.Flag("ad"), res.Queries, a)
 		}
+		// a DS question is the parent's: denied from the same spans (kresd; Deckard's nsec_aggr_cache)
+		a, res = ask("x.nx3.secure.example.", typeDS)
+		if a.Rcode() != 3 || !a.Flag("ad") || (res.Queries == 0) == off {
+			t.Errorf("aggressive off %v: x.nx3 DS: rcode %d AD %v after %d queries\n%s", off, a.Rcode(), a.Flag("ad"), res.Queries, a)
+		}
 		if a, _ := ask("wild.secure.example.", dnsmsg.TypeA); a.Rcode() != 0 {
 			t.Errorf("the empty non-terminal wild.secure.example.: rcode %d", a.Rcode())
 		}

@@ -80,7 +80,7 @@ func (q *req) lookup(ctx context.Context, name []byte, qtype uint16, depth int) 
 				out.an = append(out.an, s) // a DNAME met again down the chain once
 			}
 		}
-		out.rcode, out.ns = p.rcode, p.ns
+		out.rcode, out.ns = p.rcode, withProofs(p.ns, out.an)
 		if p.stop {
 			return out, nil
 		}
@@ -100,6 +100,24 @@ func (q *req) lookup(ctx context.Context, name []byte, qtype uint16, depth int) 
 		seen[k] = true
 		cur = next
 	}
+}
+
+// withProofs returns ns with the NSEC/NSEC3 proofs of the chain's sets
+// (wildcard expansions of earlier links, RFC 4035 §5.3.4) that ns lacks:
+// the authority of the last link alone would not prove them.
+func withProofs(ns, an []*rrset) []*rrset {
+	out := ns
+	for _, s := range an {
+		for _, pr := range s.proof {
+			if !slices.ContainsFunc(out, func(o *rrset) bool { return o.rr.Type == pr.rr.Type && sameName(o.owner(), pr.owner()) }) {
+				if len(out) == len(ns) {
+					out = append([]*rrset(nil), ns...)
+				}
+				out = append(out, pr)
+			}
+		}
+	}
+	return out
 }
 
 // chainEnd follows the CNAMEs of an from cur. It returns the name the chain
@@ -352,7 +370,9 @@ func (q *req) iterate(ctx context.Context, name []byte, qtype uint16, depth int)
 				if a.Flag("aa") {
 					q.takeAnswer(a, an, ns, c.zone, qn, typeNS, now) // caches the NODATA: names below qn skip this query
 				}
-				k++ // no cut at qn: one more label
+				// no cut at qn: the zone answering is the one of the name
+				// (kresd: "found cut, retrying with non-minimized name")
+				minimise = false
 			default:
 				minimise = false // CNAME, NXDOMAIN (RFC 8020 aside) or error: ask the full name
 			}
@@ -491,6 +511,7 @@ func (q *req) takeAnswer(a *dnsmsg.Packet, an, ns []*rrset, zone, name []byte, q
 			target := nameRData(d.rr.RData[0])
 			syn := substitute(cur, d.owner(), target)
 			if syn == nil {
+				p.an = append(p.an, d) // too long: the server's YXDOMAIN (RFC 6672 §2.2) goes with it
 				break
 			}
 			p.an = append(p.an, d)
@@ -827,6 +848,11 @@ func (q *req) askAddrs(ctx context.Context, c *cut, qn []byte, qt uint16, depth 
 		}
 		switch a.Rcode() {
 		case 0, 3:
+		case 6:
+			if a.Count(dnsmsg.SectionAN) == 0 {
+				last = fmt.Errorf("%v answered YXDOMAIN without a DNAME", cd.a)
+				continue
+			}
 		default:
 			last = fmt.Errorf("%v answered %s", cd.a, rcodeName(a.Rcode()))
 			continue

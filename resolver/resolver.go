@@ -342,6 +342,9 @@ func (r *Resolver) resolveParts(ctx context.Context, qname []byte, qtype, qclass
 		res.EDE, res.EDEText = edeOther, "CNAME loop"
 		return part.rcode, part.an, nil, res, nil
 	}
+	if part.rcode == 6 {
+		return part.rcode, part.an, nil, res, nil // YXDOMAIN: the DNAME whose substitution is too long
+	}
 	if part.rcode != 0 && part.rcode != 3 {
 		return part.rcode, nil, nil, res, nil
 	}
