@@ -122,7 +122,10 @@ func (e *Engine) step(r *result, z *Zone, qname []byte, qtype uint16) []byte {
 	for i := nl - 1; i >= 0; i-- {
 		n := z.nodes[string(lq[offs[i]:])]
 		if n == nil {
-			return e.nxName(r, z, qname, lq, ce, lq[offs[i]:], qtype)
+			// nxName may keep names (the proofs): a copy, so that lb stays
+			// on the stack for the names that exist
+			lc := append([]byte(nil), lq...)
+			return e.nxName(r, z, qname, lc, ce, lc[offs[i]:], qtype)
 		}
 		if n.cut && !(i == 0 && qtype == typeDS) {
 			e.referral(r, z, n)

@@ -206,10 +206,7 @@ func (g *generation) prepare(r *Request) verdict {
 		r.Options |= DNSSECCD
 	}
 	r.Recursion = g.acl(r.Client.Addr())
-	q.ToAnswer(r.Answer)
-	a := r.Answer
-	a.Buf[2] |= q.Buf[2] & 0x01      // RD
-	a.Buf[3] |= q.Buf[3]&0x10 | 0x80 // CD, RA
+	r.ResetAnswer() // the question as read above: ID, QR, RD, CD, RA
 	return proceed
 }
 

@@ -118,6 +118,32 @@ func TestPacketCompression(t *testing.T) {
 	}
 }
 
+// TestPacketCompressionQuestion: names compress to the question's (added
+// lazily, on the first compressed write), also after a put that did not fit
+// was rolled back.
+func TestPacketCompressionQuestion(t *testing.T) {
+	p := NewPacket(80)
+	p.SetQuestion([]byte("\x07example\x03com\x00"), TypeA, ClassINET)
+	qend := p.Size
+	big := mustRR(t, "www.example.com", TypeTXT, 60, `"`+strings.Repeat("x", 60)+`"`)
+	if p.Put(big, false) {
+		t.Fatal("put fits?")
+	}
+	if !p.Put(mustRR(t, "www.example.com", TypeA, 60, "192.0.2.1"), false) {
+		t.Fatal("put failed")
+	}
+	// www, then a pointer to the question's example.com (offset 12)
+	if got, want := p.Bytes()[qend:qend+6], []byte{3, 'w', 'w', 'w', 0xC0, 12}; string(got) != string(want) {
+		t.Fatalf("owner written as % x, want % x", got, want)
+	}
+	if !p.Put(mustRR(t, "example.com", TypeA, 60, "192.0.2.2"), false) {
+		t.Fatal("put failed")
+	}
+	if got := p.Bytes()[qend+20 : qend+22]; got[0] != 0xC0 || got[1] != 12 {
+		t.Fatalf("second owner written as % x", got)
+	}
+}
+
 func TestPacketPutFull(t *testing.T) {
 	p := NewPacket(40)
 	p.SetQuestion([]byte("\x04test\x00"), TypeA, ClassINET)

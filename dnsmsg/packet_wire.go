@@ -157,7 +157,7 @@ func (p *Packet) SetQuestion(qname []byte, qtype, qclass uint16) (bool, error) {
 	p.setU16(offQD, 1)
 	p.qnameSize = len(qname)
 	clear(p.comp)
-	p.addCompTargets(hdrLen, qname, len(qname))
+	p.qcomp = true // targets added when a name is first written compressed (many answers never compress)
 	return true, nil
 }
 
@@ -230,6 +230,16 @@ func nameAtEquals(w []byte, off int, n []byte) bool {
 // position or -1 when it does not fit.
 func (p *Packet) writeName(pos int, name []byte, compress bool) int {
 	b := p.Buf
+	if compress && p.qcomp {
+		// the question's targets, owed since SetQuestion; they stay when
+		// the put in progress is rolled back
+		p.qcomp = false
+		n0 := len(p.compLog)
+		if end := hdrLen + p.qnameSize; end <= p.Size && end <= len(b) {
+			p.addCompTargets(hdrLen, b[hdrLen:end], p.qnameSize)
+		}
+		p.compLog = p.compLog[:n0]
+	}
 	for i := 0; i < len(name); i += 1 + int(name[i]) {
 		if name[i] == 0 {
 			break

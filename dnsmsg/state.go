@@ -19,4 +19,5 @@ type pstate struct {
 	tsigOff   int               // wire offset of the TSIG RR (-1 if none)
 	comp      map[uint64]uint16 // name suffix hash -> wire offset (compression targets)
 	compLog   []uint64          // keys added by the put in progress (rollback)
+	qcomp     bool              // the question's names are still to be added to comp (on the first compressed write)
 }

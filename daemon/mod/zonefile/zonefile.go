@@ -245,7 +245,9 @@ func (m *Module) Begin(r *daemon.Request, s daemon.State) daemon.State {
 	// already had it) and records: the packet's state (question, section)
 	// still holds for the pipeline, which appends its OPT RR at Size.
 	a.Size = len(out)
-	r.Tracef("[zonefile] answered from the zone, rcode %d, %d bytes", r.Rcode(), a.Size)
+	if r.Trace != nil { // the arguments would allocate on every answer
+		r.Tracef("[zonefile] answered from the zone, rcode %d, %d bytes", r.Rcode(), a.Size)
+	}
 	return daemon.Done
 }
 
