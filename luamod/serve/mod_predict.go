@@ -45,7 +45,8 @@ func (l *predictLayer) Close() error {
 // openPredict is kresd 5's predict module over daemon/mod/predict:
 // predict.config({window = minutes, period = windows}) (defaults 15 and
 // 24; period = 0 keeps only the refresh of expiring answers),
-// predict.stats() -> {epoch, queue, learned, refreshed, failed}.
+// predict.stats() -> {epoch, queue, learned, refreshed, failed, and the
+// window (minutes) and period in force once the module runs}.
 func openPredict(L *lua.LState, env *Env) lua.LValue {
 	st := env.Shared("predict", func() any {
 		return &predictState{window: predict.DefaultWindow, period: predict.DefaultPeriod}
@@ -93,6 +94,9 @@ func openPredict(L *lua.LState, env *Env) lua.LValue {
 			var s predict.Stats
 			if p := st.p.Load(); p != nil {
 				s = p.Stats()
+				w, n := p.Config()
+				r.RawSetString("window", lua.LNumber(w.Minutes()))
+				r.RawSetString("period", lua.LNumber(n))
 			}
 			r.RawSetString("epoch", lua.LNumber(s.Epoch))
 			r.RawSetString("queue", lua.LNumber(s.Queue))
