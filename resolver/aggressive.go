@@ -12,6 +12,9 @@ import (
 // zone's SOA, and answer later questions they prove do not exist
 // (NXDOMAIN: a span covering the name and one covering the wildcard at the
 // closest encloser) or have no data of the type (NODATA), without asking.
+// The wildcard sets of secure expansions are kept too: a name the NSEC
+// records prove absent gets the expansion of the wildcard at its closest
+// encloser (§5.4), with the covering NSEC as its proof.
 
 const maxNSECPerZone = 4096
 
@@ -25,6 +28,14 @@ type nsecZone struct {
 	soa     *rrset
 	soaExp  time.Time
 	entries map[string]*nsecEntry // by lowercased owner
+	wild    map[setKey]*wildEntry // validated wildcard sets by wildcard owner and type (RFC 8198 §5.4)
+}
+
+// wildEntry is a wildcard RR set (owner "*.<closest encloser>") learnt
+// from a validated expansion, with its RRSIGs.
+type wildEntry struct {
+	set    *rrset
+	expire time.Time
 }
 
 type nsecCache struct {
@@ -49,21 +60,33 @@ func (c *nsecCache) store(ns []*rrset, now time.Time) {
 	if soa == nil {
 		return
 	}
-	zone := string(dnsmsg.LowerName(soa.owner()))
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	z := c.zoneLocked(soa.owner())
+	ttl := time.Duration(negTTL([]*rrset{soa})) * time.Second
+	z.soa, z.soaExp = soa, now.Add(ttl)
+	z.keepNSEC(ns, soa.owner(), uint32(ttl/time.Second), now)
+}
+
+// zoneLocked returns the entry of zone, made if new; c.mu is held.
+func (c *nsecCache) zoneLocked(zone []byte) *nsecZone {
 	if c.zones == nil {
 		c.zones = map[string]*nsecZone{}
 	}
-	z := c.zones[zone]
+	k := string(dnsmsg.LowerName(zone))
+	z := c.zones[k]
 	if z == nil {
-		z = &nsecZone{entries: map[string]*nsecEntry{}}
-		c.zones[zone] = z
+		z = &nsecZone{entries: map[string]*nsecEntry{}, wild: map[setKey]*wildEntry{}}
+		c.zones[k] = z
 	}
-	ttl := time.Duration(negTTL([]*rrset{soa})) * time.Second
-	z.soa, z.soaExp = soa, now.Add(ttl)
+	return z
+}
+
+// keepNSEC stores the signed NSEC sets of ns inside zone, for at most
+// maxTTL seconds.
+func (z *nsecZone) keepNSEC(ns []*rrset, zone []byte, maxTTL uint32, now time.Time) {
 	for _, s := range ns {
-		if s.rr.Type != typeNSEC || s.sig == nil || len(s.rr.RData) != 1 || !dnsmsg.NameWithin(s.owner(), soa.owner()) {
+		if s.rr.Type != typeNSEC || s.sig == nil || len(s.rr.RData) != 1 || !dnsmsg.NameWithin(s.owner(), zone) {
 			continue
 		}
 		next := nameRData(s.rr.RData[0])
@@ -80,8 +103,120 @@ func (c *nsecCache) store(ns []*rrset, now time.Time) {
 				return
 			}
 		}
-		z.entries[string(dnsmsg.LowerName(s.owner()))] = &nsecEntry{set: s, next: next, expire: now.Add(time.Duration(min(s.ttl(), uint32(ttl/time.Second))) * time.Second)}
+		z.entries[string(dnsmsg.LowerName(s.owner()))] = &nsecEntry{set: s, next: next, expire: now.Add(time.Duration(min(s.ttl(), maxTTL)) * time.Second)}
 	}
+}
+
+// wildcardOwner returns the wildcard a signed set was expanded from
+// ("*." and the owner's last RRSIG-labels labels) and the signer, nil when
+// the set is no expansion.
+func wildcardOwner(s *rrset) (wild, signer []byte) {
+	if s.sig == nil || len(s.sig.RData) == 0 || len(s.sig.RData[0]) < 19 {
+		return nil, nil
+	}
+	rd := s.sig.RData[0]
+	n := int(rd[3])
+	owner := s.owner()
+	if n >= dnsmsg.LabelCount(owner) || len(owner) > 1 && owner[0] == 1 && owner[1] == '*' {
+		return nil, nil
+	}
+	signer = nameRData(rd[18:])
+	if signer == nil {
+		return nil, nil
+	}
+	w := owner
+	for dnsmsg.LabelCount(w) > n {
+		w = parent(w)
+	}
+	if !dnsmsg.NameWithin(w, signer) {
+		return nil, nil
+	}
+	return append([]byte{1, '*'}, w...), signer
+}
+
+// storeWildcards keeps the wildcard sets of a validated positive answer
+// (expansions: RRSIG labels below the owner's) with the NSEC records of
+// its authority section, which prove the names they cover absent.
+func (c *nsecCache) storeWildcards(an, ns []*rrset, now time.Time) {
+	for _, s := range an {
+		wild, signer := wildcardOwner(s)
+		if wild == nil {
+			continue
+		}
+		c.mu.Lock()
+		z := c.zoneLocked(signer)
+		if len(z.wild) < maxNSECPerZone {
+			w := s.copyWithTTL(s.ttl())
+			w.rr.Owner = &dnsmsg.Name{Wire: wild}
+			if w.sig != nil {
+				w.sig.Owner = w.rr.Owner
+			}
+			w.proof = nil
+			z.wild[keyOf(wild, s.rr.Type)] = &wildEntry{set: w, expire: now.Add(time.Duration(s.ttl()) * time.Second)}
+		}
+		z.keepNSEC(append(append([]*rrset(nil), ns...), s.proof...), signer, s.ttl(), now)
+		c.mu.Unlock()
+	}
+}
+
+// wildcard synthesises qname's qtype (or CNAME) set from a cached wildcard
+// when the cached NSEC records prove qname absent and the wildcard at its
+// closest encloser is known (RFC 8198 §5.4). The set's proof is the NSEC
+// covering qname; nil when nothing applies.
+func (c *nsecCache) wildcard(qname []byte, qtype uint16, now time.Time) *rrset {
+	if qtype == typeDS || qtype == typeNSEC || qtype == typeRRSIG || len(qname) <= 1 {
+		return nil
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	var z *nsecZone
+	var zone []byte
+	for w := qname; ; w = parent(w) {
+		if z = c.zones[string(dnsmsg.LowerName(w))]; z != nil && len(z.wild) > 0 {
+			zone = w
+			break
+		}
+		if len(w) <= 1 {
+			return nil
+		}
+	}
+	var e *nsecEntry
+	for _, x := range z.entries {
+		if now.Before(x.expire) && covers(x.set.owner(), x.next, qname, zone) {
+			e = x
+			break
+		}
+	}
+	if e == nil || below(e.next, qname) {
+		return nil // not proved absent, or an empty non-terminal
+	}
+	bm := e.set.rr.RData[0][len(e.next):]
+	if dnsmsg.NameWithin(qname, e.set.owner()) && (hasType(bm, typeDNAME) || hasType(bm, typeNS) && !hasType(bm, typeSOA)) {
+		return nil
+	}
+	ce := commonAncestor(qname, e.set.owner())
+	if c2 := commonAncestor(qname, e.next); len(c2) > len(ce) {
+		ce = c2
+	}
+	wild := append([]byte{1, '*'}, ce...)
+	var we *wildEntry
+	for _, t := range []uint16{qtype, typeCNAME} {
+		if x := z.wild[keyOf(wild, t)]; x != nil && now.Before(x.expire) {
+			we = x
+			break
+		}
+	}
+	if we == nil {
+		return nil
+	}
+	ttl := uint32(min(we.expire.Sub(now), e.expire.Sub(now)) / time.Second)
+	out := we.set.copyWithTTL(ttl)
+	out.rr.Owner = &dnsmsg.Name{Wire: append([]byte(nil), qname...)}
+	if out.sig != nil {
+		out.sig.Owner = out.rr.Owner
+	}
+	out.proof = []*rrset{e.set}
+	return out
 }
 
 // answer synthesizes a secure negative answer for qname/qtype from the

@@ -131,6 +131,15 @@ func TestAggressiveNSEC(t *testing.T) {
 		if a.Rcode() != 3 || !a.Flag("ad") || (res.Queries == 0) == off {
 			t.Errorf("aggressive off %v: x.nx3 DS: rcode %d AD %v after %d queries\n%s", off, a.Rcode(), a.Flag("ad"), res.Queries, a)
 		}
+		// a wildcard expansion, then another name its NSEC proves absent:
+		// synthesised from the cached wildcard (RFC 8198 §5.4)
+		if a, _ := ask("x.wild.secure.example.", dnsmsg.TypeA); a.Rcode() != 0 || !a.Flag("ad") {
+			t.Errorf("x.wild: rcode %d AD %v", a.Rcode(), a.Flag("ad"))
+		}
+		a, res = ask("y.wild.secure.example.", dnsmsg.TypeA)
+		if a.Rcode() != 0 || !a.Flag("ad") || len(a.Records(dnsmsg.SectionAN)) == 0 || (res.Queries == 0) == off {
+			t.Errorf("aggressive off %v: y.wild: rcode %d AD %v after %d queries\n%s", off, a.Rcode(), a.Flag("ad"), res.Queries, a)
+		}
 		if a, _ := ask("wild.secure.example.", dnsmsg.TypeA); a.Rcode() != 0 {
 			t.Errorf("the empty non-terminal wild.secure.example.: rcode %d", a.Rcode())
 		}

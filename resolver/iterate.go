@@ -167,6 +167,12 @@ func (q *req) lookupOne(ctx context.Context, name []byte, qtype uint16, depth in
 			return p, nil
 		}
 	}
+	if !q.r.cfg.NoAggressive && q.r.validating() {
+		if s := q.r.nsec.wildcard(name, qtype, now); s != nil {
+			q.r.Stats.Aggressive.Add(1)
+			return &part{an: []*rrset{s}, ns: s.proof}, nil
+		}
+	}
 	if e := c.getNeg(name, qtype, now); e != nil && (depth > 0 || (&part{ns: e.auth}).hasSOA()) {
 		// (a DS proof taken from a referral has no SOA: it serves the validator, not clients)
 		return &part{rcode: e.rcode, ns: withTTL(e.auth, uint32(e.expire.Sub(now)/time.Second), e.stored, now)}, nil

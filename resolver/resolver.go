@@ -381,6 +381,9 @@ func (r *Resolver) resolveParts(ctx context.Context, qname []byte, qtype, qclass
 		if vr.Security == Secure && len(part.an) == 0 {
 			r.nsec.store(part.ns, now)
 		}
+		if vr.Security == Secure && len(part.an) > 0 && !r.cfg.NoAggressive {
+			r.nsec.storeWildcards(part.an, part.ns, now)
+		}
 	}
 	ttl := minTTL(part)
 	if ttl > 0 {
