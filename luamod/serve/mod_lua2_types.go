@@ -32,7 +32,51 @@ type qType struct{ code uint16 }
 // comboAddr is a ComboAddress.
 type comboAddr struct{ ap netip.AddrPort }
 
-func dnText(w []byte) string { return (&dnsmsg.Name{Wire: w}).String() }
+func dnText(w []byte) string {
+	// the usual name (letters, digits, - _ * /) in one allocation
+	var b strings.Builder
+	b.Grow(max(len(w), 1))
+	i := 0
+	for i < len(w) {
+		l := int(w[i])
+		if l == 0 {
+			break
+		}
+		if l > 63 || i+1+l > len(w) {
+			return (&dnsmsg.Name{Wire: w}).String()
+		}
+		for _, c := range w[i+1 : i+1+l] {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '*' || c == '/') {
+				return (&dnsmsg.Name{Wire: w}).String()
+			}
+		}
+		b.Write(w[i+1 : i+1+l])
+		b.WriteByte('.')
+		i += 1 + l
+	}
+	if b.Len() == 0 {
+		return "."
+	}
+	return b.String()
+}
+
+// qtypeLNames holds the mnemonic of every known type as a Lua value (no
+// allocation per getName).
+var qtypeLNames = sync.OnceValue(func() map[uint16]lua.LValue {
+	m := map[uint16]lua.LValue{}
+	for t, n := range dnsmsg.TypeNames() {
+		m[t] = lua.LString(n)
+	}
+	return m
+})
+
+// qtypeLName returns qtypeName(code) as a Lua string.
+func qtypeLName(code uint16) lua.LValue {
+	if v, ok := qtypeLNames()[code]; ok {
+		return v
+	}
+	return lua.LString(qtypeName(code))
+}
 
 // parseDN reads a name as DNSName(string) does: "" and "." are the root, a
 // trailing dot is optional.
@@ -269,14 +313,14 @@ func openAuthLua4(L *lua.LState, logf func(level int, msg string)) {
 	}
 	L.SetField(qt, "__index", L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
 		"getCode": func(L *lua.LState) int { L.Push(lua.LNumber(checkQT(L, 1).code)); return 1 },
-		"getName": func(L *lua.LState) int { L.Push(lua.LString(qtypeName(checkQT(L, 1).code))); return 1 },
+		"getName": func(L *lua.LState) int { L.Push(qtypeLName(checkQT(L, 1).code)); return 1 },
 		"toString": func(L *lua.LState) int {
-			L.Push(lua.LString(qtypeName(checkQT(L, 1).code)))
+			L.Push(qtypeLName(checkQT(L, 1).code))
 			return 1
 		},
 	}))
 	L.SetField(qt, "__tostring", L.NewFunction(func(L *lua.LState) int {
-		L.Push(lua.LString(qtypeName(checkQT(L, 1).code)))
+		L.Push(qtypeLName(checkQT(L, 1).code))
 		return 1
 	}))
 	L.SetField(qt, "__eq", L.NewFunction(func(L *lua.LState) int {
