@@ -67,7 +67,7 @@ func newRigTB(t testing.TB, workers int, config string, mods map[string]string) 
 		t.Fatal(err)
 	}
 	log := &syncBuffer{}
-	ld, err := NewLoader(Options{Config: cfgPath, ConfigExplicit: true, Workers: workers, Log: daemon.NewLogger(log),
+	ld, err := NewLoader(Options{Config: cfgPath, ConfigExplicit: true, Workers: workers, Log: daemon.NewLogger(log), RunDir: dir,
 		NewState: func() *lua.LState { return host.New(host.Options{}) }})
 	if err != nil {
 		t.Fatal(err)

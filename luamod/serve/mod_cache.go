@@ -79,6 +79,20 @@ func storageDir(uri string) (string, error) {
 	return uri[i+3:], nil
 }
 
+// inRunDir places a storage directory as kresd, which runs in RUNDIR,
+// does: a relative one is taken from RUNDIR, none is RUNDIR itself.
+// Without a RUNDIR (tools, tests) it is left as given.
+func inRunDir(env *Env, dir string) string {
+	rd := env.RunDir()
+	switch {
+	case dir == "":
+		return rd
+	case rd != "" && !filepath.IsAbs(dir):
+		return filepath.Join(rd, dir)
+	}
+	return dir
+}
+
 // openCache is the cache global over daemon/cache: the one RR cache of the
 // process, in memory, with its snapshot file RUNDIR/cache.bolt (or
 // cache.bolt in the directory of `lmdb://path`), kept across reloads.
@@ -99,9 +113,7 @@ func openCache(L *lua.LState, env *Env) lua.LValue {
 		st.mu.Lock()
 		dir, _ := storageDir(st.storage)
 		st.mu.Unlock()
-		if dir == "" {
-			dir = env.RunDir()
-		}
+		dir = inRunDir(env, dir)
 		if dir == "" {
 			return nil
 		}
@@ -155,6 +167,9 @@ func openCache(L *lua.LState, env *Env) lua.LValue {
 			dir, err := storageDir(uri)
 			if err != nil {
 				L.RaiseError("cache.open(): %v", err)
+			}
+			if dir != "" {
+				dir = inRunDir(env, dir)
 			}
 			if dir != "" && !env.CheckConfig() && env.Server() != nil {
 				if err := st.c.AttachSnapshot(filepath.Join(dir, SnapshotFile)); err != nil {

@@ -172,3 +172,16 @@ func TestStatsCountCachedRequests(t *testing.T) {
 		}
 	}
 }
+
+// TestCacheStorageInRunDir: a relative cache.storage is taken from RUNDIR,
+// where kresd runs, not from the process's working directory.
+func TestCacheStorageInRunDir(t *testing.T) {
+	r := newRig(t, 1, "cache.storage = 'lmdb://.'\n", nil)
+	if _, err := os.Stat(filepath.Join(r.dir, SnapshotFile)); err != nil {
+		t.Errorf("snapshot not in RUNDIR: %v", err)
+	}
+	if _, err := os.Stat(SnapshotFile); err == nil {
+		os.Remove(SnapshotFile)
+		t.Errorf("snapshot written to the working directory")
+	}
+}
