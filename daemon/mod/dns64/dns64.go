@@ -4,7 +4,9 @@
 // is asked again for A, and each A record becomes an AAAA record with the
 // IPv4 address embedded in the prefix (RFC 6052 §2.2). AAAA records inside
 // an excluded subnet (by default ::ffff:0:0/96, RFC 6147 §5.1.4) count as
-// absent. NXDOMAIN and failures pass unchanged. Synthesized answers carry no
+// absent. A query with both DO and CD set is not synthesized: the client
+// validates and synthesizes itself (RFC 6147 §5.5 item 3). NXDOMAIN and
+// failures pass unchanged. Synthesized answers carry no
 // AD bit (RFC 6147 §5.5) and the TTL of the A records, capped by the SOA
 // minimum of the AAAA answer's negative proof when there is one (§5.1.7).
 package dns64
@@ -97,7 +99,8 @@ func Synthesize(p netip.Prefix, a netip.Addr) netip.Addr {
 // Finish rewrites an AAAA answer without usable AAAA records.
 func (d *DNS64) Finish(r *daemon.Request, s daemon.State) daemon.State {
 	if s&daemon.Fail != 0 || r.QType() != dnsmsg.TypeAAAA || r.QClass() != dnsmsg.ClassINET ||
-		r.Options.Has(daemon.DNS64Disable) || !r.MayRecurse() || d.lookup == nil || r.Rcode() != 0 {
+		r.Options.Has(daemon.DNS64Disable) || !r.MayRecurse() || d.lookup == nil || r.Rcode() != 0 ||
+		r.Options.Has(daemon.DNSSECWant|daemon.DNSSECCD) {
 		return s
 	}
 	c := d.cfg.Load()

@@ -62,7 +62,8 @@ func mustRR(s string) dns.RR {
 
 // TestDNS64: AAAA synthesized from A for a name without AAAA (TTL capped by
 // the SOA minimum), real AAAA passed through, AAAA in the excluded
-// ::ffff:0:0/96 replaced, NXDOMAIN untouched, DNS64_DISABLE honoured,
+// ::ffff:0:0/96 replaced, NXDOMAIN untouched, DNS64_DISABLE honoured, no
+// synthesis for DO+CD queries (RFC 6147 §5.5) but for DO or CD alone,
 // a configured /64 prefix embedding around the u octet.
 func TestDNS64(t *testing.T) {
 	z := zoneResolver{
@@ -129,6 +130,15 @@ func TestDNS64(t *testing.T) {
 	}
 	if got := aaaa(ask("v4only.example.", daemon.DNS64Disable)); len(got) != 0 {
 		t.Errorf("DNS64_DISABLE: %v", got)
+	}
+	if got := aaaa(ask("v4only.example.", daemon.DNSSECWant|daemon.DNSSECCD)); len(got) != 0 {
+		t.Errorf("DO and CD (RFC 6147 §5.5): %v", got)
+	}
+	if got := aaaa(ask("v4only.example.", daemon.DNSSECCD)); len(got) != 1 {
+		t.Errorf("CD without DO: %v", got)
+	}
+	if got := aaaa(ask("v4only.example.", daemon.DNSSECWant)); len(got) != 1 {
+		t.Errorf("DO without CD: %v", got)
 	}
 	if err := d.Configure(Config{Prefix: netip.MustParsePrefix("2001:db8:1:2::/64")}); err != nil {
 		t.Fatal(err)
