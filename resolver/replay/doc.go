@@ -10,6 +10,15 @@
 // the last answer on the entry's MATCH elements (Deckard's semantics: RR
 // sets compared as sets, TTLs ignored, owner names case-insensitive).
 //
+// NewResolver is the Factory of ljdns's resolver. A configuration that
+// loads kresd modules in kresd.j2 (forward-addr, features dns64_prefix and
+// renumber_src/renumber_dst, feature-list policy rules, read by a small
+// Lua-free reader of kresd's policy expressions) gets the resolver behind
+// the daemon's request pipeline with the Go modules in their place, as
+// `ljdns serve` composes them (policy, ta_sentinel, dns64, renumber, the
+// resolver's Layer): each query goes through Exchange of a daemon.Server
+// that is never started, and FORWARD's upstream is the scenario's network.
+//
 // `ljdns replay FILE.rpl...` is the command; skip.txt lists the scenarios
 // not supported, with a reason each (SkipList).
 //

@@ -46,26 +46,28 @@ func (o ourResolver) Resolve(ctx context.Context, q Query) (*dnsmsg.Packet, erro
 	return nil, err
 }
 
-// supportedFeatures are the CONFIG features the mapping honours (none yet:
-// kresd's modules behind them are not part of the resolver).
+// supportedFeatures are the CONFIG features the resolver's configuration
+// honours (none yet); those of kresd modules are in moduleFeatures.
 var supportedFeatures = map[string]bool{}
 
 // NewResolver is the Factory of ljdns's resolver (package resolver): the
 // settings mapped as kresd.j2 maps them (hints.root, trust anchors,
 // set_insecure, NO_MINIMIZE, ALLOW_LOCAL, mode), on the scenario's clock and
-// exchanger. Forwarding and kresd module features are *Unsupported.
+// exchanger. A configuration that loads kresd modules (forward-addr,
+// dns64_prefix, renumber_src/dst, feature-list policy rules) gets the
+// resolver behind the daemon's pipeline with the Go modules in their place
+// (compose); other features are *Unsupported.
 func NewResolver(s *Settings) (Resolver, error) {
-	if len(s.Forward) > 0 {
-		return nil, &Unsupported{"forward-addr (forwarding is not part of the resolver)"}
-	}
 	var feats []string
 	for k := range s.Features {
-		if !supportedFeatures[k] {
+		if !supportedFeatures[k] && !moduleFeatures[k] {
 			feats = append(feats, k)
 		}
 	}
 	for k := range s.FeatureList {
-		feats = append(feats, k)
+		if !moduleFeatureLists[k] {
+			feats = append(feats, k)
+		}
 	}
 	if len(feats) > 0 {
 		sort.Strings(feats)
@@ -93,7 +95,11 @@ func NewResolver(s *Settings) (Resolver, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ourResolver{r, s.Trace, rootKeyTags(s.Anchors)}, nil
+	tags := rootKeyTags(s.Anchors)
+	if needsModules(s) {
+		return compose(s, r, tags)
+	}
+	return ourResolver{r, s.Trace, tags}, nil
 }
 
 // rootKeyTags returns the key tags of the root's trust anchors (DS lines

@@ -260,11 +260,18 @@ func Forward(addrs []string, stub bool) (Action, dnsclient.Transport, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	return ForwardVia(t, stub), t, nil
+}
+
+// ForwardVia is FORWARD (STUB when stub is set) through a transport the
+// caller made: a program with transports of its own (a validating one,
+// the replay runner's in-memory network) composes the action with it.
+func ForwardVia(t dnsclient.Transport, stub bool) Action {
 	flag := daemon.Forward
 	if stub {
 		flag = daemon.Stub
 	}
-	return forwardTo(t, flag), t, nil
+	return forwardTo(t, flag)
 }
 
 // TLSTarget is one TLS_FORWARD target.
