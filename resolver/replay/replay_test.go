@@ -99,8 +99,8 @@ func TestRunSkipAndUnsupported(t *testing.T) {
 	if res := r.RunFile("testdata/stub.rpl"); res.Status != Fail {
 		t.Errorf("factory error: %v", res)
 	}
-	if len(SkipList()) == 0 {
-		t.Error("skip.txt is empty")
+	if !strings.HasPrefix(skipText, "# ") {
+		t.Error("skip.txt is not embedded") // the list itself may be empty
 	}
 	for name, why := range SkipList() {
 		if !strings.HasSuffix(name, ".rpl") || why == "" {
