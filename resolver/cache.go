@@ -23,6 +23,7 @@ type entry struct {
 	rank   int
 	expire time.Time
 	stored time.Time
+	size   int64
 }
 
 // negEntry is a cached negative answer: NXDOMAIN or NODATA, with the
@@ -32,6 +33,7 @@ type negEntry struct {
 	auth   []*rrset
 	expire time.Time
 	stored time.Time
+	size   int64
 }
 
 // answerEntry is a cached final answer with its verdict.
@@ -41,6 +43,7 @@ type answerEntry struct {
 	res    Result
 	expire time.Time
 	stored time.Time
+	size   int64
 	view   atomic.Pointer[ansView]
 }
 
@@ -71,21 +74,36 @@ type ansView struct {
 const nShards = 32
 
 type shard struct {
-	mu  sync.RWMutex
-	rrs map[setKey]*entry
-	neg map[setKey]*negEntry
-	ans map[string]*answerEntry
+	mu    sync.RWMutex
+	rrs   map[setKey]*entry
+	neg   map[setKey]*negEntry
+	ans   map[string]*answerEntry
+	bytes int64 // live bytes of the entries (estimated as daemon/cache does)
 }
 
 // rrCache is the resolver's own cache: ranked RR sets, negative answers and
-// final answers with their verdicts. Sharded by name.
+// final answers with their verdicts. Sharded by name, limited in bytes
+// (cache.size), its TTLs clamped (cache.min_ttl, cache.max_ttl).
 type rrCache struct {
 	shards [nShards]shard
-	max    int // entries per shard before a sweep
+
+	limits   CacheLimits  // nil: the static bounds below
+	maxBytes atomic.Int64 // static size limit
+	minTTL   atomic.Int64 // static bounds, nanoseconds
+	maxTTL   atomic.Int64
+	// staleKeep: expired entries are kept (evicted last) and may answer
+	// this long after their expiry (serve_stale); 0: not kept
+	staleKeep atomic.Int64
+
+	dirty     atomic.Bool   // changed since the last dump (persistence)
+	evictions atomic.Uint64 // entries dropped for the size limit
 }
 
-func newRRCache(maxEntries int) *rrCache {
-	c := &rrCache{max: maxEntries/nShards + 1}
+func newRRCache(maxBytes int64, minTTL, maxTTL time.Duration, limits CacheLimits) *rrCache {
+	c := &rrCache{limits: limits}
+	c.maxBytes.Store(maxBytes)
+	c.minTTL.Store(int64(minTTL))
+	c.maxTTL.Store(int64(maxTTL))
 	c.clear()
 	return c
 }
@@ -97,25 +115,95 @@ func (c *rrCache) clear() {
 		sh.rrs = map[setKey]*entry{}
 		sh.neg = map[setKey]*negEntry{}
 		sh.ans = map[string]*answerEntry{}
+		sh.bytes = 0
 		sh.mu.Unlock()
 	}
+	c.dirty.Store(true)
 }
 
-// shardB is the shard of an answer key (by its name part).
-func (c *rrCache) shardB(k []byte) *shard {
-	var h uint32 = 2166136261
-	for i := 0; i < len(k)-3; i++ {
-		h = (h ^ uint32(k[i])) * 16777619
+// bounds returns min_ttl and max_ttl in force.
+func (c *rrCache) bounds() (lo, hi time.Duration) {
+	if c.limits != nil {
+		return c.limits.TTLBounds()
 	}
-	return &c.shards[h%nShards]
+	return time.Duration(c.minTTL.Load()), time.Duration(c.maxTTL.Load())
 }
 
-func (c *rrCache) shard(name string) *shard {
-	var h uint32 = 2166136261
-	for i := 0; i < len(name); i++ {
-		h = (h ^ uint32(name[i])) * 16777619
+// clamp applies min_ttl and max_ttl to ttl seconds.
+func (c *rrCache) clamp(ttl uint32) uint32 {
+	lo, hi := c.bounds()
+	d := time.Duration(ttl) * time.Second
+	if d > hi {
+		d = hi
 	}
-	return &c.shards[h%nShards]
+	if d < lo {
+		d = lo
+	}
+	return uint32(d / time.Second)
+}
+
+// clampSet returns s, or a copy of it with its TTL clamped when the
+// bounds change it.
+func (c *rrCache) clampSet(s *rrset) *rrset {
+	t := s.ttl()
+	if ct := c.clamp(t); ct != t || (s.sig != nil && s.sig.TTL != s.rr.TTL) {
+		return s.copyWithTTL(ct)
+	}
+	return s
+}
+
+// clampSets returns sets with every TTL clamped (sets itself when none
+// changes).
+func (c *rrCache) clampSets(sets []*rrset) []*rrset {
+	var out []*rrset
+	for i, s := range sets {
+		cs := c.clampSet(s)
+		if cs != s && out == nil {
+			out = append(make([]*rrset, 0, len(sets)), sets[:i]...)
+		}
+		if out != nil {
+			out = append(out, cs)
+		}
+	}
+	if out == nil {
+		return sets
+	}
+	return out
+}
+
+// limit returns the size limit of one shard in bytes.
+func (c *rrCache) limit() int64 {
+	n := c.maxBytes.Load()
+	if c.limits != nil {
+		n = c.limits.MaxBytes()
+	}
+	if n <= 0 {
+		n = DefaultMaxBytes
+	}
+	return max(n/nShards, 1)
+}
+
+// setSize estimates the bytes a set takes (as daemon/cache counts them).
+func setSize(s *rrset) int64 {
+	n := int64(64)
+	for _, x := range []*dnsmsg.RRSet{s.rr, s.sig} {
+		if x == nil {
+			continue
+		}
+		n += int64(len(x.Owner.Wire) + 48)
+		for _, r := range x.RData {
+			n += int64(len(r) + 24)
+		}
+	}
+	return n
+}
+
+func setsSize(sets []*rrset) int64 {
+	n := int64(24 * len(sets))
+	for _, s := range sets {
+		n += setSize(s)
+	}
+	return n
 }
 
 // len returns the number of entries of every kind.
@@ -130,50 +218,94 @@ func (c *rrCache) len() int {
 	return n
 }
 
-// sweep drops expired entries of sh, and everything if still over max.
+// bytes returns the live bytes counted in the cache.
+func (c *rrCache) bytes() int64 {
+	var n int64
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.RLock()
+		n += sh.bytes
+		sh.mu.RUnlock()
+	}
+	return n
+}
+
+// evict drops entries of sh until it is under 90% of its share of the
+// size limit: those expired (longer than staleKeep ago) first, then any.
 // sh is locked.
-func (c *rrCache) sweep(sh *shard, now time.Time) {
-	if len(sh.rrs)+len(sh.neg)+len(sh.ans) < c.max {
+func (c *rrCache) evict(sh *shard, now time.Time, incoming int64) {
+	limit := c.limit()
+	if sh.bytes+incoming <= limit {
 		return
 	}
-	for k, e := range sh.rrs {
-		if !now.Before(e.expire) {
-			delete(sh.rrs, k)
+	target := limit - limit/10 - incoming
+	dead := now.Add(-time.Duration(c.staleKeep.Load()))
+	for pass := 0; pass < 2 && sh.bytes > target; pass++ {
+		any := pass == 1
+		for k, e := range sh.ans {
+			if sh.bytes <= target {
+				return
+			}
+			if any || !dead.Before(e.expire) {
+				delete(sh.ans, k)
+				sh.bytes -= e.size
+				c.evictions.Add(1)
+			}
 		}
-	}
-	for k, e := range sh.neg {
-		if !now.Before(e.expire) {
-			delete(sh.neg, k)
+		for k, e := range sh.neg {
+			if sh.bytes <= target {
+				return
+			}
+			if any || !dead.Before(e.expire) {
+				delete(sh.neg, k)
+				sh.bytes -= e.size
+				c.evictions.Add(1)
+			}
 		}
-	}
-	for k, e := range sh.ans {
-		if !now.Before(e.expire) {
-			delete(sh.ans, k)
+		for k, e := range sh.rrs {
+			if sh.bytes <= target {
+				return
+			}
+			if any || !dead.Before(e.expire) {
+				delete(sh.rrs, k)
+				sh.bytes -= e.size
+				c.evictions.Add(1)
+			}
 		}
-	}
-	if len(sh.rrs)+len(sh.neg)+len(sh.ans) >= c.max {
-		sh.rrs = map[setKey]*entry{}
-		sh.neg = map[setKey]*negEntry{}
-		sh.ans = map[string]*answerEntry{}
 	}
 }
 
 // put stores s at rank unless a live entry of a higher rank is there.
-// It reports whether it stored.
+// It reports whether it stored. Its TTL is clamped.
 func (c *rrCache) put(s *rrset, rank int, now time.Time) bool {
 	k := keyOf(s.owner(), s.rr.Type)
+	s = c.clampSet(s)
+	e := &entry{set: s, rank: rank, stored: now, expire: now.Add(time.Duration(s.ttl()) * time.Second), size: int64(len(k.name)) + setSize(s)}
 	sh := c.shard(k.name)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if old := sh.rrs[k]; old != nil && old.rank > rank && now.Before(old.expire) {
 		return false
 	}
-	c.sweep(sh, now)
-	sh.rrs[k] = &entry{set: s, rank: rank, stored: now, expire: now.Add(time.Duration(s.ttl()) * time.Second)}
+	c.evict(sh, now, e.size)
+	c.putEntry(sh, k, e)
 	if rank >= rankNonAuthAns {
-		delete(sh.neg, k)
+		if old := sh.neg[k]; old != nil {
+			delete(sh.neg, k)
+			sh.bytes -= old.size
+		}
 	}
+	c.dirty.Store(true)
 	return true
+}
+
+// putEntry stores e under k in sh (locked), counting its bytes.
+func (c *rrCache) putEntry(sh *shard, k setKey, e *entry) {
+	if old := sh.rrs[k]; old != nil {
+		sh.bytes -= old.size
+	}
+	sh.rrs[k] = e
+	sh.bytes += e.size
 }
 
 // get returns the live set owner/t of at least rank minRank, with its TTLs
@@ -192,11 +324,23 @@ func (c *rrCache) get(owner []byte, t uint16, minRank int, now time.Time) (*rrse
 
 func (c *rrCache) putNeg(owner []byte, t uint16, rcode int, auth []*rrset, ttl uint32, now time.Time) {
 	k := keyOf(owner, t)
+	auth = c.clampSets(auth)
+	ttl = c.clamp(ttl)
+	e := &negEntry{rcode: rcode, auth: auth, stored: now, expire: now.Add(time.Duration(ttl) * time.Second), size: int64(len(k.name)+64) + setsSize(auth)}
 	sh := c.shard(k.name)
 	sh.mu.Lock()
-	c.sweep(sh, now)
-	sh.neg[k] = &negEntry{rcode: rcode, auth: auth, stored: now, expire: now.Add(time.Duration(ttl) * time.Second)}
+	c.evict(sh, now, e.size)
+	c.putNegEntry(sh, k, e)
 	sh.mu.Unlock()
+	c.dirty.Store(true)
+}
+
+func (c *rrCache) putNegEntry(sh *shard, k setKey, e *negEntry) {
+	if old := sh.neg[k]; old != nil {
+		sh.bytes -= old.size
+	}
+	sh.neg[k] = e
+	sh.bytes += e.size
 }
 
 func (c *rrCache) getNeg(owner []byte, t uint16, now time.Time) *negEntry {
@@ -211,23 +355,42 @@ func (c *rrCache) getNeg(owner []byte, t uint16, now time.Time) *negEntry {
 	return e
 }
 
+// putAnswer stores e (its sets already clamped) under the answer key k.
 func (c *rrCache) putAnswer(k []byte, e *answerEntry) {
+	e.size = int64(len(k)+96) + setsSize(e.an) + setsSize(e.ns) + int64(len(e.res.EDEText))
 	sh := c.shardB(k)
 	sh.mu.Lock()
-	c.sweep(sh, e.stored)
-	sh.ans[string(k)] = e
+	c.evict(sh, e.stored, e.size)
+	c.putAnswerEntry(sh, string(k), e)
 	sh.mu.Unlock()
+	c.dirty.Store(true)
 }
 
-func (c *rrCache) getAnswer(k []byte, now time.Time) *answerEntry {
+func (c *rrCache) putAnswerEntry(sh *shard, k string, e *answerEntry) {
+	if old := sh.ans[k]; old != nil {
+		sh.bytes -= old.size
+	}
+	sh.ans[k] = e
+	sh.bytes += e.size
+}
+
+// getAnswer returns the live answer entry of k; with stale set, one
+// expired less than staleKeep ago too.
+func (c *rrCache) getAnswer(k []byte, now time.Time, stale bool) *answerEntry {
 	sh := c.shardB(k)
 	sh.mu.RLock()
 	e := sh.ans[string(k)]
 	sh.mu.RUnlock()
-	if e == nil || !now.Before(e.expire) {
+	if e == nil {
 		return nil
 	}
-	return e
+	if now.Before(e.expire) {
+		return e
+	}
+	if stale && now.Before(e.expire.Add(time.Duration(c.staleKeep.Load()))) {
+		return e
+	}
+	return nil
 }
 
 // negTTL is the negative caching TTL of an authority section: min(SOA TTL,
@@ -250,8 +413,9 @@ func negTTL(auth []*rrset) uint32 {
 }
 
 // clearName drops the entries of name (and below it unless exact) of type
-// t (0: all).
-func (c *rrCache) clearName(name []byte, exact bool, t uint16) {
+// t (0: all), and returns how many it dropped.
+func (c *rrCache) clearName(name []byte, exact bool, t uint16) int {
+	n := 0
 	match := func(owner string, et uint16) bool {
 		if t != 0 && et != t {
 			return false
@@ -265,21 +429,46 @@ func (c *rrCache) clearName(name []byte, exact bool, t uint16) {
 	for i := range c.shards {
 		sh := &c.shards[i]
 		sh.mu.Lock()
-		for k := range sh.rrs {
+		for k, e := range sh.rrs {
 			if match(k.name, k.t) {
 				delete(sh.rrs, k)
+				sh.bytes -= e.size
+				n++
 			}
 		}
-		for k := range sh.neg {
+		for k, e := range sh.neg {
 			if match(k.name, k.t) {
 				delete(sh.neg, k)
+				sh.bytes -= e.size
+				n++
 			}
 		}
-		for k := range sh.ans {
+		for k, e := range sh.ans {
 			if match(k[:len(k)-3], uint16(k[len(k)-3])<<8|uint16(k[len(k)-2])) {
 				delete(sh.ans, k)
+				sh.bytes -= e.size
+				n++
 			}
 		}
 		sh.mu.Unlock()
 	}
+	c.dirty.Store(true)
+	return n
+}
+
+// shardB is the shard of an answer key (by its name part).
+func (c *rrCache) shardB(k []byte) *shard {
+	var h uint32 = 2166136261
+	for i := 0; i < len(k)-3; i++ {
+		h = (h ^ uint32(k[i])) * 16777619
+	}
+	return &c.shards[h%nShards]
+}
+
+func (c *rrCache) shard(name string) *shard {
+	var h uint32 = 2166136261
+	for i := 0; i < len(name); i++ {
+		h = (h ^ uint32(name[i])) * 16777619
+	}
+	return &c.shards[h%nShards]
 }

@@ -47,9 +47,25 @@ type Config struct {
 	// Cache is the daemon's shared RR cache: answers that need no AD bit
 	// are stored there too (its RRLayer then answers them first). nil: none.
 	Cache Cache
-	// MaxEntries bounds the resolver's own cache (RR sets and answers);
-	// DefaultMaxEntries.
-	MaxEntries int
+	// MaxBytes bounds the resolver's own cache (RR sets, negative and
+	// final answers) in live bytes, counted as daemon/cache counts them;
+	// DefaultMaxBytes.
+	MaxBytes int64
+	// MinTTL and MaxTTL clamp the TTLs the resolver caches and answers
+	// with (kresd's cache.min_ttl, cache.max_ttl); 0: DefaultMinTTL,
+	// DefaultMaxTTL; a negative MinTTL: no lower bound.
+	MinTTL, MaxTTL time.Duration
+	// Limits, when set, gives the size limit and the TTL bounds at run
+	// time instead of MaxBytes, MinTTL and MaxTTL (the daemon's shared RR
+	// cache, daemon/cache.RRCache, implements it: one cache.size and one
+	// pair of cache.min_ttl/max_ttl for both caches).
+	Limits CacheLimits
+}
+
+// CacheLimits gives a cache's bounds at run time.
+type CacheLimits interface {
+	TTLBounds() (min, max time.Duration) // cache.min_ttl, cache.max_ttl
+	MaxBytes() int64                     // cache.size
 }
 
 // Defaults of Config.
@@ -60,8 +76,10 @@ const (
 	DefaultMaxCNAME     = 12
 	DefaultNSTimeout    = 1000 * time.Millisecond
 	DefaultQueryTimeout = 1200 * time.Millisecond
-	DefaultMaxEntries   = 1 << 20
-	EDNSPayload         = 1232 // DNS Flag Day 2020, no fallback
+	DefaultMaxBytes     = cache.DefaultMaxBytes // 100 MiB, as the shared RR cache
+	DefaultMinTTL       = cache.DefaultMinTTL   // 5 s, kresd's
+	DefaultMaxTTL       = cache.DefaultMaxTTL   // 1 day, kresd 5's
+	EDNSPayload         = 1232                  // DNS Flag Day 2020, no fallback
 )
 
 // Cache is the daemon's shared RR cache (daemon/cache.RRCache implements it).

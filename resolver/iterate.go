@@ -685,6 +685,17 @@ func (q *req) addrs(ctx context.Context, c *cut, depth int, more bool) []netip.A
 			break
 		}
 	}
+	if len(c.zone) <= 1 && len(out) == 0 {
+		// the root servers' addresses are gone (evicted for the cache's
+		// size, or expired before the root's NS set): the hints' serve
+		for _, h := range q.r.roots {
+			for _, a := range h.Addrs {
+				if q.familyOK(a.Unmap()) {
+					out = append(out, a.Unmap())
+				}
+			}
+		}
+	}
 	if len(out) > known || len(c.zone) <= 1 {
 		return out
 	}

@@ -78,7 +78,7 @@ func (r *Resolver) Refresh(ctx context.Context, qname []byte, qtype uint16, cd b
 func (r *Resolver) CachedTTL(qname []byte, qtype uint16, cd bool) (left time.Duration, ok bool) {
 	var kb [260]byte
 	now := r.clk.Now()
-	e := r.cache.getAnswer(ansKey(kb[:0], qname, qtype, cd), now)
+	e := r.cache.getAnswer(ansKey(kb[:0], qname, qtype, cd), now, false)
 	if e == nil {
 		return 0, false
 	}

@@ -39,6 +39,7 @@ const (
 	edeOther                = 0
 	edeNoReachableAuthority = 22
 	edeNotSupported         = 21
+	edeStaleAnswer          = 3
 )
 
 // Stats are the resolver's counters.
@@ -51,6 +52,7 @@ type Stats struct {
 	GlueRefused atomic.Uint64 // glue not stored (mode, or authoritative data present)
 	CacheHits   atomic.Uint64 // answers from the answer cache
 	Aggressive  atomic.Uint64 // negative answers synthesized from cached NSEC (RFC 8198)
+	Stale       atomic.Uint64 // answers from expired data (serve_stale, RFC 8767)
 }
 
 // Resolver is an iterative, validating DNS resolver. It is safe for
@@ -114,8 +116,20 @@ func New(c Config) (*Resolver, error) {
 	if d.QueryTimeout <= 0 {
 		d.QueryTimeout = DefaultQueryTimeout
 	}
-	if d.MaxEntries <= 0 {
-		d.MaxEntries = DefaultMaxEntries
+	if d.MaxBytes <= 0 {
+		d.MaxBytes = DefaultMaxBytes
+	}
+	switch {
+	case d.MinTTL == 0:
+		d.MinTTL = DefaultMinTTL
+	case d.MinTTL < 0:
+		d.MinTTL = 0
+	}
+	if d.MaxTTL <= 0 {
+		d.MaxTTL = DefaultMaxTTL
+	}
+	if d.MaxTTL < d.MinTTL {
+		return nil, fmt.Errorf("resolver: max TTL %v below min TTL %v", d.MaxTTL, d.MinTTL)
 	}
 	r.roots = c.Roots
 	if r.roots == nil {
@@ -132,7 +146,7 @@ func New(c Config) (*Resolver, error) {
 			r.hintAddrs[a.Unmap()] = true
 		}
 	}
-	r.cache = newRRCache(d.MaxEntries)
+	r.cache = newRRCache(d.MaxBytes, d.MinTTL, d.MaxTTL, d.Limits)
 	r.net = &netExchanger{timeout: d.QueryTimeout, unsolicited: &r.Stats.Unsolicited}
 	if c.AnchorSource != nil {
 		r.src.Store(&srcBox{c.AnchorSource})
@@ -171,14 +185,22 @@ func (r *Resolver) ClearCache() {
 }
 
 // ClearName forgets what the resolver's cache holds for name (and below
-// it unless exact), of type t (0: every type), as kresd's cache.clear.
-func (r *Resolver) ClearName(name []byte, exact bool, t uint16) {
-	r.cache.clearName(name, exact, t)
+// it unless exact), of type t (0: every type), as kresd's cache.clear, and
+// returns the number of entries removed.
+func (r *Resolver) ClearName(name []byte, exact bool, t uint16) int {
+	n := r.cache.clearName(name, exact, t)
 	r.nsec.clear()
+	return n
 }
 
 // CacheLen returns the number of entries in the resolver's own cache.
 func (r *Resolver) CacheLen() int { return r.cache.len() }
+
+// CacheBytes returns the live bytes of the resolver's own cache (counted
+// as daemon/cache counts them) and the entries evicted for its size limit.
+func (r *Resolver) CacheBytes() (bytes int64, evictions uint64) {
+	return r.cache.bytes(), r.cache.evictions.Load()
+}
 
 // validator returns the validator for the current anchors (rebuilt when an
 // AnchorSource changed them), nil without anchors.
@@ -286,7 +308,7 @@ func (r *Resolver) resolve(ctx context.Context, qname []byte, qtype, qclass uint
 func (r *Resolver) cachedAnswer(qname []byte, qtype uint16, f QueryFlags) (rcode int, an, ns []*rrset, res Result, ok bool) {
 	now := r.clk.Now()
 	var kb [260]byte
-	e := r.cache.getAnswer(ansKey(kb[:0], qname, qtype, f.CD), now)
+	e := r.cache.getAnswer(ansKey(kb[:0], qname, qtype, f.CD), now, false)
 	if e == nil {
 		return 0, nil, nil, Result{}, false
 	}
@@ -331,6 +353,11 @@ func (r *Resolver) resolveParts(ctx context.Context, qname []byte, qtype, qclass
 	q := &req{r: r, ex: ex, mayQuery: mayQuery, refresh: f.Refresh}
 	part, err := q.lookup(ctx, qname, qtype, 0)
 	res.Queries = q.queries
+	if err != nil || (part != nil && part.rcode == 2) {
+		if rcode, an, ns, sres, ok := r.staleAnswer(ak, q.queries); ok {
+			return rcode, an, ns, sres, nil
+		}
+	}
 	if err != nil {
 		res.EDE, res.EDEText = edeNoReachableAuthority, err.Error()
 		if errors.Is(err, ErrLimit) || errors.Is(err, ErrDepth) || errors.Is(err, ErrLoop) {
@@ -385,7 +412,9 @@ func (r *Resolver) resolveParts(ctx context.Context, qname []byte, qtype, qclass
 			r.nsec.storeWildcards(part.an, part.ns, now)
 		}
 	}
-	ttl := minTTL(part)
+	// cache.min_ttl/max_ttl: the TTLs cached are those answered
+	part.an, part.ns = r.cache.clampSets(part.an), r.cache.clampSets(part.ns)
+	ttl := r.cache.clamp(minTTL(part))
 	if ttl > 0 {
 		r.cache.putAnswer(ak, &answerEntry{rcode: part.rcode, an: part.an, ns: part.ns, res: res, stored: now, expire: now.Add(time.Duration(ttl) * time.Second)})
 	}
@@ -394,6 +423,40 @@ func (r *Resolver) resolveParts(ctx context.Context, qname []byte, qtype, qclass
 	}
 	return part.rcode, part.an, part.ns, res, nil
 }
+
+// staleAnswer returns the answer cache's entry under k expired less than
+// the stale keep time ago (serve_stale, RFC 8767): TTLs lowered by its age,
+// those run out set to 1 (as the shared RR cache's stale answers), EDE 3
+// (Stale Answer). ok is false without one or without serve_stale.
+func (r *Resolver) staleAnswer(k []byte, queries int) (rcode int, an, ns []*rrset, res Result, ok bool) {
+	if r.cache.staleKeep.Load() <= 0 {
+		return 0, nil, nil, Result{}, false
+	}
+	now := r.clk.Now()
+	e := r.cache.getAnswer(k, now, true)
+	if e == nil {
+		return 0, nil, nil, Result{}, false
+	}
+	r.Stats.Stale.Add(1)
+	res = e.res
+	res.Cached = true
+	res.Queries = queries
+	res.EDE, res.EDEText = edeStaleAnswer, ""
+	an, ns = withTTL(e.an, 0, e.stored, now), withTTL(e.ns, 0, e.stored, now)
+	for _, sets := range [][]*rrset{an, ns} {
+		for i, s := range sets {
+			if s.ttl() == 0 {
+				sets[i] = s.copyWithTTL(1)
+			}
+		}
+	}
+	return e.rcode, an, ns, res, true
+}
+
+// SetServeStale makes the resolver keep expired cache entries for keep
+// and answer from them when the authoritative servers fail (the
+// serve_stale module, RFC 8767); 0 turns it off.
+func (r *Resolver) SetServeStale(keep time.Duration) { r.cache.staleKeep.Store(int64(max(keep, 0))) }
 
 // withTTL returns copies of sets with TTLs lowered by the time since stored
 // (and at most ttl).

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"ljdns/daemon/mod/tasentinel"
 	"ljdns/dnsmsg"
@@ -47,8 +48,21 @@ func (o ourResolver) Resolve(ctx context.Context, q Query) (*dnsmsg.Packet, erro
 }
 
 // supportedFeatures are the CONFIG features the resolver's configuration
-// honours (none yet); those of kresd modules are in moduleFeatures.
-var supportedFeatures = map[string]bool{}
+// honours: cache.min_ttl and cache.max_ttl (seconds, as kresd.j2 passes
+// them); those of kresd modules are in moduleFeatures.
+var supportedFeatures = map[string]bool{"min_ttl": true, "max_ttl": true}
+// featureSeconds reads the feature k in seconds: ok false when absent.
+func featureSeconds(s *Settings, k string) (d time.Duration, ok bool, err error) {
+	v, ok := s.Features[k]
+	if !ok {
+		return 0, false, nil
+	}
+	n, err := strconv.ParseUint(v, 10, 32)
+	if err != nil {
+		return 0, false, fmt.Errorf("features: %s = %q: seconds expected", k, v)
+	}
+	return time.Duration(n) * time.Second, true, nil
+}
 
 // NewResolver is the Factory of ljdns's resolver (package resolver): the
 // settings mapped as kresd.j2 maps them (hints.root, trust anchors,
@@ -87,6 +101,19 @@ func NewResolver(s *Settings) (Resolver, error) {
 	}
 	if s.HardenGlue {
 		c.Mode = resolver.Normal
+	}
+	if d, ok, err := featureSeconds(s, "min_ttl"); err != nil {
+		return nil, err
+	} else if ok {
+		c.MinTTL = d
+		if d == 0 {
+			c.MinTTL = -1 // none
+		}
+	}
+	if d, ok, err := featureSeconds(s, "max_ttl"); err != nil {
+		return nil, err
+	} else if ok {
+		c.MaxTTL = max(d, time.Second)
 	}
 	for _, h := range s.Roots {
 		c.Roots = append(c.Roots, resolver.Hint{Name: h.Name, Addrs: h.Addrs})
