@@ -14,6 +14,7 @@ import (
 	"ljdns/daemon/cache"
 	"ljdns/dnsmsg"
 	"ljdns/luabind"
+	"ljdns/resolver"
 )
 
 func init() { registerModuleBinding("cache", openCache) }
@@ -194,11 +195,15 @@ func openCache(L *lua.LState, env *Env) lua.LValue {
 		"count": func(L *lua.LState) int {
 			needOpen(L, "count")
 			st.counts.Add(1)
-			L.Push(lua.LNumber(st.c.Len()))
+			n := st.c.Len()
+			if r := env.gen.ld.currentResolver(); r != nil {
+				n += r.CacheLen()
+			}
+			L.Push(lua.LNumber(n))
 			return 1
 		},
 		"stats": func(L *lua.LState) int {
-			L.Push(cacheStatsTable(L, st))
+			L.Push(cacheStatsTable(L, st, env.gen.ld.currentResolver()))
 			return 1
 		},
 		// clear([name, [exact_name, [rr_type]]]): everything, a subtree, one
@@ -297,7 +302,7 @@ func openCache(L *lua.LState, env *Env) lua.LValue {
 			return 1
 		},
 	})
-	C.RawSetString("context", cacheContext(L, st))
+	C.RawSetString("context", cacheContext(L, st, env.gen.ld))
 	return C
 }
 
@@ -331,23 +336,34 @@ func cacheTTL(L *lua.LState, c *cache.RRCache, what string, max bool) int {
 	return 1
 }
 
-// cacheStats returns kresd's cache counters.
-func cacheStats(st *cacheState) map[string]uint64 {
+// cacheStats returns kresd's cache counters: those of the shared RR
+// cache, with the resolver's own cache (r, nil when the configuration
+// does not recurse) in count_entries, evictions and usage_percent (the
+// live bytes of both against cache.size, each being limited to it), and
+// on its own in resolver_entries, resolver_bytes, resolver_evictions.
+func cacheStats(st *cacheState, r *resolver.Resolver) map[string]uint64 {
 	c := st.c
 	hits, misses := c.Hits.Load(), c.Misses.Load()
+	var rn, rb, rev uint64
+	if r != nil {
+		b, ev := r.CacheBytes()
+		rn, rb, rev = uint64(r.CacheLen()), uint64(max(b, 0)), ev
+	}
 	return map[string]uint64{
 		"read": hits + misses, "read_miss": misses, "write": c.Inserts.Load(), "write_miss": 0,
 		"commit": st.commits.Load(), "open": st.opens.Load(), "close": st.closes.Load(),
-		"count": st.counts.Load(), "count_entries": uint64(c.Len()), "clear": c.Clears.Load(),
+		"count": st.counts.Load(), "count_entries": uint64(c.Len()) + rn, "clear": c.Clears.Load(),
 		"match": 0, "match_miss": 0, "read_leq": 0, "read_leq_miss": 0, "remove": c.Clears.Load(), "remove_miss": 0,
-		"evictions":     c.Evictions.Load(),
-		"usage_percent": uint64(100 * c.Bytes() / max(c.MaxBytes(), 1)),
+		"evictions":     c.Evictions.Load() + rev,
+		"usage_percent": (100 * (uint64(c.Bytes()) + rb)) / uint64(max(c.MaxBytes(), 1)),
+
+		"resolver_entries": rn, "resolver_bytes": rb, "resolver_evictions": rev,
 	}
 }
 
-func cacheStatsTable(L *lua.LState, st *cacheState) *lua.LTable {
+func cacheStatsTable(L *lua.LState, st *cacheState, r *resolver.Resolver) *lua.LTable {
 	t := L.NewTable()
-	for k, v := range cacheStats(st) {
+	for k, v := range cacheStats(st, r) {
 		t.RawSetString(k, lua.LNumber(v))
 	}
 	return t
@@ -355,11 +371,11 @@ func cacheStatsTable(L *lua.LState, st *cacheState) *lua.LTable {
 
 // cacheContext is kres.context().cache: a cdata-like object with live
 // .stats and insert/commit/sync.
-func cacheContext(L *lua.LState, st *cacheState) lua.LValue {
+func cacheContext(L *lua.LState, st *cacheState, ld *Loader) lua.LValue {
 	statsMT := L.NewTable()
 	statsMT.RawSetString("__type", lua.LString("cdata"))
 	statsMT.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
-		if v, ok := cacheStats(st)[L.CheckString(2)]; ok {
+		if v, ok := cacheStats(st, ld.currentResolver())[L.CheckString(2)]; ok {
 			L.Push(lua.LNumber(v))
 			return 1
 		}

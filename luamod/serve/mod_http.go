@@ -87,7 +87,7 @@ func openHTTP(L *lua.LState, env *Env) lua.LValue {
 func httpExtra(env *Env, cs *cacheState) map[string]float64 {
 	out := map[string]float64{}
 	if cs != nil {
-		for k, v := range cacheStats(cs) {
+		for k, v := range cacheStats(cs, env.gen.ld.currentResolver()) {
 			out["cache."+k] = float64(v)
 		}
 		out["cache.hit"] = float64(cs.c.Hits.Load())

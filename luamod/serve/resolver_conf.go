@@ -82,6 +82,11 @@ func (g *generation) setResolver() error {
 	c.NTA = g.anchors.Insecure()
 	key := fmt.Sprintf("%+v", c)
 	c.AnchorSource = g.anchors
+	cs, _ := g.ld.persistentGet("cache").(*cacheState)
+	if cs != nil {
+		// one cache.size and cache.min_ttl/max_ttl for both caches
+		c.Limits = cs.c
+	}
 	st := (&Env{gen: g}).Persistent("resolver", func() any { return &resolverState{} }).(*resolverState)
 	g.ld.mu.Lock()
 	defer g.ld.mu.Unlock()
@@ -93,6 +98,13 @@ func (g *generation) setResolver() error {
 		st.r, st.key = r, key
 	}
 	st.r.SetAnchorSource(g.anchors)
+	stale := time.Duration(0)
+	for _, m := range w0.modules {
+		if m.name == "serve_stale" {
+			stale = cacheStaleKeep // expired data answers while the servers fail
+		}
+	}
+	st.r.SetServeStale(stale)
 	if st.stop != nil {
 		st.stop()
 		st.stop = nil
@@ -138,8 +150,21 @@ func evalLua(L *lua.LState, expr string) lua.LValue {
 	return v
 }
 
+// currentResolver returns the resolver the configuration built, nil
+// when it recurses not.
+func (ld *Loader) currentResolver() *resolver.Resolver {
+	st, _ := ld.persistentGet("resolver").(*resolverState)
+	if st == nil {
+		return nil
+	}
+	ld.mu.Lock()
+	defer ld.mu.Unlock()
+	return st.r
+}
+
 // nResolverClear is S.resolver_clear(name, exact, rrtype): cache.clear()
-// for the resolver's own cache (everything without a name).
+// for the resolver's own cache (everything without a name); it returns
+// the number of entries removed.
 func (w *worker) nResolverClear(L *lua.LState) int {
 	ld := w.gen.ld
 	ld.mu.Lock()
@@ -150,13 +175,15 @@ func (w *worker) nResolverClear(L *lua.LState) int {
 	}
 	name := L.OptString(1, "")
 	if name == "" {
+		n := st.r.CacheLen()
 		st.r.ClearCache()
-		return 0
+		L.Push(lua.LNumber(n))
+		return 1
 	}
 	n, err := dnsmsg.NameFromText(name)
 	if err != nil {
 		L.ArgError(1, err.Error())
 	}
-	st.r.ClearName(n.Wire, lua.LVAsBool(L.Get(2)), uint16(L.OptInt(3, 0)))
-	return 0
+	L.Push(lua.LNumber(st.r.ClearName(n.Wire, lua.LVAsBool(L.Get(2)), uint16(L.OptInt(3, 0)))))
+	return 1
 }

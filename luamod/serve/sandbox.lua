@@ -425,8 +425,12 @@ do
 	-- cache.clear() clears the resolver's own cache too (RR sets, answers, name server RTTs)
 	local clear = cacheshadow.clear
 	cacheshadow.clear = function(name, exact, rrtype, ...)
-		S.resolver_clear(name, exact, rrtype)
-		return clear(name, exact, rrtype, ...)
+		local rn = S.resolver_clear(name, exact, rrtype) or 0
+		local res = clear(name, exact, rrtype, ...)
+		if type(res) == 'table' and type(res.count) == 'number' then
+			res.count = res.count + rn -- the resolver's entries count too
+		end
+		return res
 	end
 end
 
