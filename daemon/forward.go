@@ -209,6 +209,10 @@ func (g *generation) forward(r *Request) State {
 		return Fail
 	}
 	copyAnswer(r, a)
+	if v, ok := r.Upstream.(ValidatingTransport); ok && v.ValidatesAnswers() && a.Buf[3]&0x20 != 0 &&
+		(r.do || r.Query.Buf[3]&0x20 != 0) && !r.Options.Has(DNSSECCD) {
+		r.Answer.Buf[3] |= 0x20 // RFC 6840 §5.8: AD for a client that set DO or AD
+	}
 	if g.chainTooLong(r) {
 		return Fail // not consumed: nothing caches it
 	}
@@ -224,8 +228,18 @@ func (g *generation) forward(r *Request) State {
 	return Done
 }
 
+// ValidatingTransport is a forwarding transport (Request.Upstream) that
+// validates its answers itself (dnsclient.Validating, kresd's validating
+// FORWARD): forwarding keeps the AD bit of its answers for a client that
+// set DO or AD and not CD, where it clears the AD of an upstream whose word
+// it cannot check.
+type ValidatingTransport interface {
+	ValidatesAnswers() bool
+}
+
 // copyAnswer puts the upstream answer a into r.Answer: its RCODE, TC and
-// records (not OPT, not TSIG). AA and AD are cleared (no validation yet).
+// records (not OPT, not TSIG). AA and AD are cleared (forward keeps AD
+// from a ValidatingTransport).
 func copyAnswer(r *Request, a *dnsmsg.Packet) {
 	r.ResetAnswer()
 	ans := r.Answer

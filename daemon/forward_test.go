@@ -233,3 +233,80 @@ func TestCNAMEChainLimit(t *testing.T) {
 		t.Errorf("cached chain of 5 over limit 3: %s", dns.RcodeToString[m.Rcode])
 	}
 }
+
+// vouching is a forwarding transport that says it validated its answers
+// (as dnsclient.Validating does): the daemon keeps their AD bit.
+type vouching struct{ dnsclient.Transport }
+
+func (vouching) ValidatesAnswers() bool { return true }
+
+// TestForwardValidatedAD: a forwarded answer's AD bit is cleared unless
+// the transport is a ValidatingTransport, and then kept only for a client
+// that set DO or AD and not CD (RFC 6840 §5.8); an answer without AD stays
+// without it.
+func TestForwardValidatedAD(t *testing.T) {
+	testnet.Isolate(t)
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	// the upstream: AD on every answer but those for insecure.example
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			q := new(dns.Msg)
+			if q.Unpack(buf[:n]) != nil || len(q.Question) != 1 {
+				continue
+			}
+			a := new(dns.Msg)
+			a.SetReply(q)
+			a.AuthenticatedData = q.Question[0].Name != "insecure.example."
+			rr, _ := dns.NewRR(q.Question[0].Name + " 60 IN A 192.0.2.1")
+			a.Answer = append(a.Answer, rr)
+			out, _ := a.Pack()
+			pc.WriteTo(out, from)
+		}
+	}()
+	up, err := dnsclient.NewDgramStream(pc.LocalAddr().String(), dnsclient.DgramStreamOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer up.Close()
+	var validating bool
+	fwd := layerFunc{name: "policy", begin: func(r *Request, s State) State {
+		r.Upstream = up
+		if validating {
+			r.Upstream = vouching{up}
+		}
+		return s
+	}}
+	s := startServer(t, &Config{Layers: []Layer{fwd}})
+	addr := s.Addrs(KindDNS)[0]
+	for _, c := range []struct {
+		validating bool
+		name       string
+		do, ad, cd bool
+		want       bool
+	}{
+		{false, "secure.example", true, false, false, false},
+		{true, "secure.example", true, false, false, true},
+		{true, "secure.example", false, true, false, true},
+		{true, "secure.example", false, false, false, false},
+		{true, "secure.example", true, false, true, false},
+		{true, "insecure.example", true, false, false, false},
+	} {
+		validating = c.validating
+		q := query(c.name, dns.TypeA)
+		q.SetEdns0(1232, c.do)
+		q.AuthenticatedData, q.CheckingDisabled = c.ad, c.cd
+		m := exchange(t, "udp", addr, q)
+		if m.Rcode != dns.RcodeSuccess || len(m.Answer) != 1 || m.AuthenticatedData != c.want {
+			t.Errorf("%+v: rcode %s, %d records, AD %v", c, dns.RcodeToString[m.Rcode], len(m.Answer), m.AuthenticatedData)
+		}
+	}
+}

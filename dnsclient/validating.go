@@ -50,6 +50,10 @@ func NewValidating(up Transport, v *validator.Validator) (*Validating, error) {
 // Validator returns the validator.
 func (t *Validating) Validator() *validator.Validator { return t.v }
 
+// ValidatesAnswers reports true: the daemon's forwarding keeps the AD bit
+// of this transport's answers (daemon.ValidatingTransport).
+func (t *Validating) ValidatesAnswers() bool { return true }
+
 // Close implements Transport; it closes the upstream.
 func (t *Validating) Close() error { return t.up.Close() }
 
