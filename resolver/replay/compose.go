@@ -16,6 +16,7 @@ import (
 	"ljdns/dnsclient"
 	"ljdns/dnsmsg"
 	"ljdns/resolver"
+	"ljdns/validator"
 )
 
 // moduleFeatures are the CONFIG features for which kresd.j2 loads a kresd
@@ -98,8 +99,19 @@ func (c *composed) Close() error {
 func compose(s *Settings, r *resolver.Resolver, rootTags []uint16) (*composed, error) {
 	pol := policy.New()
 	pol.Add(policy.Suffix(policy.PASS, [][]byte{policy.Todname("test.")}), false)
+	var val *validator.Validator // FORWARD's, made on first use
 	b := &policyBuilder{forward: func(addrs []string, stub bool) (policy.Action, error) {
-		return forwardAction(s, addrs, stub)
+		if !stub && len(s.Anchors) > 0 && val == nil {
+			var err error
+			val, err = validator.New(validator.Config{Anchors: s.Anchors, NTA: s.NTA, Clock: s.Clock})
+			if err != nil {
+				return nil, err
+			}
+		}
+		if stub {
+			return forwardAction(s, addrs, true, nil)
+		}
+		return forwardAction(s, addrs, false, val)
 	}}
 	if len(s.Forward) > 0 {
 		var addrs []string
@@ -178,8 +190,12 @@ func compose(s *Settings, r *resolver.Resolver, rootTags []uint16) (*composed, e
 }
 
 // forwardAction is policy.FORWARD / policy.STUB to addrs over the
-// scenario's network (worldTransport).
-func forwardAction(s *Settings, addrs []string, stub bool) (policy.Action, error) {
+// scenario's network (worldTransport). With a validator (FORWARD under
+// trust anchors: kresd validates what it forwards, STUB it does not) the
+// transport is dnsclient.Validating: it asks with DO and CD, fetches the
+// DS and DNSKEY sets through the same upstream, and the daemon keeps the
+// AD bit of a secure answer (daemon.ValidatingTransport).
+func forwardAction(s *Settings, addrs []string, stub bool, val *validator.Validator) (policy.Action, error) {
 	if len(addrs) == 0 || len(addrs) > 4 {
 		return nil, fmt.Errorf("policy: 1 to 4 addresses expected, got %d", len(addrs))
 	}
@@ -198,6 +214,13 @@ func forwardAction(s *Settings, addrs []string, stub bool) (policy.Action, error
 			return nil, err
 		}
 		t = r
+	}
+	if val != nil {
+		v, err := dnsclient.NewValidating(t, val)
+		if err != nil {
+			return nil, err
+		}
+		t = v
 	}
 	return policy.ForwardVia(t, stub), nil
 }

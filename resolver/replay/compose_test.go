@@ -3,6 +3,7 @@ package replay
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -117,5 +118,46 @@ func TestPolicyExpr(t *testing.T) {
 	var u *errUnsupportedPolicy
 	if _, err := b.statement("policy.add(policy.all(policy.QTRACE))"); !errors.As(err, &u) {
 		t.Errorf("QTRACE: %v, want unsupported", err)
+	}
+}
+
+// TestForwardValidation plays Deckard's fwd_val_cname_sibling.rpl (when
+// the shared set is there): forward-addr under a trust anchor validates
+// what it forwards (AD on the secure answer). Without the anchor the
+// answer has no AD; with a wrong root DS it is bogus (SERVFAIL).
+func TestForwardValidation(t *testing.T) {
+	var path string
+	for _, f := range deckardSets(t) {
+		if filepath.Base(f) == "fwd_val_cname_sibling.rpl" {
+			path = f
+		}
+	}
+	if path == "" {
+		t.Skip("fwd_val_cname_sibling.rpl not in the Deckard set")
+	}
+	base, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Runner{New: NewResolver}
+	if res := r.RunFile(path); res.Status != Pass {
+		t.Fatalf("%v", res)
+	}
+	anchor := "trust-anchor: \". IN DS 20326 8 2 E06D44B80B8F"
+	for _, c := range []struct{ old, new, want string }{
+		{anchor, "; ", "flags: expected QR RD RA AD, got QR RD RA"},
+		{anchor, "trust-anchor: \". IN DS 20326 8 2 F06D44B80B8F", "rcode: expected NOERROR, got SERVFAIL"},
+	} {
+		text := strings.Replace(string(base), c.old, c.new, 1)
+		if text == string(base) {
+			t.Fatalf("%q not in the scenario", c.old)
+		}
+		sc, err := Parse(path, strings.NewReader(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res := r.Run(sc); res.Status != Fail || !strings.Contains(res.Reason, c.want) {
+			t.Errorf("%q -> %q: %v, want a failure with %q", c.old, c.new, res, c.want)
+		}
 	}
 }

@@ -17,7 +17,9 @@
 // the daemon's request pipeline with the Go modules in their place, as
 // `ljdns serve` composes them (policy, ta_sentinel, dns64, renumber, the
 // resolver's Layer): each query goes through Exchange of a daemon.Server
-// that is never started, and FORWARD's upstream is the scenario's network.
+// that is never started, and FORWARD's upstream is the scenario's network
+// (validated by dnsclient.Validating under the scenario's trust anchors, as
+// kresd validates what it forwards).
 //
 // `ljdns replay FILE.rpl...` is the command; skip.txt lists the scenarios
 // not supported, with a reason each (SkipList).
