@@ -92,6 +92,9 @@ type RRCache struct {
 	dirty  atomic.Bool
 	snap   *snapshot
 	snapMu sync.Mutex // guards snap (attach, close)
+
+	partMu sync.Mutex
+	parts  map[string]Part // other data in the snapshot (AddPart)
 }
 
 // New returns an in-memory RR cache (no snapshot file; see Open).

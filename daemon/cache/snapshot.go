@@ -57,6 +57,12 @@ func (c *RRCache) AttachSnapshot(path string) error {
 		db.Close()
 		return err
 	}
+	for _, name := range c.partNames() {
+		if err := loadPart(db, name, c.part(name)); err != nil {
+			db.Close()
+			return err
+		}
+	}
 	if c.snap != nil {
 		c.closeSnapshot()
 	}
@@ -73,7 +79,7 @@ func (c *RRCache) AttachSnapshot(path string) error {
 			case <-s.stop:
 				return
 			case <-s.tick.C():
-				if c.dirty.Load() {
+				if c.dirty.Load() || c.partsChanged() {
 					c.syncTo(s)
 				}
 			}
@@ -162,23 +168,133 @@ func (c *RRCache) syncTo(s *snapshot) error {
 		}
 		sh.mu.RUnlock()
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
-		if tx.Bucket(bucketRR) != nil {
-			if err := tx.DeleteBucket(bucketRR); err != nil {
-				return err
-			}
+	type dump struct {
+		bucket []byte
+		k, v   [][]byte
+	}
+	var dumps []dump
+	for _, name := range c.partNames() {
+		p := c.part(name)
+		if p == nil {
+			continue
 		}
-		b, err := tx.CreateBucket(bucketRR)
+		k, v := p.Dump()
+		dumps = append(dumps, dump{[]byte(partPrefix + name), k, v})
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b, err := freshBucket(tx, bucketRR)
 		if err != nil {
 			return err
 		}
-		b.FillPercent = 0.9
 		for _, x := range all {
 			if err := b.Put([]byte(x.k), x.v); err != nil {
 				return err
 			}
 		}
+		for _, d := range dumps {
+			b, err := freshBucket(tx, d.bucket)
+			if err != nil {
+				return err
+			}
+			for i := range d.k {
+				if err := b.Put(d.k[i], d.v[i]); err != nil {
+					return err
+				}
+			}
+		}
 		return nil
+	})
+}
+
+// freshBucket replaces the bucket name of tx by an empty one.
+func freshBucket(tx *bolt.Tx, name []byte) (*bolt.Bucket, error) {
+	if tx.Bucket(name) != nil {
+		if err := tx.DeleteBucket(name); err != nil {
+			return nil, err
+		}
+	}
+	b, err := tx.CreateBucket(name)
+	if err != nil {
+		return nil, err
+	}
+	b.FillPercent = 0.9
+	return b, nil
+}
+
+// A Part is other cached data written behind with the RR cache into its
+// snapshot file, in a bucket of its own (the resolver's cache).
+type Part interface {
+	// Changed reports whether the data changed since the last Dump.
+	Changed() bool
+	// Dump returns the records to write (keys[i], values[i]); they
+	// replace what the part's bucket held.
+	Dump() (keys, values [][]byte)
+	// Load gives one record read back from the file.
+	Load(key, value []byte)
+}
+
+// partPrefix starts the bucket names of the parts (apart from "rr").
+const partPrefix = "part:"
+
+// AddPart makes p a part of the snapshot under name: written behind with
+// the cache from now on, and loaded from the snapshot file attached now
+// (or when one is attached later). A part added again under the same name
+// replaces the previous one (a reload's new resolver).
+func (c *RRCache) AddPart(name string, p Part) error {
+	c.snapMu.Lock()
+	defer c.snapMu.Unlock()
+	c.partMu.Lock()
+	if c.parts == nil {
+		c.parts = map[string]Part{}
+	}
+	old := c.parts[name]
+	c.parts[name] = p
+	c.partMu.Unlock()
+	if old == p || c.snap == nil {
+		return nil
+	}
+	return loadPart(c.snap.db, name, p)
+}
+
+// part returns the part under name (nil none).
+func (c *RRCache) part(name string) Part {
+	c.partMu.Lock()
+	defer c.partMu.Unlock()
+	return c.parts[name]
+}
+
+// partNames returns the names of the parts.
+func (c *RRCache) partNames() []string {
+	c.partMu.Lock()
+	defer c.partMu.Unlock()
+	out := make([]string, 0, len(c.parts))
+	for n := range c.parts {
+		out = append(out, n)
+	}
+	return out
+}
+
+// partsChanged reports whether a part changed since its last dump.
+func (c *RRCache) partsChanged() bool {
+	for _, n := range c.partNames() {
+		if p := c.part(n); p != nil && p.Changed() {
+			return true
+		}
+	}
+	return false
+}
+
+// loadPart gives p the records of its bucket in db.
+func loadPart(db *bolt.DB, name string, p Part) error {
+	return db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte(partPrefix + name))
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			p.Load(k, v)
+			return nil
+		})
 	})
 }
 

@@ -51,6 +51,7 @@ func (o ourResolver) Resolve(ctx context.Context, q Query) (*dnsmsg.Packet, erro
 // honours: cache.min_ttl and cache.max_ttl (seconds, as kresd.j2 passes
 // them); those of kresd modules are in moduleFeatures.
 var supportedFeatures = map[string]bool{"min_ttl": true, "max_ttl": true}
+
 // featureSeconds reads the feature k in seconds: ok false when absent.
 func featureSeconds(s *Settings, k string) (d time.Duration, ok bool, err error) {
 	v, ok := s.Features[k]
