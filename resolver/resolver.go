@@ -72,6 +72,7 @@ type Resolver struct {
 	rtt   map[netip.Addr]*nsStat
 
 	nsec nsecCache // RFC 8198
+	part *snapPart // the cache in a snapshot file (SnapshotPart)
 
 	primeMu sync.Mutex
 	primed  time.Time
@@ -147,6 +148,7 @@ func New(c Config) (*Resolver, error) {
 		}
 	}
 	r.cache = newRRCache(d.MaxBytes, d.MinTTL, d.MaxTTL, d.Limits)
+	r.part = &snapPart{r.cache, r.clk.Now}
 	r.net = &netExchanger{timeout: d.QueryTimeout, unsolicited: &r.Stats.Unsolicited}
 	if c.AnchorSource != nil {
 		r.src.Store(&srcBox{c.AnchorSource})

@@ -105,6 +105,13 @@ func (g *generation) setResolver() error {
 		}
 	}
 	st.r.SetServeStale(stale)
+	if cs != nil && !g.ld.o.CheckConfig {
+		// written behind with the shared RR cache into its snapshot file
+		// (RUNDIR/cache.bolt): a restart answers what was resolved
+		if err := cs.c.AddPart("resolver", st.r.SnapshotPart()); err != nil {
+			return fmt.Errorf("resolver: cache snapshot: %v", err)
+		}
+	}
 	if st.stop != nil {
 		st.stop()
 		st.stop = nil
