@@ -29,6 +29,7 @@
 // logs the pass count. known_failures.txt names the scenarios the resolver
 // fails today with the finding behind each: a failure not listed there is
 // a regression and fails the test; a listed one passing is logged so the
-// list only shrinks. `ljdns replay ../shared/deckard/sets/*.rpl` exits 1
-// while the list is not empty, so it is not in .ci/run yet.
+// list only shrinks. `ljdns replay ../shared/deckard/sets/*.rpl` prints
+// the same counts ("N passed, N failed, N skipped") and exits 1 when any
+// scenario fails.
 package replay
