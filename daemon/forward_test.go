@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/miekg/dns"
@@ -277,10 +278,10 @@ func TestForwardValidatedAD(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer up.Close()
-	var validating bool
+	var validating atomic.Bool // the layer runs on the server's goroutine
 	fwd := layerFunc{name: "policy", begin: func(r *Request, s State) State {
 		r.Upstream = up
-		if validating {
+		if validating.Load() {
 			r.Upstream = vouching{up}
 		}
 		return s
@@ -300,7 +301,7 @@ func TestForwardValidatedAD(t *testing.T) {
 		{true, "secure.example", true, false, true, false},
 		{true, "insecure.example", true, false, false, false},
 	} {
-		validating = c.validating
+		validating.Store(c.validating)
 		q := query(c.name, dns.TypeA)
 		q.SetEdns0(1232, c.do)
 		q.AuthenticatedData, q.CheckingDisabled = c.ad, c.cd
