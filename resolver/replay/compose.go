@@ -175,6 +175,7 @@ func compose(s *Settings, r *resolver.Resolver, rootTags []uint16) (*composed, e
 	cfg := &daemon.Config{Layers: layers, Resolver: l, NoCookies: true, Log: daemon.NewLogger(io.Discard)}
 	if s.Trace != nil {
 		cfg.Log, cfg.Verbose = daemon.NewLogger(s.Trace), true
+		cfg.Log.SetLevel(daemon.LevelDebug) // the request traces
 	}
 	if s.AllowLocal {
 		cfg.Options |= daemon.AllowLocal
