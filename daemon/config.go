@@ -50,7 +50,7 @@ type Limits struct {
 	InflightPerClient  int // queries being processed per client address, all transports (default 1000)
 	H2Streams          int // concurrent HTTP/2 streams per DoH connection (default 100)
 	H2ResetsPerSec     int // HTTP/2 stream resets a connection may cause per second before it is closed (default 200)
-	OutgoingPerRequest int // upstream queries one request may make (default 10)
+	OutgoingPerRequest int // upstream queries one request may make (default 100, the resolver's budget for one request, as kresd's; forwarding makes one)
 	OutgoingInflight   int // upstream queries in flight, whole server (default 5000)
 	CNAMEChain         int // CNAME/DNAME links followed for one answer (default 13, as kresd)
 }
@@ -62,7 +62,7 @@ const (
 	defaultInflightPerClient  = 1000
 	defaultH2Streams          = 100
 	defaultH2ResetsPerSec     = 200
-	defaultOutgoingPerRequest = 10
+	defaultOutgoingPerRequest = 100 // resolver.DefaultMaxQueries: a cold iteration with validation takes more than 10
 	defaultOutgoingInflight   = 5000
 	defaultCNAMEChain         = 13
 )

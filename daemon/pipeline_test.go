@@ -548,6 +548,21 @@ func TestOutgoingLimits(t *testing.T) {
 	if len(up.queries) != 2 {
 		t.Fatalf("%d queries went out, want 2", len(up.queries))
 	}
+	// the default lets a request make 100 (a resolver's cold iteration
+	// with validation: Deckard's iter_ns_badip needs more than 10)
+	up.queries, errs = nil, nil
+	res = resolverFunc(func(r *Request) State {
+		for i := 0; i < 101; i++ {
+			_, err := r.QueryUpstream(up, r.UpstreamQuery())
+			errs = append(errs, err)
+		}
+		return Fail
+	})
+	s = newTestServer(t, &Config{Resolver: res})
+	ask(t, s, pack(t, query("x.example", dns.TypeA)), loClient, UDP)
+	if len(errs) != 101 || errs[99] != nil || !errors.Is(errs[100], ErrOutgoingLimit) || len(up.queries) != 100 {
+		t.Fatalf("default limit: %d queries went out, the 100th: %v, the 101st: %v", len(up.queries), errs[99], errs[100])
+	}
 }
 
 type resolverFunc func(r *Request) State
