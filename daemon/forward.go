@@ -288,10 +288,13 @@ func (r *Request) MayQueryNameserver(a netip.Addr) bool {
 // chainTooLong reports whether r.Answer follows more CNAME links (DNAME
 // synthesis included: each synthesized CNAME is one link) from the query
 // name than Limits.CNAMEChain; such an answer fails (SERVFAIL with an
-// extended error), as kresd's iterator refuses chains over its limit.
+// extended error), as kresd's iterator refuses chains over its limit. An
+// answer that is a SERVFAIL already is left as it is: its producer (the
+// resolver, for a CNAME loop: RFC 1034 §3.6.2, Deckard's
+// iter_dname_insec) signalled the error and keeps the records it shows.
 func (g *generation) chainTooLong(r *Request) bool {
 	limit := g.cfg.Limits.CNAMEChain
-	if limit <= 0 || r.qtype == dnsmsg.TypeCNAME {
+	if limit <= 0 || r.qtype == dnsmsg.TypeCNAME || r.Rcode() == RcodeServFail {
 		return false
 	}
 	recs := r.Answer.Records(dnsmsg.SectionAN)

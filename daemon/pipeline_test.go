@@ -565,6 +565,30 @@ func TestOutgoingLimits(t *testing.T) {
 	}
 }
 
+// TestChainLoopServFail: a resolver's SERVFAIL for a CNAME loop keeps its
+// records (RFC 1034 §3.6.2; Deckard's iter_dname_insec), where the same
+// loop answered NOERROR is failed by the chain limit.
+func TestChainLoopServFail(t *testing.T) {
+	for _, rcode := range []int{dns.RcodeServerFailure, dns.RcodeSuccess} {
+		res := resolverFunc(func(r *Request) State {
+			name := r.QName()
+			r.SetRcode(rcode)
+			r.Answer.Begin(dnsmsg.SectionAN)
+			r.Answer.Put(&dnsmsg.RRSet{Owner: &dnsmsg.Name{Wire: name}, Type: dnsmsg.TypeCNAME, Class: 1, TTL: 60,
+				RData: [][]byte{name}}, true)
+			return Done
+		})
+		s := newTestServer(t, &Config{Resolver: res})
+		m, _ := ask(t, s, pack(t, query("cyc.example", dns.TypeA)), loClient, UDP)
+		if m == nil || m.Rcode != dns.RcodeServerFailure {
+			t.Fatalf("rcode %d: answer %v, want SERVFAIL", rcode, m)
+		}
+		if keep := rcode == dns.RcodeServerFailure; (len(m.Answer) == 1) != keep {
+			t.Errorf("rcode %d: answer section %v, want the loop kept: %v", rcode, m.Answer, keep)
+		}
+	}
+}
+
 type resolverFunc func(r *Request) State
 
 func (f resolverFunc) Resolve(r *Request) State { return f(r) }
