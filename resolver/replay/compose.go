@@ -27,20 +27,6 @@ var moduleFeatures = map[string]bool{"dns64_prefix": true, "renumber_src": true,
 // configuration that the runner maps (policy rules, policyexpr.go).
 var moduleFeatureLists = map[string]bool{"policy": true}
 
-// needsModules reports whether the scenario's configuration loads kresd
-// modules around the resolver (forward-addr, dns64, renumber, policy rules).
-func needsModules(s *Settings) bool {
-	if len(s.Forward) > 0 || len(s.FeatureList) > 0 {
-		return true
-	}
-	for k := range s.Features {
-		if moduleFeatures[k] {
-			return true
-		}
-	}
-	return false
-}
-
 // Addresses of the composed daemon's requests: a loopback client may
 // recurse under the default recursion ACL, as Deckard's client may.
 var (
@@ -50,7 +36,7 @@ var (
 
 // composed is the resolver behind the daemon's request pipeline with the Go
 // modules kresd.j2 loads (policy with its rules, ta_sentinel, dns64,
-// renumber), as `ljdns serve` composes them: the layers in Config.Layers,
+// renumber), as `ljdns serve` composes them, for every scenario: the layers in Config.Layers,
 // the resolver's Layer last and as Config.Resolver. The server is never
 // started: each query goes through Server.Exchange, and every upstream
 // query (iteration and FORWARD alike) to the scenario's Exchanger.
@@ -124,7 +110,11 @@ func compose(s *Settings, r *resolver.Resolver, rootTags []uint16) (*composed, e
 		}
 		pol.Add(policy.All(a), false)
 	}
-	layers := []daemon.Layer{pol, tasentinel.New(func() []uint16 { return rootTags })}
+	var layers []daemon.Layer
+	if s.Trace != nil {
+		layers = append(layers, traceLayer{s.Trace})
+	}
+	layers = append(layers, pol, tasentinel.New(func() []uint16 { return rootTags }))
 	var srv *daemon.Server
 	if v, ok := s.Features["dns64_prefix"]; ok {
 		d := dns64.New(func(req *daemon.Request, qname []byte, qtype uint16) (*dnsmsg.Packet, error) {
@@ -261,3 +251,25 @@ func (t *worldTransport) Close() error { return nil }
 
 // Addr is the upstream's address (the daemon's checkout and stats see it).
 func (t *worldTransport) Addr() netip.AddrPort { return t.addr }
+
+// traceLayer logs each request's outcome to the scenario's trace (`ljdns
+// replay -v`): rcode, the resolver's verdict (it makes r.Vars, where the
+// resolver's Layer leaves it), extended error, upstream queries. It is the
+// first layer: its Finish sees the answer before the other modules' Finish.
+type traceLayer struct{ w io.Writer }
+
+// Name is "replay_trace".
+func (traceLayer) Name() string { return "replay_trace" }
+
+// Begin makes r.Vars.
+func (traceLayer) Begin(r *daemon.Request, s daemon.State) daemon.State {
+	r.SetVar("replay.trace", true)
+	return s
+}
+
+// Finish logs the outcome.
+func (t traceLayer) Finish(r *daemon.Request, s daemon.State) daemon.State {
+	fmt.Fprintf(t.w, "  = rcode %d, %v, EDE %d %q, %d upstream queries, cached %v\n",
+		r.Rcode(), r.Var(resolver.SecurityVar), r.EDE, r.EDEText, r.Upstreams, r.Cached)
+	return s
+}

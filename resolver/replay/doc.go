@@ -10,16 +10,16 @@
 // the last answer on the entry's MATCH elements (Deckard's semantics: RR
 // sets compared as sets, TTLs ignored, owner names case-insensitive).
 //
-// NewResolver is the Factory of ljdns's resolver. A configuration that
-// loads kresd modules in kresd.j2 (forward-addr, features dns64_prefix and
-// renumber_src/renumber_dst, feature-list policy rules, read by a small
-// Lua-free reader of kresd's policy expressions) gets the resolver behind
-// the daemon's request pipeline with the Go modules in their place, as
-// `ljdns serve` composes them (policy, ta_sentinel, dns64, renumber, the
-// resolver's Layer): each query goes through Exchange of a daemon.Server
-// that is never started, and FORWARD's upstream is the scenario's network
-// (validated by dnsclient.Validating under the scenario's trust anchors, as
-// kresd validates what it forwards).
+// NewResolver is the Factory of ljdns's resolver, composed as `ljdns
+// serve` composes it and as kresd.j2 configures kresd: the resolver's
+// Layer behind the daemon's request pipeline with the Go modules in place
+// of kresd's (policy with kresd.j2's rules, ta_sentinel; forward-addr as
+// policy.FORWARD; features dns64_prefix and renumber_src/renumber_dst;
+// feature-list policy rules, read by a small Lua-free reader of kresd's
+// policy expressions). Each query goes through Exchange of a daemon.Server
+// that is never started; FORWARD's upstream is the scenario's network
+// (validated by dnsclient.Validating under the scenario's trust anchors,
+// as kresd validates what it forwards).
 //
 // `ljdns replay FILE.rpl...` is the command; skip.txt lists the scenarios
 // not supported, with a reason each (SkipList).

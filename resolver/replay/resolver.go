@@ -4,48 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/netip"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
-	"ljdns/daemon/mod/tasentinel"
 	"ljdns/dnsmsg"
 	"ljdns/dnssec"
 	"ljdns/resolver"
 )
-
-// ourResolver adapts *resolver.Resolver to the runner.
-type ourResolver struct {
-	r        *resolver.Resolver
-	trace    io.Writer
-	rootTags []uint16 // key tags of the root's trust anchors (ta_sentinel)
-}
-
-func (o ourResolver) Resolve(ctx context.Context, q Query) (*dnsmsg.Packet, error) {
-	p, res, err := o.r.Resolve(ctx, q.Name, q.Type, q.Class, resolver.QueryFlags{DO: q.DO, CD: q.CD, AD: q.AD})
-	if o.trace != nil {
-		fmt.Fprintf(o.trace, "  = %v, EDE %d %q, %d queries, cached %v, err %v\n", res.Security, res.EDE, res.EDEText, res.Queries, res.Cached, err)
-	}
-	if p != nil && res.Security == resolver.Secure && (q.Type == dnsmsg.TypeA || q.Type == dnsmsg.TypeAAAA) {
-		// kresd loads ta_sentinel by default (RFC 8509 §3.2), as luamod/serve
-		// does: a secure A/AAAA answer to a sentinel name of the wrong kind
-		// is SERVFAIL
-		if isTA, tag, ok := tasentinel.Parse(q.Name); ok && isTA != slices.Contains(o.rootTags, tag) {
-			if o.trace != nil {
-				fmt.Fprintf(o.trace, "  ta_sentinel: key tag %d, trusted %v: SERVFAIL\n", tag, !isTA)
-			}
-			return servfail(q), nil
-		}
-	}
-	if p != nil {
-		return p, nil // errors come as SERVFAIL answers
-	}
-	return nil, err
-}
 
 // supportedFeatures are the CONFIG features the resolver's configuration
 // honours: cache.min_ttl and cache.max_ttl (seconds, as kresd.j2 passes
@@ -67,11 +35,11 @@ func featureSeconds(s *Settings, k string) (d time.Duration, ok bool, err error)
 
 // NewResolver is the Factory of ljdns's resolver (package resolver): the
 // settings mapped as kresd.j2 maps them (hints.root, trust anchors,
-// set_insecure, NO_MINIMIZE, ALLOW_LOCAL, mode), on the scenario's clock and
-// exchanger. A configuration that loads kresd modules (forward-addr,
-// dns64_prefix, renumber_src/dst, feature-list policy rules) gets the
-// resolver behind the daemon's pipeline with the Go modules in their place
-// (compose); other features are *Unsupported.
+// set_insecure, NO_MINIMIZE, ALLOW_LOCAL, mode, cache.min_ttl/max_ttl), on
+// the scenario's clock and exchanger, behind the daemon's request pipeline
+// with the Go modules kresd.j2 loads (compose: policy and its rules,
+// forward-addr, ta_sentinel, dns64, renumber), as `ljdns serve` runs it.
+// Other features are *Unsupported.
 func NewResolver(s *Settings) (Resolver, error) {
 	var feats []string
 	for k := range s.Features {
@@ -123,11 +91,7 @@ func NewResolver(s *Settings) (Resolver, error) {
 	if err != nil {
 		return nil, err
 	}
-	tags := rootKeyTags(s.Anchors)
-	if needsModules(s) {
-		return compose(s, r, tags)
-	}
-	return ourResolver{r, s.Trace, tags}, nil
+	return compose(s, r, rootKeyTags(s.Anchors))
 }
 
 // rootKeyTags returns the key tags of the root's trust anchors (DS lines
@@ -158,19 +122,6 @@ func rootKeyTags(anchors []string) []uint16 {
 		}
 	}
 	return tags
-}
-
-// servfail is the SERVFAIL answer to q: QR RD RA (CD as asked), no records.
-func servfail(q Query) *dnsmsg.Packet {
-	p := dnsmsg.NewPacket(512)
-	p.SetQuestion(q.Name, q.Type, q.Class)
-	p.Buf[2] = 0x80 | 0x01
-	p.Buf[3] = 0x80 | 2
-	if q.CD {
-		p.Buf[3] |= 0x10
-	}
-	p.Parse(false)
-	return p
 }
 
 // timeouts makes the scenario's silence a resolver.ErrTimeout, as a real
