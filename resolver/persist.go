@@ -93,7 +93,7 @@ func (p *snapPart) Load(key, value []byte) {
 			if !d.ok || s == nil || !dead.Before(expire) {
 				return
 			}
-			e := &entry{set: s, rank: int(value[0]), stored: stored, expire: expire, size: int64(len(k.name)) + setSize(s)}
+			e := &entry{set: s, rank: int(value[0]), stored: stored, expire: expire, size: rrEntrySize(k, s)}
 			sh.mu.Lock()
 			if old := sh.rrs[k]; old == nil || old.expire.Before(expire) {
 				c.evict(sh, now, e.size)
@@ -106,7 +106,7 @@ func (p *snapPart) Load(key, value []byte) {
 		if !d.ok || !dead.Before(expire) {
 			return
 		}
-		e := &negEntry{rcode: int(value[0]), auth: auth, stored: stored, expire: expire, size: int64(len(k.name)+64) + setsSize(auth)}
+		e := &negEntry{rcode: int(value[0]), auth: auth, stored: stored, expire: expire, size: negEntrySize(k, auth)}
 		sh.mu.Lock()
 		if old := sh.neg[k]; old == nil || old.expire.Before(expire) {
 			c.evict(sh, now, e.size)
@@ -129,7 +129,7 @@ func (p *snapPart) Load(key, value []byte) {
 		}
 		e := &answerEntry{rcode: int(value[0]), an: an, ns: ns, stored: stored, expire: expire,
 			res: Result{Security: Security(value[1]), EDE: ede, EDEText: string(text)}}
-		e.size = int64(len(k)+96) + setsSize(an) + setsSize(ns) + int64(len(text))
+		e.size = ansEntrySize(k, an, ns, string(text))
 		sh := c.shardB(k)
 		sh.mu.Lock()
 		if old := sh.ans[string(k)]; old == nil || old.expire.Before(expire) {

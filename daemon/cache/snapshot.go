@@ -1,8 +1,10 @@
 package cache
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
+	"sort"
 	"sync"
 	"time"
 
@@ -168,6 +170,9 @@ func (c *RRCache) syncTo(s *snapshot) error {
 		}
 		sh.mu.RUnlock()
 	}
+	// in key order: bbolt appends then, where random order shifts a
+	// node's records at every insert (quadratic in the bucket's size)
+	sort.Slice(all, func(i, j int) bool { return all[i].k < all[j].k })
 	type dump struct {
 		bucket []byte
 		k, v   [][]byte
@@ -179,6 +184,7 @@ func (c *RRCache) syncTo(s *snapshot) error {
 			continue
 		}
 		k, v := p.Dump()
+		sort.Sort(byKey{k, v})
 		dumps = append(dumps, dump{[]byte(partPrefix + name), k, v})
 	}
 	return s.db.Update(func(tx *bolt.Tx) error {
@@ -204,6 +210,16 @@ func (c *RRCache) syncTo(s *snapshot) error {
 		}
 		return nil
 	})
+}
+
+// byKey sorts records by key.
+type byKey struct{ k, v [][]byte }
+
+func (b byKey) Len() int           { return len(b.k) }
+func (b byKey) Less(i, j int) bool { return bytes.Compare(b.k[i], b.k[j]) < 0 }
+func (b byKey) Swap(i, j int) {
+	b.k[i], b.k[j] = b.k[j], b.k[i]
+	b.v[i], b.v[j] = b.v[j], b.v[i]
 }
 
 // freshBucket replaces the bucket name of tx by an empty one.
