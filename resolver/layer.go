@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"net/netip"
+	"time"
 
 	"ljdns/daemon"
 	"ljdns/dnsmsg"
@@ -13,7 +14,19 @@ import (
 // every upstream query goes through r.QueryUpstream (limits, stats), learnt
 // name server addresses follow the request's ALLOW_LOCAL rule, and the
 // verdict's extended error is set on the request.
-type Layer struct{ R *Resolver }
+type Layer struct {
+	R *Resolver
+	// StaleTimeout, when set and above 0, is serve_stale.timeout for
+	// iteration: a question the cache holds expired data for (kept by
+	// SetServeStale) that is not resolved within it is answered from that
+	// data (TTL 1, EDE 3), and its resolution goes on in the background
+	// (at most StaleBackground), refreshing the cache. That resolution's
+	// queries do not count in the request's upstream limits.
+	StaleTimeout func() time.Duration
+}
+
+// StaleBackground bounds a resolution that goes on after a stale answer.
+const StaleBackground = 30 * time.Second
 
 // Name is "iterate".
 func (l *Layer) Name() string { return "iterate" }
@@ -74,6 +87,12 @@ func (l *Layer) Resolve(r *daemon.Request) daemon.State {
 		return r.QueryUpstream(&nsTransport{ex: base, server: server, tcp: tcp}, q)
 	}
 	f := flags(r)
+	if l.StaleTimeout != nil {
+		if d := l.StaleTimeout(); d > 0 && res.hasStale(r.QName(), r.QType(), f.CD) {
+			l.resolveOrStale(r, f, d)
+			return daemon.Done
+		}
+	}
 	ctx := r.Ctx
 	if ctx == nil {
 		ctx = context.Background()
@@ -84,6 +103,51 @@ func (l *Layer) Resolve(r *daemon.Request) daemon.State {
 	}
 	l.write(r, rcode, an, ns, f, info)
 	return daemon.Done
+}
+
+// resolveOrStale resolves r on a goroutine of its own (not bound to r:
+// it may outlive the request) and answers from the stale data when the
+// resolution takes longer than d.
+func (l *Layer) resolveOrStale(r *daemon.Request, f QueryFlags, d time.Duration) {
+	res := l.R
+	qname := append([]byte(nil), r.QName()...)
+	qtype, qclass := r.QType(), r.QClass()
+	allow := r.Options.Has(daemon.AllowLocal)
+	may := func(a netip.Addr) bool { return allow || !daemon.IsLocalAddr(a) }
+	type outcome struct {
+		rcode  int
+		an, ns []*rrset
+		info   Result
+		err    error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), StaleBackground)
+		defer cancel()
+		var o outcome
+		o.rcode, o.an, o.ns, o.info, o.err = res.resolveParts(ctx, qname, qtype, qclass, f, res.ex, may)
+		done <- o
+	}()
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case o := <-done:
+		if o.err != nil {
+			r.Tracef("iterate: %v", o.err)
+		}
+		l.write(r, o.rcode, o.an, o.ns, f, o.info)
+		return
+	case <-timer.C:
+	}
+	var kb [260]byte
+	rcode, an, ns, info, ok := res.staleAnswer(ansKey(kb[:0], qname, qtype, f.CD), 0)
+	if !ok { // dropped meanwhile: wait for the resolution
+		o := <-done
+		l.write(r, o.rcode, o.an, o.ns, f, o.info)
+		return
+	}
+	r.Tracef("iterate: not resolved within %v: answered from stale data", d)
+	l.write(r, rcode, an, ns, f, info)
 }
 
 // write puts the answer into r.Answer; over UDP, a message that would

@@ -4,10 +4,13 @@ import (
 	"context"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 
+	"ljdns/clock"
 	"ljdns/daemon"
 	"ljdns/dnsmsg"
 )
@@ -147,5 +150,86 @@ func TestReorderRR(t *testing.T) {
 		if (len(firsts) > 1) != on {
 			t.Errorf("REORDER_RR %v: first records %v", on, firsts)
 		}
+	}
+}
+
+// TestLayerStaleTimeout: with StaleTimeout (serve_stale.timeout) and
+// expired data kept, a question whose servers do not answer within the
+// timeout is answered from the expired data (TTL 1, EDE 3) while its
+// resolution goes on; once the servers answer, that resolution refreshes
+// the cache.
+func TestLayerStaleTimeout(t *testing.T) {
+	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
+	n := baseNet(t)
+	release := make(chan struct{})
+	var hold atomic.Bool
+	n.hook = func(netip.Addr, []byte, uint16, *dnsmsg.Packet) {
+		if hold.Load() {
+			<-release // the servers are silent until released
+		}
+	}
+	r := fakeResolver(t, n, func(c *Config) { c.Clock = clk })
+	r.SetServeStale(time.Hour)
+	l := &Layer{R: r, StaleTimeout: func() time.Duration { return 20 * time.Millisecond }}
+	s, err := daemon.New(&daemon.Config{Layers: []daemon.Layer{l}, Resolver: l})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ask := func() *dns.Msg {
+		t.Helper()
+		m := new(dns.Msg)
+		m.SetQuestion("www.example.", dns.TypeA)
+		m.SetEdns0(1232, false)
+		w, _ := m.Pack()
+		got := make(chan []byte, 1)
+		go func() {
+			out, _ := s.Exchange(w, netip.MustParseAddrPort("127.0.0.1:5353"), netip.MustParseAddrPort("127.0.0.1:53"), daemon.UDP, 0)
+			got <- out
+		}()
+		select {
+		case out := <-got:
+			a := new(dns.Msg)
+			if err := a.Unpack(out); err != nil {
+				t.Fatal(err)
+			}
+			return a
+		case <-time.After(60 * time.Second): // a guard against hanging, not a timing limit
+			close(release)
+			t.Fatal("no answer while the servers are silent")
+		}
+		return nil
+	}
+	if a := ask(); len(a.Answer) != 1 || a.Answer[0].Header().Ttl != 300 {
+		t.Fatalf("first answer: %v", a)
+	}
+	clk.Advance(400 * time.Second)
+	hold.Store(true)
+	a := ask()
+	code, _, ok := func() (uint16, string, bool) {
+		if o := a.IsEdns0(); o != nil {
+			for _, e := range o.Option {
+				if x, ok := e.(*dns.EDNS0_EDE); ok {
+					return x.InfoCode, x.ExtraText, true
+				}
+			}
+		}
+		return 0, "", false
+	}()
+	if a.Rcode != 0 || len(a.Answer) != 1 || a.Answer[0].Header().Ttl != 1 || !ok || code != 3 {
+		t.Errorf("servers silent: %v (want the expired A with TTL 1 and EDE 3)", a)
+	}
+	hold.Store(false)
+	close(release)
+	for i := 0; ; i++ {
+		if _, _, _, _, live := r.cachedAnswer(wname(t, "www.example."), typeA, QueryFlags{}); live {
+			break
+		}
+		if i == 6000 {
+			t.Fatal("the background resolution did not refresh the cache")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if a := ask(); len(a.Answer) != 1 || a.Answer[0].Header().Ttl != 300 {
+		t.Errorf("after the servers answered again: %v (want the refreshed answer)", a)
 	}
 }

@@ -455,6 +455,16 @@ func (r *Resolver) staleAnswer(k []byte, queries int) (rcode int, an, ns []*rrse
 	return e.rcode, an, ns, res, true
 }
 
+// hasStale reports whether the answer cache holds data for the question
+// that serve_stale may answer (expired less than the keep time ago).
+func (r *Resolver) hasStale(qname []byte, qtype uint16, cd bool) bool {
+	if r.cache.staleKeep.Load() <= 0 {
+		return false
+	}
+	var kb [260]byte
+	return r.cache.getAnswer(ansKey(kb[:0], qname, qtype, cd), r.clk.Now(), true) != nil
+}
+
 // SetServeStale makes the resolver keep expired cache entries for keep
 // and answer from them when the authoritative servers fail (the
 // serve_stale module, RFC 8767); 0 turns it off.

@@ -10,6 +10,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"ljdns/daemon"
+	"ljdns/daemon/cache"
 	"ljdns/daemon/mod/hints"
 	"ljdns/dnsmsg"
 	"ljdns/resolver"
@@ -83,6 +84,7 @@ func (g *generation) setResolver() error {
 	key := fmt.Sprintf("%+v", c)
 	c.AnchorSource = g.anchors
 	cs, _ := g.ld.persistentGet("cache").(*cacheState)
+	sl, _ := g.ld.persistentGet("serve_stale").(*cache.StaleLayer)
 	if cs != nil {
 		// one cache.size and cache.min_ttl/max_ttl for both caches
 		c.Limits = cs.c
@@ -123,6 +125,9 @@ func (g *generation) setResolver() error {
 		go g.anchors.Run(ctx, st.r.FetchDNSKEY)
 	}
 	l := &resolver.Layer{R: st.r}
+	if stale > 0 && sl != nil {
+		l.StaleTimeout = sl.Timeout // serve_stale.timeout for iteration too
+	}
 	g.cfg.Resolver = l
 	// its Begin answers from the resolver's cache on the socket reader: last
 	// of the layers (before the generation's closer) so modules see every query
