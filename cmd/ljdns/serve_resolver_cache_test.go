@@ -17,7 +17,7 @@ import (
 // socket, a SIGKILL and the hierarchy's servers stopped, a new ljdns serve
 // on the same RUNDIR answers a name it had resolved from the snapshot,
 // AD kept, TTL lowered by the time passed. And with serve_stale loaded, a
-// daemon whose data expired (cache.max_ttl(2)) answers it from the expired
+// daemon whose data expired (cache.max_ttl(4)) answers it from the expired
 // data while the servers are gone: TTL 1, EDE 3 (Stale Answer), AD kept.
 func TestServeResolverCacheRestartAndStale(t *testing.T) {
 	testnet.Isolate(t)
@@ -57,7 +57,7 @@ func TestServeResolverCacheRestartAndStale(t *testing.T) {
 	// warm both daemons while the servers answer
 	dirA, dirB := t.TempDir(), t.TempDir()
 	addrA, procA := start(dirA, "")
-	addrB, _ := start(dirB, "modules.load('serve_stale < cache')\ncache.min_ttl(1)\ncache.max_ttl(2)\n")
+	addrB, _ := start(dirB, "modules.load('serve_stale < cache')\ncache.min_ttl(1)\ncache.max_ttl(4)\n")
 	a := ask(addrA)
 	if a.Rcode != 0 || !a.AuthenticatedData || firstA(a) == nil {
 		t.Fatalf("first answer: %v", a)
@@ -76,7 +76,7 @@ func TestServeResolverCacheRestartAndStale(t *testing.T) {
 			t.Logf("%s: %v", role, err)
 		}
 	}
-	time.Sleep(3 * time.Second) // the serve_stale daemon's data (max_ttl 2 s) expires; TTLs go down
+	time.Sleep(5 * time.Second) // the serve_stale daemon's data (max_ttl 4 s) expires; TTLs go down
 
 	b := ask(addrB)
 	if b.Rcode != 0 || firstA(b) == nil || firstA(b).A.String() != "192.0.2.1" || firstA(b).Hdr.Ttl != 1 || edeOf(b) != 3 || !b.AuthenticatedData {
