@@ -39,7 +39,8 @@ type Options struct {
 	Clock    clock.Clock
 	// Path, when set, is the bbolt snapshot file (RUNDIR/cache.bolt): opened
 	// and loaded by Open, written behind every SyncInterval when the cache
-	// changed, and by Sync.
+	// changed (or less often: at least 10 times the last write's duration
+	// apart), and by Sync.
 	Path         string
 	SyncInterval time.Duration // default 10 s
 	// StaleKeep keeps expired entries this long for serve_stale (RFC 8767).
