@@ -312,3 +312,33 @@ func (d *decoder) sets() []*rrset {
 	}
 	return out
 }
+
+// CacheGet returns the live entries of the resolver's cache owned by name
+// (kresd's cache.get): its RR sets, and its negative entries (Negative,
+// with the SOA's RDATA; type 0 for NXDOMAIN).
+func (r *Resolver) CacheGet(name []byte) []cache.Entry {
+	c := r.cache
+	lname := string(dnsmsg.LowerName(name))
+	now := r.clk.Now()
+	sh := c.shard(lname)
+	var out []cache.Entry
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	for k, e := range sh.rrs {
+		if k.name == lname && now.Before(e.expire) {
+			out = append(out, cache.Entry{Type: k.t, TTL: uint32(e.expire.Sub(now) / time.Second), RData: e.set.rr.RData})
+		}
+	}
+	for k, e := range sh.neg {
+		if k.name == lname && now.Before(e.expire) {
+			x := cache.Entry{Type: k.t, TTL: uint32(e.expire.Sub(now) / time.Second), Negative: true}
+			for _, s := range e.auth {
+				if s.rr.Type == typeSOA {
+					x.RData = s.rr.RData
+				}
+			}
+			out = append(out, x)
+		}
+	}
+	return out
+}

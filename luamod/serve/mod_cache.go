@@ -246,7 +246,11 @@ func openCache(L *lua.LState, env *Env) lua.LValue {
 			if err != nil {
 				L.ArgError(1, err.Error())
 			}
-			es := st.c.Get(n.Wire)
+			var es []cache.Entry
+			if r := env.gen.ld.currentResolver(); r != nil {
+				es = r.CacheGet(n.Wire) // the resolver's own cache, then the shared one's
+			}
+			es = append(es, st.c.Get(n.Wire)...)
 			if len(es) == 0 {
 				L.Push(lua.LNil)
 				return 1

@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -63,7 +64,7 @@ trust_anchors.remove('.')
 
 // TestResolverCacheBounds: cache.min_ttl/max_ttl bound what the resolver
 // caches and answers (set after the configuration too), and cache.count()
-// and cache.stats() count the resolver's own cache.
+// and cache.stats() count the resolver's own cache, cache.get() shows it.
 func TestResolverCacheBounds(t *testing.T) {
 	testnet.Isolate(t)
 	root, n, _ := fakeRoot(t, 1)
@@ -79,6 +80,9 @@ func TestResolverCacheBounds(t *testing.T) {
 	count, _ := strconv.Atoi(r.eval(0, "return cache.count()"))
 	if count < 1 {
 		t.Errorf("cache.count() = %d, want the resolver's entries", count)
+	}
+	if got := r.eval(0, "return cache.get('low.example').A.rdata[1] .. ' ' .. cache.get('low.example').A.ttl"); !strings.HasPrefix(got, "192.0.2.8 ") {
+		t.Errorf("cache.get('low.example'): %q, want the resolver's A", got)
 	}
 	for _, expr := range []string{"return cache.stats().resolver_entries", "return cache.stats().count_entries", "return cache.stats().resolver_bytes"} {
 		if v, _ := strconv.Atoi(r.eval(0, expr)); v < 1 {
