@@ -118,9 +118,9 @@ func TestLdigHTTPS(t *testing.T) {
 		t.Errorf("+https output:\n%s", r.stdout)
 	}
 	for _, bad := range [][]string{
-		{"+https=/elsewhere"},                                             // HTTP 404
+		{"+https=/elsewhere"}, // HTTP 404
 		{"+https", "+tls-ca=" + d.caFile, "+tls-hostname=other.example"}, // the certificate names doh.example
-		{"+https", "+tls-hostname=doh.example"},                           // not signed by a system root
+		{"+https", "+tls-hostname=doh.example"},                          // not signed by a system root
 	} {
 		r := ljdns(t, append(append([]string{"ldig", "@127.0.0.1", "-p", d.port}, bad...), "www.example")...)
 		oneLine(t, r, "ldig: ")
@@ -235,7 +235,6 @@ func TestLdigServerNameResolved(t *testing.T) {
 		t.Errorf("nameserver outside the allow list: exit %d %s", r.code, r.stderr)
 	}
 }
-
 
 // TestForwarderRetriesLostAnswer: the forwarder (on dns.client) asks again
 // when an upstream UDP answer is lost, within its -t, and TCP clients
