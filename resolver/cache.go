@@ -256,38 +256,33 @@ func (c *rrCache) evict(sh *shard, now time.Time, incoming int64) {
 	dead := now.Add(-time.Duration(c.staleKeep.Load()))
 	for pass := 0; pass < 2 && sh.bytes > target; pass++ {
 		any := pass == 1
-		for k, e := range sh.ans {
-			if sh.bytes <= target {
-				return
-			}
-			if any || !dead.Before(e.expire) {
-				delete(sh.ans, k)
-				sh.bytes -= e.size
-				c.evictions.Add(1)
-			}
+		if evictFrom(c, sh, sh.ans, target, dead, any) || evictFrom(c, sh, sh.neg, target, dead, any) {
+			return
 		}
-		for k, e := range sh.neg {
-			if sh.bytes <= target {
-				return
-			}
-			if any || !dead.Before(e.expire) {
-				delete(sh.neg, k)
-				sh.bytes -= e.size
-				c.evictions.Add(1)
-			}
-		}
-		for k, e := range sh.rrs {
-			if sh.bytes <= target {
-				return
-			}
-			if any || !dead.Before(e.expire) {
-				delete(sh.rrs, k)
-				sh.bytes -= e.size
-				c.evictions.Add(1)
-			}
-		}
+		evictFrom(c, sh, sh.rrs, target, dead, any)
 	}
 }
+
+// evictFrom drops entries of m, one of sh's maps, until sh is down to
+// target: those expired before dead, or any when any is set. It reports
+// whether sh got there.
+func evictFrom[K comparable, V interface{ meta() (time.Time, int64) }](c *rrCache, sh *shard, m map[K]V, target int64, dead time.Time, any bool) bool {
+	for k, e := range m {
+		if sh.bytes <= target {
+			return true
+		}
+		if expire, size := e.meta(); any || !dead.Before(expire) {
+			delete(m, k)
+			sh.bytes -= size
+			c.evictions.Add(1)
+		}
+	}
+	return sh.bytes <= target
+}
+
+func (e *entry) meta() (time.Time, int64)       { return e.expire, e.size }
+func (e *negEntry) meta() (time.Time, int64)    { return e.expire, e.size }
+func (e *answerEntry) meta() (time.Time, int64) { return e.expire, e.size }
 
 // put stores s at rank unless a live entry of a higher rank is there.
 // It reports whether it stored. Its TTL is clamped.
